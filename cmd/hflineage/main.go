@@ -1,0 +1,233 @@
+// Command hflineage measures the derivative ecosystem of open models on the
+// Hugging Face Hub: it crawls a model's family (fine-tunes, adapters,
+// quantizations, merges, at every depth) into a local database, counts it,
+// and exports its family tree.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitCanceled = 130
+)
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errSilent is a failure already reported to the user.
+var errSilent = errors.New("")
+
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "hflineage: interrupted; progress is saved (run the same command again to resume)")
+		return exitCanceled
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "hflineage: %s\nRun 'hflineage help' for usage.\n", ue.msg)
+		return exitUsage
+	case errors.Is(err, errSilent):
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "hflineage: %s\n", oneLine(err.Error()))
+	return exitFailure
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"crawl", "crawl models and all their descendants from the Hub into the database", cmdCrawl},
+		{"count", "count a model's derivatives by relation, and the family's depth", cmdCount},
+		{"ancestors", "list a model's ancestors up to its base models", cmdAncestors},
+		{"export", "export the lineage graph (Graphviz DOT)", cmdExport},
+	}
+}
+
+const mainUsage = `hflineage measures the derivative ecosystem of open models on the Hugging Face Hub.
+
+Usage:
+  hflineage <command> [flags] [arguments]
+
+Commands:
+%s
+Run 'hflineage <command> --help' for a command's flags.
+
+Environment:
+  HFLINEAGE_DB            database directory (default ~/.local/share/hflineage)
+  HF_ENDPOINT             Hub base URL (default https://huggingface.co)
+  HF_TOKEN                Hub access token (else HUGGING_FACE_HUB_TOKEN); sent only to the endpoint
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var list strings.Builder
+	for _, c := range commands() {
+		fmt.Fprintf(&list, "  %-10s %s\n", c.name, c.summary)
+	}
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, mainUsage, list.String())
+		return usagef("no command given")
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
+		fmt.Fprintf(stdout, mainUsage, list.String())
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "hflineage", version)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return usagef("unknown command %q", name)
+}
+
+// newFlags returns a flag set whose --help prints usage and flag defaults.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hflineage %s\n\nFlags:\n", usage)
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses flags given before, between or after positional
+// arguments, and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// defaultDB is $HFLINEAGE_DB, else the per-user data directory.
+func defaultDB() string {
+	if d := os.Getenv("HFLINEAGE_DB"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "hflineage")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "hflineage-db"
+	}
+	return filepath.Join(home, ".local", "share", "hflineage")
+}
+
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", defaultDB(), "database `DIR` ($HFLINEAGE_DB)")
+}
+
+// openForRead opens an existing database.
+func openForRead(dir string, verbose bool) (*store.Store, error) {
+	return store.Open(dir, store.Options{Verbose: verbose, MustExist: true})
+}
+
+// parseModels validates model ids given on the command line.
+func parseModels(args []string) ([]graph.ModelID, error) {
+	var out []graph.ModelID
+	seen := map[graph.ModelID]bool{}
+	for _, a := range args {
+		id, err := graph.ParseModelID(a)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// resolve finds a model given on the command line in the database.
+func resolve(st *store.Store, arg string) (graph.ModelID, error) {
+	if _, err := graph.ParseModelID(arg); err != nil {
+		return "", usagef("%v", err)
+	}
+	id, err := st.Resolve(arg)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("model %s is not in the database (crawl it first: hflineage crawl %s)", arg, arg)
+	}
+	return id, err
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}

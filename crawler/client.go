@@ -1,0 +1,285 @@
+// Package crawler speaks the Hugging Face Hub's API and walks model families
+// from their base models down to every descendant, writing what it finds to
+// a Sink as each page arrives.
+//
+// The HTTP stack, outermost first: colly schedules the requests (parallelism
+// and delay per host) and hands responses to callbacks; go-retryablehttp, as
+// colly's transport, retries transient failures with capped, jittered
+// backoff; below it the token is attached, only for the configured endpoint.
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Version is hflineage's version, sent in the User-Agent.
+var Version = "0.1.0"
+
+// DefaultEndpoint is the public Hub.
+const DefaultEndpoint = "https://huggingface.co"
+
+// Config says where and how to talk to the Hub.
+type Config struct {
+	// Endpoint is the Hub's base URL; empty means $HF_ENDPOINT, else DefaultEndpoint.
+	Endpoint string
+	// Token authenticates as Authorization: Bearer; it is only ever sent to Endpoint.
+	Token string
+	// Parallel is the number of requests in flight at once (default 4).
+	Parallel int
+	// Delay is the pause after each request in a parallel slot.
+	Delay time.Duration
+	// PageSize is the limit asked for per listing page (default 1000).
+	PageSize int
+	// MaxRetries is how often a failing request is retried (default 5).
+	MaxRetries int
+	// MaxWait caps any single wait between retries (default 60 s), whatever
+	// Retry-After or RateLimit say.
+	MaxWait time.Duration
+	// MinWait is the first backoff (default 1 s; tests set it lower).
+	MinWait time.Duration
+	// MaxBodySize bounds one response body (default 64 MiB).
+	MaxBodySize int
+}
+
+// EndpointFromEnv returns $HF_ENDPOINT or DefaultEndpoint.
+func EndpointFromEnv() string {
+	if e := os.Getenv("HF_ENDPOINT"); e != "" {
+		return e
+	}
+	return DefaultEndpoint
+}
+
+// TokenFromEnv returns $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN.
+func TokenFromEnv() string {
+	if t := os.Getenv("HF_TOKEN"); t != "" {
+		return t
+	}
+	return os.Getenv("HUGGING_FACE_HUB_TOKEN")
+}
+
+func (c Config) withDefaults() (Config, *url.URL, error) {
+	if c.Endpoint == "" {
+		c.Endpoint = EndpointFromEnv()
+	}
+	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, nil, fmt.Errorf("invalid endpoint %q: want http(s)://host[:port]", c.Endpoint)
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = 4
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = 1000
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 5
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 60 * time.Second
+	}
+	if c.MinWait <= 0 {
+		c.MinWait = time.Second
+	}
+	if c.MaxBodySize <= 0 {
+		c.MaxBodySize = 64 << 20
+	}
+	return c, u, nil
+}
+
+// sameOrigin reports whether u is on the endpoint's scheme, host and port.
+func sameOrigin(u, endpoint *url.URL) bool {
+	return strings.EqualFold(u.Scheme, endpoint.Scheme) && strings.EqualFold(hostPort(u), hostPort(endpoint))
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return u.Hostname() + ":443"
+	case "http":
+		return u.Hostname() + ":80"
+	}
+	return u.Host
+}
+
+// authTransport attaches the token to requests for the endpoint's origin and
+// to no other, and counts every request that goes out.
+type authTransport struct {
+	endpoint *url.URL
+	token    string
+	next     http.RoundTripper
+	requests *atomic.Int64
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.requests.Add(1)
+	req = req.Clone(req.Context())
+	req.Header.Del("Authorization")
+	if t.token != "" && sameOrigin(req.URL, t.endpoint) {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	return t.next.RoundTrip(req)
+}
+
+// newTransport builds the retrying transport that colly uses.
+func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) http.RoundTripper {
+	base := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   cfg.Parallel * 2,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 120 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	rc := retryablehttp.NewClient()
+	rc.HTTPClient = &http.Client{
+		Transport: &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests},
+		// Redirects are the outer (colly's) client's business.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	rc.Logger = nil
+	rc.RetryMax = cfg.MaxRetries
+	rc.RetryWaitMin = cfg.MinWait
+	rc.RetryWaitMax = cfg.MaxWait
+	rc.CheckRetry = retryPolicy
+	rc.Backoff = backoff(cfg.MaxWait)
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	return &retryablehttp.RoundTripper{Client: rc}
+}
+
+// retryPolicy retries what the Hub's own client retries: 408, 429, 5xx
+// (but 501) and network errors; never after the context ends.
+func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err == nil && resp.StatusCode == http.StatusRequestTimeout {
+		return true, nil
+	}
+	retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	return retry, nil
+}
+
+// backoff waits as the Hub asks — RateLimit's t+1 s when the quota is spent,
+// else Retry-After — capped at max; otherwise exponential with full jitter.
+func backoff(maxWait time.Duration) retryablehttp.Backoff {
+	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			if d, ok := serverWait(resp.Header); ok {
+				return min2(d, maxWait)
+			}
+		}
+		exp := float64(min) * math.Pow(2, float64(attempt))
+		if exp > float64(max) {
+			exp = float64(max)
+		}
+		// Half fixed, half jitter, so waits still grow.
+		return time.Duration(exp/2 + rand.Float64()*exp/2)
+	}
+}
+
+func min2(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// serverWait reads how long the Hub asks a client to wait: t+1 s from
+// `RateLimit: "api";r=0;t=T`, else Retry-After (seconds or an HTTP date).
+func serverWait(h http.Header) (time.Duration, bool) {
+	if rl, ok := ParseRateLimit(h.Get("RateLimit")); ok && rl.Remaining == 0 {
+		return time.Duration(rl.Reset+1) * time.Second, true
+	}
+	ra := strings.TrimSpace(h.Get("Retry-After"))
+	if ra == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(ra); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(ra); err == nil {
+		return max(time.Until(t), 0), true
+	}
+	return 0, false
+}
+
+// RateLimit is the Hub's `RateLimit: "bucket";r=R;t=T` header.
+type RateLimit struct {
+	Bucket    string
+	Remaining int
+	Reset     int // seconds until the window resets
+}
+
+// ParseRateLimit parses a RateLimit header (IETF draft v9 as the Hub sends it).
+func ParseRateLimit(h string) (RateLimit, bool) {
+	var rl RateLimit
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return rl, false
+	}
+	parts := strings.Split(h, ";")
+	rl.Bucket = strings.Trim(strings.TrimSpace(parts[0]), `"`)
+	gotR, gotT := false, false
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return RateLimit{}, false
+		}
+		switch strings.TrimSpace(k) {
+		case "r":
+			rl.Remaining, gotR = n, true
+		case "t":
+			rl.Reset, gotT = n, true
+		}
+	}
+	return rl, gotR && gotT
+}
+
+// HTTPError is a final, non-success answer from the Hub.
+type HTTPError struct {
+	URL     string
+	Status  int
+	Code    string // X-Error-Code
+	Message string // X-Error-Message
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("%s: HTTP %d", e.URL, e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// ErrNotFound: the Hub does not know the model (or it is private, or gated
+// and not visible with these credentials: the Hub answers these alike).
+var ErrNotFound = errors.New("model not found on the Hub")
+
+// ErrBadToken: the Hub rejected the token.
+var ErrBadToken = errors.New("the Hub rejected the token (HF_TOKEN)")

@@ -1,0 +1,563 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocolly/colly/v2"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// Store is what a walk needs of the database: atomic page commits and the
+// crawl queue kept beside the graph.
+type Store interface {
+	Update(fn func(tx *store.Tx) error) error
+	Resolve(name string) (graph.ModelID, error)
+	CrawlJob() (store.CrawlJob, bool, error)
+	ClearCrawl() error
+	NextPending(after *store.Pending, n int) ([]store.Pending, error)
+}
+
+// Options are the parameters of one family walk.
+type Options struct {
+	// Depth bounds the walk: models deeper than Depth below a seed are not
+	// stored; models at Depth are stored but not expanded. < 0: no bound.
+	Depth int
+	// Restart forgets an unfinished crawl in the database and starts over.
+	Restart bool
+	// Progress, if set, is called after every page with the running totals.
+	Progress func(Stats)
+}
+
+// Stats are a walk's running totals.
+type Stats struct {
+	Models   int64 // distinct family members found (seeds included)
+	Edges    int64 // edges written
+	Pages    int64 // listing and model pages committed
+	Requests int64 // HTTP requests sent, retries included
+	Elapsed  time.Duration
+	Resumed  bool
+}
+
+// SeedError reports seeds that could not be crawled; the others were.
+type SeedError struct {
+	Errs map[string]error
+}
+
+func (e *SeedError) Error() string {
+	var names []string
+	for s := range e.Errs {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, s := range names {
+		parts = append(parts, e.Errs[s].Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ErrJobMismatch: the database holds an unfinished crawl with other parameters.
+var ErrJobMismatch = errors.New("the database holds an unfinished crawl with other parameters")
+
+// Walker walks model families on the Hub.
+type Walker struct {
+	cfg      Config
+	endpoint *url.URL
+	st       Store
+	requests atomic.Int64
+}
+
+// NewWalker checks cfg and returns a Walker writing to st.
+func NewWalker(cfg Config, st Store) (*Walker, error) {
+	cfg, u, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Walker{cfg: cfg, endpoint: u, st: st}, nil
+}
+
+// Endpoint returns the Hub base URL in use.
+func (w *Walker) Endpoint() string { return w.cfg.Endpoint }
+
+func (w *Walker) modelURL(id string) string {
+	q := url.Values{"expand[]": expandFields}
+	return w.cfg.Endpoint + "/api/models/" + id + "?" + q.Encode()
+}
+
+func (w *Walker) childrenURL(id graph.ModelID) string {
+	q := url.Values{
+		"filter":   {"base_model:" + string(id)},
+		"limit":    {fmt.Sprint(w.cfg.PageSize)},
+		"expand[]": expandFields,
+	}
+	return w.cfg.Endpoint + "/api/models?" + q.Encode()
+}
+
+// walk is the state of one Walk call.
+type walk struct {
+	*Walker
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	opts   Options
+	col    *colly.Collector
+	commit sync.Mutex // one page commit at a time: no Badger conflicts, exact queueing
+	slots  chan struct{}
+	stats  Stats // Resumed only; the counters below are atomic
+	start  time.Time
+
+	models, edges, pages atomic.Int64
+
+	mu       sync.Mutex
+	listings map[graph.ModelID]map[string]bool // URLs already fetched per listing in progress (loop guard)
+	seeds    map[string]graph.ModelID          // resolved seeds
+	seedErrs map[string]error
+}
+
+const attemptsPerPage = 3 // tries of a page whose body cannot be decoded
+
+// Walk crawls seeds and all their descendants into the store, breadth-first,
+// expanding each model once, and resumes an unfinished crawl with the same
+// parameters. It returns a *SeedError when some seeds could not be resolved
+// (the others are crawled), ErrJobMismatch when another crawl is unfinished,
+// and the context's error when cancelled (the crawl can then be resumed).
+func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) (Stats, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	wk := &walk{
+		Walker: w, ctx: ctx, cancel: cancel, opts: opts, start: time.Now(),
+		slots:    make(chan struct{}, w.cfg.Parallel*2),
+		listings: map[graph.ModelID]map[string]bool{},
+		seeds:    map[string]graph.ModelID{},
+		seedErrs: map[string]error{},
+	}
+	if err := wk.prepare(seeds); err != nil {
+		return wk.snapshot(), err
+	}
+	wk.col = wk.newCollector()
+	if err := wk.resolveSeeds(seeds); err != nil {
+		return wk.finish(err)
+	}
+	err := wk.expandAll()
+	return wk.finish(err)
+}
+
+// snapshot returns the running totals.
+func (wk *walk) snapshot() Stats {
+	s := wk.stats
+	s.Models, s.Edges, s.Pages = wk.models.Load(), wk.edges.Load(), wk.pages.Load()
+	s.Requests = wk.requests.Load()
+	s.Elapsed = time.Since(wk.start)
+	return s
+}
+
+func (wk *walk) finish(err error) (Stats, error) {
+	if err == nil {
+		err = context.Cause(wk.ctx)
+	}
+	if err != nil {
+		return wk.snapshot(), err
+	}
+	if err := wk.st.ClearCrawl(); err != nil {
+		return wk.snapshot(), fmt.Errorf("clear crawl state: %w", err)
+	}
+	if len(wk.seedErrs) > 0 {
+		return wk.snapshot(), &SeedError{Errs: wk.seedErrs}
+	}
+	return wk.snapshot(), nil
+}
+
+// prepare starts a new crawl job or checks that the unfinished one matches.
+func (wk *walk) prepare(seeds []graph.ModelID) error {
+	names := make([]string, len(seeds))
+	for i, s := range seeds {
+		names[i] = string(s)
+	}
+	job := store.CrawlJob{Seeds: names, Depth: wk.opts.Depth, Endpoint: wk.cfg.Endpoint, Started: time.Now().UTC().Format(time.RFC3339)}
+	old, ok, err := wk.st.CrawlJob()
+	if err != nil {
+		return err
+	}
+	if ok && !wk.opts.Restart {
+		if slices.Equal(old.Seeds, job.Seeds) && old.Depth == job.Depth && old.Endpoint == job.Endpoint {
+			wk.stats.Resumed = true
+			return nil
+		}
+		return fmt.Errorf("%w: %s (depth %d, %s); rerun that crawl to finish it, or pass --restart to abandon it",
+			ErrJobMismatch, strings.Join(old.Seeds, " "), old.Depth, old.Endpoint)
+	}
+	if ok {
+		if err := wk.st.ClearCrawl(); err != nil {
+			return err
+		}
+	}
+	return wk.st.Update(func(tx *store.Tx) error { return tx.SetCrawlJob(job) })
+}
+
+func (wk *walk) newCollector() *colly.Collector {
+	c := colly.NewCollector(
+		colly.Async(true),
+		colly.AllowURLRevisit(),
+		colly.MaxBodySize(wk.cfg.MaxBodySize+1),
+		colly.UserAgent(fmt.Sprintf("hflineage/%s (+https://github.com/hflineage/hflineage) go-colly", Version)),
+		colly.StdlibContext(wk.ctx),
+		colly.IgnoreRobotsTxt(),
+		colly.ParseHTTPErrorResponse(),
+	)
+	c.WithTransport(newTransport(wk.cfg, wk.endpoint, &wk.requests))
+	c.SetRequestTimeout(0) // per-attempt timeouts live in the transport; retries may wait long
+	c.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return fmt.Errorf("redirect loop at %s", req.URL.Redacted())
+		}
+		if !sameOrigin(req.URL, wk.endpoint) {
+			return fmt.Errorf("refusing redirect to another host %s", req.URL.Host)
+		}
+		return nil
+	})
+	if err := c.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: wk.cfg.Parallel, Delay: wk.cfg.Delay}); err != nil {
+		panic(err) // DomainGlob is set: cannot fail
+	}
+	c.OnRequest(func(r *colly.Request) {
+		r.Headers.Set("Accept", "application/json")
+	})
+	c.OnResponse(wk.onResponse)
+	c.OnError(wk.onError)
+	return c
+}
+
+// request is what travels with a colly request in its Context.
+type request struct {
+	kind    string // "seed" or "list"
+	seed    string // kind seed: the name asked for
+	id      graph.ModelID
+	depth   int
+	url     string
+	attempt int
+}
+
+func (wk *walk) send(rq *request) {
+	if wk.ctx.Err() != nil {
+		wk.release(rq)
+		return
+	}
+	ctx := colly.NewContext()
+	ctx.Put("rq", rq)
+	if err := wk.col.Request("GET", rq.url, nil, ctx, nil); err != nil {
+		wk.fail(fmt.Errorf("request %s: %w", rq.url, err))
+		wk.release(rq)
+	}
+}
+
+func (wk *walk) release(rq *request) {
+	if rq.kind == "list" {
+		wk.mu.Lock()
+		delete(wk.listings, rq.id)
+		wk.mu.Unlock()
+		<-wk.slots
+	}
+}
+
+func (wk *walk) fail(err error) {
+	wk.cancel(err)
+}
+
+func rqOf(ctx *colly.Context) *request {
+	rq, _ := ctx.GetAny("rq").(*request)
+	return rq
+}
+
+func (wk *walk) onError(r *colly.Response, err error) {
+	rq := rqOf(r.Ctx)
+	if rq == nil {
+		return
+	}
+	defer wk.release(rq)
+	if wk.ctx.Err() != nil {
+		return
+	}
+	wk.fail(fmt.Errorf("GET %s: %w", redact(rq.url), err))
+}
+
+func redact(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return u
+}
+
+func (wk *walk) onResponse(r *colly.Response) {
+	rq := rqOf(r.Ctx)
+	if rq == nil {
+		return
+	}
+	var err error
+	if len(r.Body) > wk.cfg.MaxBodySize {
+		err = fmt.Errorf("%w: body larger than %d bytes", ErrBadResponse, wk.cfg.MaxBodySize)
+	} else if r.StatusCode != http.StatusOK {
+		err = statusError(r, rq)
+	}
+	switch rq.kind {
+	case "seed":
+		if err == nil {
+			err = wk.onSeed(r, rq)
+		}
+		if err != nil {
+			wk.retryOr(rq, err, func() {
+				wk.mu.Lock()
+				wk.seedErrs[rq.seed] = fmt.Errorf("seed %s: %w", rq.seed, err)
+				wk.mu.Unlock()
+			})
+		}
+	case "list":
+		if err == nil {
+			err = wk.onListing(r, rq)
+		}
+		if err != nil {
+			wk.retryOr(rq, err, func() { wk.fail(fmt.Errorf("listing children of %s: %w", rq.id, err)) })
+			return
+		}
+	}
+}
+
+// retryOr asks for rq again when err is a response that could not be
+// understood and tries remain; otherwise it calls giveUp.
+func (wk *walk) retryOr(rq *request, err error, giveUp func()) {
+	if errors.Is(err, ErrBadResponse) && rq.attempt+1 < attemptsPerPage && wk.ctx.Err() == nil {
+		rq.attempt++
+		wk.send(rq)
+		return
+	}
+	giveUp()
+	wk.release(rq)
+}
+
+func statusError(r *colly.Response, rq *request) error {
+	he := &HTTPError{URL: redact(rq.url), Status: r.StatusCode}
+	if r.Headers != nil {
+		he.Code = r.Headers.Get("X-Error-Code")
+		he.Message = r.Headers.Get("X-Error-Message")
+	}
+	switch {
+	case r.StatusCode == http.StatusUnauthorized && strings.Contains(he.Message, "Invalid credentials"):
+		return fmt.Errorf("%w: %v", ErrBadToken, he)
+	case r.StatusCode == http.StatusUnauthorized, r.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%w (%v)", ErrNotFound, he)
+	case r.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("access denied: %v", he)
+	case r.StatusCode >= 300 && r.StatusCode < 400:
+		return fmt.Errorf("unfollowed redirect: %v", he)
+	}
+	return he
+}
+
+// resolveSeeds fetches each seed's own record, following renames, and queues it.
+func (wk *walk) resolveSeeds(seeds []graph.ModelID) error {
+	for _, s := range seeds {
+		if id, err := wk.st.Resolve(string(s)); err == nil && wk.stats.Resumed {
+			wk.seeds[string(s)] = id // resolved before the interruption
+			continue
+		}
+		wk.send(&request{kind: "seed", seed: string(s), url: wk.modelURL(string(s))})
+	}
+	wk.col.Wait()
+	return context.Cause(wk.ctx)
+}
+
+func (wk *walk) onSeed(r *colly.Response, rq *request) error {
+	m, err := DecodeModel(r.Body)
+	if err != nil {
+		return err
+	}
+	wk.commit.Lock()
+	defer wk.commit.Unlock()
+	err = wk.st.Update(func(tx *store.Tx) error {
+		if err := wk.putModel(tx, m, ""); err != nil {
+			return err
+		}
+		if string(m.ID) != rq.seed {
+			if err := tx.PutAlias(rq.seed, m.ID); err != nil {
+				return err
+			}
+		}
+		return wk.queue(tx, m.ID, 0)
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	wk.mu.Lock()
+	wk.seeds[rq.seed] = m.ID
+	wk.mu.Unlock()
+	wk.pageDone()
+	return nil
+}
+
+// putModel stores m and an edge from each parent it declares (parents not yet
+// known become stubs). When m was listed as a child of listedUnder, that
+// parent is guaranteed an edge even if m's tags name it in another letter case.
+func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID) error {
+	if err := tx.PutModel(m); err != nil {
+		return err
+	}
+	parents := graph.ParentsFromTags(m.Tags)
+	found := false
+	for i, p := range parents {
+		if listedUnder != "" && p.ID != listedUnder && strings.EqualFold(string(p.ID), string(listedUnder)) {
+			parents[i].ID = listedUnder
+		}
+		if parents[i].ID == listedUnder {
+			found = true
+		}
+	}
+	if listedUnder != "" && !found {
+		parents = append(parents, graph.Parent{ID: listedUnder, Relation: graph.Finetune})
+	}
+	for _, p := range parents {
+		if p.ID != m.ID {
+			if err := tx.PutStub(p.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutEdge(graph.Edge{Parent: p.ID, Child: m.ID, Relation: p.Relation}); err != nil {
+			return err
+		}
+		wk.edges.Add(1)
+	}
+	return nil
+}
+
+// queue marks a family member found at depth as seen and, above the depth
+// bound, queues it for expansion. Members already seen are left alone.
+func (wk *walk) queue(tx *store.Tx, id graph.ModelID, depth int) error {
+	var isNew bool
+	var err error
+	if wk.opts.Depth >= 0 && depth >= wk.opts.Depth {
+		isNew, err = tx.MarkSeen(id, depth)
+	} else {
+		isNew, err = tx.Enqueue(id, depth, wk.childrenURL(id))
+	}
+	if isNew {
+		wk.models.Add(1)
+	}
+	return err
+}
+
+// expandAll works through the queue level by level: a level is finished
+// before the next starts, so each model is first met at its shortest depth.
+func (wk *walk) expandAll() error {
+	for {
+		batch, err := wk.st.NextPending(nil, 1)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		level := batch[0].Depth
+		var after *store.Pending
+		for {
+			batch, err := wk.st.NextPending(after, 256)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, p := range batch {
+				if p.Depth != level {
+					break
+				}
+				n++
+				select {
+				case wk.slots <- struct{}{}:
+				case <-wk.ctx.Done():
+					wk.col.Wait()
+					return context.Cause(wk.ctx)
+				}
+				wk.mu.Lock()
+				wk.listings[p.ID] = map[string]bool{}
+				wk.mu.Unlock()
+				wk.send(&request{kind: "list", id: p.ID, depth: p.Depth, url: p.Next})
+			}
+			if n < len(batch) || len(batch) < 256 {
+				break
+			}
+			last := batch[len(batch)-1]
+			after = &last
+		}
+		wk.col.Wait()
+		if err := context.Cause(wk.ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (wk *walk) onListing(r *colly.Response, rq *request) error {
+	next, err := NextLink(r.Headers.Get("Link"), r.Request.URL)
+	if err != nil {
+		return err
+	}
+	if next != "" {
+		nu, err := url.Parse(next)
+		if err != nil {
+			return fmt.Errorf("%w: next link: %v", ErrBadResponse, err)
+		}
+		if !sameOrigin(nu, wk.endpoint) {
+			return fmt.Errorf("the Hub's next-page link points to another host (%s); not following it", nu.Host)
+		}
+		wk.mu.Lock()
+		loop := wk.listings[rq.id][next] || next == rq.url
+		wk.listings[rq.id][rq.url] = true
+		wk.mu.Unlock()
+		if loop {
+			return fmt.Errorf("the Hub's next-page link repeats a page already fetched (%s): pagination loop", redact(next))
+		}
+	}
+	children, err := DecodeModelList(r.Body)
+	if err != nil {
+		return err
+	}
+	wk.commit.Lock()
+	err = wk.st.Update(func(tx *store.Tx) error {
+		for _, m := range children {
+			if err := wk.putModel(tx, m, rq.id); err != nil {
+				return err
+			}
+			if err := wk.queue(tx, m.ID, rq.depth+1); err != nil {
+				return err
+			}
+		}
+		if next != "" {
+			return tx.SetNext(rq.id, rq.depth, next)
+		}
+		return tx.Done(rq.id, rq.depth)
+	})
+	wk.commit.Unlock()
+	if err != nil {
+		wk.fail(fmt.Errorf("store: %w", err))
+		wk.release(rq)
+		return nil
+	}
+	wk.pageDone()
+	if next != "" {
+		wk.send(&request{kind: "list", id: rq.id, depth: rq.depth, url: next})
+		return nil
+	}
+	wk.release(rq)
+	return nil
+}
+
+func (wk *walk) pageDone() {
+	wk.pages.Add(1)
+	if wk.opts.Progress != nil {
+		wk.opts.Progress(wk.snapshot())
+	}
+}

@@ -1,0 +1,135 @@
+package graph
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// DOTEncoder writes a lineage graph as Graphviz DOT, streaming: nodes are
+// written as they are given, then edges. Callers give nodes sorted by id and
+// edges sorted by (parent, child, relation) to get deterministic output that
+// can be diffed. Every id is quoted and escaped. Each relation has its own
+// edge style, explained by a legend.
+type DOTEncoder struct {
+	w       *bufio.Writer
+	root    ModelID
+	inEdges bool
+	err     error
+}
+
+// relationStyle is the edge style of each relation; unknown relations are drawn grey.
+var relationStyle = map[Relation]string{
+	Finetune:  `color="#1f77b4"`,
+	Adapter:   `color="#2ca02c", style=dashed`,
+	Quantized: `color="#ff7f0e", style=dotted`,
+	Merge:     `color="#9467bd", style=bold`,
+}
+
+// NewDOTEncoder starts a digraph named name on w. root, if not empty, is
+// drawn highlighted.
+func NewDOTEncoder(w io.Writer, name string, root ModelID) *DOTEncoder {
+	e := &DOTEncoder{w: bufio.NewWriterSize(w, 64<<10), root: root}
+	e.printf("digraph %s {\n", QuoteDOT(name))
+	e.printf("\tgraph [rankdir=LR, fontname=\"Helvetica\"];\n")
+	e.printf("\tnode [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=10];\n")
+	e.printf("\tedge [arrowsize=0.6];\n")
+	e.printf("\tsubgraph \"cluster_legend\" {\n\t\tlabel=\"relation\"; fontsize=10; style=dashed;\n")
+	for i, r := range Relations {
+		e.printf("\t\t\"legend_%d_from\" [label=\"\", shape=point];\n", i)
+		e.printf("\t\t\"legend_%d_to\" [label=%s, shape=plaintext];\n", i, QuoteDOT(string(r)))
+		e.printf("\t\t\"legend_%d_from\" -> \"legend_%d_to\" [%s];\n", i, i, relationStyle[r])
+	}
+	e.printf("\t}\n")
+	return e
+}
+
+func (e *DOTEncoder) printf(format string, args ...any) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
+
+// Node writes one node. It must not be called after Edge.
+func (e *DOTEncoder) Node(m Model) {
+	if e.inEdges {
+		e.err = fmt.Errorf("dot: node %s written after edges", m.ID)
+		return
+	}
+	var attrs []string
+	attrs = append(attrs, "label="+QuoteDOT(string(m.ID)))
+	if m.Downloads > 0 || m.Likes > 0 {
+		attrs = append(attrs, "tooltip="+QuoteDOT(fmt.Sprintf("%s\ndownloads: %d\nlikes: %d", m.ID, m.Downloads, m.Likes)))
+	}
+	switch {
+	case m.ID == e.root:
+		attrs = append(attrs, `style="rounded,filled,bold"`, `fillcolor="#ffe08a"`)
+	case m.Stub:
+		attrs = append(attrs, `style="rounded,dashed"`, `color="grey50"`, `fontcolor="grey40"`)
+	}
+	e.printf("\t%s [%s];\n", QuoteDOT(string(m.ID)), strings.Join(attrs, ", "))
+}
+
+// Edge writes one edge.
+func (e *DOTEncoder) Edge(ed Edge) {
+	e.inEdges = true
+	style, ok := relationStyle[ed.Relation]
+	if !ok {
+		style = `color="grey50"`
+	}
+	e.printf("\t%s -> %s [label=%s, %s];\n", QuoteDOT(string(ed.Parent)), QuoteDOT(string(ed.Child)),
+		QuoteDOT(string(ed.Relation)), style)
+}
+
+// Close ends the graph and flushes. It returns the first error met while writing.
+func (e *DOTEncoder) Close() error {
+	e.printf("}\n")
+	if e.err != nil {
+		return e.err
+	}
+	return e.w.Flush()
+}
+
+// QuoteDOT returns s as a DOT double-quoted string: quotes and backslashes are
+// escaped and line breaks written as \n, so any s gives one valid DOT ID.
+func QuoteDOT(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if r < 0x20 || r == 0x7f || r == 0xfffd {
+				b.WriteString(strconv.QuoteRune(r)[1:len(strconv.QuoteRune(r))-1])
+				continue
+			}
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// WriteFamilyDOT writes f as DOT, with node details from model (which may
+// return a Stub for unknown ids).
+func WriteFamilyDOT(w io.Writer, f *Family, model func(ModelID) Model) error {
+	enc := NewDOTEncoder(w, "lineage of "+string(f.Root), f.Root)
+	for _, id := range f.SortedMembers() {
+		enc.Node(model(id))
+	}
+	for _, ed := range f.Edges {
+		enc.Edge(ed)
+	}
+	return enc.Close()
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// The state of a crawl in progress lives beside the graph and is committed in
+// the same transactions as the pages it comes from, so a crash loses at most
+// the pages in flight:
+//
+//	"c\x00job"                        the crawl's parameters (JSON)
+//	"c\x00seen\x00" id                a model already queued or expanded (its depth, 4 bytes)
+//	"c\x00todo\x00" depth(4) id       a model still to expand → URL of its next listing page
+var (
+	pCrawl   = []byte("c\x00")
+	crawlJob = []byte("c\x00job")
+	pSeen    = []byte("c\x00seen\x00")
+	pTodo    = []byte("c\x00todo\x00")
+)
+
+// CrawlJob describes a crawl in progress.
+type CrawlJob struct {
+	Seeds    []string `json:"seeds"`
+	Depth    int      `json:"depth"`
+	Endpoint string   `json:"endpoint"`
+	Started  string   `json:"started"`
+	Requests int64    `json:"requests"`
+}
+
+// CrawlJob returns the crawl in progress, or ok == false when none.
+func (s *Store) CrawlJob() (job CrawlJob, ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(crawlJob)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &job) })
+	})
+	if err != nil {
+		err = fmt.Errorf("%w: crawl state: %v", ErrCorrupt, err)
+	}
+	return job, ok, err
+}
+
+// SetCrawlJob records the crawl in progress.
+func (tx *Tx) SetCrawlJob(job CrawlJob) error {
+	v, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	return tx.txn.Set(crawlJob, v)
+}
+
+// ClearCrawl forgets all crawl state (the graph itself is kept).
+func (s *Store) ClearCrawl() error {
+	return s.db.DropPrefix(pCrawl)
+}
+
+func todoKey(depth int, id graph.ModelID) []byte {
+	k := make([]byte, 0, len(pTodo)+4+len(id))
+	k = append(k, pTodo...)
+	k = binary.BigEndian.AppendUint32(k, uint32(depth))
+	return append(k, id...)
+}
+
+// Enqueue marks id as seen at depth and, when it is new, queues it for
+// expansion starting at firstURL. It reports whether id was new.
+func (tx *Tx) Enqueue(id graph.ModelID, depth int, firstURL string) (bool, error) {
+	seen := cat(pSeen, string(id))
+	_, err := tx.txn.Get(seen)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return false, err
+	}
+	if err := tx.txn.Set(seen, binary.BigEndian.AppendUint32(nil, uint32(depth))); err != nil {
+		return false, err
+	}
+	return true, tx.txn.Set(todoKey(depth, id), []byte(firstURL))
+}
+
+// MarkSeen marks id as seen at depth without queueing it (a model at the
+// depth bound, stored but not expanded). It reports whether id was new.
+func (tx *Tx) MarkSeen(id graph.ModelID, depth int) (bool, error) {
+	seen := cat(pSeen, string(id))
+	_, err := tx.txn.Get(seen)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return false, err
+	}
+	return true, tx.txn.Set(seen, binary.BigEndian.AppendUint32(nil, uint32(depth)))
+}
+
+// SetNext records the URL of id's next listing page.
+func (tx *Tx) SetNext(id graph.ModelID, depth int, next string) error {
+	return tx.txn.Set(todoKey(depth, id), []byte(next))
+}
+
+// Done removes id from the queue: it is fully expanded.
+func (tx *Tx) Done(id graph.ModelID, depth int) error {
+	return tx.txn.Delete(todoKey(depth, id))
+}
+
+// Pending is a queued model with the URL of its next listing page.
+type Pending struct {
+	ID    graph.ModelID
+	Depth int
+	Next  string
+}
+
+// NextPending returns up to n queued models, shallowest first and in id
+// order within a depth, starting after the given one (nil: from the start).
+func (s *Store) NextPending(after *Pending, n int) ([]Pending, error) {
+	var out []Pending
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: n, Prefix: pTodo})
+		defer it.Close()
+		start := pTodo
+		if after != nil {
+			start = append(todoKey(after.Depth, after.ID), 0)
+		}
+		for it.Seek(start); it.ValidForPrefix(pTodo) && len(out) < n; it.Next() {
+			k := it.Item().Key()[len(pTodo):]
+			if len(k) < 5 {
+				return fmt.Errorf("%w: crawl queue key %q", ErrCorrupt, k)
+			}
+			p := Pending{Depth: int(binary.BigEndian.Uint32(k)), ID: graph.ModelID(k[4:])}
+			if err := it.Item().Value(func(v []byte) error { p.Next = string(v); return nil }); err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}

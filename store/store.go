@@ -1,0 +1,487 @@
+// Package store keeps hflineage's lineage graph in an embedded Badger
+// database: model records, parent→child edges indexed in both directions,
+// aliases (renamed or differently-cased ids), and the state of a crawl in
+// progress, so that a crawl can resume after a crash.
+//
+// Key layout (every id is followed by a 0x00 separator, so a prefix scan for
+// "org/model" never matches "org/model-v2"):
+//
+//	"V\x00schema"                         schema version
+//	"m\x00" id                            model record (JSON)
+//	"a\x00" lower(id)                     alias → canonical id
+//	"e\x00" parent "\x00" child "\x00" rel  forward edge (no value)
+//	"p\x00" child "\x00" parent "\x00" rel  reverse edge (no value)
+//	"c\x00…"                              crawl state (see crawl.go)
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// SchemaVersion is the version of the key layout this package reads and writes.
+const SchemaVersion = "1"
+
+// Sentinel errors.
+var (
+	// ErrNotFound: the model is not in the store.
+	ErrNotFound = errors.New("not found")
+	// ErrInUse: another process holds the database.
+	ErrInUse = errors.New("in use by another hflineage process")
+	// ErrNotDB: the directory holds something other than an hflineage database.
+	ErrNotDB = errors.New("not an hflineage database")
+	// ErrSchema: the database was written by another schema version.
+	ErrSchema = errors.New("unsupported database schema version")
+	// ErrCorrupt: Badger could not read the database.
+	ErrCorrupt = errors.New("database is damaged or unreadable")
+)
+
+var (
+	schemaKey = []byte("V\x00schema")
+	pModel    = []byte("m\x00")
+	pAlias    = []byte("a\x00")
+	pEdge     = []byte("e\x00")
+	pParent   = []byte("p\x00")
+)
+
+// Store is an open hflineage database. Its methods are safe for concurrent use.
+type Store struct {
+	db  *badger.DB
+	dir string
+}
+
+// Options tune Open.
+type Options struct {
+	// Verbose lets Badger log at INFO level to stderr; otherwise it is silent.
+	Verbose bool
+	// ReadOnly opens without writing (and fails on a database that does not exist).
+	ReadOnly bool
+	// MustExist fails, rather than creating one, when there is no database in the directory.
+	MustExist bool
+	// NoSync skips the fsync after each commit: faster bulk loads, but the
+	// last commits may be lost on power failure (not on a process crash).
+	NoSync bool
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if err := checkDir(dir, o.ReadOnly || o.MustExist, o.ReadOnly); err != nil {
+		return nil, err
+	}
+	opts := badger.DefaultOptions(dir).
+		WithSyncWrites(!o.NoSync).
+		WithReadOnly(o.ReadOnly)
+	return open(dir, smallMachine(opts, o.Verbose))
+}
+
+// OpenInMemory opens an empty database that lives in memory only (tests).
+func OpenInMemory() (*Store, error) {
+	return open("", smallMachine(badger.DefaultOptions("").WithInMemory(true), false))
+}
+
+func smallMachine(opts badger.Options, verbose bool) badger.Options {
+	return opts.
+		WithLogger(badgerLogger{verbose: verbose}).
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(3).
+		WithNumLevelZeroTables(4).
+		WithNumLevelZeroTablesStall(8).
+		WithBlockCacheSize(64 << 20).
+		WithIndexCacheSize(32 << 20).
+		WithValueLogFileSize(256 << 20).
+		WithNumCompactors(2).
+		WithNumGoroutines(4)
+}
+
+func checkDir(dir string, mustExist, readOnly bool) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if mustExist {
+			return fmt.Errorf("database %s does not exist (run `hflineage crawl` first)", dir)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create database directory: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("database %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("database %s: %w (it is a file)", dir, ErrNotDB)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		if mustExist {
+			return fmt.Errorf("database %s is empty (run `hflineage crawl` first)", dir)
+		}
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return fmt.Errorf("database %s: %w (the directory holds other files; choose an empty or new directory)", dir, ErrNotDB)
+	}
+	if !readOnly {
+		if f, err := os.CreateTemp(dir, ".hflineage-write-test-*"); err != nil {
+			return fmt.Errorf("database %s is not writable: %w", dir, err)
+		} else {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+	return nil
+}
+
+func open(dir string, opts badger.Options) (s *Store, err error) {
+	defer func() {
+		// Badger can panic on some damaged files; never let that escape.
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("database %s: %w: %v", dir, ErrCorrupt, r)
+		}
+	}()
+	db, err := badger.Open(opts)
+	if err != nil {
+		msg := err.Error()
+		switch {
+		case strings.Contains(msg, "Another process is using this Badger database"):
+			return nil, fmt.Errorf("database %s is %w", dir, ErrInUse)
+		case strings.Contains(msg, "permission denied") || strings.Contains(msg, "read-only file system"):
+			return nil, fmt.Errorf("database %s is not writable: %s", dir, firstLine(msg))
+		}
+		return nil, fmt.Errorf("database %s: %w: %s", dir, ErrCorrupt, firstLine(msg))
+	}
+	s = &Store{db: db, dir: dir}
+	if err := s.checkSchema(opts.ReadOnly); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func (s *Store) checkSchema(readOnly bool) error {
+	var version []byte
+	empty := true
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+		defer it.Close()
+		it.Rewind()
+		empty = !it.Valid()
+		item, err := txn.Get(schemaKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		version, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("database %s: %w: %v", s.dir, ErrCorrupt, err)
+	}
+	switch {
+	case version == nil && empty:
+		if readOnly {
+			return nil
+		}
+		return s.db.Update(func(txn *badger.Txn) error { return txn.Set(schemaKey, []byte(SchemaVersion)) })
+	case version == nil:
+		return fmt.Errorf("database %s: %w (a Badger database without hflineage's schema key)", s.dir, ErrNotDB)
+	case string(version) != SchemaVersion:
+		return fmt.Errorf("database %s: %w %q (this hflineage reads version %s)", s.dir, ErrSchema, version, SchemaVersion)
+	}
+	return nil
+}
+
+// Close flushes and closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close database %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// CollectGarbage runs Badger's value log GC until it finds nothing to reclaim.
+func (s *Store) CollectGarbage() {
+	for s.db.RunValueLogGC(0.5) == nil {
+	}
+}
+
+func modelKey(id graph.ModelID) []byte { return cat(pModel, string(id)) }
+func aliasKey(id string) []byte         { return cat(pAlias, strings.ToLower(id)) }
+
+func cat(prefix []byte, parts ...string) []byte {
+	n := len(prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// EdgeKey encodes the forward key of e.
+func EdgeKey(e graph.Edge) []byte {
+	return cat(pEdge, string(e.Parent), string(e.Child), string(e.Relation))
+}
+
+// parentKey encodes the reverse key of e.
+func parentKey(e graph.Edge) []byte {
+	return cat(pParent, string(e.Child), string(e.Parent), string(e.Relation))
+}
+
+// DecodeEdgeKey decodes a forward edge key made by EdgeKey.
+func DecodeEdgeKey(k []byte) (graph.Edge, error) {
+	a, b, c, err := split3(k, pEdge)
+	if err != nil {
+		return graph.Edge{}, err
+	}
+	return graph.Edge{Parent: graph.ModelID(a), Child: graph.ModelID(b), Relation: graph.Relation(c)}, nil
+}
+
+func decodeParentKey(k []byte) (graph.Edge, error) {
+	a, b, c, err := split3(k, pParent)
+	if err != nil {
+		return graph.Edge{}, err
+	}
+	return graph.Edge{Child: graph.ModelID(a), Parent: graph.ModelID(b), Relation: graph.Relation(c)}, nil
+}
+
+func split3(k, prefix []byte) (string, string, string, error) {
+	rest, ok := bytes.CutPrefix(k, prefix)
+	if !ok {
+		return "", "", "", fmt.Errorf("%w: edge key %q has the wrong prefix", ErrCorrupt, k)
+	}
+	parts := bytes.Split(rest, []byte{0})
+	if len(parts) != 3 || len(parts[0]) == 0 || len(parts[1]) == 0 || len(parts[2]) == 0 {
+		return "", "", "", fmt.Errorf("%w: malformed edge key %q", ErrCorrupt, k)
+	}
+	return string(parts[0]), string(parts[1]), string(parts[2]), nil
+}
+
+// Tx is a read-write transaction: everything written through one Tx is
+// committed atomically, or not at all.
+type Tx struct {
+	txn *badger.Txn
+}
+
+// Update runs fn in a read-write transaction and commits it. A Badger
+// conflict with a concurrent transaction is retried.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+			continue
+		}
+		return err
+	}
+}
+
+// PutModel stores m, replacing any earlier record of the same id, and makes
+// it findable by its lower-cased id.
+func (tx *Tx) PutModel(m graph.Model) error {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := tx.txn.Set(modelKey(m.ID), v); err != nil {
+		return err
+	}
+	return tx.setAliasIfAbsent(string(m.ID), m.ID)
+}
+
+// PutStub stores id as a stub node unless a record of it exists.
+func (tx *Tx) PutStub(id graph.ModelID) error {
+	_, err := tx.txn.Get(modelKey(id))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	return tx.PutModel(graph.Model{ID: id, Stub: true})
+}
+
+// PutEdge stores e in both directions. Parent and child should exist as
+// models (or stubs).
+func (tx *Tx) PutEdge(e graph.Edge) error {
+	if err := tx.txn.Set(EdgeKey(e), nil); err != nil {
+		return err
+	}
+	return tx.txn.Set(parentKey(e), nil)
+}
+
+// PutAlias makes name (in any letter case) resolve to the canonical id.
+func (tx *Tx) PutAlias(name string, canonical graph.ModelID) error {
+	return tx.txn.Set(aliasKey(name), []byte(canonical))
+}
+
+func (tx *Tx) setAliasIfAbsent(name string, canonical graph.ModelID) error {
+	_, err := tx.txn.Get(aliasKey(name))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	return tx.PutAlias(name, canonical)
+}
+
+// Resolve returns the canonical id under which name is stored: name itself
+// when a model of exactly that id exists, else the id a rename or a
+// different letter case leads to. ErrNotFound when none.
+func (s *Store) Resolve(name string) (graph.ModelID, error) {
+	var id graph.ModelID
+	err := s.db.View(func(txn *badger.Txn) error {
+		if _, err := txn.Get(modelKey(graph.ModelID(name))); err == nil {
+			id = graph.ModelID(name)
+			return nil
+		}
+		item, err := txn.Get(aliasKey(name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("model %s: %w in the database", name, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { id = graph.ModelID(v); return nil })
+	})
+	return id, err
+}
+
+// View runs fn with a consistent read-only view of the database.
+func (s *Store) View(fn func(r *Reader) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		r := &Reader{txn: txn}
+		defer r.close()
+		return fn(r)
+	})
+}
+
+// Reader reads one consistent snapshot. It implements graph.EdgeSource and
+// graph.ParentSource. It must not be used after the View that made it returns.
+type Reader struct {
+	txn *badger.Txn
+	it  *badger.Iterator
+}
+
+func (r *Reader) keys() *badger.Iterator {
+	if r.it == nil {
+		r.it = r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	}
+	return r.it
+}
+
+func (r *Reader) close() {
+	if r.it != nil {
+		r.it.Close()
+	}
+}
+
+// Model returns the record of id, or an error wrapping ErrNotFound.
+func (r *Reader) Model(id graph.ModelID) (graph.Model, error) {
+	var m graph.Model
+	item, err := r.txn.Get(modelKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return m, fmt.Errorf("model %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return m, err
+	}
+	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
+	if err != nil {
+		return m, fmt.Errorf("%w: model record %s: %v", ErrCorrupt, id, err)
+	}
+	return m, nil
+}
+
+// ChildEdges calls fn for each edge out of id, sorted by child then relation.
+func (r *Reader) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
+	return r.scan(cat(pEdge, string(id), ""), DecodeEdgeKey, fn)
+}
+
+// ParentEdges calls fn for each edge into id, sorted by parent then relation.
+func (r *Reader) ParentEdges(id graph.ModelID, fn func(graph.Edge) error) error {
+	return r.scan(cat(pParent, string(id), ""), decodeParentKey, fn)
+}
+
+func (r *Reader) scan(prefix []byte, decode func([]byte) (graph.Edge, error), fn func(graph.Edge) error) error {
+	it := r.keys()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		e, err := decode(it.Item().Key())
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Models calls fn for every model record in id order.
+func (r *Reader) Models(fn func(graph.Model) error) error {
+	it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: pModel})
+	defer it.Close()
+	for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
+		var m graph.Model
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+			return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, it.Item().Key(), err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Edges calls fn for every edge in (parent, child, relation) order.
+func (r *Reader) Edges(fn func(graph.Edge) error) error {
+	it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
+	defer it.Close()
+	for it.Seek(pEdge); it.ValidForPrefix(pEdge); it.Next() {
+		e, err := DecodeEdgeKey(it.Item().Key())
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type badgerLogger struct{ verbose bool }
+
+func (l badgerLogger) logf(level, f string, v ...any) {
+	if l.verbose {
+		fmt.Fprintf(os.Stderr, "badger "+level+": "+f, v...)
+	}
+}
+func (l badgerLogger) Errorf(f string, v ...any)   { l.logf("ERROR", f, v...) }
+func (l badgerLogger) Warningf(f string, v ...any) { l.logf("WARNING", f, v...) }
+func (l badgerLogger) Infof(f string, v ...any)    { l.logf("INFO", f, v...) }
+func (l badgerLogger) Debugf(f string, v ...any)   {}
