@@ -111,7 +111,7 @@ func QuoteDOT(s string) string {
 			b.WriteString(`\r`)
 		default:
 			if r < 0x20 || r == 0x7f || r == 0xfffd {
-				b.WriteString(strconv.QuoteRune(r)[1:len(strconv.QuoteRune(r))-1])
+				b.WriteString(strconv.QuoteRune(r)[1 : len(strconv.QuoteRune(r))-1])
 				continue
 			}
 			b.WriteRune(r)

@@ -225,7 +225,7 @@ func (s *Store) CollectGarbage() {
 }
 
 func modelKey(id graph.ModelID) []byte { return cat(pModel, string(id)) }
-func aliasKey(id string) []byte         { return cat(pAlias, strings.ToLower(id)) }
+func aliasKey(id string) []byte        { return cat(pAlias, strings.ToLower(id)) }
 
 func cat(prefix []byte, parts ...string) []byte {
 	n := len(prefix)
