@@ -38,9 +38,11 @@ func NewDOTEncoder(w io.Writer, name string, root ModelID) *DOTEncoder {
 	e.printf("\tedge [arrowsize=0.6];\n")
 	e.printf("\tsubgraph \"cluster_legend\" {\n\t\tlabel=\"relation\"; fontsize=10; style=dashed;\n")
 	for i, r := range Relations {
-		e.printf("\t\t\"legend_%d_from\" [label=\"\", shape=point];\n", i)
-		e.printf("\t\t\"legend_%d_to\" [label=%s, shape=plaintext];\n", i, QuoteDOT(string(r)))
-		e.printf("\t\t\"legend_%d_from\" -> \"legend_%d_to\" [%s];\n", i, i, relationStyle[r])
+		// ':' cannot occur in a model id, so these never collide with one.
+		from, to := QuoteDOT(fmt.Sprintf("legend:%d:from", i)), QuoteDOT(fmt.Sprintf("legend:%d:to", i))
+		e.printf("\t\t%s [label=\"\", shape=point];\n", from)
+		e.printf("\t\t%s [label=%s, shape=plaintext];\n", to, QuoteDOT(string(r)))
+		e.printf("\t\t%s -> %s [%s];\n", from, to, relationStyle[r])
 	}
 	e.printf("\t}\n")
 	return e
@@ -80,7 +82,9 @@ func (e *DOTEncoder) Edge(ed Edge) {
 	if !ok {
 		style = `color="grey50"`
 	}
-	e.printf("\t%s -> %s [label=%s, %s];\n", QuoteDOT(string(ed.Parent)), QuoteDOT(string(ed.Child)),
+	// The relation is carried as an attribute (for pydot and networkx) and
+	// shown by the style; labels would clutter large families.
+	e.printf("\t%s -> %s [relation=%s, %s];\n", QuoteDOT(string(ed.Parent)), QuoteDOT(string(ed.Child)),
 		QuoteDOT(string(ed.Relation)), style)
 }
 

@@ -1,0 +1,153 @@
+package graph
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test -update if the change is intended):\n%s", path, got)
+	}
+}
+
+func testFamily(t *testing.T) (*Family, func(ModelID) Model) {
+	src := edges(`meta-llama/Llama-3.1-8B>finetune>a/ft a/ft>quantized>q/ft-GGUF meta-llama/Llama-3.1-8B>adapter>b/lora
+		a/ft>merge>m/merged outside/base>merge>m/merged m/merged>finetune>a/ft b/lora>weird>w/x`)
+	f, err := LoadFamily(src, "meta-llama/Llama-3.1-8B", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := map[ModelID]Model{
+		"meta-llama/Llama-3.1-8B": {ID: "meta-llama/Llama-3.1-8B", Downloads: 1000, Likes: 10},
+		"a/ft":                    {ID: "a/ft", Downloads: 5},
+	}
+	return f, func(id ModelID) Model {
+		if m, ok := models[id]; ok {
+			return m
+		}
+		return Model{ID: id, Stub: id == "w/x"}
+	}
+}
+
+func TestWriteFamilyDOTGolden(t *testing.T) {
+	f, model := testFamily(t)
+	var buf bytes.Buffer
+	if err := WriteFamilyDOT(&buf, f, model); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "family.dot", buf.Bytes())
+	if strings.Contains(buf.String(), "outside/base") {
+		t.Error("co-parent outside the family exported")
+	}
+	renderDOT(t, buf.Bytes())
+}
+
+// renderDOT checks that Graphviz accepts the DOT, when it is installed.
+func renderDOT(t *testing.T, dot []byte) {
+	t.Helper()
+	bin, err := exec.LookPath("dot")
+	if err != nil {
+		t.Log("Graphviz not installed: DOT not rendered")
+		return
+	}
+	cmd := exec.Command(bin, "-Tsvg")
+	cmd.Stdin = bytes.NewReader(dot)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("dot -Tsvg: %v: %s", err, stderr.String())
+	}
+	if !bytes.Contains(out, []byte("<svg")) {
+		t.Fatal("dot -Tsvg gave no SVG")
+	}
+}
+
+func TestDOTHostileIDs(t *testing.T) {
+	var buf bytes.Buffer
+	enc := NewDOTEncoder(&buf, `name "with" quotes\`, "")
+	ids := []string{`a"b`, `back\slash`, "new\nline", "tab\tx", "-> [ ] { } ; =", "ünïcödé", "\x00\x01", "trailing\\"}
+	for _, id := range ids {
+		enc.Node(Model{ID: ModelID(id)})
+	}
+	for _, id := range ids {
+		enc.Edge(Edge{Parent: ModelID(id), Child: "x", Relation: "finetune"})
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	renderDOT(t, buf.Bytes())
+}
+
+func FuzzQuoteDOT(f *testing.F) {
+	for _, s := range []string{"", `"`, `\`, `\"`, "a\nb", "\x00", "ü", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q := QuoteDOT(s)
+		if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+			t.Fatalf("not quoted: %q", q)
+		}
+		inner := q[1 : len(q)-1]
+		for i := 0; i < len(inner); i++ {
+			switch inner[i] {
+			case '\\':
+				i++ // escaped character follows
+				if i >= len(inner) {
+					t.Fatalf("dangling backslash in %q", q)
+				}
+			case '"':
+				t.Fatalf("unescaped quote in %q", q)
+			case '\n', '\r', 0:
+				t.Fatalf("raw control character in %q", q)
+			}
+		}
+		if !utf8.ValidString(q) {
+			t.Fatalf("invalid UTF-8 in %q", q)
+		}
+	})
+}
+
+func FuzzParseBaseModelTag(f *testing.F) {
+	for _, s := range []string{"base_model:a/b", "base_model:adapter:a/b", "base_model::", "base_model:x:y:z", "license:mit"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tag string) {
+		rel, id, ok := ParseBaseModelTag(tag)
+		if !ok {
+			return
+		}
+		if _, err := ParseModelID(string(id)); err != nil {
+			t.Fatalf("%q gave invalid id %q", tag, id)
+		}
+		want := "base_model:" + string(id)
+		if rel != "" {
+			if !strings.EqualFold(tag, "base_model:"+string(rel)+":"+string(id)) {
+				t.Fatalf("%q split into %q, %q", tag, rel, id)
+			}
+		} else if tag != want {
+			t.Fatalf("%q gave %q", tag, id)
+		}
+		ParentsFromTags([]string{tag, tag})
+	})
+}
