@@ -13,32 +13,32 @@ import (
 	"github.com/hflineage/hflineage/store"
 )
 
-type P = hubtest.Parent
+func pt(id, rel string) hubtest.Parent { return hubtest.Parent{ID: id, Relation: rel} }
 
 // smallWorld has every awkward case the Hub's real metadata has: a rename,
 // a merge with a parent outside the family, a cycle, a self-loop, a child
 // reached through two parents, a legacy plain tag and a private model.
 func smallWorld() *hubtest.World {
 	w := hubtest.NewWorld()
-	add := func(id string, downloads int64, parents ...P) {
+	add := func(id string, downloads int64, parents ...hubtest.Parent) {
 		tags := append([]string{"transformers", "license:apache-2.0"}, hubtest.ParentTags(parents...)...)
 		w.Add(hubtest.Model{ID: id, Downloads: downloads, Tags: tags, LibraryName: "transformers", PipelineTag: "text-generation"})
 	}
 	add("meta-llama/Llama-3.1-8B", 1000)
 	add("other/Base", 50)
-	add("a/ft1", 10, P{"meta-llama/Llama-3.1-8B", "finetune"})
-	add("a/ft2", 20, P{"meta-llama/Llama-3.1-8B", "finetune"})
-	add("b/lora", 5, P{"meta-llama/Llama-3.1-8B", "adapter"})
-	add("c/gguf", 7, P{"a/ft1", "quantized"})
-	add("d/merge", 3, P{"a/ft1", "merge"}, P{"a/ft2", "merge"}, P{"other/Base", "merge"})
-	add("e/legacy", 1, P{"a/ft2", ""})
-	add("f/cycle1", 1, P{"a/ft2", "finetune"}, P{"f/cycle2", "finetune"})
-	add("f/cycle2", 1, P{"f/cycle1", "finetune"})
-	add("g/self", 1, P{"b/lora", "finetune"}, P{"g/self", "finetune"})
-	add("h/back", 1, P{"g/self", "finetune"})
-	add("meta-llama/Llama-3.1-8B-Instruct", 500, P{"meta-llama/Llama-3.1-8B", "finetune"})
-	add("i/instruct-gguf", 9, P{"meta-llama/Llama-3.1-8B-Instruct", "quantized"})
-	w.Add(hubtest.Model{ID: "z/private", Private: true, Tags: hubtest.ParentTags(P{"a/ft1", "finetune"})})
+	add("a/ft1", 10, pt("meta-llama/Llama-3.1-8B", "finetune"))
+	add("a/ft2", 20, pt("meta-llama/Llama-3.1-8B", "finetune"))
+	add("b/lora", 5, pt("meta-llama/Llama-3.1-8B", "adapter"))
+	add("c/gguf", 7, pt("a/ft1", "quantized"))
+	add("d/merge", 3, pt("a/ft1", "merge"), pt("a/ft2", "merge"), pt("other/Base", "merge"))
+	add("e/legacy", 1, pt("a/ft2", ""))
+	add("f/cycle1", 1, pt("a/ft2", "finetune"), pt("f/cycle2", "finetune"))
+	add("f/cycle2", 1, pt("f/cycle1", "finetune"))
+	add("g/self", 1, pt("b/lora", "finetune"), pt("g/self", "finetune"))
+	add("h/back", 1, pt("g/self", "finetune"))
+	add("meta-llama/Llama-3.1-8B-Instruct", 500, pt("meta-llama/Llama-3.1-8B", "finetune"))
+	add("i/instruct-gguf", 9, pt("meta-llama/Llama-3.1-8B-Instruct", "quantized"))
+	w.Add(hubtest.Model{ID: "z/private", Private: true, Tags: hubtest.ParentTags(pt("a/ft1", "finetune"))})
 	w.Rename("meta-llama/Meta-Llama-3.1-8B", "meta-llama/Llama-3.1-8B")
 	return w
 }

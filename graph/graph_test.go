@@ -177,8 +177,8 @@ func TestPrune(t *testing.T) {
 	}{
 		{0, []ModelID{"a", "a1", "a2", "b", "b1", "deep", "r"}},
 		{1, []ModelID{"r"}},
-		{3, []ModelID{"b", "b1", "r"}},             // deep needs 3 more; b1 fits with b
-		{4, []ModelID{"a", "a1", "deep", "r"}},     // deep with its path
+		{3, []ModelID{"b", "b1", "r"}},         // deep needs 3 more; b1 fits with b
+		{4, []ModelID{"a", "a1", "deep", "r"}}, // deep with its path
 		{6, []ModelID{"a", "a1", "b", "b1", "deep", "r"}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,82 @@
+// Command hubsim serves a fake Hugging Face Hub on localhost, so that
+// hflineage can be tried and benchmarked offline:
+//
+//	hubsim --models 50000 --addr 127.0.0.1:8088 &
+//	HF_ENDPOINT=http://127.0.0.1:8088 hflineage crawl base-org-0/Base-Model-0
+//
+// The world is generated (deterministic for a --seed) or read from a
+// recorded family tree (--tree FILE, the model_metadata_analyses JSON form).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8088", "listen `ADDR` (loopback only is wise)")
+	models := flag.Int("models", 10000, "generate a world of `N` models")
+	seed := flag.Uint64("seed", 1, "generator `SEED`")
+	tree := flag.String("tree", "", "serve a recorded family tree from `FILE` instead of a generated world")
+	page := flag.Int("page", 1000, "largest page the listing endpoint returns (`N`)")
+	addrFile := flag.String("addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: hubsim [flags]\n\nServes a fake Hugging Face Hub API on ADDR.\n\nFlags:\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if err := run(*addr, *addrFile, *models, *seed, *tree, *page); err != nil {
+		fmt.Fprintln(os.Stderr, "hubsim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, addrFile string, models int, seed uint64, tree string, page int) error {
+	var w *hubtest.World
+	root := ""
+	if tree != "" {
+		tr, err := hubtest.ReadTree(tree)
+		if err != nil {
+			return err
+		}
+		w, root = tr.World(), tr.Root
+	} else {
+		w = hubtest.Generate(hubtest.GenOptions{Models: models, Seed: seed})
+		root = "base-org-0/Base-Model-0"
+	}
+	hub := &hubtest.Server{World: w, MaxPageSize: page}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if addrFile != "" {
+		if err := os.WriteFile(addrFile, []byte("http://"+ln.Addr().String()+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{Handler: hub, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(os.Stderr, "hubsim: serving %d models on http://%s (try: HF_ENDPOINT=http://%s hflineage crawl %s)\n",
+		w.Len(), ln.Addr(), ln.Addr(), root)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
