@@ -53,6 +53,9 @@ type Config struct {
 	MinWait time.Duration
 	// MaxBodySize bounds one response body (default 64 MiB).
 	MaxBodySize int
+	// Rate caps the request rate. Without it the pace follows the Hub's
+	// RateLimit headers, or DefaultRate when the Hub sends none.
+	Rate *Rate
 }
 
 // EndpointFromEnv returns $HF_ENDPOINT or DefaultEndpoint.
@@ -138,8 +141,8 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
-// newTransport builds the retrying transport that colly uses.
-func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) http.RoundTripper {
+// newTransport builds the retrying, paced transport that colly uses.
+func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) (http.RoundTripper, *pacer) {
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -149,9 +152,10 @@ func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) http.Ro
 		ResponseHeaderTimeout: 120 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
+	pace := newPacer(cfg.Rate, cfg.Parallel, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests})
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
-		Transport: &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests},
+		Transport: pace,
 		// Redirects are the outer (colly's) client's business.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -162,7 +166,7 @@ func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) http.Ro
 	rc.CheckRetry = retryPolicy
 	rc.Backoff = backoff(cfg.MaxWait)
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	return &retryablehttp.RoundTripper{Client: rc}
+	return &retryablehttp.RoundTripper{Client: rc}, pace
 }
 
 // retryPolicy retries what the Hub's own client retries: 408, 429, 5xx

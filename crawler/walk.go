@@ -47,6 +47,7 @@ type Stats struct {
 	Requests int64 // HTTP requests sent, retries included
 	Elapsed  time.Duration
 	Resumed  bool
+	Pace     PaceState // the request pace and the Hub's quota, as last seen
 }
 
 // SeedError reports seeds that could not be crawled; the others were.
@@ -66,6 +67,9 @@ func (e *SeedError) Error() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// errRedirect marks a redirect that was not followed.
+var errRedirect = errors.New("redirect not followed")
 
 // ErrJobMismatch: the database holds an unfinished crawl with other parameters.
 var ErrJobMismatch = errors.New("the database holds an unfinished crawl with other parameters")
@@ -111,6 +115,7 @@ type walk struct {
 	cancel context.CancelCauseFunc
 	opts   Options
 	col    *colly.Collector
+	pace   *pacer
 	commit sync.Mutex // one page commit at a time: no Badger conflicts, exact queueing
 	slots  chan struct{}
 	stats  Stats // Resumed only; the counters below are atomic
@@ -158,6 +163,9 @@ func (wk *walk) snapshot() Stats {
 	s.Models, s.Edges, s.Pages = wk.models.Load(), wk.edges.Load(), wk.pages.Load()
 	s.Requests = wk.requests.Load()
 	s.Elapsed = time.Since(wk.start)
+	if wk.pace != nil {
+		s.Pace = wk.pace.state()
+	}
 	return s
 }
 
@@ -214,14 +222,16 @@ func (wk *walk) newCollector() *colly.Collector {
 		colly.IgnoreRobotsTxt(),
 		colly.ParseHTTPErrorResponse(),
 	)
-	c.WithTransport(newTransport(wk.cfg, wk.endpoint, &wk.requests))
+	transport, pace := newTransport(wk.cfg, wk.endpoint, &wk.requests)
+	wk.pace = pace
+	c.WithTransport(transport)
 	c.SetRequestTimeout(0) // per-attempt timeouts live in the transport; retries may wait long
 	c.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
-			return fmt.Errorf("redirect loop at %s", req.URL.Redacted())
+			return fmt.Errorf("%w: redirect loop at %s", errRedirect, req.URL.Redacted())
 		}
 		if !sameOrigin(req.URL, wk.endpoint) {
-			return fmt.Errorf("refusing redirect to another host %s", req.URL.Host)
+			return fmt.Errorf("%w: refusing redirect to another host %s", errRedirect, req.URL.Host)
 		}
 		return nil
 	})
@@ -282,11 +292,13 @@ func (wk *walk) onError(r *colly.Response, err error) {
 	if rq == nil {
 		return
 	}
-	defer wk.release(rq)
 	if wk.ctx.Err() != nil {
+		wk.release(rq)
 		return
 	}
-	wk.fail(fmt.Errorf("GET %s: %w", redact(rq.url), err))
+	// The transport has already retried connection failures; what reaches
+	// here also includes bodies cut off mid-way, worth another try.
+	wk.retryOr(rq, !errors.Is(err, errRedirect), func() { wk.fail(fmt.Errorf("GET %s: %w", redact(rq.url), err)) })
 }
 
 func redact(u string) string {
@@ -303,7 +315,7 @@ func (wk *walk) onResponse(r *colly.Response) {
 	}
 	var err error
 	if len(r.Body) > wk.cfg.MaxBodySize {
-		err = fmt.Errorf("%w: body larger than %d bytes", ErrBadResponse, wk.cfg.MaxBodySize)
+		err = fmt.Errorf("response body larger than %d bytes", wk.cfg.MaxBodySize)
 	} else if r.StatusCode != http.StatusOK {
 		err = statusError(r, rq)
 	}
@@ -312,28 +324,41 @@ func (wk *walk) onResponse(r *colly.Response) {
 		if err == nil {
 			err = wk.onSeed(r, rq)
 		}
-		if err != nil {
-			wk.retryOr(rq, err, func() {
-				wk.mu.Lock()
-				wk.seedErrs[rq.seed] = fmt.Errorf("seed %s: %w", rq.seed, err)
-				wk.mu.Unlock()
-			})
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrNotFound):
+			wk.mu.Lock()
+			wk.seedErrs[rq.seed] = fmt.Errorf("seed %s: %w", rq.seed, err)
+			wk.mu.Unlock()
+		default:
+			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("seed %s: %w", rq.seed, err)) })
 		}
 	case "list":
 		if err == nil {
 			err = wk.onListing(r, rq)
 		}
 		if err != nil {
-			wk.retryOr(rq, err, func() { wk.fail(fmt.Errorf("listing children of %s: %w", rq.id, err)) })
+			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("listing children of %s: %w", rq.id, err)) })
 			return
 		}
 	}
 }
 
-// retryOr asks for rq again when err is a response that could not be
-// understood and tries remain; otherwise it calls giveUp.
-func (wk *walk) retryOr(rq *request, err error, giveUp func()) {
-	if errors.Is(err, ErrBadResponse) && rq.attempt+1 < attemptsPerPage && wk.ctx.Err() == nil {
+// retryable reports whether a failed page is worth asking for again (after
+// the transport's own retries): a body that could not be understood, or a
+// status the Hub uses for passing trouble.
+func retryable(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he.Status == http.StatusTooManyRequests || he.Status == http.StatusRequestTimeout || he.Status >= 500
+	}
+	return errors.Is(err, ErrBadResponse)
+}
+
+// retryOr asks for rq again when the failure is worth another try and
+// tries remain; otherwise it calls giveUp.
+func (wk *walk) retryOr(rq *request, retryable bool, giveUp func()) {
+	if retryable && rq.attempt+1 < attemptsPerPage && wk.ctx.Err() == nil {
 		rq.attempt++
 		wk.send(rq)
 		return

@@ -31,6 +31,7 @@ An interrupted crawl resumes when the same command is run again.`, stderr)
 	depth := fs.Int("depth", -1, "expand at most `N` levels below each seed (-1: no bound)")
 	parallel := fs.Int("parallel", 4, "`N` requests in flight at once")
 	delay := fs.Duration("delay", 0, "pause after each request in a parallel slot (e.g. 200ms)")
+	rateFlag := fs.String("rate", "", "cap the request rate at `N/5m` (default: follow the Hub's RateLimit headers; without them 500/5m)")
 	restart := fs.Bool("restart", false, "abandon an unfinished crawl in the database and start over")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout")
 	verbose := fs.Bool("verbose", false, "log database internals to stderr")
@@ -55,6 +56,15 @@ An interrupted crawl resumes when the same command is run again.`, stderr)
 		return usagef("crawl: --delay must not be negative")
 	}
 
+	var rate *crawler.Rate
+	if *rateFlag != "" {
+		r, err := crawler.ParseRate(*rateFlag)
+		if err != nil {
+			return usagef("crawl: --rate: %v", err)
+		}
+		rate = &r
+	}
+
 	st, err := store.Open(*db, store.Options{Verbose: *verbose})
 	if err != nil {
 		return err
@@ -65,6 +75,7 @@ An interrupted crawl resumes when the same command is run again.`, stderr)
 		Token:    crawler.TokenFromEnv(),
 		Parallel: *parallel,
 		Delay:    *delay,
+		Rate:     rate,
 	}, st)
 	if err != nil {
 		return usagef("crawl: %v", err)
@@ -134,7 +145,11 @@ func (p *progress) update(s crawler.Stats) {
 	if secs := s.Elapsed.Seconds(); secs > 0 {
 		rate = float64(s.Requests) / secs
 	}
-	p.bar.Describe(fmt.Sprintf("models %d · edges %d · requests %d (%.1f/s)", s.Models, s.Edges, s.Requests, rate))
+	desc := fmt.Sprintf("models %d · edges %d · requests %d (%.1f/s, pace %.1f/s)", s.Models, s.Edges, s.Requests, rate, s.Pace.Limit)
+	if s.Pace.Remaining >= 0 && s.Pace.Quota > 0 {
+		desc += fmt.Sprintf(" · quota %d/%d left", s.Pace.Remaining, s.Pace.Quota)
+	}
+	p.bar.Describe(desc)
 	p.bar.Set64(s.Pages)
 }
 

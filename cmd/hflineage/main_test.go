@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/store"
 )
 
 func pt(id, rel string) hubtest.Parent { return hubtest.Parent{ID: id, Relation: rel} }
@@ -137,5 +138,42 @@ func TestExitCodes(t *testing.T) {
 	// The known seed beside the unknown one was crawled.
 	if code, stdout, _ := cli(t, "count", "--db", db, "--json", "b/lora"); code != 0 || !strings.Contains(stdout, `"model":"b/lora"`) {
 		t.Errorf("b/lora not crawled: %d %s", code, stdout)
+	}
+}
+
+func TestDatabaseInUseAndDamaged(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "a/ft"); code != 0 {
+		t.Fatal(stderr)
+	}
+	held, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := cli(t, "count", "--db", db, "a/ft")
+	held.Close()
+	if code != 1 || stderr != "hflineage: database "+db+" is in use by another hflineage process\n" {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+
+	foreign := t.TempDir()
+	os.WriteFile(filepath.Join(foreign, "thesis.tex"), []byte("x"), 0o644)
+	code, _, stderr = cli(t, "crawl", "--db", foreign, "--endpoint", srv.URL, "a/ft")
+	if code != 1 || !strings.Contains(stderr, "not an hflineage database") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("foreign dir: exit %d, stderr %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(foreign, "thesis.tex")); string(b) != "x" {
+		t.Error("foreign file touched")
+	}
+
+	if os.Getuid() != 0 { // root writes through permissions
+		ro := filepath.Join(t.TempDir(), "ro")
+		os.MkdirAll(ro, 0o555)
+		code, _, stderr = cli(t, "crawl", "--db", ro, "--endpoint", srv.URL, "a/ft")
+		if code != 1 || !strings.Contains(stderr, "not writable") {
+			t.Errorf("read-only dir: exit %d, stderr %q", code, stderr)
+		}
 	}
 }

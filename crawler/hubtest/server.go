@@ -1,9 +1,12 @@
 package hubtest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,9 +25,47 @@ type Server struct {
 	// (the real Hub's cap is undocumented). 0 means 1000.
 	MaxPageSize int
 
-	mu       sync.Mutex
-	requests []Request
+	// Quota requests are allowed per fixed Window (the Hub's "api" bucket);
+	// past it the server answers 429. Every response carries
+	// `RateLimit: "api";r=R;t=T` and `RateLimit-Policy`, as the Hub's do.
+	// Zero values mean 1,000,000 per 5 minutes.
+	Quota  int
+	Window time.Duration
+	// NoRateLimitHeaders leaves the RateLimit headers out (a mirror, say).
+	NoRateLimitHeaders bool
+	// RetryAfter adds Retry-After (seconds) to 429s.
+	RetryAfter bool
+
+	// Fault, if set, is asked about every request (n counts from 1) and may
+	// make it fail.
+	Fault func(n int, r *http.Request) Fault
+
+	// LinkHost, if set, replaces the host of next-page links (a hostile or
+	// misconfigured Hub sending the client elsewhere).
+	LinkHost string
+
+	mu          sync.Mutex
+	requests    []Request
+	windowStart time.Time
+	windowUsed  int
+	tooMany     int
 }
+
+// Fault is a failure the server can inject into one request.
+type Fault int
+
+// The faults.
+const (
+	NoFault    Fault = iota
+	Status500        // 500 Internal Server Error
+	Status502        // 502 Bad Gateway
+	Status503        // 503 Service Unavailable
+	Drop             // the connection is closed without an answer
+	Truncate         // a 200 whose body stops half-way
+	Garbage          // a 200 whose body is not JSON
+	WrongShape       // a 200 with JSON of the wrong shape
+	Slow             // the answer comes after 300 ms
+)
 
 // Request is what the server saw of one request.
 type Request struct {
@@ -74,18 +115,132 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// TooManyRequests returns how many 429s the server has sent.
+func (s *Server) TooManyRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tooMany
+}
+
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mu.Lock()
+	n := len(s.requests) + 1
+	s.requests = append(s.requests, Request{
+		Method: r.Method, URL: r.URL.RequestURI(), Authorization: r.Header.Get("Authorization"),
+		UserAgent: r.Header.Get("User-Agent"),
+	})
+	over := s.rateLimitLocked(w.Header())
+	if over {
+		s.tooMany++
+	}
+	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.requests = append(s.requests, Request{
-			Method: r.Method, URL: r.URL.RequestURI(), Authorization: r.Header.Get("Authorization"),
-			UserAgent: r.Header.Get("User-Agent"), Status: rec.status,
-		})
+		s.requests[n-1].Status = rec.status
 		s.mu.Unlock()
 	}()
+	if over {
+		httpError(rec, http.StatusTooManyRequests, "", "You have exceeded our rate limit")
+		return
+	}
+	fault := NoFault
+	if s.Fault != nil {
+		fault = s.Fault(n, r)
+	}
+	switch fault {
+	case Status500, Status502, Status503:
+		code := map[Fault]int{Status500: 500, Status502: 502, Status503: 503}[fault]
+		httpError(rec, code, "", http.StatusText(code))
+		return
+	case Drop:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	case Slow:
+		time.Sleep(300 * time.Millisecond)
+	case Garbage:
+		rec.Header().Set("Content-Type", "text/html")
+		rec.WriteHeader(http.StatusOK)
+		io.WriteString(rec, "<html><body>502 Bad Gateway (from a proxy)</body></html>")
+		return
+	case WrongShape:
+		writeJSON(rec, map[string]any{"models": "not what you expected"})
+		return
+	case Truncate:
+		buf := &bufferWriter{header: http.Header{}}
+		s.serve(buf, r)
+		for k, v := range buf.header {
+			rec.Header()[k] = v
+		}
+		rec.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
+		rec.WriteHeader(buf.status)
+		rec.Write(buf.body.Bytes()[:buf.body.Len()/2])
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
 	s.serve(rec, r)
+}
+
+// bufferWriter captures a response to be sent damaged.
+type bufferWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferWriter) WriteHeader(code int) { b.status = code }
+
+// rateLimitLocked counts the request against the fixed window, sets the
+// rate-limit headers and reports whether the request is over quota.
+func (s *Server) rateLimitLocked(h http.Header) bool {
+	quota, window := s.Quota, s.Window
+	if quota <= 0 {
+		quota = 1_000_000
+	}
+	if window <= 0 {
+		window = 5 * time.Minute
+	}
+	now := time.Now()
+	if s.windowStart.IsZero() || now.Sub(s.windowStart) >= window {
+		// Windows are aligned to the server's start, like the Hub's to the clock.
+		if s.windowStart.IsZero() {
+			s.windowStart = now
+		} else {
+			s.windowStart = s.windowStart.Add(now.Sub(s.windowStart).Truncate(window))
+		}
+		s.windowUsed = 0
+	}
+	reset := s.windowStart.Add(window).Sub(now)
+	over := s.windowUsed >= quota
+	if !over {
+		s.windowUsed++
+	}
+	t := int(math.Ceil(reset.Seconds()))
+	if !s.NoRateLimitHeaders {
+		h.Set("RateLimit", fmt.Sprintf(`"api";r=%d;t=%d`, quota-s.windowUsed, t))
+		h.Set("RateLimit-Policy", fmt.Sprintf(`"fixed window";"api";q=%d;w=%d`, quota, int(window.Seconds())))
+	}
+	if over && s.RetryAfter {
+		h.Set("Retry-After", strconv.Itoa(t))
+	}
+	return over
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -210,6 +365,9 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 		nq.Set("cursor", base64.RawURLEncoding.EncodeToString(raw))
 		next.RawQuery = nq.Encode()
 		next.Scheme, next.Host = "http", r.Host
+		if s.LinkHost != "" {
+			next.Host = s.LinkHost
+		}
 		w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", next.String()))
 	}
 	out := make([]map[string]any, len(page))

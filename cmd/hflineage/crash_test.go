@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+)
+
+// buildBinary compiles hflineage once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "hflineage")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// crashWorld is the real Llama-2-7b tree when the recordings are present,
+// else a generated world.
+func crashWorld(t *testing.T) (*hubtest.World, string) {
+	path := "../../../shared/hub-recordings/model_metadata_analyses/Llama-2-7b_finetunes_20250422_180448.json"
+	if tr, err := hubtest.ReadTree(path); err == nil {
+		return tr.World(), tr.Root
+	}
+	t.Log("recordings absent: using a generated world")
+	return hubtest.Generate(hubtest.GenOptions{Models: 1500, Seed: 3}), "base-org-0/Base-Model-0"
+}
+
+// TestSIGKILLAndResume kills a real crawl process three times at different
+// points and resumes it; the result must equal a clean crawl's.
+func TestSIGKILLAndResume(t *testing.T) {
+	bin := buildBinary(t)
+	world, root := crashWorld(t)
+	hub := hubtest.NewUnstartedServer(world)
+	hub.MaxPageSize = 7
+	var mu sync.Mutex
+	var proc *os.Process
+	killAt := 0
+	hub.Fault = func(n int, _ *http.Request) hubtest.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if n == killAt && proc != nil {
+			proc.Signal(syscall.SIGKILL)
+		}
+		return hubtest.NoFault
+	}
+	hub.Start()
+	defer hub.Close()
+
+	crawlOnce := func(db string, kill int) (killed bool) {
+		cmd := exec.Command(bin, "crawl", "--db", db, "--endpoint", hub.URL, root)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		mu.Lock()
+		killAt = kill
+		if err := cmd.Start(); err != nil {
+			mu.Unlock()
+			t.Fatal(err)
+		}
+		proc = cmd.Process
+		mu.Unlock()
+		err := cmd.Wait()
+		mu.Lock()
+		proc = nil
+		mu.Unlock()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			return true
+		}
+		if err != nil {
+			t.Fatalf("crawl: %v\n%s", err, stderr.String())
+		}
+		return false
+	}
+	export := func(db string) []byte {
+		out, err := exec.Command(bin, "export", "--db", db, "--format", "dot").Output()
+		if err != nil {
+			t.Fatalf("export: %v", err)
+		}
+		return out
+	}
+
+	clean := filepath.Join(t.TempDir(), "clean")
+	crawlOnce(clean, -1)
+	cleanRequests := hub.RequestCount()
+	want := export(clean)
+
+	crashed := filepath.Join(t.TempDir(), "crashed")
+	kills := 0
+	for _, frac := range []float64{0.2, 0.5, 0.8} {
+		at := hub.RequestCount() + int(frac*float64(cleanRequests)/2)
+		if crawlOnce(crashed, at) {
+			kills++
+		}
+	}
+	if crawlOnce(crashed, -1) {
+		t.Fatal("the final run was killed")
+	}
+	resumedRequests := hub.RequestCount() - cleanRequests
+	if kills != 3 {
+		t.Errorf("only %d of 3 runs were killed mid-crawl", kills)
+	}
+	if got := export(crashed); !bytes.Equal(got, want) {
+		t.Errorf("graph after 3 kills differs from a clean crawl (%d vs %d bytes)", len(got), len(want))
+	}
+	ratio := float64(resumedRequests) / float64(cleanRequests)
+	t.Logf("clean crawl: %d requests; killed 3 times and resumed: %d requests (%.3f×)", cleanRequests, resumedRequests, ratio)
+	if ratio > 1.25 {
+		t.Errorf("resumed crawl cost %.2f× a clean one, want ≤ 1.25×", ratio)
+	}
+}
+
+// TestSIGTERMSavesAndExits130 interrupts a crawl with SIGTERM: it must exit
+// 130 saying progress is saved, and the rerun must finish the family.
+func TestSIGTERMSavesAndExits130(t *testing.T) {
+	bin := buildBinary(t)
+	world, root := crashWorld(t)
+	hub := hubtest.NewUnstartedServer(world)
+	hub.MaxPageSize = 5
+	var mu sync.Mutex
+	var proc *os.Process
+	hub.Fault = func(n int, _ *http.Request) hubtest.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if n == 25 && proc != nil {
+			proc.Signal(syscall.SIGTERM)
+		}
+		return hubtest.NoFault
+	}
+	hub.Start()
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	cmd := exec.Command(bin, "crawl", "--db", db, "--endpoint", hub.URL, root)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	mu.Lock()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	proc = cmd.Process
+	mu.Unlock()
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !bytes.Contains(stderr.Bytes(), []byte("progress is saved")) {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	out, err := exec.Command(bin, "crawl", "--db", db, "--endpoint", hub.URL, root).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("(resumed)")) {
+		t.Fatalf("rerun: %v %s", err, out)
+	}
+}
