@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,9 +110,9 @@ func TestFaults(t *testing.T) {
 			}
 			return []hubtest.Fault{hubtest.Status503, hubtest.Status502, hubtest.Drop}[(n/5)%3]
 		}},
-		{"every 7th truncated", every(7, hubtest.Truncate)},
-		{"every 6th not JSON", every(6, hubtest.Garbage)},
-		{"every 9th wrong shape", every(9, hubtest.WrongShape)},
+		{"every 7th truncated", firstTimeEvery(7, hubtest.Truncate)},
+		{"every 6th not JSON", firstTimeEvery(6, hubtest.Garbage)},
+		{"every 9th wrong shape", firstTimeEvery(9, hubtest.WrongShape)},
 		{"every 10th slow", every(10, hubtest.Slow)},
 		{"every 4th 500", every(4, hubtest.Status500)},
 	}
@@ -141,6 +142,22 @@ func every(k int, f hubtest.Fault) func(int, *http.Request) hubtest.Fault {
 			return f
 		}
 		return hubtest.NoFault
+	}
+}
+
+// firstTimeEvery damages every k-th request unless its URL was damaged
+// before: faults the crawler must retry past, deterministically.
+func firstTimeEvery(k int, f hubtest.Fault) func(int, *http.Request) hubtest.Fault {
+	var mu sync.Mutex
+	damaged := map[string]bool{}
+	return func(n int, r *http.Request) hubtest.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if n%k != 0 || damaged[r.URL.String()] {
+			return hubtest.NoFault
+		}
+		damaged[r.URL.String()] = true
+		return f
 	}
 }
 

@@ -129,7 +129,7 @@ type walk struct {
 	seedErrs map[string]error
 }
 
-const attemptsPerPage = 3 // tries of a page whose body cannot be decoded
+const attemptsPerPage = 5 // tries of a page that comes back damaged (after the transport's own retries)
 
 // Walk crawls seeds and all their descendants into the store, breadth-first,
 // expanding each model once, and resumes an unfinished crawl with the same
@@ -360,8 +360,11 @@ func retryable(err error) bool {
 func (wk *walk) retryOr(rq *request, retryable bool, giveUp func()) {
 	if retryable && rq.attempt+1 < attemptsPerPage && wk.ctx.Err() == nil {
 		rq.attempt++
-		wk.send(rq)
-		return
+		// A short, growing pause: a damaged answer is often a passing fault.
+		if sleep(wk.ctx, time.Duration(rq.attempt*rq.attempt)*50*time.Millisecond) == nil {
+			wk.send(rq)
+			return
+		}
 	}
 	giveUp()
 	wk.release(rq)
@@ -427,13 +430,11 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 	return nil
 }
 
-// putModel stores m and an edge from each parent it declares (parents not yet
+// putModel stores m with the parents its tags declare (parents not yet
 // known become stubs). When m was listed as a child of listedUnder, that
-// parent is guaranteed an edge even if m's tags name it in another letter case.
+// parent is guaranteed an edge even if m's tags name it in another letter
+// case or not at all.
 func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID) error {
-	if err := tx.PutModel(m); err != nil {
-		return err
-	}
 	parents := graph.ParentsFromTags(m.Tags)
 	found := false
 	for i, p := range parents {
@@ -447,18 +448,12 @@ func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID)
 	if listedUnder != "" && !found {
 		parents = append(parents, graph.Parent{ID: listedUnder, Relation: graph.Finetune})
 	}
-	for _, p := range parents {
-		if p.ID != m.ID {
-			if err := tx.PutStub(p.ID); err != nil {
-				return err
-			}
-		}
-		if err := tx.PutEdge(graph.Edge{Parent: p.ID, Child: m.ID, Relation: p.Relation}); err != nil {
-			return err
-		}
-		wk.edges.Add(1)
-	}
-	return nil
+	slices.SortFunc(parents, func(a, b graph.Parent) int {
+		return strings.Compare(string(a.ID)+"\x00"+string(a.Relation), string(b.ID)+"\x00"+string(b.Relation))
+	})
+	parents = slices.Compact(parents)
+	wk.edges.Add(int64(len(parents)))
+	return tx.PutModel(m, parents)
 }
 
 // queue marks a family member found at depth as seen and, above the depth

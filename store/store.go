@@ -286,6 +286,7 @@ func split3(k, prefix []byte) (string, string, string, error) {
 // committed atomically, or not at all.
 type Tx struct {
 	txn *badger.Txn
+	run *Run // nil outside a run
 }
 
 // Update runs fn in a read-write transaction and commits it. A Badger
@@ -300,20 +301,89 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	}
 }
 
-// PutModel stores m, replacing any earlier record of the same id, and makes
-// it findable by its lower-cased id.
-func (tx *Tx) PutModel(m graph.Model) error {
-	v, err := json.Marshal(m)
+// record is a model as stored: the model, the parents it declared when last
+// stored, and the run that last saw it on the Hub.
+type record struct {
+	graph.Model
+	Parents []graph.Parent `json:"parents,omitempty"`
+	Run     uint64         `json:"run,omitempty"`
+}
+
+func (tx *Tx) getRecord(id graph.ModelID) (rec record, found bool, err error) {
+	item, err := tx.txn.Get(modelKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, err
+	}
+	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
+	if err != nil {
+		return rec, false, fmt.Errorf("%w: model record %s: %v", ErrCorrupt, id, err)
+	}
+	return rec, true, nil
+}
+
+// PutModel stores m with the complete set of parents it declares,
+// replacing any earlier record of the same id, and makes it findable by its
+// lower-cased id. Edges from parents it no longer declares are removed, new
+// ones added (both directions), and parents not yet known become stubs.
+// Within a run (see Store.UpdateRun) the record is marked as seen by it and
+// every change is counted and logged.
+func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
+	old, found, err := tx.getRecord(m.ID)
+	if err != nil {
+		return err
+	}
+	rec := record{Model: m, Parents: parents}
+	if tx.run != nil {
+		rec.Run = tx.run.ID
+	}
+	v, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
 	if err := tx.txn.Set(modelKey(m.ID), v); err != nil {
 		return err
 	}
-	return tx.setAliasIfAbsent(string(m.ID), m.ID)
+	if !found || old.Stub {
+		if err := tx.logModel(diffModelAdded, m.ID); err != nil {
+			return err
+		}
+	}
+	if !found {
+		if err := tx.setAliasIfAbsent(string(m.ID), m.ID); err != nil {
+			return err
+		}
+	}
+	keep := make(map[graph.Parent]bool, len(old.Parents))
+	for _, p := range old.Parents {
+		keep[p] = true
+	}
+	for _, p := range parents {
+		if keep[p] {
+			delete(keep, p) // stored already
+			continue
+		}
+		if p.ID != m.ID {
+			if err := tx.PutStub(p.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.putEdge(graph.Edge{Parent: p.ID, Child: m.ID, Relation: p.Relation}); err != nil {
+			return err
+		}
+	}
+	for p := range keep { // declared before, not any more
+		if err := tx.deleteEdge(graph.Edge{Parent: p.ID, Child: m.ID, Relation: p.Relation}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// PutStub stores id as a stub node unless a record of it exists.
+// PutStub stores id as a stub node (named as a parent, never seen itself)
+// unless a record of it exists.
 func (tx *Tx) PutStub(id graph.ModelID) error {
 	_, err := tx.txn.Get(modelKey(id))
 	if err == nil {
@@ -322,16 +392,34 @@ func (tx *Tx) PutStub(id graph.ModelID) error {
 	if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	return tx.PutModel(graph.Model{ID: id, Stub: true})
+	v, err := json.Marshal(record{Model: graph.Model{ID: id, Stub: true}})
+	if err != nil {
+		return err
+	}
+	if err := tx.txn.Set(modelKey(id), v); err != nil {
+		return err
+	}
+	return tx.setAliasIfAbsent(string(id), id)
 }
 
-// PutEdge stores e in both directions. Parent and child should exist as
-// models (or stubs).
-func (tx *Tx) PutEdge(e graph.Edge) error {
+func (tx *Tx) deleteEdge(e graph.Edge) error {
+	if err := tx.txn.Delete(EdgeKey(e)); err != nil {
+		return err
+	}
+	if err := tx.txn.Delete(parentKey(e)); err != nil {
+		return err
+	}
+	return tx.logEdge(diffEdgeRemoved, e)
+}
+
+func (tx *Tx) putEdge(e graph.Edge) error {
 	if err := tx.txn.Set(EdgeKey(e), nil); err != nil {
 		return err
 	}
-	return tx.txn.Set(parentKey(e), nil)
+	if err := tx.txn.Set(parentKey(e), nil); err != nil {
+		return err
+	}
+	return tx.logEdge(diffEdgeAdded, e)
 }
 
 // PutAlias makes name (in any letter case) resolve to the canonical id.
@@ -411,11 +499,12 @@ func (r *Reader) Model(id graph.ModelID) (graph.Model, error) {
 	if err != nil {
 		return m, err
 	}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
+	var rec record
+	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
 	if err != nil {
 		return m, fmt.Errorf("%w: model record %s: %v", ErrCorrupt, id, err)
 	}
-	return m, nil
+	return rec.Model, nil
 }
 
 // ChildEdges calls fn for each edge out of id, sorted by child then relation.
@@ -447,11 +536,11 @@ func (r *Reader) Models(fn func(graph.Model) error) error {
 	it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: pModel})
 	defer it.Close()
 	for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
-		var m graph.Model
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {
+		var rec record
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
 			return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, it.Item().Key(), err)
 		}
-		if err := fn(m); err != nil {
+		if err := fn(rec.Model); err != nil {
 			return err
 		}
 	}

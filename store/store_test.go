@@ -23,19 +23,16 @@ func memStore(t *testing.T) *Store {
 	return s
 }
 
+// put stores models, each with the parents that es give it.
 func put(t *testing.T, s *Store, ms []graph.Model, es []graph.Edge) {
 	t.Helper()
+	parents := map[graph.ModelID][]graph.Parent{}
+	for _, e := range es {
+		parents[e.Child] = append(parents[e.Child], graph.Parent{ID: e.Parent, Relation: e.Relation})
+	}
 	err := s.Update(func(tx *Tx) error {
 		for _, m := range ms {
-			if err := tx.PutModel(m); err != nil {
-				return err
-			}
-		}
-		for _, e := range es {
-			if err := tx.PutStub(e.Parent); err != nil {
-				return err
-			}
-			if err := tx.PutEdge(e); err != nil {
+			if err := tx.PutModel(m, parents[m.ID]); err != nil {
 				return err
 			}
 		}
@@ -98,7 +95,7 @@ func TestResolve(t *testing.T) {
 
 func TestStubDoesNotOverwrite(t *testing.T) {
 	s := memStore(t)
-	put(t, s, []graph.Model{{ID: "a/b", Downloads: 7}}, []graph.Edge{edge("a/b", "c/d", graph.Finetune)})
+	put(t, s, []graph.Model{{ID: "c/d"}, {ID: "a/b", Downloads: 7}}, []graph.Edge{edge("a/b", "c/d", graph.Finetune)})
 	s.View(func(r *Reader) error {
 		m, err := r.Model("a/b")
 		if err != nil || m.Stub || m.Downloads != 7 {

@@ -2,6 +2,7 @@ package hubtest
 
 import (
 	"bytes"
+	"sort"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,9 @@ type Server struct {
 	// MaxPageSize caps the models per listing page whatever limit is asked
 	// (the real Hub's cap is undocumented). 0 means 1000.
 	MaxPageSize int
+	// MaxLimit, if set, makes a listing that asks for a larger limit fail
+	// with 400, as some Hub deployments may.
+	MaxLimit int
 
 	// Quota requests are allowed per fixed Window (the Hub's "api" bucket);
 	// past it the server answers 429. Every response carries
@@ -309,8 +313,13 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, id string) {
 	writeJSON(w, s.render(m, expand, true))
 }
 
+// cursor is a keyset position, as the Hub's own cursors are (base64 of a
+// query on the sort key and _id): the next page starts strictly after it,
+// so models added or removed meanwhile do not shift the pages.
 type cursor struct {
-	Offset int `json:"o"`
+	Seq  int    `json:"seq,omitempty"`
+	Time string `json:"t,omitempty"` // sort=lastModified: the last model's lastModified
+	ID   string `json:"id,omitempty"`
 }
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
@@ -331,37 +340,57 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	if s.MaxLimit > 0 && limit > s.MaxLimit {
+		httpError(w, http.StatusBadRequest, "", fmt.Sprintf("limit must be at most %d", s.MaxLimit))
+		return
+	}
 	max := s.MaxPageSize
 	if max <= 0 {
 		max = 1000
 	}
 	limit = min(limit, max)
-	offset := 0
+	sortBy := q.Get("sort")
+	switch sortBy {
+	case "", "lastModified", "createdAt":
+	default:
+		httpError(w, http.StatusBadRequest, "", fmt.Sprintf("unsupported sort %q", sortBy))
+		return
+	}
+	var after *cursor
 	if c := q.Get("cursor"); c != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(c)
 		var cur cursor
-		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.Offset < 0 {
+		if err != nil || json.Unmarshal(raw, &cur) != nil {
 			httpError(w, http.StatusBadRequest, "", "invalid cursor")
 			return
 		}
-		offset = cur.Offset
+		after = &cur
 	}
-	all := s.World.list(q["filter"])
+	all := s.World.list(q["filter"], sortBy)
 	if search := q.Get("search"); search != "" {
-		all = filterModels(all, func(m Model) bool { return strings.Contains(strings.ToLower(m.ID), strings.ToLower(search)) })
+		all = filterModels(all, func(m *entry) bool { return strings.Contains(strings.ToLower(m.ID), strings.ToLower(search)) })
 	}
 	if author := q.Get("author"); author != "" {
-		all = filterModels(all, func(m Model) bool { return strings.EqualFold(m.Author, author) })
+		all = filterModels(all, func(m *entry) bool { return strings.EqualFold(m.Author, author) })
 	}
-	end := min(offset+limit, len(all))
-	page := []Model{}
-	if offset < len(all) {
-		page = all[offset:end]
+	start := 0
+	if after != nil {
+		start = sort.Search(len(all), func(i int) bool { return !keyBefore(all[i], sortBy, after) })
+		for start < len(all) && keyEqual(all[start], sortBy, after) {
+			start++
+		}
 	}
+	end := min(start+limit, len(all))
+	page := all[start:end]
 	if end < len(all) {
+		last := page[len(page)-1]
+		cur := cursor{Seq: last.seq, ID: last.ID}
+		if sortBy != "" {
+			cur.Time = sortTime(last, sortBy).Format(time.RFC3339Nano)
+		}
 		next := *r.URL
 		nq := next.Query()
-		raw, _ := json.Marshal(cursor{Offset: end})
+		raw, _ := json.Marshal(cur)
 		nq.Set("cursor", base64.RawURLEncoding.EncodeToString(raw))
 		next.RawQuery = nq.Encode()
 		next.Scheme, next.Host = "http", r.Host
@@ -372,13 +401,34 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]map[string]any, len(page))
 	for i, m := range page {
-		out[i] = s.render(m, expand, false)
+		out[i] = s.render(m.Model, expand, false)
 	}
 	writeJSON(w, out)
 }
 
-func filterModels(ms []Model, keep func(Model) bool) []Model {
-	var out []Model
+// keyBefore reports whether m sorts before the cursor position c.
+func keyBefore(m *entry, sortBy string, c *cursor) bool {
+	if sortBy == "" {
+		return m.seq < c.Seq
+	}
+	t, _ := time.Parse(time.RFC3339Nano, c.Time)
+	mt := sortTime(m, sortBy)
+	if !mt.Equal(t) {
+		return mt.After(t) // descending
+	}
+	return m.ID < c.ID
+}
+
+func keyEqual(m *entry, sortBy string, c *cursor) bool {
+	if sortBy == "" {
+		return m.seq == c.Seq
+	}
+	t, _ := time.Parse(time.RFC3339Nano, c.Time)
+	return sortTime(m, sortBy).Equal(t) && m.ID == c.ID
+}
+
+func filterModels(ms []*entry, keep func(*entry) bool) []*entry {
+	var out []*entry
 	for _, m := range ms {
 		if keep(m) {
 			out = append(out, m)
@@ -435,7 +485,7 @@ func (s *Server) render(m Model, expand []string, single bool) map[string]any {
 func (s *Server) childrenCount(id string) map[string]int {
 	counts := map[string]int{}
 	for _, rel := range []string{"adapter", "merge", "quantized", "finetune"} {
-		counts[rel] = len(s.World.list([]string{"base_model:" + rel + ":" + id}))
+		counts[rel] = len(s.World.list([]string{"base_model:" + rel + ":" + id}, ""))
 	}
 	return counts
 }

@@ -55,7 +55,8 @@ type World struct {
 	lower   map[string]string // lower(id) → canonical id
 	renames map[string]string // lower(old id) → canonical id
 	byTag   map[string][]*entry
-	sorted  bool
+	sorted  bool                // byTag lists sorted and cache valid
+	cache   map[string][]*entry // unfiltered listings by sort order
 }
 
 type entry struct {
@@ -110,6 +111,7 @@ func (w *World) Remove(id string) {
 }
 
 func (w *World) removeLocked(e *entry) {
+	w.sorted = false
 	delete(w.models, e.ID)
 	delete(w.lower, strings.ToLower(e.ID))
 	for _, t := range uniq(e.Tags) {
@@ -190,8 +192,9 @@ func (w *World) lookup(id string) (m Model, renamed string, ok bool) {
 }
 
 // list returns the public models carrying every tag in filters (all models
-// when filters is empty), oldest first.
-func (w *World) list(filters []string) []Model {
+// when filters is empty), oldest first, or by sortBy ("lastModified",
+// "createdAt") newest first, ties by id. The result must not be modified.
+func (w *World) list(filters []string, sortBy string) []*entry {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.sorted {
@@ -199,9 +202,16 @@ func (w *World) list(filters []string) []Model {
 			sort.Slice(l, func(i, j int) bool { return l[i].seq < l[j].seq })
 		}
 		w.sorted = true
+		w.cache = map[string][]*entry{}
+	}
+	if len(filters) == 0 {
+		if c, ok := w.cache[sortBy]; ok {
+			return c
+		}
 	}
 	var cands []*entry
 	if len(filters) == 0 {
+		cands = make([]*entry, 0, len(w.models))
 		for _, e := range w.models {
 			cands = append(cands, e)
 		}
@@ -216,14 +226,33 @@ func (w *World) list(filters []string) []Model {
 		}
 		cands = w.byTag[best]
 	}
-	var out []Model
+	out := make([]*entry, 0, len(cands))
 	for _, e := range cands {
 		if e.Private || !hasAll(e.Tags, filters) {
 			continue
 		}
-		out = append(out, e.Model)
+		out = append(out, e)
+	}
+	if sortBy != "" {
+		sort.SliceStable(out, func(i, j int) bool {
+			ti, tj := sortTime(out[i], sortBy), sortTime(out[j], sortBy)
+			if !ti.Equal(tj) {
+				return ti.After(tj)
+			}
+			return out[i].ID < out[j].ID
+		})
+	}
+	if len(filters) == 0 {
+		w.cache[sortBy] = out
 	}
 	return out
+}
+
+func sortTime(m *entry, sortBy string) time.Time {
+	if sortBy == "createdAt" {
+		return m.CreatedAt
+	}
+	return m.LastModified
 }
 
 func hasAll(tags, want []string) bool {

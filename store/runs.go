@@ -1,0 +1,398 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// Runs, their changes and family-size snapshots:
+//
+//	"R\x00" run(8)                          run record (JSON)
+//	"D\x00" run(8) kind(1) payload          a change made by the run (no value)
+//	"H\x00" id "\x00" run(8)                family size after the run (JSON)
+//	"M\x00" name                            database facts (JSON)
+var (
+	pRun      = []byte("R\x00")
+	pDiff     = []byte("D\x00")
+	pSnapshot = []byte("H\x00")
+	pMeta     = []byte("M\x00")
+)
+
+// Change kinds logged per run.
+const (
+	diffModelAdded   byte = 'm'
+	diffModelRemoved byte = 'n'
+	diffEdgeAdded    byte = 'e'
+	diffEdgeRemoved  byte = 'f'
+)
+
+// Run is one crawl as recorded in the database.
+type Run struct {
+	ID       uint64    `json:"run"`
+	Mode     string    `json:"mode"` // "walk" or "scan"
+	Full     bool      `json:"full,omitempty"`
+	Seeds    []string  `json:"seeds,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Complete bool      `json:"complete"`
+	Requests int64     `json:"requests"`
+
+	ModelsAdded   int64 `json:"models_added"`
+	ModelsRemoved int64 `json:"models_removed"`
+	EdgesAdded    int64 `json:"edges_added"`
+	EdgesRemoved  int64 `json:"edges_removed"`
+
+	// LogChanges records every change for `diff`; off for a run that
+	// starts from an empty database (everything would be "added").
+	LogChanges bool `json:"log_changes"`
+	// Watermark is the latest lastModified a scan has seen.
+	Watermark time.Time `json:"watermark,omitzero"`
+}
+
+func runKey(id uint64) []byte { return binary.BigEndian.AppendUint64(append([]byte(nil), pRun...), id) }
+
+// NewRun records the start of a run and returns it with its id.
+func (s *Store) NewRun(mode string, full bool, seeds []string) (*Run, error) {
+	r := &Run{Mode: mode, Full: full, Seeds: seeds, Started: time.Now().UTC()}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		last, err := lastRun(txn)
+		if err != nil {
+			return err
+		}
+		r.ID = 1
+		if last != nil {
+			r.ID = last.ID + 1
+		}
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pModel})
+		it.Seek(pModel)
+		r.LogChanges = it.ValidForPrefix(pModel)
+		it.Close()
+		return putJSON(txn, runKey(r.ID), r)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start run: %w", err)
+	}
+	return r, nil
+}
+
+func putJSON(txn *badger.Txn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}
+
+func lastRun(txn *badger.Txn) (*Run, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: pRun, Reverse: true})
+	defer it.Close()
+	it.Seek(append(append([]byte(nil), pRun...), 0xff))
+	if !it.ValidForPrefix(pRun) {
+		return nil, nil
+	}
+	var r Run
+	if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+		return nil, fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
+	}
+	return &r, nil
+}
+
+// GetRun returns run id, or an error wrapping ErrNotFound.
+func (s *Store) GetRun(id uint64) (*Run, error) {
+	var r Run
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(runKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("run %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &r) })
+	})
+	return &r, err
+}
+
+// Runs returns every run, oldest first.
+func (s *Store) Runs() ([]Run, error) {
+	var out []Run
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pRun, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(pRun); it.ValidForPrefix(pRun); it.Next() {
+			var r Run
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+				return fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LastRun returns the latest run (nil when none).
+func (s *Store) LastRun() (*Run, error) {
+	var r *Run
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		r, err = lastRun(txn)
+		return err
+	})
+	return r, err
+}
+
+// UpdateRun is Update within run: the changes fn makes are counted into
+// run and logged, and the run record is saved in the same transaction.
+// run is changed only when the transaction commits.
+func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		work := *run
+		err := s.db.Update(func(txn *badger.Txn) error {
+			if err := fn(&Tx{txn: txn, run: &work}); err != nil {
+				return err
+			}
+			return putJSON(txn, runKey(work.ID), &work)
+		})
+		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+			continue
+		}
+		if err == nil {
+			*run = work
+		}
+		return err
+	}
+}
+
+func diffKey(run uint64, kind byte, payload []byte) []byte {
+	k := make([]byte, 0, len(pDiff)+9+len(payload))
+	k = append(k, pDiff...)
+	k = binary.BigEndian.AppendUint64(k, run)
+	k = append(k, kind)
+	return append(k, payload...)
+}
+
+func (tx *Tx) logModel(kind byte, id graph.ModelID) error {
+	if tx.run == nil {
+		return nil
+	}
+	switch kind {
+	case diffModelAdded:
+		tx.run.ModelsAdded++
+	case diffModelRemoved:
+		tx.run.ModelsRemoved++
+	}
+	if !tx.run.LogChanges {
+		return nil
+	}
+	return tx.txn.Set(diffKey(tx.run.ID, kind, []byte(id)), nil)
+}
+
+func (tx *Tx) logEdge(kind byte, e graph.Edge) error {
+	if tx.run == nil {
+		return nil
+	}
+	switch kind {
+	case diffEdgeAdded:
+		tx.run.EdgesAdded++
+	case diffEdgeRemoved:
+		tx.run.EdgesRemoved++
+	}
+	if !tx.run.LogChanges {
+		return nil
+	}
+	return tx.txn.Set(diffKey(tx.run.ID, kind, EdgeKey(e)), nil)
+}
+
+// Changes is what one run added and removed.
+type Changes struct {
+	ModelsAdded, ModelsRemoved []graph.ModelID
+	EdgesAdded, EdgesRemoved   []graph.Edge
+}
+
+// Changes returns the changes logged for run; keep, if not nil, filters the
+// models and edges reported (e.g. to one family).
+func (s *Store) Changes(run uint64, keepModel func(graph.ModelID) bool, keepEdge func(graph.Edge) bool) (*Changes, error) {
+	c := &Changes{}
+	prefix := binary.BigEndian.AppendUint64(append([]byte(nil), pDiff...), run)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()[len(prefix):]
+			if len(k) < 2 {
+				return fmt.Errorf("%w: change key %q", ErrCorrupt, k)
+			}
+			switch k[0] {
+			case diffModelAdded, diffModelRemoved:
+				id := graph.ModelID(k[1:])
+				if keepModel != nil && !keepModel(id) {
+					continue
+				}
+				if k[0] == diffModelAdded {
+					c.ModelsAdded = append(c.ModelsAdded, id)
+				} else {
+					c.ModelsRemoved = append(c.ModelsRemoved, id)
+				}
+			case diffEdgeAdded, diffEdgeRemoved:
+				e, err := DecodeEdgeKey(k[1:])
+				if err != nil {
+					return err
+				}
+				if keepEdge != nil && !keepEdge(e) {
+					continue
+				}
+				if k[0] == diffEdgeAdded {
+					c.EdgesAdded = append(c.EdgesAdded, e)
+				} else {
+					c.EdgesRemoved = append(c.EdgesRemoved, e)
+				}
+			}
+		}
+		return nil
+	})
+	return c, err
+}
+
+func snapshotKey(id graph.ModelID, run uint64) []byte {
+	return binary.BigEndian.AppendUint64(cat(pSnapshot, string(id), ""), run)
+}
+
+// PutSnapshot records the size of id's family after run.
+func (tx *Tx) PutSnapshot(id graph.ModelID, run uint64, c graph.RelationCounts) error {
+	return putJSON(tx.txn, snapshotKey(id, run), c)
+}
+
+// Snapshot is a family's size after one run.
+type Snapshot struct {
+	Run         uint64
+	Descendants graph.RelationCounts
+}
+
+// History returns the snapshots of id's family, oldest first.
+func (s *Store) History(id graph.ModelID) ([]Snapshot, error) {
+	var out []Snapshot
+	prefix := cat(pSnapshot, string(id), "")
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()[len(prefix):]
+			if len(k) != 8 {
+				return fmt.Errorf("%w: snapshot key %q", ErrCorrupt, it.Item().Key())
+			}
+			sn := Snapshot{Run: binary.BigEndian.Uint64(k)}
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &sn.Descendants) }); err != nil {
+				return fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
+			}
+			out = append(out, sn)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetMeta reads a database fact into v; ok is false when it is not set.
+func (s *Store) GetMeta(name string, v any) (ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(cat(pMeta, name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+	})
+	return ok, err
+}
+
+// SetMeta records a database fact.
+func (tx *Tx) SetMeta(name string, v any) error {
+	return putJSON(tx.txn, cat(pMeta, name), v)
+}
+
+// RemoveUnseen reconciles the database with a complete scan: every model
+// the scan (run) did not see is removed with the edges it declared; one that
+// is still named as a parent stays, as a stub (a dangling parent). Stubs no
+// longer named by any model go too. Changes are counted into run.
+func (s *Store) RemoveUnseen(run *Run) error {
+	var gone []graph.ModelID
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pModel, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
+			var rec record
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+				return fmt.Errorf("%w: model record: %v", ErrCorrupt, err)
+			}
+			if rec.Stub || rec.Run != run.ID {
+				gone = append(gone, rec.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Unseen models first (their edges go), then stubs left without children.
+	for pass := 0; pass < 2; pass++ {
+		for start := 0; start < len(gone); start += 500 {
+			batch := gone[start:min(start+500, len(gone))]
+			err := s.UpdateRun(run, func(tx *Tx) error {
+				for _, id := range batch {
+					if err := tx.removeModel(id, pass == 1); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeModel removes a model the Hub no longer lists: its declared edges
+// go; it stays as a stub while children name it. In the stub pass only
+// stubs without children are removed.
+func (tx *Tx) removeModel(id graph.ModelID, stubPass bool) error {
+	rec, found, err := tx.getRecord(id)
+	if err != nil || !found {
+		return err
+	}
+	if stubPass != rec.Stub {
+		return nil
+	}
+	for _, p := range rec.Parents {
+		if err := tx.deleteEdge(graph.Edge{Parent: p.ID, Child: id, Relation: p.Relation}); err != nil {
+			return err
+		}
+	}
+	prefix := cat(pEdge, string(id), "")
+	it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
+	it.Seek(prefix)
+	hasChildren := it.ValidForPrefix(prefix)
+	it.Close()
+	if !rec.Stub {
+		if err := tx.logModel(diffModelRemoved, id); err != nil {
+			return err
+		}
+	}
+	if hasChildren {
+		if rec.Stub {
+			return nil
+		}
+		return putJSON(tx.txn, modelKey(id), record{Model: graph.Model{ID: id, Stub: true}})
+	}
+	return tx.txn.Delete(modelKey(id))
+}
