@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -187,4 +188,33 @@ func NextLink(header string, base *url.URL) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// decodeChildrenCount sums childrenModelCount ({"adapter":N,…}) in a
+// single-model answer.
+func decodeChildrenCount(body []byte) (int, error) {
+	var v struct {
+		Counts map[string]int `json:"childrenModelCount"`
+	}
+	if err := decodeStrict(body, &v); err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, n := range v.Counts {
+		if n > 0 {
+			total += n
+		}
+	}
+	return total, nil
+}
+
+func readLimited(r io.Reader, limit int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("response body larger than %d bytes", limit)
+	}
+	return b, nil
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,12 @@ import (
 
 // Version is hflineage's version, sent in the User-Agent.
 var Version = "0.1.0"
+
+func userAgent() string {
+	return fmt.Sprintf("hflineage/%s (+https://github.com/hflineage/hflineage; %s)", Version, runtime.Version())
+}
+
+type int64Counter struct{ atomic.Int64 }
 
 // DefaultEndpoint is the public Hub.
 const DefaultEndpoint = "https://huggingface.co"

@@ -18,16 +18,6 @@ import (
 	"github.com/hflineage/hflineage/store"
 )
 
-// Store is what a walk needs of the database: atomic page commits and the
-// crawl queue kept beside the graph.
-type Store interface {
-	Update(fn func(tx *store.Tx) error) error
-	Resolve(name string) (graph.ModelID, error)
-	CrawlJob() (store.CrawlJob, bool, error)
-	ClearCrawl() error
-	NextPending(after *store.Pending, n int) ([]store.Pending, error)
-}
-
 // Options are the parameters of one family walk.
 type Options struct {
 	// Depth bounds the walk: models deeper than Depth below a seed are not
@@ -48,6 +38,7 @@ type Stats struct {
 	Elapsed  time.Duration
 	Resumed  bool
 	Pace     PaceState // the request pace and the Hub's quota, as last seen
+	Run      store.Run // the run as recorded (its totals span resumed attempts)
 }
 
 // SeedError reports seeds that could not be crawled; the others were.
@@ -78,12 +69,11 @@ var ErrJobMismatch = errors.New("the database holds an unfinished crawl with oth
 type Walker struct {
 	cfg      Config
 	endpoint *url.URL
-	st       Store
-	requests atomic.Int64
+	st       *store.Store
 }
 
 // NewWalker checks cfg and returns a Walker writing to st.
-func NewWalker(cfg Config, st Store) (*Walker, error) {
+func NewWalker(cfg Config, st *store.Store) (*Walker, error) {
 	cfg, u, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -121,10 +111,15 @@ type walk struct {
 	stats  Stats // Resumed only; the counters below are atomic
 	start  time.Time
 
-	models, edges, pages atomic.Int64
+	models, edges, pages, requests atomic.Int64
+
+	job          store.CrawlJob
+	run          *store.Run // guarded by commit
+	baseRequests int64      // the run's requests before this attempt
 
 	mu       sync.Mutex
 	listings map[graph.ModelID]map[string]bool // URLs already fetched per listing in progress (loop guard)
+	scanSeen map[string]bool                   // URLs already fetched by a scan (loop guard)
 	seeds    map[string]graph.ModelID          // resolved seeds
 	seedErrs map[string]error
 }
@@ -146,15 +141,26 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 		seeds:    map[string]graph.ModelID{},
 		seedErrs: map[string]error{},
 	}
-	if err := wk.prepare(seeds); err != nil {
+	names := make([]string, len(seeds))
+	for i, s := range seeds {
+		names[i] = string(s)
+	}
+	job := store.CrawlJob{Kind: "walk", Seeds: names, Depth: opts.Depth, Endpoint: w.cfg.Endpoint}
+	if err := wk.prepare(job, opts.Restart); err != nil {
 		return wk.snapshot(), err
 	}
 	wk.col = wk.newCollector()
 	if err := wk.resolveSeeds(seeds); err != nil {
-		return wk.finish(err)
+		return wk.finish(err, nil)
 	}
 	err := wk.expandAll()
-	return wk.finish(err)
+	return wk.finish(err, func() error {
+		var roots []graph.ModelID
+		for _, id := range wk.seeds {
+			roots = append(roots, id)
+		}
+		return wk.snapshotFamilies(roots)
+	})
 }
 
 // snapshot returns the running totals.
@@ -166,13 +172,50 @@ func (wk *walk) snapshot() Stats {
 	if wk.pace != nil {
 		s.Pace = wk.pace.state()
 	}
+	wk.commit.Lock()
+	if wk.run != nil {
+		s.Run = *wk.run
+	}
+	wk.commit.Unlock()
 	return s
 }
 
-func (wk *walk) finish(err error) (Stats, error) {
+// commitPage commits one page's writes, with the run's totals, atomically.
+func (wk *walk) commitPage(fn func(tx *store.Tx) error) error {
+	wk.commit.Lock()
+	defer wk.commit.Unlock()
+	requests := wk.baseRequests + wk.requests.Load()
+	err := wk.st.UpdateRun(wk.run, func(tx *store.Tx) error {
+		tx.Run().Requests = requests
+		return fn(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// finish ends the attempt: on success it runs complete (extra work such as
+// snapshots, then the run is marked complete and the crawl state cleared);
+// on failure the state stays for a resume.
+func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 	if err == nil {
 		err = context.Cause(wk.ctx)
 	}
+	if err != nil {
+		wk.commitPage(func(*store.Tx) error { return nil }) // save the request count
+		return wk.snapshot(), err
+	}
+	if complete != nil {
+		if err := complete(); err != nil {
+			return wk.snapshot(), err
+		}
+	}
+	err = wk.commitPage(func(tx *store.Tx) error {
+		tx.Run().Complete = true
+		tx.Run().Finished = time.Now().UTC()
+		return nil
+	})
 	if err != nil {
 		return wk.snapshot(), err
 	}
@@ -185,31 +228,69 @@ func (wk *walk) finish(err error) (Stats, error) {
 	return wk.snapshot(), nil
 }
 
-// prepare starts a new crawl job or checks that the unfinished one matches.
-func (wk *walk) prepare(seeds []graph.ModelID) error {
-	names := make([]string, len(seeds))
-	for i, s := range seeds {
-		names[i] = string(s)
-	}
-	job := store.CrawlJob{Seeds: names, Depth: wk.opts.Depth, Endpoint: wk.cfg.Endpoint, Started: time.Now().UTC().Format(time.RFC3339)}
+// prepare starts a new crawl job and its run, or checks that the unfinished
+// one matches job and resumes it.
+func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 	old, ok, err := wk.st.CrawlJob()
 	if err != nil {
 		return err
 	}
-	if ok && !wk.opts.Restart {
-		if slices.Equal(old.Seeds, job.Seeds) && old.Depth == job.Depth && old.Endpoint == job.Endpoint {
+	if ok && !restart {
+		if old.Kind == job.Kind && slices.Equal(old.Seeds, job.Seeds) && old.Depth == job.Depth &&
+			old.Endpoint == job.Endpoint && old.Full == job.Full {
 			wk.stats.Resumed = true
+			wk.job = old
+			if wk.run, err = wk.st.GetRun(old.RunID); err != nil {
+				return err
+			}
+			wk.baseRequests = wk.run.Requests
 			return nil
 		}
+		what := strings.Join(old.Seeds, " ")
+		if old.Kind == "scan" {
+			what = "--all"
+		}
 		return fmt.Errorf("%w: %s (depth %d, %s); rerun that crawl to finish it, or pass --restart to abandon it",
-			ErrJobMismatch, strings.Join(old.Seeds, " "), old.Depth, old.Endpoint)
+			ErrJobMismatch, what, old.Depth, old.Endpoint)
 	}
 	if ok {
 		if err := wk.st.ClearCrawl(); err != nil {
 			return err
 		}
 	}
+	if wk.run, err = wk.st.NewRun(job.Kind, job.Full, job.Seeds); err != nil {
+		return err
+	}
+	job.RunID = wk.run.ID
+	job.Started = wk.run.Started.Format(time.RFC3339)
+	wk.job = job
 	return wk.st.Update(func(tx *store.Tx) error { return tx.SetCrawlJob(job) })
+}
+
+// snapshotFamilies records the size of each root's family after the run.
+func (wk *walk) snapshotFamilies(roots []graph.ModelID) error {
+	sizes := map[graph.ModelID]graph.RelationCounts{}
+	err := wk.st.View(func(r *store.Reader) error {
+		for _, id := range roots {
+			f, err := graph.LoadFamily(r, id, -1)
+			if err != nil {
+				return err
+			}
+			sizes[id] = f.Count().Descendants
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return wk.commitPage(func(tx *store.Tx) error {
+		for id, c := range sizes {
+			if err := tx.PutSnapshot(id, tx.Run().ID, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (wk *walk) newCollector() *colly.Collector {
@@ -217,7 +298,7 @@ func (wk *walk) newCollector() *colly.Collector {
 		colly.Async(true),
 		colly.AllowURLRevisit(),
 		colly.MaxBodySize(wk.cfg.MaxBodySize+1),
-		colly.UserAgent(fmt.Sprintf("hflineage/%s (+https://github.com/hflineage/hflineage) go-colly", Version)),
+		colly.UserAgent(userAgent()),
 		colly.StdlibContext(wk.ctx),
 		colly.IgnoreRobotsTxt(),
 		colly.ParseHTTPErrorResponse(),
@@ -341,6 +422,15 @@ func (wk *walk) onResponse(r *colly.Response) {
 			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("listing children of %s: %w", rq.id, err)) })
 			return
 		}
+	case "scan":
+		if err == nil {
+			err = wk.onScanPage(r, rq)
+		} else if wk.smallerPages(err, rq) {
+			return
+		}
+		if err != nil {
+			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("listing all models: %w", err)) })
+		}
 	}
 }
 
@@ -407,9 +497,7 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 	if err != nil {
 		return err
 	}
-	wk.commit.Lock()
-	defer wk.commit.Unlock()
-	err = wk.st.Update(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx *store.Tx) error {
 		if err := wk.putModel(tx, m, ""); err != nil {
 			return err
 		}
@@ -421,7 +509,7 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 		return wk.queue(tx, m.ID, 0)
 	})
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return err
 	}
 	wk.mu.Lock()
 	wk.seeds[rq.seed] = m.ID
@@ -521,32 +609,15 @@ func (wk *walk) expandAll() error {
 }
 
 func (wk *walk) onListing(r *colly.Response, rq *request) error {
-	next, err := NextLink(r.Headers.Get("Link"), r.Request.URL)
+	next, err := wk.checkedNext(r, rq)
 	if err != nil {
 		return err
-	}
-	if next != "" {
-		nu, err := url.Parse(next)
-		if err != nil {
-			return fmt.Errorf("%w: next link: %v", ErrBadResponse, err)
-		}
-		if !sameOrigin(nu, wk.endpoint) {
-			return fmt.Errorf("the Hub's next-page link points to another host (%s); not following it", nu.Host)
-		}
-		wk.mu.Lock()
-		loop := wk.listings[rq.id][next] || next == rq.url
-		wk.listings[rq.id][rq.url] = true
-		wk.mu.Unlock()
-		if loop {
-			return fmt.Errorf("the Hub's next-page link repeats a page already fetched (%s): pagination loop", redact(next))
-		}
 	}
 	children, err := DecodeModelList(r.Body)
 	if err != nil {
 		return err
 	}
-	wk.commit.Lock()
-	err = wk.st.Update(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx *store.Tx) error {
 		for _, m := range children {
 			if err := wk.putModel(tx, m, rq.id); err != nil {
 				return err
@@ -560,9 +631,8 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 		}
 		return tx.Done(rq.id, rq.depth)
 	})
-	wk.commit.Unlock()
 	if err != nil {
-		wk.fail(fmt.Errorf("store: %w", err))
+		wk.fail(err)
 		wk.release(rq)
 		return nil
 	}

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -210,3 +212,44 @@ func TestAncestors(t *testing.T) {
 		t.Errorf("distance to base %d", a.Distance["base"])
 	}
 }
+
+// TestGraphCountMatchesFamilyCount checks the in-memory whole-graph counter
+// against Family.Count on random graphs with cycles, self-loops and merges.
+func TestGraphCountMatchesFamilyCount(t *testing.T) {
+	rels := []Relation{Adapter, Finetune, Merge, Quantized}
+	for seed := 0; seed < 50; seed++ {
+		r := newRand(uint64(seed))
+		n := 5 + r.IntN(40)
+		var src mapSource
+		seen := map[Edge]bool{}
+		for k := 0; k < n*2; k++ {
+			e := Edge{ModelID(fmt.Sprint("m", r.IntN(n))), ModelID(fmt.Sprint("m", r.IntN(n))), rels[r.IntN(4)]}
+			if !seen[e] {
+				seen[e] = true
+				src = append(src, e)
+			}
+		}
+		sortEdges(src)
+		b := NewGraphBuilder(n)
+		for i := 0; i < n; i++ {
+			b.Node(ModelID(fmt.Sprint("m", i)), nil)
+		}
+		for _, e := range src {
+			if err := b.Edge(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := b.Graph()
+		w := g.NewWalker()
+		for i := 0; i < n; i++ {
+			id := ModelID(fmt.Sprint("m", i))
+			f, _ := LoadFamily(src, id, -1)
+			gi, _ := g.Index(id)
+			if got, want := w.Count(gi, nil), f.Count(); got != want {
+				t.Fatalf("seed %d, %s: graph %+v, family %+v", seed, id, got, want)
+			}
+		}
+	}
+}
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }

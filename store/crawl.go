@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -27,11 +28,17 @@ var (
 
 // CrawlJob describes a crawl in progress.
 type CrawlJob struct {
-	Seeds    []string `json:"seeds"`
+	Kind     string   `json:"kind"` // "walk" or "scan"
+	Seeds    []string `json:"seeds,omitempty"`
 	Depth    int      `json:"depth"`
+	Full     bool     `json:"full,omitempty"`
 	Endpoint string   `json:"endpoint"`
 	Started  string   `json:"started"`
-	Requests int64    `json:"requests"`
+	RunID    uint64   `json:"run"`
+	// A scan's position: the URL of the next listing page ("" before the
+	// first), and for an incremental scan the time it stops at.
+	ScanNext  string    `json:"scan_next,omitempty"`
+	ScanSince time.Time `json:"scan_since,omitzero"`
 }
 
 // CrawlJob returns the crawl in progress, or ok == false when none.

@@ -170,6 +170,10 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 	}
 }
 
+// Run returns the run this transaction counts into (nil outside a run):
+// changes made to it are saved with the transaction.
+func (tx *Tx) Run() *Run { return tx.run }
+
 func diffKey(run uint64, kind byte, payload []byte) []byte {
 	k := make([]byte, 0, len(pDiff)+9+len(payload))
 	k = append(k, pDiff...)

@@ -574,3 +574,31 @@ func (l badgerLogger) Errorf(f string, v ...any)   { l.logf("ERROR", f, v...) }
 func (l badgerLogger) Warningf(f string, v ...any) { l.logf("WARNING", f, v...) }
 func (l badgerLogger) Infof(f string, v ...any)    { l.logf("INFO", f, v...) }
 func (l badgerLogger) Debugf(f string, v ...any)   {}
+
+// LoadGraph reads the whole stored graph into memory. With models, node
+// attributes are decoded too (slower); without, only ids and edges.
+func (s *Store) LoadGraph(models bool) (*graph.Graph, error) {
+	var g *graph.Graph
+	err := s.db.View(func(txn *badger.Txn) error {
+		b := graph.NewGraphBuilder(1 << 16)
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: models, PrefetchSize: 256, Prefix: pModel})
+		for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
+			if !models {
+				b.Node(graph.ModelID(it.Item().Key()[len(pModel):]), nil)
+				continue
+			}
+			var rec record
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+				it.Close()
+				return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, it.Item().Key(), err)
+			}
+			b.Node(rec.ID, &rec.Model)
+		}
+		it.Close()
+		r := &Reader{txn: txn}
+		err := r.Edges(func(e graph.Edge) error { return b.Edge(e) })
+		g = b.Graph()
+		return err
+	})
+	return g, err
+}

@@ -38,7 +38,7 @@ func Generate(o GenOptions) *World {
 	r := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	w := NewWorld()
 	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	span := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).Sub(start)
+	span := GeneratedUntil.Sub(start)
 	licenses := []string{"llama3.1", "apache-2.0", "gemma", "mit", "other"}
 
 	ids := make([]string, 0, o.Models)
@@ -109,7 +109,7 @@ func Generate(o GenOptions) *World {
 			Downloads:    int64(math.Floor(math.Pow(r.Float64(), -1.2))) - 1,
 			Likes:        int64(r.IntN(3)) * int64(r.IntN(3)),
 			CreatedAt:    created,
-			LastModified: created.Add(time.Duration(r.IntN(90*24)) * time.Hour),
+			LastModified: created.Add(time.Duration(r.Int64N(int64(max(time.Hour, min(90*24*time.Hour, GeneratedUntil.Sub(created))))))),
 			LibraryName:  map[bool]string{true: "gguf", false: "transformers"}[quantized],
 			PipelineTag:  "text-generation",
 			Tags:         tags,
@@ -134,6 +134,9 @@ func Generate(o GenOptions) *World {
 	}
 	return w
 }
+
+// GeneratedUntil is the latest creation or modification date Generate gives.
+var GeneratedUntil = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 
 func pickRelation(r *rand.Rand) string {
 	switch x := r.IntN(100); {

@@ -1,0 +1,368 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gocolly/colly/v2"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// ScanOptions are the parameters of a whole-Hub scan.
+type ScanOptions struct {
+	// Full lists every model even when an earlier complete scan allows an
+	// incremental one, and then removes what the Hub no longer lists.
+	Full bool
+	// Restart forgets an unfinished crawl in the database and starts over.
+	Restart bool
+	// Progress, if set, is called after every page with the running totals.
+	Progress func(Stats)
+	// SnapshotMin: after the scan, every family with at least this many
+	// descendants is snapshotted for `history` (default 100).
+	SnapshotMin int
+	// Snapshot lists families to snapshot whatever their size (seeds).
+	Snapshot []graph.ModelID
+	// Overlap is how far before the previous scan's watermark an
+	// incremental scan reads (default 1 h), against clock skew.
+	Overlap time.Duration
+}
+
+// LastScan is what the database remembers of the latest complete scan.
+type LastScan struct {
+	Run       uint64    `json:"run"`
+	Watermark time.Time `json:"watermark"` // the latest lastModified seen
+	Models    int       `json:"models"`    // models stored after it
+	Finished  time.Time `json:"finished"`
+}
+
+const (
+	metaLastScan = "lastscan"
+	metaPageSize = "pagesize"
+)
+
+// Scan lists every model on the Hub (GET /api/models, following Link to the
+// end) and stores every lineage edge their tags declare. After one complete
+// scan, a later one is incremental: it reads models by lastModified, newest
+// first, down to the previous watermark (less Overlap). A Full scan lists
+// everything and removes models and edges the Hub no longer has (a parent
+// still named by a child stays, as a dangling stub). The scan resumes from
+// its last committed page after a crash.
+func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if opts.SnapshotMin <= 0 {
+		opts.SnapshotMin = 100
+	}
+	if opts.Overlap <= 0 {
+		opts.Overlap = time.Hour
+	}
+	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress}, start: time.Now(),
+		scanSeen: map[string]bool{}}
+	if err := wk.prepare(store.CrawlJob{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
+		return wk.snapshot(), err
+	}
+	if wk.job.ScanNext == "" {
+		if err := wk.startScan(opts); err != nil {
+			return wk.finish(err, nil)
+		}
+	}
+	wk.col = wk.newCollector()
+	if wk.job.ScanNext != "-" {
+		wk.send(&request{kind: "scan", url: wk.job.ScanNext})
+		wk.col.Wait()
+	}
+	return wk.finish(context.Cause(ctx), func() error { return wk.completeScan(opts) })
+}
+
+// startScan chooses between a full and an incremental listing.
+func (wk *walk) startScan(opts ScanOptions) error {
+	pageSize := wk.cfg.PageSize
+	if n := 0; pageSize >= 1000 {
+		if ok, err := wk.st.GetMeta(metaPageSize, &n); err != nil {
+			return err
+		} else if ok && n > 0 {
+			pageSize = n
+		}
+	}
+	q := url.Values{"limit": {strconv.Itoa(pageSize)}, "expand[]": expandFields}
+	var last LastScan
+	ok, err := wk.st.GetMeta(metaLastScan, &last)
+	if err != nil {
+		return err
+	}
+	if ok && !opts.Full {
+		q.Set("sort", "lastModified")
+		wk.job.ScanSince = last.Watermark.Add(-opts.Overlap)
+	}
+	wk.job.ScanNext = wk.cfg.Endpoint + "/api/models?" + q.Encode()
+	return wk.commitPage(func(tx *store.Tx) error {
+		if ok && !opts.Full {
+			tx.Run().Watermark = last.Watermark
+		}
+		return tx.SetCrawlJob(wk.job)
+	})
+}
+
+// Incremental reports whether the scan reads only what changed.
+func (wk *walk) incremental() bool { return !wk.job.ScanSince.IsZero() }
+
+// smallerPages handles a 400 to limit=1000 (a Hub that refuses that page
+// size): the scan goes on with 500, and the database remembers it.
+func (wk *walk) smallerPages(err error, rq *request) bool {
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusBadRequest {
+		return false
+	}
+	u, perr := url.Parse(rq.url)
+	if perr != nil {
+		return false
+	}
+	q := u.Query()
+	if n, _ := strconv.Atoi(q.Get("limit")); n <= 500 {
+		return false
+	}
+	q.Set("limit", "500")
+	u.RawQuery = q.Encode()
+	if cerr := wk.commitPage(func(tx *store.Tx) error { return tx.SetMeta(metaPageSize, 500) }); cerr != nil {
+		wk.fail(cerr)
+		return true
+	}
+	wk.send(&request{kind: "scan", url: u.String()})
+	return true
+}
+
+func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
+	next, err := wk.checkedNext(r, rq)
+	if err != nil {
+		return err
+	}
+	models, err := DecodeModelList(r.Body)
+	if err != nil {
+		return err
+	}
+	if wk.incremental() {
+		// Newest first: once one model is older than the last scan's
+		// watermark (less the overlap), so is everything after it.
+		for _, m := range models {
+			if m.LastModified.Before(wk.job.ScanSince) {
+				next = ""
+				break
+			}
+		}
+	}
+	if len(models) == 0 {
+		next = ""
+	}
+	job := wk.job
+	job.ScanNext = next
+	if next == "" {
+		job.ScanNext = "-" // listing complete
+	}
+	err = wk.commitPage(func(tx *store.Tx) error {
+		for _, m := range models {
+			if err := wk.putModel(tx, m, ""); err != nil {
+				return err
+			}
+			if run := tx.Run(); m.LastModified.After(run.Watermark) {
+				run.Watermark = m.LastModified
+			}
+		}
+		return tx.SetCrawlJob(job)
+	})
+	if err != nil {
+		wk.fail(err)
+		return nil
+	}
+	wk.job = job
+	wk.models.Add(int64(len(models)))
+	wk.pageDone()
+	if next != "" {
+		wk.send(&request{kind: "scan", url: next})
+	}
+	return nil
+}
+
+// checkedNext reads a response's next-page link and refuses links to other
+// hosts and links back to pages already fetched.
+func (wk *walk) checkedNext(r *colly.Response, rq *request) (string, error) {
+	next, err := NextLink(r.Headers.Get("Link"), r.Request.URL)
+	if err != nil || next == "" {
+		return "", err
+	}
+	nu, err := url.Parse(next)
+	if err != nil {
+		return "", fmt.Errorf("%w: next link: %v", ErrBadResponse, err)
+	}
+	if !sameOrigin(nu, wk.endpoint) {
+		return "", fmt.Errorf("the Hub's next-page link points to another host (%s); not following it", nu.Host)
+	}
+	wk.mu.Lock()
+	defer wk.mu.Unlock()
+	seen := wk.scanSeen
+	if rq.kind == "list" {
+		seen = wk.listings[rq.id]
+	}
+	loop := seen[next] || next == rq.url
+	seen[rq.url] = true
+	if loop {
+		return "", fmt.Errorf("the Hub's next-page link repeats a page already fetched (%s): pagination loop", redact(next))
+	}
+	return next, nil
+}
+
+// completeScan reconciles (full scans), remembers the scan and snapshots
+// the families.
+func (wk *walk) completeScan(opts ScanOptions) error {
+	if wk.job.Full {
+		wk.commit.Lock()
+		err := wk.st.RemoveUnseen(wk.run)
+		wk.commit.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	g, err := wk.st.LoadGraph(false)
+	if err != nil {
+		return err
+	}
+	var prev LastScan
+	if _, err := wk.st.GetMeta(metaLastScan, &prev); err != nil {
+		return err
+	}
+	wm := wk.run.Watermark
+	if prev.Watermark.After(wm) {
+		wm = prev.Watermark
+	}
+	families := g.Families(opts.SnapshotMin)
+	w := g.NewWalker()
+	for _, id := range opts.Snapshot {
+		if canon, err := wk.st.Resolve(string(id)); err == nil {
+			if i, ok := g.Index(canon); ok {
+				families = append(families, w.Count(i, nil))
+			}
+		}
+	}
+	return wk.commitPage(func(tx *store.Tx) error {
+		for _, f := range families {
+			if err := tx.PutSnapshot(f.Model, tx.Run().ID, f.Descendants); err != nil {
+				return err
+			}
+		}
+		return tx.SetMeta(metaLastScan, LastScan{Run: tx.Run().ID, Watermark: wm, Models: g.Len(), Finished: time.Now().UTC()})
+	})
+}
+
+// Plan is the choice between walking families and scanning the Hub.
+type Plan struct {
+	Mode     string // "walk" or "scan"
+	WalkCost int    // estimated requests to walk the seeds' families
+	ScanCost int    // estimated requests to scan (incremental when possible)
+	Reason   string
+}
+
+// PublishedHubSize is the number of models on the Hub as last published
+// (HuggingGraph, 2026), used until a scan has counted them.
+const PublishedHubSize = 3_029_377
+
+// descendantsPerChild turns a count of direct children into an estimate of
+// a family's size (the recorded Llama-2-7b tree: 173 descendants for 44
+// children).
+const descendantsPerChild = 4
+
+// PlanCrawl estimates the cost of walking the seeds' families (what the
+// database knows of them, else the Hub's childrenModelCount, one request
+// per seed) against a scan (the Hub's size over the page size, or an
+// incremental scan after a complete one) and picks the cheaper.
+func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, error) {
+	var p Plan
+	var last LastScan
+	hasScan, err := w.st.GetMeta(metaLastScan, &last)
+	if err != nil {
+		return p, err
+	}
+	hub := PublishedHubSize
+	if hasScan {
+		hub = last.Models
+	}
+	page := w.cfg.PageSize
+	var n int
+	if ok, _ := w.st.GetMeta(metaPageSize, &n); ok && n > 0 && n < page {
+		page = n
+	}
+	p.ScanCost = int(math.Ceil(float64(hub) / float64(page)))
+	if hasScan {
+		p.ScanCost = max(2, p.ScanCost/50) // incremental: a few pages of changes
+	}
+	for _, s := range seeds {
+		size := 0
+		if id, err := w.st.Resolve(string(s)); err == nil {
+			w.st.View(func(r *store.Reader) error {
+				if f, err := graph.LoadFamily(r, id, -1); err == nil {
+					size = len(f.Members)
+				}
+				return nil
+			})
+		}
+		if size <= 1 {
+			children, err := w.ChildrenCount(ctx, s)
+			if err != nil {
+				return p, err
+			}
+			size = 1 + children*descendantsPerChild
+		}
+		p.WalkCost += size + size/page + 1
+	}
+	p.Mode = "walk"
+	if p.ScanCost < p.WalkCost {
+		p.Mode = "scan"
+	}
+	kind := "a full scan"
+	if hasScan {
+		kind = "an incremental scan"
+	}
+	p.Reason = fmt.Sprintf("walking the families costs about %d requests, %s about %d (Hub of %d models, %d per page)",
+		p.WalkCost, kind, p.ScanCost, hub, page)
+	return p, nil
+}
+
+// ChildrenCount asks the Hub how many direct children a model has
+// (childrenModelCount on the single-model endpoint), summed over relations.
+func (w *Walker) ChildrenCount(ctx context.Context, id graph.ModelID) (int, error) {
+	var requests = new(int64Counter)
+	transport, _ := newTransport(w.cfg, w.endpoint, &requests.Int64)
+	client := &http.Client{Transport: transport, Timeout: 5 * time.Minute, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 || !sameOrigin(req.URL, w.endpoint) {
+			return fmt.Errorf("%w: %s", errRedirect, req.URL.Host)
+		}
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(ctx, "GET", w.cfg.Endpoint+"/api/models/"+string(id)+"?expand[]=childrenModelCount", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("User-Agent", userAgent())
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("estimate family of %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	body, err := readLimited(resp.Body, w.cfg.MaxBodySize)
+	if err != nil {
+		return 0, fmt.Errorf("estimate family of %s: %w", id, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusNotFound:
+		return 0, fmt.Errorf("seed %s: %w", id, ErrNotFound)
+	case resp.StatusCode != http.StatusOK:
+		return 0, fmt.Errorf("estimate family of %s: HTTP %d", id, resp.StatusCode)
+	}
+	return decodeChildrenCount(body)
+}

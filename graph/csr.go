@@ -1,0 +1,227 @@
+package graph
+
+import (
+	"sort"
+)
+
+// Graph is a whole lineage graph held compactly in memory (compressed
+// sparse rows over int32 node numbers), for questions about every family at
+// once. Build one with a GraphBuilder.
+type Graph struct {
+	ids   []ModelID
+	index map[ModelID]int32
+	off   []int32 // edges out of node i: dst[off[i]:off[i+1]]
+	dst   []int32
+	rel   []Relation
+	// Models holds node attributes when the builder was given them.
+	Models []Model
+}
+
+// GraphBuilder assembles a Graph from nodes and edges in any order.
+type GraphBuilder struct {
+	g   *Graph
+	src []int32
+}
+
+// NewGraphBuilder returns a builder; sizeHint is the expected node count.
+func NewGraphBuilder(sizeHint int) *GraphBuilder {
+	return &GraphBuilder{g: &Graph{index: make(map[ModelID]int32, sizeHint), ids: make([]ModelID, 0, sizeHint)}}
+}
+
+// Node adds a node (a repeated id is ignored); m may be nil when attributes
+// are not needed.
+func (b *GraphBuilder) Node(id ModelID, m *Model) {
+	if _, dup := b.g.index[id]; dup {
+		return
+	}
+	b.g.index[id] = int32(len(b.g.ids))
+	b.g.ids = append(b.g.ids, id)
+	if m != nil {
+		b.g.Models = append(b.g.Models, *m)
+	}
+}
+
+// Edge adds an edge. Endpoints not added as nodes are added as stubs.
+func (b *GraphBuilder) Edge(e Edge) error {
+	b.src = append(b.src, b.node(e.Parent))
+	b.g.dst = append(b.g.dst, b.node(e.Child))
+	b.g.rel = append(b.g.rel, e.Relation)
+	return nil
+}
+
+func (b *GraphBuilder) node(id ModelID) int32 {
+	if i, ok := b.g.index[id]; ok {
+		return i
+	}
+	var m *Model
+	if b.g.Models != nil {
+		m = &Model{ID: id, Stub: true}
+	}
+	b.Node(id, m)
+	return int32(len(b.g.ids) - 1)
+}
+
+// Graph finishes the build: edges are grouped by parent, keeping their order.
+func (b *GraphBuilder) Graph() *Graph {
+	g := b.g
+	n := len(g.ids)
+	g.off = make([]int32, n+1)
+	for _, p := range b.src {
+		g.off[p+1]++
+	}
+	for i := 0; i < n; i++ {
+		g.off[i+1] += g.off[i]
+	}
+	dst := make([]int32, len(g.dst))
+	rel := make([]Relation, len(g.rel))
+	pos := append([]int32(nil), g.off[:n]...)
+	for k, p := range b.src {
+		dst[pos[p]], rel[pos[p]] = g.dst[k], g.rel[k]
+		pos[p]++
+	}
+	g.dst, g.rel, b.src = dst, rel, nil
+	return g
+}
+
+// Len returns the number of nodes.
+func (g *Graph) Len() int { return len(g.ids) }
+
+// EdgeCount returns the number of edges.
+func (g *Graph) EdgeCount() int { return len(g.dst) }
+
+// ID returns node i's id.
+func (g *Graph) ID(i int) ModelID { return g.ids[i] }
+
+// Index returns the node number of id.
+func (g *Graph) Index(id ModelID) (int, bool) {
+	i, ok := g.index[id]
+	return int(i), ok
+}
+
+// OutDegree returns the number of edges out of node i.
+func (g *Graph) OutDegree(i int) int { return int(g.off[i+1] - g.off[i]) }
+
+// ChildEdges makes Graph an EdgeSource.
+func (g *Graph) ChildEdges(id ModelID, fn func(Edge) error) error {
+	i, ok := g.index[id]
+	if !ok {
+		return nil
+	}
+	for k := g.off[i]; k < g.off[i+1]; k++ {
+		if err := fn(Edge{Parent: id, Child: g.ids[g.dst[k]], Relation: g.rel[k]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Edges calls fn for every edge in node order.
+func (g *Graph) Edges(fn func(Edge)) {
+	for i := range g.ids {
+		for k := g.off[i]; k < g.off[i+1]; k++ {
+			fn(Edge{Parent: g.ids[i], Child: g.ids[g.dst[k]], Relation: g.rel[k]})
+		}
+	}
+}
+
+// Walker counts families of one Graph, reusing its scratch space; it is not
+// safe for concurrent use.
+type Walker struct {
+	g     *Graph
+	stamp []uint32
+	depth []int32
+	rels  []uint8 // relations seen into each node (bit per known relation)
+	epoch uint32
+	queue []int32
+}
+
+// NewWalker returns a Walker over g.
+func (g *Graph) NewWalker() *Walker {
+	return &Walker{g: g, stamp: make([]uint32, len(g.ids)), depth: make([]int32, len(g.ids)), rels: make([]uint8, len(g.ids))}
+}
+
+func relBit(r Relation) uint8 {
+	switch r {
+	case Adapter:
+		return 1
+	case Finetune:
+		return 2
+	case Merge:
+		return 4
+	case Quantized:
+		return 8
+	}
+	return 0
+}
+
+// Count sizes the family of node root exactly as Family.Count does; visit,
+// if not nil, is called for every descendant with its depth.
+func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
+	g := w.g
+	w.epoch++
+	if w.epoch == 0 { // wrapped: clear stamps
+		clear(w.stamp)
+		w.epoch = 1
+	}
+	c := FamilyCount{Model: g.ids[root]}
+	r := int32(root)
+	w.stamp[r], w.depth[r], w.rels[r] = w.epoch, 0, 0
+	w.queue = append(w.queue[:0], r)
+	for h := 0; h < len(w.queue); h++ {
+		n := w.queue[h]
+		for k := g.off[n]; k < g.off[n+1]; k++ {
+			ch := g.dst[k]
+			if ch == r {
+				continue
+			}
+			bit := relBit(g.rel[k])
+			if w.stamp[ch] != w.epoch {
+				w.stamp[ch], w.depth[ch], w.rels[ch] = w.epoch, w.depth[n]+1, 0
+				w.queue = append(w.queue, ch)
+				c.Descendants.Total++
+				c.MaxDepth = max(c.MaxDepth, int(w.depth[ch]))
+				if visit != nil {
+					visit(int(ch), int(w.depth[ch]))
+				}
+			}
+			if w.rels[ch]&bit == 0 {
+				w.rels[ch] |= bit
+				c.Descendants.add(g.rel[k])
+			}
+			if n == r {
+				c.Children.add(g.rel[k]) // one edge per (child, relation) pair from root
+			}
+		}
+	}
+	// Direct children: distinct, counted separately (several relations to one child).
+	seen := map[int32]bool{}
+	for k := g.off[r]; k < g.off[r+1]; k++ {
+		if g.dst[k] != r {
+			seen[g.dst[k]] = true
+		}
+	}
+	c.Children.Total = len(seen)
+	return c
+}
+
+// Families returns the size of every family with at least min descendants,
+// sorted by size (largest first), then id.
+func (g *Graph) Families(min int) []FamilyCount {
+	w := g.NewWalker()
+	var out []FamilyCount
+	for i := range g.ids {
+		if g.OutDegree(i) == 0 {
+			continue
+		}
+		if c := w.Count(i, nil); c.Descendants.Total >= min {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Descendants.Total != out[j].Descendants.Total {
+			return out[i].Descendants.Total > out[j].Descendants.Total
+		}
+		return out[i].Model < out[j].Model
+	})
+	return out
+}
