@@ -313,8 +313,8 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 		}
 		if size <= 1 {
 			children, err := w.ChildrenCount(ctx, s)
-			if err != nil {
-				return p, err
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return p, err // an unknown seed costs nothing; the crawl will name it
 			}
 			size = 1 + children*descendantsPerChild
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,103 +14,218 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
 )
 
-const version = "0.1.0"
+const version = "0.2.0"
 
-func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("crawl", `crawl [flags] MODEL...
+const crawlUsage = `crawl [flags] MODEL...
+       hflineage crawl --all [--full] [flags]
 
 Crawls each MODEL and all its descendants (fine-tunes, adapters,
-quantizations, merges, at every depth) from the Hub into the database,
-breadth-first, one listing request per family member. MODEL may be an old
-(renamed) name or differ in letter case; the Hub's canonical id is stored.
-An interrupted crawl resumes when the same command is run again.`, stderr)
-	db := dbFlag(fs)
-	endpoint := fs.String("endpoint", "", "Hub base `URL` (default $HF_ENDPOINT, else https://huggingface.co)")
-	depth := fs.Int("depth", -1, "expand at most `N` levels below each seed (-1: no bound)")
-	parallel := fs.Int("parallel", 4, "`N` requests in flight at once")
-	delay := fs.Duration("delay", 0, "pause after each request in a parallel slot (e.g. 200ms)")
-	rateFlag := fs.String("rate", "", "cap the request rate at `N/5m` (default: follow the Hub's RateLimit headers; without them 500/5m)")
-	restart := fs.Bool("restart", false, "abandon an unfinished crawl in the database and start over")
-	jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout")
-	verbose := fs.Bool("verbose", false, "log database internals to stderr")
+quantizations, merges, at every depth) from the Hub into the database.
+MODEL may be an old (renamed) name or differ in letter case; the Hub's
+canonical id is stored.
+
+Two ways to crawl, chosen by --mode (auto picks the cheaper and says why):
+  walk  list each family member's children: about one request per member
+  scan  list every model on the Hub with its tags: about N/1000 requests,
+        yielding every lineage edge on the Hub
+
+--all scans the whole Hub. After one complete scan, later scans are
+incremental (only models modified since, newest first); --full lists
+everything again and removes models and edges the Hub no longer has.
+
+Every crawl is recorded as a run (see history and diff). An interrupted
+crawl resumes when the same command is run again.`
+
+// crawlFlags are the flags crawl and schedule share.
+type crawlFlags struct {
+	db, endpoint, mode, rate string
+	depth, parallel, minSnap int
+	delay                    time.Duration
+	all, full, restart       bool
+	jsonOut, verbose         bool
+}
+
+func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
+	f := &crawlFlags{}
+	fs.StringVar(&f.db, "db", defaultDB(), "database `DIR` ($HFLINEAGE_DB)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "Hub base `URL` (default $HF_ENDPOINT, else https://huggingface.co)")
+	fs.IntVar(&f.depth, "depth", -1, "walk: expand at most `N` levels below each seed (-1: no bound)")
+	fs.IntVar(&f.parallel, "parallel", 4, "`N` requests in flight at once (walks)")
+	fs.DurationVar(&f.delay, "delay", 0, "pause after each request in a parallel slot (e.g. 200ms)")
+	fs.StringVar(&f.rate, "rate", "", "cap the request rate at `N/5m` (default: follow the Hub's RateLimit headers; without them 500/5m)")
+	fs.BoolVar(&f.all, "all", false, "scan the whole Hub")
+	fs.BoolVar(&f.full, "full", false, "with --all or --mode scan: list everything and remove what the Hub no longer has")
+	fs.StringVar(&f.mode, "mode", "auto", "`walk`, scan or auto: how to crawl MODELs")
+	fs.IntVar(&f.minSnap, "snapshot-min", 100, "after a scan, record the size of every family with at least `N` descendants (for history)")
+	fs.BoolVar(&f.restart, "restart", false, "abandon an unfinished crawl in the database and start over")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
+	fs.BoolVar(&f.verbose, "verbose", false, "log database internals to stderr")
+	return f
+}
+
+// check validates the flags and models; errors are usage errors.
+func (f *crawlFlags) check(pos []string) ([]graph.ModelID, *crawler.Rate, error) {
+	if f.all && len(pos) > 0 {
+		return nil, nil, usagef("--all scans the whole Hub: name no MODEL with it")
+	}
+	if !f.all && len(pos) == 0 {
+		return nil, nil, usagef("name at least one MODEL, or --all")
+	}
+	switch f.mode {
+	case "walk", "scan", "auto":
+	default:
+		return nil, nil, usagef("--mode must be walk, scan or auto, not %q", f.mode)
+	}
+	if f.full && !f.all && f.mode != "scan" {
+		return nil, nil, usagef("--full goes with --all or --mode scan")
+	}
+	if f.parallel < 1 || f.parallel > 64 {
+		return nil, nil, usagef("--parallel must be between 1 and 64")
+	}
+	if f.depth < -1 {
+		return nil, nil, usagef("--depth must be -1 (no bound) or more")
+	}
+	if f.delay < 0 {
+		return nil, nil, usagef("--delay must not be negative")
+	}
+	if f.minSnap < 1 {
+		return nil, nil, usagef("--snapshot-min must be at least 1")
+	}
+	var rate *crawler.Rate
+	if f.rate != "" {
+		r, err := crawler.ParseRate(f.rate)
+		if err != nil {
+			return nil, nil, usagef("--rate: %v", err)
+		}
+		rate = &r
+	}
+	seeds, err := parseModels(pos)
+	return seeds, rate, err
+}
+
+func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("crawl", crawlUsage, stderr)
+	f := defineCrawlFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 {
-		return usagef("crawl: name at least one MODEL")
-	}
-	seeds, err := parseModels(pos)
+	seeds, rate, err := f.check(pos)
 	if err != nil {
 		return err
 	}
-	if *parallel < 1 || *parallel > 64 {
-		return usagef("crawl: --parallel must be between 1 and 64")
-	}
-	if *depth < -1 {
-		return usagef("crawl: --depth must be -1 (no bound) or more")
-	}
-	if *delay < 0 {
-		return usagef("crawl: --delay must not be negative")
-	}
-
-	var rate *crawler.Rate
-	if *rateFlag != "" {
-		r, err := crawler.ParseRate(*rateFlag)
-		if err != nil {
-			return usagef("crawl: --rate: %v", err)
-		}
-		rate = &r
-	}
-
-	st, err := store.Open(*db, store.Options{Verbose: *verbose})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	w, err := crawler.NewWalker(crawler.Config{
-		Endpoint: *endpoint,
-		Token:    crawler.TokenFromEnv(),
-		Parallel: *parallel,
-		Delay:    *delay,
-		Rate:     rate,
-	}, st)
-	if err != nil {
-		return usagef("crawl: %v", err)
-	}
-
-	bar := newProgress(stderr)
-	stats, err := w.Walk(ctx, seeds, crawler.Options{Depth: *depth, Restart: *restart, Progress: bar.update})
-	bar.finish()
-	if err == nil || isSeedError(err) {
-		st.CollectGarbage()
-	}
-	summary := fmt.Sprintf("crawl: %d models, %d edges, %d pages, %d requests in %s",
-		stats.Models, stats.Edges, stats.Pages, stats.Requests, stats.Elapsed.Round(time.Millisecond))
-	if stats.Resumed {
-		summary += " (resumed)"
-	}
-	if err != nil && !isSeedError(err) {
-		summary += " (incomplete)"
-	}
-	fmt.Fprintln(stderr, summary)
-	if *jsonOut {
+	stats, err := crawlOnce(ctx, f, seeds, rate, stderr)
+	if f.jsonOut {
 		out := map[string]any{
-			"models": stats.Models, "edges": stats.Edges, "pages": stats.Pages, "requests": stats.Requests,
-			"seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed, "complete": err == nil || isSeedError(err),
+			"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
+			"requests": stats.Requests, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
+			"complete": err == nil || isSeedError(err),
+			"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
+			"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,
 		}
 		if err != nil {
 			out["error"] = oneLine(err.Error())
 		}
-		enc := json.NewEncoder(stdout)
-		if jerr := enc.Encode(out); jerr != nil && err == nil {
+		if jerr := json.NewEncoder(stdout).Encode(out); jerr != nil && err == nil {
 			return jerr
 		}
 	}
 	return err
+}
+
+// crawlOnce opens the database, crawls as f says, prints the summary line
+// on stderr and closes the database.
+func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *crawler.Rate, stderr io.Writer) (crawler.Stats, error) {
+	var stats crawler.Stats
+	st, err := store.Open(f.db, store.Options{Verbose: f.verbose})
+	if err != nil {
+		return stats, err
+	}
+	defer st.Close()
+	w, err := crawler.NewWalker(crawler.Config{
+		Endpoint: f.endpoint,
+		Token:    crawler.TokenFromEnv(),
+		Parallel: f.parallel,
+		Delay:    f.delay,
+		Rate:     rate,
+	}, st)
+	if err != nil {
+		return stats, usagef("crawl: %v", err)
+	}
+	mode := f.mode
+	if f.all {
+		mode = "scan"
+	}
+	if mode == "auto" {
+		if job, ok, _ := st.CrawlJob(); ok && !f.restart {
+			mode = job.Kind // finish what was started
+		} else {
+			plan, err := w.PlanCrawl(ctx, seeds)
+			if err != nil {
+				return stats, err
+			}
+			mode = plan.Mode
+			fmt.Fprintf(stderr, "plan: %s — %s\n", plan.Mode, plan.Reason)
+		}
+	}
+
+	bar := newProgress(stderr)
+	if mode == "scan" {
+		stats, err = w.Scan(ctx, crawler.ScanOptions{Full: f.full, Restart: f.restart, Progress: bar.update, SnapshotMin: f.minSnap, Snapshot: seeds})
+		if err == nil {
+			err = checkSeedsStored(st, seeds)
+		}
+	} else {
+		stats, err = w.Walk(ctx, seeds, crawler.Options{Depth: f.depth, Restart: f.restart, Progress: bar.update})
+	}
+	bar.finish()
+	if err == nil || isSeedError(err) {
+		st.CollectGarbage()
+	}
+	fmt.Fprintln(stderr, summaryLine(stats, err))
+	return stats, err
+}
+
+// checkSeedsStored reports seeds a scan did not find on the Hub.
+func checkSeedsStored(st *store.Store, seeds []graph.ModelID) error {
+	errs := map[string]error{}
+	for _, s := range seeds {
+		id, err := st.Resolve(string(s))
+		if err == nil {
+			var m graph.Model
+			st.View(func(r *store.Reader) error { m, err = r.Model(id); return nil })
+			if err == nil && m.Stub {
+				err = store.ErrNotFound
+			}
+		}
+		if err != nil {
+			errs[string(s)] = fmt.Errorf("seed %s: %w (the scan did not list it)", s, crawler.ErrNotFound)
+		}
+	}
+	if len(errs) > 0 {
+		return &crawler.SeedError{Errs: errs}
+	}
+	return nil
+}
+
+func summaryLine(s crawler.Stats, err error) string {
+	line := fmt.Sprintf("crawl: %d models, %d edges, %d pages, %d requests in %s",
+		s.Models, s.Edges, s.Pages, s.Requests, s.Elapsed.Round(time.Millisecond))
+	if s.Run.ID != 0 {
+		line += fmt.Sprintf(" (run %d, %s: +%d/-%d models, +%d/-%d edges)", s.Run.ID, s.Run.Mode,
+			s.Run.ModelsAdded, s.Run.ModelsRemoved, s.Run.EdgesAdded, s.Run.EdgesRemoved)
+	}
+	if s.Resumed {
+		line += " (resumed)"
+	}
+	if err != nil && !isSeedError(err) {
+		line += " (incomplete)"
+	}
+	return line
 }
 
 func isSeedError(err error) bool {

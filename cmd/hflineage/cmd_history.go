@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+type historyRun struct {
+	Run         uint64               `json:"run"`
+	Finished    string               `json:"finished"`
+	Mode        string               `json:"mode"`
+	Descendants graph.RelationCounts `json:"descendants"`
+}
+
+type historyJSON struct {
+	Model graph.ModelID `json:"model"`
+	Runs  []historyRun  `json:"runs"`
+}
+
+func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("history", `history [flags] MODEL
+
+Shows how MODEL's family grew: its size after each run that recorded it,
+oldest first. Runs record the seeds of walks and, after a scan, every family
+with at least --snapshot-min descendants (100 by default).`, stderr)
+	db := dbFlag(fs)
+	jsonOut := fs.Bool("json", false, `print {"model","runs":[{"run","finished","mode","descendants":{…}}]}`)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("history: name exactly one MODEL")
+	}
+	if _, err := graph.ParseModelID(pos[0]); err != nil {
+		return usagef("%v", err)
+	}
+	st, err := openForRead(*db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, err := resolve(st, pos[0])
+	if err != nil {
+		return err
+	}
+	h, err := familyHistory(st, id)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return json.NewEncoder(stdout).Encode(h)
+	}
+	fmt.Fprintf(stdout, "%s\n\n", id)
+	if len(h.Runs) == 0 {
+		_, err := fmt.Fprintln(stdout, "no runs recorded this family yet (crawl it, or scan with --snapshot-min low enough)")
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "run\tfinished\tmode\tadapter\tfinetune\tmerge\tquantized\ttotal\t\n")
+	for _, r := range h.Runs {
+		d := r.Descendants
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", r.Run, r.Finished, r.Mode, d.Adapter, d.Finetune, d.Merge, d.Quantized, d.Total)
+	}
+	return tw.Flush()
+}
+
+func familyHistory(st *store.Store, id graph.ModelID) (historyJSON, error) {
+	h := historyJSON{Model: id, Runs: []historyRun{}}
+	snaps, err := st.History(id)
+	if err != nil {
+		return h, err
+	}
+	for _, sn := range snaps {
+		run, err := st.GetRun(sn.Run)
+		if err != nil {
+			return h, err
+		}
+		finished := run.Finished
+		if finished.IsZero() {
+			finished = run.Started
+		}
+		h.Runs = append(h.Runs, historyRun{Run: sn.Run, Finished: finished.UTC().Format(time.RFC3339), Mode: run.Mode, Descendants: sn.Descendants})
+	}
+	return h, nil
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("stats", `stats [flags]
+
+Describes the stored ecosystem: models, edges by relation, dangling parents,
+the largest families (unique descendants by relation, summed downloads and
+likes), depth and fan-out distributions, top authors of derivatives, growth
+by month of creation, license drift and metadata quality. --root restricts
+all of it to one family. The JSON form is documented in the README.`, stderr)
+	db := dbFlag(fs)
+	jsonOut := fs.Bool("json", false, "print one JSON object")
+	top := fs.Int("top", 10, "length of the rankings (`N`)")
+	root := fs.String("root", "", "describe only the family of `MODEL`")
+	plot := fs.String("plot", "", "with --root: draw the family's growth by month as an SVG to `FILE`")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("stats: unexpected argument %q (a family is chosen with --root)", pos[0])
+	}
+	if *top < 1 {
+		return usagef("stats: --top must be at least 1")
+	}
+	if *plot != "" && *root == "" {
+		return usagef("stats: --plot needs --root")
+	}
+	if *root != "" {
+		if _, err := graph.ParseModelID(*root); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	st, err := openForRead(*db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var rootID graph.ModelID
+	if *root != "" {
+		if rootID, err = resolve(st, *root); err != nil {
+			return err
+		}
+	}
+	g, err := st.LoadGraph(true)
+	if err != nil {
+		return err
+	}
+	s := graph.ComputeStats(g, graph.StatsOptions{Top: *top, Root: rootID})
+	if *plot != "" {
+		if err := writeGrowthPlot(*plot, s); err != nil {
+			return err
+		}
+	}
+	if *jsonOut {
+		return json.NewEncoder(stdout).Encode(s)
+	}
+	return writeStatsReport(stdout, s)
+}
+
+func writeStatsReport(w io.Writer, s graph.Stats) error {
+	title := "the whole database"
+	if s.Root != "" {
+		title = "the family of " + string(s.Root)
+	}
+	fmt.Fprintf(w, "Ecosystem statistics for %s\n\n", title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "models\t%d\n", s.Models)
+	fmt.Fprintf(tw, "models with a parent\t%d\n", s.ModelsWithParent)
+	fmt.Fprintf(tw, "edges\t%d (finetune %d, adapter %d, quantized %d, merge %d, other %d)\n", s.Edges,
+		s.EdgesByRelation.Finetune, s.EdgesByRelation.Adapter, s.EdgesByRelation.Quantized, s.EdgesByRelation.Merge, s.EdgesByRelation.Other)
+	fmt.Fprintf(tw, "dangling parents\t%d (named in tags, never listed: deleted, private or misspelled)\n", s.DanglingParents)
+	fmt.Fprintf(tw, "roots\t%d (models with children and no parent)\n", s.Roots)
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nLargest families\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "descendants\tfinetune\tadapter\tquantized\tmerge\tdepth\tdownloads\tlikes\t model\n")
+	for _, f := range s.LargestFamilies {
+		d := f.Descendants
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t %s\n", d.Total, d.Finetune, d.Adapter, d.Quantized, d.Merge, f.MaxDepth, f.Downloads, f.Likes, f.Model)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nDepth (models by distance from a root)\n")
+	writeBars(w, s.Depth)
+	fmt.Fprintf(w, "\nFan-out (models by number of children)\n")
+	writeBars(w, s.FanOut)
+
+	fmt.Fprintf(w, "\nTop authors of derivatives\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, a := range s.TopAuthors {
+		fmt.Fprintf(tw, "%d\t%d downloads\t %s\n", a.Derivatives, a.Downloads, a.Author)
+	}
+	tw.Flush()
+
+	if len(s.Growth) > 0 {
+		g := s.Growth[0]
+		fmt.Fprintf(w, "\nGrowth of %s by month of creation (%d with unknown dates)\n", g.Model, g.UnknownDates)
+		var bars []graph.Bucket
+		for _, m := range g.Months {
+			bars = append(bars, graph.Bucket{Label: m.Month, Count: m.Count})
+		}
+		writeBars(w, bars)
+	}
+
+	ld := s.LicenseDrift
+	fmt.Fprintf(w, "\nLicense drift: %d of %d parent→child edges with both licenses stated change license\n", ld.Drifted, ld.EdgesCompared)
+	for _, p := range ld.Top {
+		fmt.Fprintf(w, "  %6d  %s → %s\n", p.Count, p.From, p.To)
+	}
+	q := s.Quality
+	_, err := fmt.Fprintf(w, "\nMetadata quality: %d self-loops, %d cycles (%d models), %d dangling parents, %d single-parent merges\n",
+		q.SelfLoops, q.Cycles, q.ModelsInCycles, q.DanglingParents, q.SingleParentMerges)
+	return err
+}
+
+// writeBars draws a distribution as text bars.
+func writeBars(w io.Writer, bs []graph.Bucket) {
+	peak := 1
+	for _, b := range bs {
+		peak = max(peak, b.Count)
+	}
+	for _, b := range bs {
+		n := b.Count * 40 / peak
+		if b.Count > 0 && n == 0 {
+			n = 1
+		}
+		fmt.Fprintf(w, "  %12s %8d %s\n", b.Label, b.Count, strings.Repeat("█", n))
+	}
+}
