@@ -468,4 +468,3 @@ func cycles(g *Graph, in []bool) (groups, members int) {
 	}
 	return groups, members
 }
-
