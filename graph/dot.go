@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -18,6 +19,12 @@ type DOTEncoder struct {
 	root    ModelID
 	inEdges bool
 	err     error
+
+	// ClusterOf, if set, groups nodes into labelled clusters (by author, by
+	// relation, …). Nodes must then be given grouped by cluster.
+	ClusterOf func(Model) string
+	cluster   string
+	inCluster bool
 }
 
 // relationStyle is the edge style of each relation; unknown relations are drawn grey.
@@ -61,6 +68,14 @@ func (e *DOTEncoder) Node(m Model) {
 		e.err = fmt.Errorf("dot: node %s written after edges", m.ID)
 		return
 	}
+	if e.ClusterOf != nil {
+		if c := e.ClusterOf(m); !e.inCluster || c != e.cluster {
+			e.endCluster()
+			e.cluster, e.inCluster = c, true
+			e.printf("\tsubgraph %s {\n\t\tlabel=%s; style=\"rounded,dashed\"; color=\"grey60\"; fontsize=11;\n",
+				QuoteDOT("cluster:"+c), QuoteDOT(c))
+		}
+	}
 	var attrs []string
 	attrs = append(attrs, "label="+QuoteDOT(string(m.ID)))
 	if m.Downloads > 0 || m.Likes > 0 {
@@ -75,8 +90,18 @@ func (e *DOTEncoder) Node(m Model) {
 	e.printf("\t%s [%s];\n", QuoteDOT(string(m.ID)), strings.Join(attrs, ", "))
 }
 
+func (e *DOTEncoder) endCluster() {
+	if e.inCluster {
+		e.printf("\t}\n")
+		e.inCluster = false
+	}
+}
+
 // Edge writes one edge.
 func (e *DOTEncoder) Edge(ed Edge) {
+	if !e.inEdges {
+		e.endCluster()
+	}
 	e.inEdges = true
 	style, ok := relationStyle[ed.Relation]
 	if !ok {
@@ -90,6 +115,7 @@ func (e *DOTEncoder) Edge(ed Edge) {
 
 // Close ends the graph and flushes. It returns the first error met while writing.
 func (e *DOTEncoder) Close() error {
+	e.endCluster()
 	e.printf("}\n")
 	if e.err != nil {
 		return e.err
@@ -125,12 +151,18 @@ func QuoteDOT(s string) string {
 	return b.String()
 }
 
-// WriteFamilyDOT writes f as DOT, with node details from model (which may
-// return a Stub for unknown ids).
-func WriteFamilyDOT(w io.Writer, f *Family, model func(ModelID) Model) error {
-	enc := NewDOTEncoder(w, "lineage of "+string(f.Root), f.Root)
+// WriteFamily writes f through enc: its members sorted by id (or by
+// cluster, then id, when less orders them), then its edges.
+func WriteFamily(enc Encoder, f *Family, model func(ModelID) Model, less func(a, b Model) bool) error {
+	members := make([]Model, 0, len(f.Members))
 	for _, id := range f.SortedMembers() {
-		enc.Node(model(id))
+		members = append(members, model(id))
+	}
+	if less != nil {
+		sort.SliceStable(members, func(i, j int) bool { return less(members[i], members[j]) })
+	}
+	for _, m := range members {
+		enc.Node(m)
 	}
 	for _, ed := range f.Edges {
 		enc.Edge(ed)

@@ -52,7 +52,7 @@ func testFamily(t *testing.T) (*Family, func(ModelID) Model) {
 func TestWriteFamilyDOTGolden(t *testing.T) {
 	f, model := testFamily(t)
 	var buf bytes.Buffer
-	if err := WriteFamilyDOT(&buf, f, model); err != nil {
+	if err := WriteFamily(NewDOTEncoder(&buf, "lineage of "+string(f.Root), f.Root), f, model, nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "family.dot", buf.Bytes())

@@ -32,6 +32,7 @@ oldest first. Runs record the seeds of walks and, after a scan, every family
 with at least --snapshot-min descendants (100 by default).`, stderr)
 	db := dbFlag(fs)
 	jsonOut := fs.Bool("json", false, `print {"model","runs":[{"run","finished","mode","descendants":{…}}]}`)
+	plot := fs.String("plot", "", "draw the family's size over the runs as an SVG to `FILE`")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -54,6 +55,11 @@ with at least --snapshot-min descendants (100 by default).`, stderr)
 	h, err := familyHistory(st, id)
 	if err != nil {
 		return err
+	}
+	if *plot != "" {
+		if err := writeHistoryPlot(*plot, h); err != nil {
+			return err
+		}
 	}
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(h)

@@ -16,7 +16,11 @@ import (
 )
 
 func TestScanStatsHistoryDiff(t *testing.T) {
-	world := hubtest.Generate(hubtest.GenOptions{Models: 6000, Seed: 9})
+	n := 50000
+	if testing.Short() {
+		n = 6000
+	}
+	world := hubtest.Generate(hubtest.GenOptions{Models: n, Seed: 9})
 	srv := hubtest.NewServer(world)
 	defer srv.Close()
 	db := filepath.Join(t.TempDir(), "db")

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// networkxPython is Debian's interpreter, where python3-networkx installs.
+const networkxPython = "/usr/bin/python3"
+
+const networkxCheck = `
+import json, sys
+import networkx as nx
+fmt, path = sys.argv[1], sys.argv[2]
+if fmt == "graphml":
+    g = nx.read_graphml(path, force_multigraph=True)
+else:
+    with open(path) as f:
+        g = nx.node_link_graph(json.load(f))
+out = {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "directed": g.is_directed(), "attrs": {}}
+for n in sys.argv[3:]:
+    d = g.nodes[n]
+    out["attrs"][n] = {"downloads": int(d.get("downloads", 0)), "license": d.get("license", ""), "stub": str(d.get("stub", "")).lower()}
+rels = {}
+for _, _, d in g.edges(data=True):
+    rels[d["relation"]] = rels.get(d["relation"], 0) + 1
+out["relations"] = rels
+print(json.dumps(out))
+`
+
+func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
+	world := hubtest.Generate(hubtest.GenOptions{Models: 50000, Seed: 11})
+	if testing.Short() {
+		world = hubtest.Generate(hubtest.GenOptions{Models: 5000, Seed: 11})
+	}
+	srv := hubtest.NewServer(world)
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "--all"); code != 0 {
+		t.Fatal(stderr)
+	}
+	// What the store holds.
+	st, err := store.Open(db, store.Options{MustExist: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := st.LoadGraph(true)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels := map[string]int{}
+	g.Edges(func(e graph.Edge) { rels[string(e.Relation)]++ })
+	sample := []graph.Model{}
+	for _, i := range []int{0, 1, g.Len() / 2, g.Len() - 1} {
+		sample = append(sample, g.Models[i])
+	}
+	for i := 0; i < g.Len(); i++ {
+		if g.Models[i].Stub {
+			sample = append(sample, g.Models[i])
+			break
+		}
+	}
+
+	for _, format := range []string{"graphml", "json", "csv", "csv-nodes", "dot"} {
+		path := filepath.Join(dir, "all."+format)
+		if code, _, stderr := cli(t, "export", "--db", db, "--format", format, "-o", path); code != 0 {
+			t.Fatalf("export %s: %s", format, stderr)
+		}
+	}
+	// CSV: plain readers see every edge and node.
+	for format, want := range map[string]int{"csv": g.EdgeCount(), "csv-nodes": g.Len()} {
+		f, _ := os.Open(filepath.Join(dir, "all."+format))
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil || len(rows)-1 != want {
+			t.Errorf("%s: %d rows, %v; want %d", format, len(rows)-1, err, want)
+		}
+	}
+	// networkx reads GraphML and node-link JSON with the same counts and attributes.
+	if out, err := exec.Command(networkxPython, "-c", "import networkx").CombinedOutput(); err != nil {
+		t.Skipf("python3-networkx not installed (%s): GraphML and JSON not checked with networkx", strings.TrimSpace(string(out)))
+	}
+	for _, format := range []string{"graphml", "json"} {
+		args := []string{"-c", networkxCheck, format, filepath.Join(dir, "all."+format)}
+		for _, m := range sample {
+			args = append(args, string(m.ID))
+		}
+		out, err := exec.Command(networkxPython, args...).Output()
+		if err != nil {
+			t.Fatalf("networkx %s: %v", format, err)
+		}
+		var got struct {
+			Nodes, Edges int
+			Directed     bool
+			Attrs        map[string]struct {
+				Downloads int64
+				License   string
+				Stub      string
+			}
+			Relations map[string]int
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%s: %v: %s", format, err, out)
+		}
+		if got.Nodes != g.Len() || got.Edges != g.EdgeCount() || !got.Directed {
+			t.Errorf("networkx %s: %d nodes, %d edges; the store has %d, %d", format, got.Nodes, got.Edges, g.Len(), g.EdgeCount())
+		}
+		for _, m := range sample {
+			a := got.Attrs[string(m.ID)]
+			if a.Downloads != m.Downloads || a.License != m.License || a.Stub != map[bool]string{true: "true", false: "false"}[m.Stub] {
+				t.Errorf("networkx %s: %s attributes %+v, store %+v", format, m.ID, a, m)
+			}
+		}
+		for r, n := range rels {
+			if got.Relations[r] != n {
+				t.Errorf("networkx %s: %d %s edges, store %d", format, got.Relations[r], r, n)
+			}
+		}
+		t.Logf("networkx %s: %d nodes, %d edges", format, got.Nodes, got.Edges)
+	}
+}
+
+func TestExportPictures(t *testing.T) {
+	if _, err := exec.LookPath("dot"); err != nil {
+		// Without Graphviz the command must say which package to install.
+		db := filepath.Join(t.TempDir(), "db")
+		code, _, stderr := cli(t, "export", "--db", db, "--format", "svg")
+		if code != 1 || !strings.Contains(stderr, "graphviz") {
+			t.Errorf("exit %d, %q", code, stderr)
+		}
+		t.Skip("Graphviz not installed")
+	}
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "meta-llama/Llama-3.1-8B"); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, tc := range []struct {
+		format, magic string
+		extra         []string
+	}{
+		{"svg", "<svg", nil},
+		{"png", "\x89PNG", nil},
+		{"svg", "<svg", []string{"--cluster", "relation"}},
+		{"svg", "<svg", []string{"--cluster", "author", "--relation", "finetune,quantized"}},
+	} {
+		path := filepath.Join(dir, "fam."+tc.format)
+		args := append([]string{"export", "--db", db, "--format", tc.format, "--root", "meta-llama/Llama-3.1-8B", "-o", path}, tc.extra...)
+		if code, _, stderr := cli(t, args...); code != 0 {
+			t.Fatalf("%v: %s", args, stderr)
+		}
+		b, _ := os.ReadFile(path)
+		if !bytes.Contains(b[:min(len(b), 400)], []byte(tc.magic)) {
+			t.Errorf("%v: not %s: %q", tc.extra, tc.format, b[:min(len(b), 80)])
+		}
+	}
+	// --relation follows only those relations from the root.
+	code, stdout, _ := cli(t, "export", "--db", db, "--format", "csv", "--root", "meta-llama/Llama-3.1-8B", "--relation", "adapter")
+	if code != 0 || strings.Count(stdout, "\n") != 2 || !strings.Contains(stdout, "meta-llama/Llama-3.1-8B,adapter,b/lora") {
+		t.Errorf("--relation adapter:\n%s", stdout)
+	}
+}
+
+func TestPlots(t *testing.T) {
+	world := hubtest.Generate(hubtest.GenOptions{Models: 3000, Seed: 4})
+	srv := hubtest.NewServer(world)
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	for i := 0; i < 2; i++ {
+		if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "--all", "--snapshot-min", "10"); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	base := "base-org-0/Base-Model-0"
+	for _, args := range [][]string{
+		{"stats", "--db", db, "--root", base, "--plot", filepath.Join(dir, "growth.svg")},
+		{"history", "--db", db, base, "--plot", filepath.Join(dir, "history.svg")},
+	} {
+		if code, _, stderr := cli(t, args...); code != 0 {
+			t.Fatalf("%v: %s", args, stderr)
+		}
+		svg, err := os.ReadFile(args[len(args)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Well-formed XML with a title, axes labels and a legend.
+		dec := xmlDecoder(svg)
+		for {
+			if _, err := dec.Token(); err != nil {
+				if err.Error() != "EOF" {
+					t.Errorf("%s: not well-formed: %v", args[0], err)
+				}
+				break
+			}
+		}
+		for _, want := range []string{base, "descendants", "<path"} {
+			if !bytes.Contains(svg, []byte(want)) {
+				t.Errorf("%s plot lacks %q", args[0], want)
+			}
+		}
+	}
+}
+
+func xmlDecoder(b []byte) *xml.Decoder { return xml.NewDecoder(bytes.NewReader(b)) }

@@ -1,0 +1,110 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"testing"
+	"time"
+)
+
+func encodeTestFamily(t *testing.T, enc func(*bytes.Buffer) Encoder) []byte {
+	t.Helper()
+	f, _ := testFamily(t)
+	models := map[ModelID]Model{
+		"meta-llama/Llama-3.1-8B": {ID: "meta-llama/Llama-3.1-8B", Author: "meta-llama", Downloads: 1000, Likes: 10, License: "llama3.1",
+			CreatedAt: time.Date(2024, 7, 18, 8, 56, 0, 0, time.UTC), LibraryName: "transformers", PipelineTag: "text-generation"},
+		"a/ft":      {ID: "a/ft", Downloads: 5, License: "apache-2.0", CreatedAt: time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)},
+		"q/ft-GGUF": {ID: "q/ft-GGUF", License: "apache-2.0", LibraryName: "gguf"},
+		"w/x":       {ID: "w/x", Stub: true},
+		"b/lora":    {ID: "b/lora", License: `odd "license" <&>`},
+	}
+	model := func(id ModelID) Model {
+		if m, ok := models[id]; ok {
+			return m
+		}
+		return Model{ID: id}
+	}
+	var buf bytes.Buffer
+	if err := WriteFamily(enc(&buf), f, model, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestGraphMLGolden(t *testing.T) {
+	out := encodeTestFamily(t, func(b *bytes.Buffer) Encoder { return NewGraphMLEncoder(b) })
+	golden(t, "family.graphml", out)
+	var doc struct {
+		Nodes []struct {
+			ID string `xml:"id,attr"`
+		} `xml:"graph>node"`
+		Edges []struct {
+			Source string `xml:"source,attr"`
+		} `xml:"graph>edge"`
+	}
+	if err := xml.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("not XML: %v", err)
+	}
+	if len(doc.Nodes) != 6 || len(doc.Edges) != 6 {
+		t.Errorf("%d nodes, %d edges; want 6, 6", len(doc.Nodes), len(doc.Edges))
+	}
+}
+
+func TestNodeLinkGolden(t *testing.T) {
+	out := encodeTestFamily(t, func(b *bytes.Buffer) Encoder { return NewNodeLinkEncoder(b) })
+	golden(t, "family.json", out)
+	var doc struct {
+		Directed, Multigraph bool
+		Nodes                []map[string]any
+		Links                []map[string]any
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if !doc.Directed || !doc.Multigraph || len(doc.Nodes) != 6 || len(doc.Links) != 6 {
+		t.Errorf("%+v", doc)
+	}
+	var empty bytes.Buffer
+	e := NewNodeLinkEncoder(&empty)
+	e.Close()
+	if err := json.Unmarshal(empty.Bytes(), &doc); err != nil {
+		t.Errorf("empty graph: %v: %s", err, empty.Bytes())
+	}
+}
+
+func TestCSVGoldenAndRoundTrip(t *testing.T) {
+	edges := encodeTestFamily(t, func(b *bytes.Buffer) Encoder { return NewCSVEncoder(b) })
+	golden(t, "family.csv", edges)
+	nodes := encodeTestFamily(t, func(b *bytes.Buffer) Encoder { return NewCSVNodesEncoder(b) })
+	golden(t, "family-nodes.csv", nodes)
+	rows, err := csv.NewReader(bytes.NewReader(edges)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := testFamily(t)
+	if len(rows) != len(f.Edges)+1 {
+		t.Fatalf("%d rows for %d edges", len(rows), len(f.Edges))
+	}
+	for i, e := range f.Edges {
+		r := rows[i+1]
+		if r[0] != string(e.Parent) || r[1] != string(e.Relation) || r[2] != string(e.Child) {
+			t.Errorf("row %d = %v, want %v", i+1, r[:3], e)
+		}
+	}
+	nrows, err := csv.NewReader(bytes.NewReader(nodes)).ReadAll()
+	if err != nil || len(nrows) != len(f.Members)+1 {
+		t.Errorf("node table: %d rows, %v", len(nrows), err)
+	}
+}
+
+func TestDOTClusters(t *testing.T) {
+	out := encodeTestFamily(t, func(b *bytes.Buffer) Encoder {
+		e := NewDOTEncoder(b, "clusters", "meta-llama/Llama-3.1-8B")
+		e.ClusterOf = func(m Model) string { return m.ID.Author() }
+		return e
+	})
+	golden(t, "family-clusters.dot", out)
+	renderDOT(t, out)
+}
