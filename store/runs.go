@@ -334,7 +334,7 @@ func (s *Store) RemoveUnseen(run *Run) error {
 		defer it.Close()
 		for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
 			var rec record
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+			if err := it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, false) }); err != nil {
 				return fmt.Errorf("%w: model record: %v", ErrCorrupt, err)
 			}
 			if rec.Stub || rec.Run != run.ID {
@@ -396,7 +396,7 @@ func (tx *Tx) removeModel(id graph.ModelID, stubPass bool) error {
 		if rec.Stub {
 			return nil
 		}
-		return putJSON(tx.txn, modelKey(id), record{Model: graph.Model{ID: id, Stub: true}})
+		return tx.txn.Set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}}))
 	}
 	return tx.txn.Delete(modelKey(id))
 }

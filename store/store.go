@@ -16,7 +16,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,7 +28,7 @@ import (
 )
 
 // SchemaVersion is the version of the key layout this package reads and writes.
-const SchemaVersion = "1"
+const SchemaVersion = "2"
 
 // Sentinel errors.
 var (
@@ -99,7 +98,10 @@ func smallMachine(opts badger.Options, verbose bool) badger.Options {
 		WithIndexCacheSize(32 << 20).
 		WithValueLogFileSize(256 << 20).
 		WithNumCompactors(2).
-		WithNumGoroutines(4)
+		WithNumGoroutines(4).
+		// Writers are serialised by the crawler (one page commit at a
+		// time), so Badger's conflict tracking is pure overhead.
+		WithDetectConflicts(false)
 }
 
 func checkDir(dir string, mustExist, readOnly bool) error {
@@ -317,7 +319,7 @@ func (tx *Tx) getRecord(id graph.ModelID) (rec record, found bool, err error) {
 	if err != nil {
 		return rec, false, err
 	}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
+	err = item.Value(func(v []byte) error { return decodeRecord(v, &rec, false) })
 	if err != nil {
 		return rec, false, fmt.Errorf("%w: model record %s: %v", ErrCorrupt, id, err)
 	}
@@ -339,11 +341,7 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 	if tx.run != nil {
 		rec.Run = tx.run.ID
 	}
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	if err := tx.txn.Set(modelKey(m.ID), v); err != nil {
+	if err := tx.txn.Set(modelKey(m.ID), encodeRecord(&rec)); err != nil {
 		return err
 	}
 	if !found || old.Stub {
@@ -392,11 +390,7 @@ func (tx *Tx) PutStub(id graph.ModelID) error {
 	if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	v, err := json.Marshal(record{Model: graph.Model{ID: id, Stub: true}})
-	if err != nil {
-		return err
-	}
-	if err := tx.txn.Set(modelKey(id), v); err != nil {
+	if err := tx.txn.Set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}})); err != nil {
 		return err
 	}
 	return tx.setAliasIfAbsent(string(id), id)
@@ -428,6 +422,9 @@ func (tx *Tx) PutAlias(name string, canonical graph.ModelID) error {
 }
 
 func (tx *Tx) setAliasIfAbsent(name string, canonical graph.ModelID) error {
+	if strings.ToLower(name) == name {
+		return nil // Resolve finds an all-lower-case id by its model key
+	}
 	_, err := tx.txn.Get(aliasKey(name))
 	if err == nil {
 		return nil
@@ -450,6 +447,12 @@ func (s *Store) Resolve(name string) (graph.ModelID, error) {
 		}
 		item, err := txn.Get(aliasKey(name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
+			if lower := strings.ToLower(name); lower != name {
+				if _, err := txn.Get(modelKey(graph.ModelID(lower))); err == nil {
+					id = graph.ModelID(lower)
+					return nil
+				}
+			}
 			return fmt.Errorf("model %s: %w in the database", name, ErrNotFound)
 		}
 		if err != nil {
@@ -500,7 +503,7 @@ func (r *Reader) Model(id graph.ModelID) (graph.Model, error) {
 		return m, err
 	}
 	var rec record
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) })
+	err = item.Value(func(v []byte) error { return decodeRecord(v, &rec, false) })
 	if err != nil {
 		return m, fmt.Errorf("%w: model record %s: %v", ErrCorrupt, id, err)
 	}
@@ -537,7 +540,7 @@ func (r *Reader) Models(fn func(graph.Model) error) error {
 	defer it.Close()
 	for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
 		var rec record
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+		if err := it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, false) }); err != nil {
 			return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, it.Item().Key(), err)
 		}
 		if err := fn(rec.Model); err != nil {
@@ -588,7 +591,7 @@ func (s *Store) LoadGraph(models bool) (*graph.Graph, error) {
 				continue
 			}
 			var rec record
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+			if err := it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, true) }); err != nil {
 				it.Close()
 				return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, it.Item().Key(), err)
 			}

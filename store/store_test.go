@@ -4,9 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -247,4 +249,39 @@ type badgerTxn = badger.Txn
 
 func edge(p, c graph.ModelID, r graph.Relation) graph.Edge {
 	return graph.Edge{Parent: p, Child: c, Relation: r}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	for _, r := range []record{
+		{},
+		{Model: graph.Model{ID: "a/b", Stub: true}},
+		{Model: graph.Model{ID: "meta-llama/Llama-3.1-8B", Author: "meta-llama", Downloads: 123456789, Likes: -1,
+			CreatedAt: time.Date(2024, 7, 18, 8, 56, 0, 123, time.UTC), LastModified: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+			LibraryName: "transformers", PipelineTag: "text-generation", Gated: "manual", License: "llama3.1",
+			Tags: []string{"x", "", "base_model:finetune:a/b"}},
+			Parents: []graph.Parent{{ID: "a/b", Relation: "finetune"}, {ID: "c", Relation: "merge"}}, Run: 42},
+	} {
+		var got record
+		if err := decodeRecord(encodeRecord(&r), &got, false); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Errorf("round trip:\n got %+v\nwant %+v", got, r)
+		}
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(encodeRecord(&record{Model: graph.Model{ID: "a/b", Tags: []string{"t"}}, Parents: []graph.Parent{{ID: "c", Relation: "merge"}}}))
+	f.Add([]byte{1, 0, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r record
+		if decodeRecord(b, &r, false) == nil {
+			var again record
+			if err := decodeRecord(encodeRecord(&r), &again, false); err != nil || !reflect.DeepEqual(again, r) {
+				t.Fatalf("re-encoding %q: %v", b, err)
+			}
+		}
+		decodeRecord(b, &r, true)
+	})
 }
