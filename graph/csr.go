@@ -9,7 +9,7 @@ import (
 // once. Build one with a GraphBuilder.
 type Graph struct {
 	ids   []ModelID
-	index map[ModelID]int32
+	index map[string]int32
 	off   []int32 // edges out of node i: dst[off[i]:off[i+1]]
 	dst   []int32
 	rel   []Relation
@@ -25,16 +25,16 @@ type GraphBuilder struct {
 
 // NewGraphBuilder returns a builder; sizeHint is the expected node count.
 func NewGraphBuilder(sizeHint int) *GraphBuilder {
-	return &GraphBuilder{g: &Graph{index: make(map[ModelID]int32, sizeHint), ids: make([]ModelID, 0, sizeHint)}}
+	return &GraphBuilder{g: &Graph{index: make(map[string]int32, sizeHint), ids: make([]ModelID, 0, sizeHint)}}
 }
 
 // Node adds a node (a repeated id is ignored); m may be nil when attributes
 // are not needed.
 func (b *GraphBuilder) Node(id ModelID, m *Model) {
-	if _, dup := b.g.index[id]; dup {
+	if _, dup := b.g.index[string(id)]; dup {
 		return
 	}
-	b.g.index[id] = int32(len(b.g.ids))
+	b.g.index[string(id)] = int32(len(b.g.ids))
 	b.g.ids = append(b.g.ids, id)
 	if m != nil {
 		b.g.Models = append(b.g.Models, *m)
@@ -49,8 +49,32 @@ func (b *GraphBuilder) Edge(e Edge) error {
 	return nil
 }
 
+// EdgeBytes adds an edge given as raw bytes (from a key scan) without
+// allocating for endpoints already known.
+func (b *GraphBuilder) EdgeBytes(parent, child, rel []byte) {
+	b.src = append(b.src, b.nodeBytes(parent))
+	b.g.dst = append(b.g.dst, b.nodeBytes(child))
+	b.g.rel = append(b.g.rel, internRelation(rel))
+}
+
+func (b *GraphBuilder) nodeBytes(id []byte) int32 {
+	if i, ok := b.g.index[string(id)]; ok { // no allocation for the lookup
+		return i
+	}
+	return b.node(ModelID(id))
+}
+
+func internRelation(rel []byte) Relation {
+	for _, r := range Relations {
+		if string(rel) == string(r) {
+			return r
+		}
+	}
+	return Relation(rel)
+}
+
 func (b *GraphBuilder) node(id ModelID) int32 {
-	if i, ok := b.g.index[id]; ok {
+	if i, ok := b.g.index[string(id)]; ok {
 		return i
 	}
 	var m *Model
@@ -92,9 +116,19 @@ func (g *Graph) EdgeCount() int { return len(g.dst) }
 // ID returns node i's id.
 func (g *Graph) ID(i int) ModelID { return g.ids[i] }
 
-// Index returns the node number of id.
+// Index returns the node number of id. A graph decoded from its cached
+// form has no index map: it is searched linearly (cheaper than building
+// the map for a single lookup).
 func (g *Graph) Index(id ModelID) (int, bool) {
-	i, ok := g.index[id]
+	if g.index == nil {
+		for i, x := range g.ids {
+			if x == id {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	i, ok := g.index[string(id)]
 	return int(i), ok
 }
 
@@ -103,7 +137,13 @@ func (g *Graph) OutDegree(i int) int { return int(g.off[i+1] - g.off[i]) }
 
 // ChildEdges makes Graph an EdgeSource.
 func (g *Graph) ChildEdges(id ModelID, fn func(Edge) error) error {
-	i, ok := g.index[id]
+	if g.index == nil {
+		g.index = make(map[string]int32, len(g.ids))
+		for i, x := range g.ids {
+			g.index[string(x)] = int32(i)
+		}
+	}
+	i, ok := g.index[string(id)]
 	if !ok {
 		return nil
 	}

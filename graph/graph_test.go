@@ -253,3 +253,52 @@ func TestGraphCountMatchesFamilyCount(t *testing.T) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
+
+func TestCSRRoundTrip(t *testing.T) {
+	b := NewGraphBuilder(4)
+	for _, e := range edges("a>finetune>b a>adapter>b b>weird>c c>merge>a d>quantized>d") {
+		b.Edge(e)
+	}
+	g := b.Graph()
+	raw, err := g.MarshalCSR(77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, tag, err := UnmarshalCSR(raw)
+	if err != nil || tag != 77 {
+		t.Fatalf("tag %d, %v", tag, err)
+	}
+	var want, got []Edge
+	g.Edges(func(e Edge) { want = append(want, e) })
+	h.Edges(func(e Edge) { got = append(got, e) })
+	if !slices.Equal(got, want) {
+		t.Errorf("edges %v, want %v", got, want)
+	}
+	i, _ := h.Index("a")
+	j, _ := g.Index("a")
+	if h.NewWalker().Count(i, nil) != g.NewWalker().Count(j, nil) {
+		t.Error("counts differ after round trip")
+	}
+	for cut := 0; cut < len(raw); cut += 7 {
+		if _, _, err := UnmarshalCSR(raw[:cut]); err == nil {
+			t.Errorf("truncated at %d accepted", cut)
+		}
+	}
+}
+
+func FuzzUnmarshalCSR(f *testing.F) {
+	b := NewGraphBuilder(2)
+	b.Edge(Edge{"a", "b", Finetune})
+	raw, _ := b.Graph().MarshalCSR(1)
+	f.Add(raw)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, _, err := UnmarshalCSR(data)
+		if err != nil {
+			return
+		}
+		w := g.NewWalker()
+		for i := 0; i < g.Len(); i++ {
+			w.Count(i, nil) // must not panic on any accepted input
+		}
+	})
+}

@@ -155,8 +155,14 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		work := *run
 		err := s.db.Update(func(txn *badger.Txn) error {
-			if err := fn(&Tx{txn: txn, run: &work}); err != nil {
+			tx := &Tx{txn: txn, run: &work}
+			if err := fn(tx); err != nil {
 				return err
+			}
+			if tx.edgesChanged {
+				if err := tx.bumpEdgeVersion(); err != nil {
+					return err
+				}
 			}
 			return putJSON(txn, runKey(work.ID), &work)
 		})

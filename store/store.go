@@ -131,6 +131,7 @@ func checkDir(dir string, mustExist, readOnly bool) error {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		// (edges.csr, the edge cache, lives here too; it alone does not make a database.)
 		return fmt.Errorf("database %s: %w (the directory holds other files; choose an empty or new directory)", dir, ErrNotDB)
 	}
 	if !readOnly {
@@ -287,15 +288,25 @@ func split3(k, prefix []byte) (string, string, string, error) {
 // Tx is a read-write transaction: everything written through one Tx is
 // committed atomically, or not at all.
 type Tx struct {
-	txn *badger.Txn
-	run *Run // nil outside a run
+	txn          *badger.Txn
+	run          *Run // nil outside a run
+	edgesChanged bool
 }
 
 // Update runs fn in a read-write transaction and commits it. A Badger
 // conflict with a concurrent transaction is retried.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+		err := s.db.Update(func(txn *badger.Txn) error {
+			tx := &Tx{txn: txn}
+			if err := fn(tx); err != nil {
+				return err
+			}
+			if tx.edgesChanged {
+				return tx.bumpEdgeVersion()
+			}
+			return nil
+		})
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}
@@ -397,6 +408,7 @@ func (tx *Tx) PutStub(id graph.ModelID) error {
 }
 
 func (tx *Tx) deleteEdge(e graph.Edge) error {
+	tx.edgesChanged = true
 	if err := tx.txn.Delete(EdgeKey(e)); err != nil {
 		return err
 	}
@@ -407,6 +419,7 @@ func (tx *Tx) deleteEdge(e graph.Edge) error {
 }
 
 func (tx *Tx) putEdge(e graph.Edge) error {
+	tx.edgesChanged = true
 	if err := tx.txn.Set(EdgeKey(e), nil); err != nil {
 		return err
 	}
@@ -602,6 +615,30 @@ func (s *Store) LoadGraph(models bool) (*graph.Graph, error) {
 		err := r.Edges(func(e graph.Edge) error { return b.Edge(e) })
 		g = b.Graph()
 		return err
+	})
+	return g, err
+}
+
+// EdgeGraph reads every edge (keys only, one sequential scan) into an
+// in-memory graph whose nodes are the edges' endpoints. Counting a large
+// family this way beats one seek per member.
+func (s *Store) EdgeGraph() (*graph.Graph, error) {
+	var g *graph.Graph
+	err := s.db.View(func(txn *badger.Txn) error {
+		b := graph.NewGraphBuilder(1 << 16)
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
+		defer it.Close()
+		for it.Seek(pEdge); it.ValidForPrefix(pEdge); it.Next() {
+			k := it.Item().Key()[len(pEdge):]
+			i := bytes.IndexByte(k, 0)
+			j := i + 1 + bytes.IndexByte(k[i+1:], 0)
+			if i <= 0 || j <= i+1 || j >= len(k)-1 {
+				return fmt.Errorf("%w: malformed edge key %q", ErrCorrupt, it.Item().Key())
+			}
+			b.EdgeBytes(k[:i], k[i+1:j], k[j+1:])
+		}
+		g = b.Graph()
+		return nil
 	})
 	return g, err
 }

@@ -285,3 +285,39 @@ func FuzzDecodeRecord(f *testing.F) {
 		decodeRecord(b, &r, true)
 	})
 }
+
+func TestEdgeCacheFollowsChanges(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put(t, s, []graph.Model{{ID: "r"}, {ID: "a"}}, []graph.Edge{edge("r", "a", graph.Finetune)})
+	count := func() int {
+		g, err := s.CachedEdgeGraph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, ok := g.Index("r")
+		if !ok {
+			return 0
+		}
+		return g.NewWalker().Count(i, nil).Descendants.Total
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("count %d", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "edges.csr")); err != nil {
+		t.Fatalf("cache not written: %v", err)
+	}
+	put(t, s, []graph.Model{{ID: "b"}}, []graph.Edge{edge("a", "b", graph.Adapter)})
+	if n := count(); n != 2 {
+		t.Errorf("after a new edge the cache gave %d descendants, want 2", n)
+	}
+	// A damaged cache is rebuilt, never trusted.
+	os.WriteFile(filepath.Join(dir, "edges.csr"), []byte("HFLCSR1\ngarbage"), 0o644)
+	if n := count(); n != 2 {
+		t.Errorf("damaged cache: %d", n)
+	}
+}

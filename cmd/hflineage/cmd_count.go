@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -44,7 +45,28 @@ and the family's depth (the longest shortest path from MODEL).`, stderr)
 	return writeCountTable(stdout, c)
 }
 
-// countFamily counts the family of the model named arg.
+// seekBudget is how many members a family may have before counting it
+// from one scan of all edges is cheaper than a seek per member.
+const seekBudget = 4096
+
+var errOverBudget = errors.New("family larger than the seek budget")
+
+// budgeted is an EdgeSource that gives up after a number of lookups.
+type budgeted struct {
+	src  graph.EdgeSource
+	left int
+}
+
+func (b *budgeted) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
+	if b.left--; b.left < 0 {
+		return errOverBudget
+	}
+	return b.src.ChildEdges(id, fn)
+}
+
+// countFamily counts the family of the model named arg: small families by
+// walking the stored edges from it, large ones from an in-memory graph of
+// every edge.
 func countFamily(st *store.Store, arg string) (graph.FamilyCount, error) {
 	id, err := resolve(st, arg)
 	if err != nil {
@@ -52,14 +74,25 @@ func countFamily(st *store.Store, arg string) (graph.FamilyCount, error) {
 	}
 	var c graph.FamilyCount
 	err = st.View(func(r *store.Reader) error {
-		f, err := graph.LoadFamily(r, id, -1)
+		f, err := graph.LoadFamily(&budgeted{src: r, left: seekBudget}, id, -1)
 		if err != nil {
 			return err
 		}
 		c = f.Count()
 		return nil
 	})
-	return c, err
+	if !errors.Is(err, errOverBudget) {
+		return c, err
+	}
+	g, err := st.CachedEdgeGraph()
+	if err != nil {
+		return c, err
+	}
+	i, ok := g.Index(id)
+	if !ok {
+		return graph.FamilyCount{Model: id}, nil
+	}
+	return g.NewWalker().Count(i, nil), nil
 }
 
 func writeCountTable(w io.Writer, c graph.FamilyCount) error {

@@ -185,6 +185,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 	bar.finish()
 	if err == nil || isSeedError(err) {
 		st.CollectGarbage()
+		st.RefreshEdgeCache() // best effort: count reads it
 	}
 	fmt.Fprintln(stderr, summaryLine(stats, err))
 	return stats, err

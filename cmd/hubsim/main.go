@@ -30,18 +30,20 @@ func main() {
 	tree := flag.String("tree", "", "serve a recorded family tree from `FILE` instead of a generated world")
 	page := flag.Int("page", 1000, "largest page the listing endpoint returns (`N`)")
 	addrFile := flag.String("addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
+	quota := flag.Int("quota", 0, "rate limit: `N` requests per --window (default 1,000,000 per 5 minutes)")
+	window := flag.Duration("window", 5*time.Minute, "rate-limit window")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: hubsim [flags]\n\nServes a fake Hugging Face Hub API on ADDR.\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*addr, *addrFile, *models, *seed, *tree, *page); err != nil {
+	if err := run(*addr, *addrFile, *models, *seed, *tree, *page, *quota, *window); err != nil {
 		fmt.Fprintln(os.Stderr, "hubsim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, addrFile string, models int, seed uint64, tree string, page int) error {
+func run(addr, addrFile string, models int, seed uint64, tree string, page, quota int, window time.Duration) error {
 	var w *hubtest.World
 	root := ""
 	if tree != "" {
@@ -54,7 +56,7 @@ func run(addr, addrFile string, models int, seed uint64, tree string, page int) 
 		w = hubtest.Generate(hubtest.GenOptions{Models: models, Seed: seed})
 		root = "base-org-0/Base-Model-0"
 	}
-	hub := &hubtest.Server{World: w, MaxPageSize: page}
+	hub := &hubtest.Server{World: w, MaxPageSize: page, Quota: quota, Window: window}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -1,0 +1,281 @@
+// Command bench measures hflineage at Hub scale on this machine and prints
+// a table: it generates synthetic Hubs with the real shape (the
+// crawler/hubtest generator, served by cmd/hubsim), crawls them with
+// `crawl --all`, then times cold-process count of the largest family,
+// stats and exports, with peak RSS and the crawl's requests against the
+// lower bound, and answers the same count with networkx for comparison.
+//
+//	go run ./scripts/bench                 # 1M and 3M models
+//	go run ./scripts/bench --sizes 200000  # a quick run
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const root = "base-org-0/Base-Model-0" // the generator's largest family
+
+var python = "/usr/bin/python3" // Debian's, where python3-networkx installs
+
+func main() {
+	sizes := flag.String("sizes", "1000000,3000000", "comma-separated world sizes (models)")
+	keep := flag.Bool("keep", false, "keep the work directory")
+	flag.Parse()
+	work, err := os.MkdirTemp("", "hflineage-bench-")
+	check(err)
+	if !*keep {
+		defer os.RemoveAll(work)
+	}
+	bin := filepath.Join(work, "bin")
+	for _, c := range []string{"hflineage", "hubsim"} {
+		run("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
+	}
+	fmt.Printf("machine: %s\n\n", machine())
+	var rows [][]string
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		check(err)
+		rows = append(rows, benchWorld(bin, work, n)...)
+	}
+	rows = append(rows, benchPacing(bin, work)...)
+	printTable([]string{"models", "step", "time", "peak RSS", "figure", "target"}, rows)
+}
+
+// step is one measured command.
+type step struct {
+	elapsed time.Duration
+	rssMiB  float64
+	stdout  []byte
+}
+
+func measure(env []string, name string, args ...string) step {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
+		os.Exit(1)
+	}
+	st := step{elapsed: time.Since(start), stdout: out.Bytes()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		st.rssMiB = float64(ru.Maxrss) / 1024
+	}
+	return st
+}
+
+func benchWorld(bin, work string, n int) [][]string {
+	label := fmt.Sprintf("%.1fM", float64(n)/1e6)
+	fmt.Fprintf(os.Stderr, "bench: %d models: generating and serving…\n", n)
+	addrFile := filepath.Join(work, fmt.Sprintf("addr-%d", n))
+	hub := exec.Command(filepath.Join(bin, "hubsim"), "--models", strconv.Itoa(n), "--addr", "127.0.0.1:0", "--addr-file", addrFile)
+	hub.Stderr = os.Stderr
+	check(hub.Start())
+	defer func() { hub.Process.Signal(syscall.SIGTERM); hub.Wait() }()
+	gen := time.Now()
+	for {
+		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+			break
+		}
+		if time.Since(gen) > 5*time.Minute {
+			fatalf("hubsim did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	addr, _ := os.ReadFile(addrFile)
+	db := filepath.Join(work, fmt.Sprintf("db-%d", n))
+	env := []string{"HF_ENDPOINT=" + strings.TrimSpace(string(addr)), "HFLINEAGE_DB=" + db}
+	hfl := filepath.Join(bin, "hflineage")
+	var rows [][]string
+	row := func(stepName string, s step, figure, target string) {
+		rows = append(rows, []string{label, stepName, fmtDur(s.elapsed), fmt.Sprintf("%.0f MiB", s.rssMiB), figure, target})
+	}
+
+	fmt.Fprintf(os.Stderr, "bench: %d models: crawl --all…\n", n)
+	crawl := measure(env, hfl, "crawl", "--all", "--json")
+	var cs struct {
+		Requests int64 `json:"requests"`
+		Edges    int64 `json:"edges"`
+		Models   int64 `json:"models"`
+	}
+	check(json.Unmarshal(crawl.stdout, &cs))
+	lower := int64(math.Ceil(float64(n) / 1000))
+	row("crawl --all", crawl, fmt.Sprintf("%d requests / lower bound %d = %.3f×; %.0f models/s, %.0f edges/s", cs.Requests, lower,
+		float64(cs.Requests)/float64(lower), float64(cs.Models)/crawl.elapsed.Seconds(), float64(cs.Edges)/crawl.elapsed.Seconds()), "≤ 1.02×")
+
+	count := measure(env, hfl, "count", "--json", root)
+	var cc struct {
+		Descendants struct{ Total int } `json:"descendants"`
+	}
+	check(json.Unmarshal(count.stdout, &cc))
+	row("count (cold process)", count, fmt.Sprintf("%d descendants of %s", cc.Descendants.Total, root), "< 1 s at 100k")
+
+	stats := measure(env, hfl, "stats", "--json")
+	var ss struct {
+		Models, Edges int
+	}
+	check(json.Unmarshal(stats.stdout, &ss))
+	row("stats", stats, fmt.Sprintf("%d models, %d edges", ss.Models, ss.Edges), "< 10 s, < 2 GiB at 3M")
+
+	dot := measure(env, hfl, "export", "--format", "dot", "--root", root, "-o", filepath.Join(work, "family.dot"))
+	row("export dot (family)", dot, fmt.Sprintf("%d nodes", cc.Descendants.Total+1), "< 2 s at 100k")
+	gml := measure(env, hfl, "export", "--format", "graphml", "-o", filepath.Join(work, "all.graphml"))
+	row("export graphml (all)", gml, fmt.Sprintf("%d nodes", ss.Models), "")
+	edges := filepath.Join(work, "edges.csv")
+	csvStep := measure(env, hfl, "export", "--format", "csv", "-o", edges)
+	row("export csv (all)", csvStep, fmt.Sprintf("%d edges", ss.Edges), "")
+
+	if exec.Command(python, "-c", "import networkx").Run() == nil {
+		nx := measure(nil, python, "-c", networkxCount, edges, root)
+		var r struct {
+			Load, Query float64
+			Count       int
+		}
+		check(json.Unmarshal(nx.stdout, &r))
+		total := r.Load + r.Query
+		row("networkx load+descendants", nx, fmt.Sprintf("%d descendants; load %.2fs + query %.2fs; hflineage count = %.3f× networkx",
+			r.Count, r.Load, r.Query, count.elapsed.Seconds()/total), "hflineage ≤ 0.1×")
+	} else {
+		rows = append(rows, []string{label, "networkx", "-", "-", "python3-networkx not installed", ""})
+	}
+
+	// A walk of a mid-sized family: requests against one listing page per member.
+	walkDB := filepath.Join(work, fmt.Sprintf("walkdb-%d", n))
+	walk := measure([]string{env[0], "HFLINEAGE_DB=" + walkDB}, hfl, "crawl", "--mode", "walk", "--json", "base-org-2/Base-Model-2")
+	var ws struct {
+		Requests, Models, Pages int64
+	}
+	check(json.Unmarshal(walk.stdout, &ws))
+	row("crawl --mode walk (base 2)", walk, fmt.Sprintf("%d requests for %d members = %.3f× lower bound", ws.Requests, ws.Models,
+		float64(ws.Requests)/float64(ws.Models)), "≤ 1.02×")
+	return rows
+}
+
+const networkxCount = `
+import csv, json, sys, time
+import networkx as nx
+path, root = sys.argv[1], sys.argv[2]
+t0 = time.time()
+g = nx.DiGraph()
+with open(path, newline="") as f:
+    r = csv.reader(f)
+    next(r)
+    g.add_edges_from((row[0], row[2]) for row in r)
+t1 = time.time()
+d = nx.descendants(g, root) if root in g else set()
+d.discard(root)
+t2 = time.time()
+print(json.dumps({"load": t1 - t0, "query": t2 - t1, "count": len(d)}))
+`
+
+// benchPacing crawls under a rate limit and reports the share of the quota used.
+func benchPacing(bin, work string) [][]string {
+	const n, quota, window = 200000, 40, 2 * time.Second
+	addrFile := filepath.Join(work, "addr-pace")
+	hub := exec.Command(filepath.Join(bin, "hubsim"), "--models", strconv.Itoa(n), "--addr", "127.0.0.1:0", "--addr-file", addrFile,
+		"--quota", strconv.Itoa(quota), "--window", window.String())
+	check(hub.Start())
+	defer func() { hub.Process.Signal(syscall.SIGTERM); hub.Wait() }()
+	for i := 0; i < 600; i++ {
+		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	addr, _ := os.ReadFile(addrFile)
+	env := []string{"HF_ENDPOINT=" + strings.TrimSpace(string(addr)), "HFLINEAGE_DB=" + filepath.Join(work, "db-pace")}
+	fmt.Fprintf(os.Stderr, "bench: rate-limited crawl (%d per %s)…\n", quota, window)
+	s := measure(env, filepath.Join(bin, "hflineage"), "crawl", "--all", "--json")
+	var cs struct{ Requests int64 }
+	check(json.Unmarshal(s.stdout, &cs))
+	allowed := float64(quota) * s.elapsed.Seconds() / window.Seconds()
+	return [][]string{{"0.2M", fmt.Sprintf("crawl --all at %d/%s", quota, window), fmtDur(s.elapsed), fmt.Sprintf("%.0f MiB", s.rssMiB),
+		fmt.Sprintf("%d requests = %.0f%% of the quota over the crawl", cs.Requests, 100*float64(cs.Requests)/allowed), "≥ 90%, no 429s"}}
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "MemTotal:") {
+				kb, _ := strconv.Atoi(strings.Fields(l)[1])
+				mem = fmt.Sprintf("%.0f GiB", float64(kb)/1024/1024)
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s RAM, %s %s/%s", runtime.NumCPU(), cpu, mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func printTable(head []string, rows [][]string) {
+	width := make([]int, len(head))
+	for _, r := range append([][]string{head}, rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	line := func(r []string) {
+		fmt.Print("|")
+		for i, c := range r {
+			fmt.Printf(" %s%s |", c, strings.Repeat(" ", width[i]-len([]rune(c))))
+		}
+		fmt.Println()
+	}
+	line(head)
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", width[i])
+	}
+	line(sep)
+	for _, r := range rows {
+		line(r)
+	}
+}
+
+func fmtDur(d time.Duration) string {
+	if d < 10*time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
+
+func run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	check(cmd.Run())
+}
+
+func check(err error) {
+	if err != nil {
+		fatalf("%v", err)
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
