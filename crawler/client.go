@@ -136,6 +136,7 @@ type authTransport struct {
 	token    string
 	next     http.RoundTripper
 	requests *atomic.Int64
+	tooMany  *atomic.Int64 // 429 answers
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -145,11 +146,15 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.token != "" && sameOrigin(req.URL, t.endpoint) {
 		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
-	return t.next.RoundTrip(req)
+	resp, err := t.next.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests && t.tooMany != nil {
+		t.tooMany.Add(1)
+	}
+	return resp, err
 }
 
 // newTransport builds the retrying, paced transport that colly uses.
-func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) (http.RoundTripper, *pacer) {
+func newTransport(cfg Config, endpoint *url.URL, requests, tooMany *atomic.Int64) (http.RoundTripper, *pacer) {
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -159,7 +164,7 @@ func newTransport(cfg Config, endpoint *url.URL, requests *atomic.Int64) (http.R
 		ResponseHeaderTimeout: 120 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
-	pace := newPacer(cfg.Rate, cfg.Parallel, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests})
+	pace := newPacer(cfg.Rate, cfg.Parallel, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests, tooMany: tooMany})
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
 		Transport: pace,

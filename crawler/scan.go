@@ -337,7 +337,7 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 // (childrenModelCount on the single-model endpoint), summed over relations.
 func (w *Walker) ChildrenCount(ctx context.Context, id graph.ModelID) (int, error) {
 	var requests = new(int64Counter)
-	transport, _ := newTransport(w.cfg, w.endpoint, &requests.Int64)
+	transport, _ := newTransport(w.cfg, w.endpoint, &requests.Int64, nil)
 	client := &http.Client{Transport: transport, Timeout: 5 * time.Minute, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 || !sameOrigin(req.URL, w.endpoint) {
 			return fmt.Errorf("%w: %s", errRedirect, req.URL.Host)

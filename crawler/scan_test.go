@@ -46,7 +46,7 @@ func checkMatchesHub(t *testing.T, st *store.Store, w *hubtest.World) {
 	}
 	stubs, real := 0, 0
 	for i := 0; i < g.Len(); i++ {
-		m := g.Models[i]
+		m := g.Model(i)
 		switch {
 		case m.Stub && dangling[string(m.ID)]:
 			stubs++

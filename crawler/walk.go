@@ -35,6 +35,7 @@ type Stats struct {
 	Edges    int64 // edges written
 	Pages    int64 // listing and model pages committed
 	Requests int64 // HTTP requests sent, retries included
+	TooMany  int64 // of those, answered 429 (over the Hub's quota)
 	Elapsed  time.Duration
 	Resumed  bool
 	Pace     PaceState // the request pace and the Hub's quota, as last seen
@@ -111,7 +112,7 @@ type walk struct {
 	stats  Stats // Resumed only; the counters below are atomic
 	start  time.Time
 
-	models, edges, pages, requests atomic.Int64
+	models, edges, pages, requests, tooMany atomic.Int64
 
 	job          store.CrawlJob
 	run          *store.Run // guarded by commit
@@ -168,6 +169,7 @@ func (wk *walk) snapshot() Stats {
 	s := wk.stats
 	s.Models, s.Edges, s.Pages = wk.models.Load(), wk.edges.Load(), wk.pages.Load()
 	s.Requests = wk.requests.Load()
+	s.TooMany = wk.tooMany.Load()
 	s.Elapsed = time.Since(wk.start)
 	if wk.pace != nil {
 		s.Pace = wk.pace.state()
@@ -303,7 +305,7 @@ func (wk *walk) newCollector() *colly.Collector {
 		colly.IgnoreRobotsTxt(),
 		colly.ParseHTTPErrorResponse(),
 	)
-	transport, pace := newTransport(wk.cfg, wk.endpoint, &wk.requests)
+	transport, pace := newTransport(wk.cfg, wk.endpoint, &wk.requests, &wk.tooMany)
 	wk.pace = pace
 	c.WithTransport(transport)
 	c.SetRequestTimeout(0) // per-attempt timeouts live in the transport; retries may wait long

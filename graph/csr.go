@@ -2,6 +2,7 @@ package graph
 
 import (
 	"sort"
+	"time"
 )
 
 // Graph is a whole lineage graph held compactly in memory (compressed
@@ -13,19 +14,49 @@ type Graph struct {
 	off   []int32 // edges out of node i: dst[off[i]:off[i+1]]
 	dst   []int32
 	rel   []Relation
-	// Models holds node attributes when the builder was given them.
-	Models []Model
+	// Nodes holds node attributes when the builder was given them.
+	Nodes []NodeInfo
+}
+
+// NodeInfo is what whole-graph statistics need of a model, kept small: a
+// graph of millions of models must fit a small machine.
+type NodeInfo struct {
+	Author    string
+	License   string
+	Downloads int64
+	Likes     int64
+	Created   int64 // Unix seconds; 0 when unknown
+	Stub      bool
+}
+
+// CreatedAt returns the creation time (zero when unknown).
+func (n NodeInfo) CreatedAt() time.Time {
+	if n.Created == 0 {
+		return time.Time{}
+	}
+	return time.Unix(n.Created, 0).UTC()
+}
+
+// Model returns node i as a Model (the attributes NodeInfo keeps).
+func (g *Graph) Model(i int) Model {
+	m := Model{ID: g.ids[i]}
+	if g.Nodes != nil {
+		n := g.Nodes[i]
+		m.Author, m.License, m.Downloads, m.Likes, m.CreatedAt, m.Stub = n.Author, n.License, n.Downloads, n.Likes, n.CreatedAt(), n.Stub
+	}
+	return m
 }
 
 // GraphBuilder assembles a Graph from nodes and edges in any order.
 type GraphBuilder struct {
-	g   *Graph
-	src []int32
+	g      *Graph
+	src    []int32
+	intern map[string]string // authors and licenses repeat: keep one copy
 }
 
 // NewGraphBuilder returns a builder; sizeHint is the expected node count.
 func NewGraphBuilder(sizeHint int) *GraphBuilder {
-	return &GraphBuilder{g: &Graph{index: make(map[string]int32, sizeHint), ids: make([]ModelID, 0, sizeHint)}}
+	return &GraphBuilder{g: &Graph{index: make(map[string]int32, sizeHint), ids: make([]ModelID, 0, sizeHint)}, intern: map[string]string{}}
 }
 
 // Node adds a node (a repeated id is ignored); m may be nil when attributes
@@ -37,8 +68,26 @@ func (b *GraphBuilder) Node(id ModelID, m *Model) {
 	b.g.index[string(id)] = int32(len(b.g.ids))
 	b.g.ids = append(b.g.ids, id)
 	if m != nil {
-		b.g.Models = append(b.g.Models, *m)
+		if b.g.Nodes == nil {
+			b.g.Nodes = make([]NodeInfo, len(b.g.ids)-1, cap(b.g.ids))
+		}
+		n := NodeInfo{Author: b.str(m.Author), License: b.str(m.License), Downloads: m.Downloads, Likes: m.Likes, Stub: m.Stub}
+		if !m.CreatedAt.IsZero() {
+			n.Created = m.CreatedAt.Unix()
+		}
+		b.g.Nodes = append(b.g.Nodes, n)
 	}
+}
+
+func (b *GraphBuilder) str(s string) string {
+	if s == "" {
+		return ""
+	}
+	if x, ok := b.intern[s]; ok {
+		return x
+	}
+	b.intern[s] = s
+	return s
 }
 
 // Edge adds an edge. Endpoints not added as nodes are added as stubs.
@@ -78,7 +127,7 @@ func (b *GraphBuilder) node(id ModelID) int32 {
 		return i
 	}
 	var m *Model
-	if b.g.Models != nil {
+	if b.g.Nodes != nil {
 		m = &Model{ID: id, Stub: true}
 	}
 	b.Node(id, m)
@@ -264,4 +313,38 @@ func (g *Graph) Families(min int) []FamilyCount {
 		return out[i].Model < out[j].Model
 	})
 	return out
+}
+
+// Family loads the family of root from the in-memory graph, as LoadFamily
+// does from an EdgeSource (maxDepth < 0: no bound).
+func (g *Graph) Family(root ModelID, maxDepth int) *Family {
+	f := &Family{Root: root, Members: []ModelID{root}, Depth: map[ModelID]int{root: 0}, via: map[ModelID]ModelID{}}
+	r, ok := g.Index(root)
+	if !ok {
+		return f
+	}
+	depth := map[int32]int32{int32(r): 0}
+	queue := []int32{int32(r)}
+	for h := 0; h < len(queue); h++ {
+		n := queue[h]
+		d := depth[n]
+		for k := g.off[n]; k < g.off[n+1]; k++ {
+			c := g.dst[k]
+			dc, seen := depth[c]
+			if !seen {
+				if maxDepth >= 0 && int(d) >= maxDepth {
+					continue
+				}
+				dc = d + 1
+				depth[c] = dc
+				queue = append(queue, c)
+				f.Members = append(f.Members, g.ids[c])
+				f.Depth[g.ids[c]] = int(dc)
+				f.via[g.ids[c]] = g.ids[n]
+			}
+			f.Edges = append(f.Edges, Edge{Parent: g.ids[n], Child: g.ids[c], Relation: g.rel[k]})
+		}
+	}
+	sortEdges(f.Edges)
+	return f
 }

@@ -152,17 +152,23 @@ func QuoteDOT(s string) string {
 }
 
 // WriteFamily writes f through enc: its members sorted by id (or by
-// cluster, then id, when less orders them), then its edges.
-func WriteFamily(enc Encoder, f *Family, model func(ModelID) Model, less func(a, b Model) bool) error {
-	members := make([]Model, 0, len(f.Members))
-	for _, id := range f.SortedMembers() {
-		members = append(members, model(id))
-	}
-	if less != nil {
+// cluster, then id, when less orders them), then its edges. models calls
+// its function with the member records in id order (stubs for unknown ids).
+func WriteFamily(enc Encoder, f *Family, models func(ids []ModelID, fn func(Model) error) error, less func(a, b Model) bool) error {
+	ids := f.SortedMembers()
+	if less == nil {
+		if err := models(ids, func(m Model) error { enc.Node(m); return nil }); err != nil {
+			return err
+		}
+	} else {
+		members := make([]Model, 0, len(ids))
+		if err := models(ids, func(m Model) error { m.Tags = nil; members = append(members, m); return nil }); err != nil {
+			return err
+		}
 		sort.SliceStable(members, func(i, j int) bool { return less(members[i], members[j]) })
-	}
-	for _, m := range members {
-		enc.Node(m)
+		for _, m := range members {
+			enc.Node(m)
+		}
 	}
 	for _, ed := range f.Edges {
 		enc.Edge(ed)

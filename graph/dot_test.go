@@ -52,7 +52,7 @@ func testFamily(t *testing.T) (*Family, func(ModelID) Model) {
 func TestWriteFamilyDOTGolden(t *testing.T) {
 	f, model := testFamily(t)
 	var buf bytes.Buffer
-	if err := WriteFamily(NewDOTEncoder(&buf, "lineage of "+string(f.Root), f.Root), f, model, nil); err != nil {
+	if err := WriteFamily(NewDOTEncoder(&buf, "lineage of "+string(f.Root), f.Root), f, modelsFunc(model), nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "family.dot", buf.Bytes())
@@ -150,4 +150,16 @@ func FuzzParseBaseModelTag(f *testing.F) {
 		}
 		ParentsFromTags([]string{tag, tag})
 	})
+}
+
+// modelsFunc adapts a per-id lookup to WriteFamily's batch form.
+func modelsFunc(model func(ModelID) Model) func([]ModelID, func(Model) error) error {
+	return func(ids []ModelID, fn func(Model) error) error {
+		for _, id := range ids {
+			if err := fn(model(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }

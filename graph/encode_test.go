@@ -27,7 +27,7 @@ func encodeTestFamily(t *testing.T, enc func(*bytes.Buffer) Encoder) []byte {
 		return Model{ID: id}
 	}
 	var buf bytes.Buffer
-	if err := WriteFamily(enc(&buf), f, model, nil); err != nil {
+	if err := WriteFamily(enc(&buf), f, modelsFunc(model), nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -302,3 +302,20 @@ func FuzzUnmarshalCSR(f *testing.F) {
 		}
 	})
 }
+
+func TestGraphFamilyMatchesLoadFamily(t *testing.T) {
+	src := edges("r>finetune>a a>finetune>b b>finetune>c a>finetune>r b>merge>a c>quantized>c r>adapter>c x>merge>b")
+	sortEdges(src)
+	b := NewGraphBuilder(8)
+	for _, e := range src {
+		b.Edge(e)
+	}
+	g := b.Graph()
+	for _, depth := range []int{-1, 0, 1, 2} {
+		want, _ := LoadFamily(src, "r", depth)
+		got := g.Family("r", depth)
+		if !slices.Equal(got.SortedMembers(), want.SortedMembers()) || !slices.Equal(got.Edges, want.Edges) || got.Count() != want.Count() {
+			t.Errorf("depth %d:\n got %v %v\nwant %v %v", depth, got.SortedMembers(), got.Edges, want.SortedMembers(), want.Edges)
+		}
+	}
+}

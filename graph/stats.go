@@ -161,7 +161,7 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 			if int(c) == p {
 				selfLoop[p] = true
 			}
-			pl, cl := g.Models[p].License, g.Models[c].License
+			pl, cl := g.Nodes[p].License, g.Nodes[c].License
 			if pl != "" && cl != "" && int(c) != p {
 				s.LicenseDrift.EdgesCompared++
 				if !strings.EqualFold(pl, cl) {
@@ -177,7 +177,7 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 		if !in[i] {
 			continue
 		}
-		m := &g.Models[i]
+		m := &g.Nodes[i]
 		if m.Stub {
 			s.DanglingParents++
 			continue
@@ -194,7 +194,7 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 			s.ModelsWithParent++
 			author := m.Author
 			if author == "" {
-				author = m.ID.Author()
+				author = g.ids[i].Author()
 			}
 			a := authors[author]
 			if a == nil {
@@ -225,8 +225,8 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 	}
 	for _, r := range candidates {
 		var dl, likes int64
-		c := w.Count(r, func(node, _ int) { dl += g.Models[node].Downloads; likes += g.Models[node].Likes })
-		fams = append(fams, FamilyStat{Model: g.ids[r], Author: g.Models[r].Author, License: g.Models[r].License,
+		c := w.Count(r, func(node, _ int) { dl += g.Nodes[node].Downloads; likes += g.Nodes[node].Likes })
+		fams = append(fams, FamilyStat{Model: g.ids[r], Author: g.Nodes[r].Author, License: g.Nodes[r].License,
 			Descendants: c.Descendants, MaxDepth: c.MaxDepth, Downloads: dl, Likes: likes})
 	}
 	sort.Slice(fams, func(i, j int) bool {
@@ -257,8 +257,8 @@ func growth(g *Graph, w *Walker, root int) FamilyGrowth {
 	fg := FamilyGrowth{Model: g.ids[root], Months: []MonthCount{}}
 	months := map[string]int{}
 	w.Count(root, func(node, _ int) {
-		t := g.Models[node].CreatedAt
-		if t.IsZero() || t.Equal(PlaceholderCreatedAt) || g.Models[node].Stub {
+		t := g.Nodes[node].CreatedAt()
+		if t.IsZero() || t.Equal(PlaceholderCreatedAt) || g.Nodes[node].Stub {
 			fg.UnknownDates++
 			return
 		}
@@ -349,7 +349,7 @@ func depthDistribution(g *Graph, in []bool, roots []int, rootIdx int) []Bucket {
 	var maxD int32
 	unreachable := 0
 	for i := 0; i < n; i++ {
-		if !in[i] || g.Models[i].Stub {
+		if !in[i] || g.Nodes[i].Stub {
 			continue
 		}
 		if depth[i] < 0 {

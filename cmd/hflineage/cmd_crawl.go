@@ -122,7 +122,7 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.jsonOut {
 		out := map[string]any{
 			"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
-			"requests": stats.Requests, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
+			"requests": stats.Requests, "throttled": stats.TooMany, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
 			"complete":     err == nil || isSeedError(err),
 			"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
 			"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,

@@ -105,7 +105,7 @@ Formats:
 			return err
 		}
 	}
-	sel := selection{root: rootID, depth: *depth, maxNodes: *maxNodes, rels: rels, cluster: *cluster}
+	sel := selection{st: st, root: rootID, depth: *depth, maxNodes: *maxNodes, rels: rels, cluster: *cluster}
 
 	if dotBin != "" {
 		var dot bytes.Buffer
@@ -170,6 +170,7 @@ func parseRelations(s string) (map[graph.Relation]bool, error) {
 
 // selection is what to export.
 type selection struct {
+	st       *store.Store
 	root     graph.ModelID
 	depth    int
 	maxNodes int
@@ -210,6 +211,23 @@ func (f filtered) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error 
 	})
 }
 
+// family loads the selected family: small ones by following the stored
+// edges, large ones from the cached graph of every edge.
+func (s selection) family(r *store.Reader) (*graph.Family, error) {
+	if s.rels != nil {
+		return graph.LoadFamily(filtered{r, s.rels}, s.root, s.depth)
+	}
+	f, err := graph.LoadFamily(&budgeted{src: r, left: seekBudget}, s.root, s.depth)
+	if !errors.Is(err, errOverBudget) {
+		return f, err
+	}
+	g, err := s.st.CachedEdgeGraph()
+	if err != nil {
+		return nil, err
+	}
+	return g.Family(s.root, s.depth), nil
+}
+
 // write encodes the selection in format and returns the number of nodes.
 func (s selection) write(r *store.Reader, w io.Writer, format string) (int, error) {
 	enc := newEncoder(format, w, s.root)
@@ -219,16 +237,18 @@ func (s selection) write(r *store.Reader, w io.Writer, format string) (int, erro
 	if s.root == "" {
 		return s.writeAll(r, enc)
 	}
-	var src graph.EdgeSource = r
-	if s.rels != nil {
-		src = filtered{r, s.rels}
-	}
-	f, err := graph.LoadFamily(src, s.root, s.depth)
+	f, err := s.family(r)
 	if err != nil {
 		return 0, err
 	}
-	f = f.Prune(s.maxNodes, func(id graph.ModelID) int64 { return modelOrStub(r, id).Downloads })
-	model := func(id graph.ModelID) graph.Model { return modelOrStub(r, id) }
+	if s.maxNodes > 0 && s.maxNodes < len(f.Members) {
+		downloads := make(map[graph.ModelID]int64, len(f.Members))
+		err := r.ModelsOf(f.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return nil })
+		if err != nil {
+			return 0, err
+		}
+		f = f.Prune(s.maxNodes, func(id graph.ModelID) int64 { return downloads[id] })
+	}
 	var less func(a, b graph.Model) bool
 	switch s.cluster {
 	case "author":
@@ -238,7 +258,7 @@ func (s selection) write(r *store.Reader, w io.Writer, format string) (int, erro
 		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return rel[m.ID] }
 		less = func(a, b graph.Model) bool { return rel[a.ID] < rel[b.ID] }
 	}
-	return len(f.Members), graph.WriteFamily(enc, f, model, less)
+	return len(f.Members), graph.WriteFamily(enc, f, r.ModelsOf, less)
 }
 
 func authorLabel(m graph.Model) string {

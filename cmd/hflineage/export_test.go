@@ -65,11 +65,11 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 	g.Edges(func(e graph.Edge) { rels[string(e.Relation)]++ })
 	sample := []graph.Model{}
 	for _, i := range []int{0, 1, g.Len() / 2, g.Len() - 1} {
-		sample = append(sample, g.Models[i])
+		sample = append(sample, g.Model(i))
 	}
 	for i := 0; i < g.Len(); i++ {
-		if g.Models[i].Stub {
-			sample = append(sample, g.Models[i])
+		if g.Model(i).Stub {
+			sample = append(sample, g.Model(i))
 			break
 		}
 	}
