@@ -13,12 +13,14 @@ import (
 //	uint32 total id bytes, ids concatenated, n uint32 id ends
 //	n+1 uint32 offsets, m uint32 targets
 //	uint8 relation count, relations as (uint8 length, bytes), m uint8 relation indexes
+//	node attributes (see appendNodes)
 var csrMagic = []byte("HFLCSR1\n")
 
 // ErrBadCSR: the bytes are not a graph made by MarshalCSR.
 var ErrBadCSR = errors.New("malformed graph cache")
 
-// MarshalCSR encodes g's topology with a caller-chosen tag (a version).
+// MarshalCSR encodes g's topology, and its node attributes when it has
+// them, with a caller-chosen tag (a version).
 func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
 	idBytes := 0
 	for _, id := range g.ids {
@@ -64,7 +66,103 @@ func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
 	for _, r := range g.rel {
 		b = append(b, relIndex[r])
 	}
-	return b, nil
+	return appendNodes(b, g.Nodes), nil
+}
+
+// appendNodes writes the node attributes section: a flag byte (0: none),
+// then a string table (authors, licenses) and per node author and license
+// indexes, downloads, likes, created, stub.
+func appendNodes(b []byte, nodes []NodeInfo) []byte {
+	if nodes == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	index := map[string]uint64{}
+	var table []string
+	for _, n := range nodes {
+		for _, s := range []string{n.Author, n.License} {
+			if _, ok := index[s]; !ok {
+				index[s] = uint64(len(table))
+				table = append(table, s)
+			}
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(table)))
+	for _, s := range table {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for _, n := range nodes {
+		b = binary.AppendUvarint(b, index[n.Author])
+		b = binary.AppendUvarint(b, index[n.License])
+		b = binary.AppendVarint(b, n.Downloads)
+		b = binary.AppendVarint(b, n.Likes)
+		b = binary.AppendVarint(b, n.Created)
+		if n.Stub {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	return b
+}
+
+func (r *csrReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrBadCSR
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *csrReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrBadCSR
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *csrReader) nodes(n int) []NodeInfo {
+	if r.u8() == 0 {
+		return nil
+	}
+	k := r.uvarint()
+	if k > uint64(len(r.b)) {
+		r.err = ErrBadCSR
+		return nil
+	}
+	table := make([]string, k)
+	for i := range table {
+		table[i] = string(r.next(int(min(r.uvarint(), uint64(len(r.b)+1)))))
+	}
+	if n > len(r.b)/5 { // every node takes at least 5 bytes
+		r.err = ErrBadCSR
+		return nil
+	}
+	nodes := make([]NodeInfo, n)
+	for i := range nodes {
+		a, l := r.uvarint(), r.uvarint()
+		if a >= k || l >= k {
+			r.err = ErrBadCSR
+			return nil
+		}
+		nodes[i] = NodeInfo{Author: table[a], License: table[l], Downloads: r.varint(), Likes: r.varint(), Created: r.varint(), Stub: r.u8() == 1}
+		if r.err != nil {
+			return nil
+		}
+	}
+	return nodes
 }
 
 // UnmarshalCSR decodes a graph made by MarshalCSR and returns its tag. The
@@ -108,6 +206,7 @@ func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 		}
 		g.rel[i] = rels[ri]
 	}
+	g.Nodes = r.nodes(n)
 	if r.err != nil || len(r.b) != 0 || g.off[0] != 0 || int(g.off[n]) != m {
 		return nil, 0, ErrBadCSR
 	}

@@ -16,12 +16,23 @@ import (
 // (edges.csr), tagged with the edge version: a counter every transaction
 // that adds or removes an edge increments. Counting a large family then
 // costs one file read instead of a scan of every edge key.
-var edgeVersionKey = []byte("V\x00edges")
+//
+// graph.bin holds every model with the attributes statistics need, and
+// every edge, tagged with the data version (bumped by any change).
+var (
+	edgeVersionKey = []byte("V\x00edges")
+	dataVersionKey = []byte("V\x00data")
+)
 
-const edgeCacheFile = "edges.csr"
+const (
+	edgeCacheFile  = "edges.csr"
+	graphCacheFile = "graph.bin"
+)
 
-func edgeVersion(txn *badger.Txn) (uint64, error) {
-	item, err := txn.Get(edgeVersionKey)
+func edgeVersion(txn *badger.Txn) (uint64, error) { return version(txn, edgeVersionKey) }
+
+func version(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, nil
 	}
@@ -39,56 +50,86 @@ func edgeVersion(txn *badger.Txn) (uint64, error) {
 	return v, err
 }
 
-// bumpEdgeVersion is called before a transaction that changed edges commits.
-func (tx *Tx) bumpEdgeVersion() error {
-	v, err := edgeVersion(tx.txn)
-	if err != nil {
-		return err
+// bumpVersions is called before a transaction commits: it advances the
+// versions of what the transaction changed, so caches know they are stale.
+func (tx *Tx) bumpVersions() error {
+	for _, k := range []struct {
+		changed bool
+		key     []byte
+	}{{tx.edgesChanged, edgeVersionKey}, {tx.dataChanged, dataVersionKey}} {
+		if !k.changed {
+			continue
+		}
+		v, err := version(tx.txn, k.key)
+		if err != nil {
+			return err
+		}
+		if err := tx.txn.Set(k.key, binary.BigEndian.AppendUint64(nil, v+1)); err != nil {
+			return err
+		}
 	}
-	return tx.txn.Set(edgeVersionKey, binary.BigEndian.AppendUint64(nil, v+1))
+	return nil
 }
 
 // CachedEdgeGraph returns the graph of every edge (as EdgeGraph), read from
 // the cache file when it matches the database, else built by a scan and
 // cached for next time. A cache that cannot be read or written is ignored.
 func (s *Store) CachedEdgeGraph() (*graph.Graph, error) {
-	var version uint64
+	return s.cached(edgeCacheFile, edgeVersionKey, s.EdgeGraph)
+}
+
+// CachedGraph returns the whole graph with node attributes (as
+// LoadGraph(true), less tags and the rarer fields), from graph.bin when it
+// matches the database, else loaded and cached for next time.
+func (s *Store) CachedGraph() (*graph.Graph, error) {
+	return s.cached(graphCacheFile, dataVersionKey, func() (*graph.Graph, error) { return s.LoadGraph(true) })
+}
+
+func (s *Store) cached(file string, versionKey []byte, build func() (*graph.Graph, error)) (*graph.Graph, error) {
+	var v uint64
 	if err := s.db.View(func(txn *badger.Txn) (err error) {
-		version, err = edgeVersion(txn)
+		v, err = version(txn, versionKey)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(s.dir, edgeCacheFile)
+	path := filepath.Join(s.dir, file)
 	if s.dir != "" {
 		if b, err := os.ReadFile(path); err == nil {
-			if g, tag, err := graph.UnmarshalCSR(b); err == nil && tag == version {
+			if g, tag, err := graph.UnmarshalCSR(b); err == nil && tag == v {
 				return g, nil
 			}
 		}
 	}
-	g, err := s.EdgeGraph()
+	g, err := build()
 	if err != nil {
 		return nil, err
 	}
 	if s.dir != "" {
-		s.writeEdgeCache(g, version)
+		s.writeCache(file, g, v)
 	}
 	return g, nil
 }
 
-// RefreshEdgeCache rebuilds the cache file if it is stale (after a crawl).
-func (s *Store) RefreshEdgeCache() error {
-	_, err := s.CachedEdgeGraph()
-	return err
+// RefreshCaches rebuilds the stale cache files (after a crawl); the whole
+// graph's only when withGraph, as it costs a pass over every record.
+func (s *Store) RefreshCaches(withGraph bool) error {
+	if _, err := s.CachedEdgeGraph(); err != nil {
+		return err
+	}
+	if withGraph {
+		_, err := s.CachedGraph()
+		return err
+	}
+	return nil
 }
 
-func (s *Store) writeEdgeCache(g *graph.Graph, version uint64) {
+func (s *Store) writeCache(file string, g *graph.Graph, version uint64) {
 	b, err := g.MarshalCSR(version)
 	if err != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(s.dir, ".edges-*.tmp")
+	tmp, err := os.CreateTemp(s.dir, "."+file+"-*.tmp")
 	if err != nil {
 		return
 	}
@@ -98,7 +139,7 @@ func (s *Store) writeEdgeCache(g *graph.Graph, version uint64) {
 		os.Remove(tmp.Name())
 		return
 	}
-	if os.Rename(tmp.Name(), filepath.Join(s.dir, edgeCacheFile)) != nil {
+	if os.Rename(tmp.Name(), filepath.Join(s.dir, file)) != nil {
 		os.Remove(tmp.Name())
 	}
 }

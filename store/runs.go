@@ -159,10 +159,8 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
-			if tx.edgesChanged {
-				if err := tx.bumpEdgeVersion(); err != nil {
-					return err
-				}
+			if err := tx.bumpVersions(); err != nil {
+				return err
 			}
 			return putJSON(txn, runKey(work.ID), &work)
 		})
@@ -383,6 +381,7 @@ func (tx *Tx) removeModel(id graph.ModelID, stubPass bool) error {
 	if stubPass != rec.Stub {
 		return nil
 	}
+	tx.dataChanged = true
 	for _, p := range rec.Parents {
 		if err := tx.deleteEdge(graph.Edge{Parent: p.ID, Child: id, Relation: p.Relation}); err != nil {
 			return err

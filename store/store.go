@@ -296,7 +296,8 @@ func split3(k, prefix []byte) (string, string, string, error) {
 type Tx struct {
 	txn          *badger.Txn
 	run          *Run // nil outside a run
-	edgesChanged bool
+	edgesChanged bool // bump the edge version at commit
+	dataChanged  bool // bump the data version at commit
 }
 
 // Update runs fn in a read-write transaction and commits it. A Badger
@@ -308,10 +309,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			if err := fn(tx); err != nil {
 				return err
 			}
-			if tx.edgesChanged {
-				return tx.bumpEdgeVersion()
-			}
-			return nil
+			return tx.bumpVersions()
 		})
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
@@ -354,6 +352,7 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 	if err != nil {
 		return err
 	}
+	tx.dataChanged = true
 	rec := record{Model: m, Parents: parents}
 	if tx.run != nil {
 		rec.Run = tx.run.ID
@@ -407,6 +406,7 @@ func (tx *Tx) PutStub(id graph.ModelID) error {
 	if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
+	tx.dataChanged = true
 	if err := tx.txn.Set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}})); err != nil {
 		return err
 	}
@@ -414,7 +414,7 @@ func (tx *Tx) PutStub(id graph.ModelID) error {
 }
 
 func (tx *Tx) deleteEdge(e graph.Edge) error {
-	tx.edgesChanged = true
+	tx.edgesChanged, tx.dataChanged = true, true
 	if err := tx.txn.Delete(EdgeKey(e)); err != nil {
 		return err
 	}
@@ -425,7 +425,7 @@ func (tx *Tx) deleteEdge(e graph.Edge) error {
 }
 
 func (tx *Tx) putEdge(e graph.Edge) error {
-	tx.edgesChanged = true
+	tx.edgesChanged, tx.dataChanged = true, true
 	if err := tx.txn.Set(EdgeKey(e), nil); err != nil {
 		return err
 	}

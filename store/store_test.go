@@ -321,3 +321,32 @@ func TestEdgeCacheFollowsChanges(t *testing.T) {
 		t.Errorf("damaged cache: %d", n)
 	}
 }
+
+func TestGraphCacheFollowsModelChanges(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put(t, s, []graph.Model{{ID: "r", Downloads: 5, License: "mit"}, {ID: "a"}}, []graph.Edge{edge("r", "a", graph.Finetune)})
+	downloads := func() int64 {
+		g, err := s.CachedGraph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, _ := g.Index("r")
+		return g.Model(i).Downloads
+	}
+	if d := downloads(); d != 5 {
+		t.Fatalf("downloads %d", d)
+	}
+	put(t, s, []graph.Model{{ID: "r", Downloads: 9, License: "mit"}}, nil) // no edge change
+	if d := downloads(); d != 9 {
+		t.Errorf("after a model change the cache gave %d downloads, want 9", d)
+	}
+	g, _ := s.CachedGraph()
+	if i, _ := g.Index("r"); g.Model(i).License != "mit" || g.EdgeCount() != 1 {
+		t.Errorf("cached graph: %+v, %d edges", g.Model(i), g.EdgeCount())
+	}
+}

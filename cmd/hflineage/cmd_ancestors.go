@@ -40,21 +40,15 @@ known: crawl the roots' families to see every path.`, stderr)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("ancestors: name exactly one MODEL")
+	name, err := oneModel("ancestors", pos)
+	if err != nil {
+		return err
 	}
-	if _, err := graph.ParseModelID(pos[0]); err != nil {
-		return usagef("%v", err)
-	}
-	st, err := openForRead(*db, false)
+	st, id, err := openWithModel(*db, name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	id, err := resolve(st, pos[0])
-	if err != nil {
-		return err
-	}
 	var a *graph.Ancestry
 	if err := st.View(func(r *store.Reader) error {
 		a, err = graph.LoadAncestors(r, id)

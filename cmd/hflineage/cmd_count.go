@@ -24,18 +24,16 @@ and the family's depth (the longest shortest path from MODEL).`, stderr)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("count: name exactly one MODEL")
+	name, err := oneModel("count", pos)
+	if err != nil {
+		return err
 	}
-	if _, err := graph.ParseModelID(pos[0]); err != nil {
-		return usagef("%v", err)
-	}
-	st, err := openForRead(*db, false)
+	st, id, err := openWithModel(*db, name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := countFamily(st, pos[0])
+	c, err := countFamily(st, id)
 	if err != nil {
 		return err
 	}
@@ -64,16 +62,11 @@ func (b *budgeted) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error
 	return b.src.ChildEdges(id, fn)
 }
 
-// countFamily counts the family of the model named arg: small families by
-// walking the stored edges from it, large ones from an in-memory graph of
-// every edge.
-func countFamily(st *store.Store, arg string) (graph.FamilyCount, error) {
-	id, err := resolve(st, arg)
-	if err != nil {
-		return graph.FamilyCount{}, err
-	}
+// countFamily counts id's family: small families by walking the stored
+// edges from it, large ones from the cached graph of every edge.
+func countFamily(st *store.Store, id graph.ModelID) (graph.FamilyCount, error) {
 	var c graph.FamilyCount
-	err = st.View(func(r *store.Reader) error {
+	err := st.View(func(r *store.Reader) error {
 		f, err := graph.LoadFamily(&budgeted{src: r, left: seekBudget}, id, -1)
 		if err != nil {
 			return err

@@ -185,7 +185,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 	bar.finish()
 	if err == nil || isSeedError(err) {
 		st.CollectGarbage()
-		st.RefreshEdgeCache() // best effort: count reads it
+		st.RefreshCaches(mode == "scan") // best effort: count and stats read them
 	}
 	fmt.Fprintln(stderr, summaryLine(stats, err))
 	return stats, err

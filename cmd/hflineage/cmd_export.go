@@ -94,17 +94,11 @@ Formats:
 		dotBin = "dot"
 	}
 
-	st, err := openForRead(*db, false)
+	st, rootID, err := openWithModel(*db, *root)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var rootID graph.ModelID
-	if *root != "" {
-		if rootID, err = resolve(st, *root); err != nil {
-			return err
-		}
-	}
 	sel := selection{st: st, root: rootID, depth: *depth, maxNodes: *maxNodes, rels: rels, cluster: *cluster}
 
 	if dotBin != "" {

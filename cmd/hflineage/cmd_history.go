@@ -37,21 +37,15 @@ with at least --snapshot-min descendants (100 by default).`, stderr)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("history: name exactly one MODEL")
+	name, err := oneModel("history", pos)
+	if err != nil {
+		return err
 	}
-	if _, err := graph.ParseModelID(pos[0]); err != nil {
-		return usagef("%v", err)
-	}
-	st, err := openForRead(*db, false)
+	st, id, err := openWithModel(*db, name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	id, err := resolve(st, pos[0])
-	if err != nil {
-		return err
-	}
 	h, err := familyHistory(st, id)
 	if err != nil {
 		return err

@@ -42,18 +42,12 @@ all of it to one family. The JSON form is documented in the README.`, stderr)
 			return usagef("%v", err)
 		}
 	}
-	st, err := openForRead(*db, false)
+	st, rootID, err := openWithModel(*db, *root)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var rootID graph.ModelID
-	if *root != "" {
-		if rootID, err = resolve(st, *root); err != nil {
-			return err
-		}
-	}
-	g, err := st.LoadGraph(true)
+	g, err := st.CachedGraph()
 	if err != nil {
 		return err
 	}

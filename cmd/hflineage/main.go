@@ -215,6 +215,35 @@ func parseModels(args []string) ([]graph.ModelID, error) {
 	return out, nil
 }
 
+// oneModel checks that the positional arguments are exactly one valid model id.
+func oneModel(cmd string, pos []string) (string, error) {
+	if len(pos) != 1 {
+		return "", usagef("%s: name exactly one MODEL", cmd)
+	}
+	if _, err := graph.ParseModelID(pos[0]); err != nil {
+		return "", usagef("%v", err)
+	}
+	return pos[0], nil
+}
+
+// openWithModel opens an existing database and, when name is not empty,
+// finds that model in it. The caller closes the store.
+func openWithModel(db, name string) (*store.Store, graph.ModelID, error) {
+	st, err := openForRead(db, false)
+	if err != nil {
+		return nil, "", err
+	}
+	if name == "" {
+		return st, "", nil
+	}
+	id, err := resolve(st, name)
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, id, nil
+}
+
 // resolve finds a model given on the command line in the database.
 func resolve(st *store.Store, arg string) (graph.ModelID, error) {
 	if _, err := graph.ParseModelID(arg); err != nil {
