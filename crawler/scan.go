@@ -85,16 +85,17 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 // startScan chooses between a full and an incremental listing.
 func (wk *walk) startScan(opts ScanOptions) error {
 	pageSize := wk.cfg.PageSize
-	if n := 0; pageSize >= 1000 {
-		if ok, err := wk.st.GetMeta(metaPageSize, &n); err != nil {
-			return err
-		} else if ok && n > 0 {
-			pageSize = n
-		}
+	var remembered int // a page size the Hub made us fall back to
+	ok, err := wk.st.GetMeta(metaPageSize, &remembered)
+	if err != nil {
+		return err
+	}
+	if ok && remembered > 0 && remembered < pageSize {
+		pageSize = remembered
 	}
 	q := url.Values{"limit": {strconv.Itoa(pageSize)}, "expand[]": expandFields}
 	var last LastScan
-	ok, err := wk.st.GetMeta(metaLastScan, &last)
+	ok, err = wk.st.GetMeta(metaLastScan, &last)
 	if err != nil {
 		return err
 	}
