@@ -96,7 +96,9 @@ func (tr *Tree) World() *World {
 		}
 	}
 	for id := range ids {
-		m := Model{ID: id}
+		// Without recorded metadata the creation date is unknown: the
+		// Hub's placeholder says so.
+		m := Model{ID: id, CreatedAt: PlaceholderCreatedAt}
 		if meta, ok := tr.Meta[id]; ok {
 			m.Downloads, m.Likes, m.LibraryName, m.PipelineTag = meta.Downloads, meta.Likes, meta.LibraryName, meta.PipelineTag
 			if t, err := time.Parse("2006-01-02 15:04:05-07:00", meta.CreatedAt); err == nil {
