@@ -305,12 +305,9 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 	for _, s := range seeds {
 		size := 0
 		if id, err := w.st.Resolve(string(s)); err == nil {
-			w.st.View(func(r *store.Reader) error {
-				if f, err := graph.LoadFamily(r, id, -1); err == nil {
-					size = len(f.Members)
-				}
-				return nil
-			})
+			if c, err := w.st.FamilyCount(id); err == nil {
+				size = c.Descendants.Total + 1
+			}
 		}
 		if size <= 1 {
 			children, err := w.ChildrenCount(ctx, s)

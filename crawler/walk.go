@@ -82,9 +82,6 @@ func NewWalker(cfg Config, st *store.Store) (*Walker, error) {
 	return &Walker{cfg: cfg, endpoint: u, st: st}, nil
 }
 
-// Endpoint returns the Hub base URL in use.
-func (w *Walker) Endpoint() string { return w.cfg.Endpoint }
-
 func (w *Walker) modelURL(id string) string {
 	q := url.Values{"expand[]": expandFields}
 	return w.cfg.Endpoint + "/api/models/" + id + "?" + q.Encode()
@@ -272,18 +269,12 @@ func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 // snapshotFamilies records the size of each root's family after the run.
 func (wk *walk) snapshotFamilies(roots []graph.ModelID) error {
 	sizes := map[graph.ModelID]graph.RelationCounts{}
-	err := wk.st.View(func(r *store.Reader) error {
-		for _, id := range roots {
-			f, err := graph.LoadFamily(r, id, -1)
-			if err != nil {
-				return err
-			}
-			sizes[id] = f.Count().Descendants
+	for _, id := range roots {
+		c, err := wk.st.FamilyCount(id)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		sizes[id] = c.Descendants
 	}
 	return wk.commitPage(func(tx *store.Tx) error {
 		for id, c := range sizes {

@@ -143,3 +143,69 @@ func (s *Store) writeCache(file string, g *graph.Graph, version uint64) {
 		os.Remove(tmp.Name())
 	}
 }
+
+// seekBudget is how many members a family may have before reading it from
+// the cached edge graph is cheaper than a seek per member.
+const seekBudget = 4096
+
+var errOverBudget = errors.New("family larger than the seek budget")
+
+// budgeted is an EdgeSource that gives up after a number of lookups.
+type budgeted struct {
+	src  graph.EdgeSource
+	left int
+}
+
+func (b *budgeted) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
+	if b.left--; b.left < 0 {
+		return errOverBudget
+	}
+	return b.src.ChildEdges(id, fn)
+}
+
+// smallFamily loads root's family by following the stored edges; ok is
+// false when it has more than seekBudget members.
+func (s *Store) smallFamily(root graph.ModelID, maxDepth int) (f *graph.Family, ok bool, err error) {
+	err = s.View(func(r *Reader) error {
+		f, err = graph.LoadFamily(&budgeted{src: r, left: seekBudget}, root, maxDepth)
+		return err
+	})
+	if errors.Is(err, errOverBudget) {
+		return nil, false, nil
+	}
+	return f, err == nil, err
+}
+
+// Family loads root's family (maxDepth < 0: no bound): a small one by
+// following the stored edges, a large one from the cached edge graph.
+func (s *Store) Family(root graph.ModelID, maxDepth int) (*graph.Family, error) {
+	if f, ok, err := s.smallFamily(root, maxDepth); ok || err != nil {
+		return f, err
+	}
+	g, err := s.CachedEdgeGraph()
+	if err != nil {
+		return nil, err
+	}
+	return g.Family(root, maxDepth), nil
+}
+
+// FamilyCount sizes root's family as graph.Family.Count does, choosing the
+// cheaper way as Family does (a large family is counted on the cached graph
+// without building a Family).
+func (s *Store) FamilyCount(root graph.ModelID) (graph.FamilyCount, error) {
+	if f, ok, err := s.smallFamily(root, -1); ok || err != nil {
+		if err != nil {
+			return graph.FamilyCount{}, err
+		}
+		return f.Count(), nil
+	}
+	g, err := s.CachedEdgeGraph()
+	if err != nil {
+		return graph.FamilyCount{}, err
+	}
+	i, ok := g.Index(root)
+	if !ok {
+		return graph.FamilyCount{Model: root}, nil
+	}
+	return g.NewWalker().Count(i, nil), nil
+}

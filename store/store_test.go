@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -348,5 +349,42 @@ func TestGraphCacheFollowsModelChanges(t *testing.T) {
 	g, _ := s.CachedGraph()
 	if i, _ := g.Index("r"); g.Model(i).License != "mit" || g.EdgeCount() != 1 {
 		t.Errorf("cached graph: %+v, %d edges", g.Model(i), g.EdgeCount())
+	}
+}
+
+// TestFamilyAboveSeekBudget checks that a family too large to follow key by
+// key is read from the cached edge graph with the same answer.
+func TestFamilyAboveSeekBudget(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ms []graph.Model
+	var es []graph.Edge
+	ms = append(ms, graph.Model{ID: "root"})
+	for i := 0; i < seekBudget+500; i++ {
+		id := graph.ModelID(fmt.Sprintf("m/%d", i))
+		parent := graph.ModelID("root")
+		if i >= 10 {
+			parent = graph.ModelID(fmt.Sprintf("m/%d", i/10))
+		}
+		ms = append(ms, graph.Model{ID: id})
+		es = append(es, edge(parent, id, graph.Finetune))
+	}
+	put(t, s, ms, es)
+	c, err := s.FamilyCount("root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Family("root", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Descendants.Total != seekBudget+500 || f.Count() != c {
+		t.Errorf("FamilyCount %+v, Family.Count %+v", c, f.Count())
+	}
+	if g, _ := s.Family("root", 1); len(g.Members) != 11 {
+		t.Errorf("depth 1: %d members, want 11", len(g.Members))
 	}
 }

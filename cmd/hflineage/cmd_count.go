@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
 )
 
 func cmdCount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,7 +31,7 @@ and the family's depth (the longest shortest path from MODEL).`, stderr)
 		return err
 	}
 	defer st.Close()
-	c, err := countFamily(st, id)
+	c, err := st.FamilyCount(id)
 	if err != nil {
 		return err
 	}
@@ -41,51 +39,6 @@ and the family's depth (the longest shortest path from MODEL).`, stderr)
 		return json.NewEncoder(stdout).Encode(c)
 	}
 	return writeCountTable(stdout, c)
-}
-
-// seekBudget is how many members a family may have before counting it
-// from one scan of all edges is cheaper than a seek per member.
-const seekBudget = 4096
-
-var errOverBudget = errors.New("family larger than the seek budget")
-
-// budgeted is an EdgeSource that gives up after a number of lookups.
-type budgeted struct {
-	src  graph.EdgeSource
-	left int
-}
-
-func (b *budgeted) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
-	if b.left--; b.left < 0 {
-		return errOverBudget
-	}
-	return b.src.ChildEdges(id, fn)
-}
-
-// countFamily counts id's family: small families by walking the stored
-// edges from it, large ones from the cached graph of every edge.
-func countFamily(st *store.Store, id graph.ModelID) (graph.FamilyCount, error) {
-	var c graph.FamilyCount
-	err := st.View(func(r *store.Reader) error {
-		f, err := graph.LoadFamily(&budgeted{src: r, left: seekBudget}, id, -1)
-		if err != nil {
-			return err
-		}
-		c = f.Count()
-		return nil
-	})
-	if !errors.Is(err, errOverBudget) {
-		return c, err
-	}
-	g, err := st.CachedEdgeGraph()
-	if err != nil {
-		return c, err
-	}
-	i, ok := g.Index(id)
-	if !ok {
-		return graph.FamilyCount{Model: id}, nil
-	}
-	return g.NewWalker().Count(i, nil), nil
 }
 
 func writeCountTable(w io.Writer, c graph.FamilyCount) error {

@@ -211,15 +211,7 @@ func (s selection) family(r *store.Reader) (*graph.Family, error) {
 	if s.rels != nil {
 		return graph.LoadFamily(filtered{r, s.rels}, s.root, s.depth)
 	}
-	f, err := graph.LoadFamily(&budgeted{src: r, left: seekBudget}, s.root, s.depth)
-	if !errors.Is(err, errOverBudget) {
-		return f, err
-	}
-	g, err := s.st.CachedEdgeGraph()
-	if err != nil {
-		return nil, err
-	}
-	return g.Family(s.root, s.depth), nil
+	return s.st.Family(s.root, s.depth)
 }
 
 // write encodes the selection in format and returns the number of nodes.
