@@ -34,8 +34,6 @@ func userAgent() string {
 	return fmt.Sprintf("hflineage/%s (+https://github.com/hflineage/hflineage; %s)", Version, runtime.Version())
 }
 
-type int64Counter struct{ atomic.Int64 }
-
 // DefaultEndpoint is the public Hub.
 const DefaultEndpoint = "https://huggingface.co"
 
@@ -151,6 +149,21 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.tooMany.Add(1)
 	}
 	return resp, err
+}
+
+// hubClient is the one HTTP stack a Walker sends every request through (the
+// planner's, the walk's and the scan's), so that they share the pacer and
+// the request count.
+type hubClient struct {
+	transport         http.RoundTripper
+	pace              *pacer
+	requests, tooMany atomic.Int64
+}
+
+func newHubClient(cfg Config, endpoint *url.URL) *hubClient {
+	h := &hubClient{}
+	h.transport, h.pace = newTransport(cfg, endpoint, &h.requests, &h.tooMany)
+	return h
 }
 
 // newTransport builds the retrying, paced transport that colly uses.

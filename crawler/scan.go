@@ -65,6 +65,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 		opts.Overlap = time.Hour
 	}
 	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress}, start: time.Now(),
+		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(),
 		scanSeen: map[string]bool{}}
 	if err := wk.prepare(store.CrawlJob{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
 		return wk.snapshot(), err
@@ -329,38 +330,4 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 	p.Reason = fmt.Sprintf("walking the families costs about %d requests, %s about %d (Hub of %d models, %d per page)",
 		p.WalkCost, kind, p.ScanCost, hub, page)
 	return p, nil
-}
-
-// ChildrenCount asks the Hub how many direct children a model has
-// (childrenModelCount on the single-model endpoint), summed over relations.
-func (w *Walker) ChildrenCount(ctx context.Context, id graph.ModelID) (int, error) {
-	var requests = new(int64Counter)
-	transport, _ := newTransport(w.cfg, w.endpoint, &requests.Int64, nil)
-	client := &http.Client{Transport: transport, Timeout: 5 * time.Minute, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 || !sameOrigin(req.URL, w.endpoint) {
-			return fmt.Errorf("%w: %s", errRedirect, req.URL.Host)
-		}
-		return nil
-	}}
-	req, err := http.NewRequestWithContext(ctx, "GET", w.cfg.Endpoint+"/api/models/"+string(id)+"?expand[]=childrenModelCount", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("User-Agent", userAgent())
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("estimate family of %s: %w", id, err)
-	}
-	defer resp.Body.Close()
-	body, err := readLimited(resp.Body, w.cfg.MaxBodySize)
-	if err != nil {
-		return 0, fmt.Errorf("estimate family of %s: %w", id, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusNotFound:
-		return 0, fmt.Errorf("seed %s: %w", id, ErrNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return 0, fmt.Errorf("estimate family of %s: HTTP %d", id, resp.StatusCode)
-	}
-	return decodeChildrenCount(body)
 }

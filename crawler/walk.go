@@ -71,6 +71,7 @@ type Walker struct {
 	cfg      Config
 	endpoint *url.URL
 	st       *store.Store
+	hub      *hubClient // one transport, pacer and request count for every request this Walker sends
 }
 
 // NewWalker checks cfg and returns a Walker writing to st.
@@ -79,7 +80,7 @@ func NewWalker(cfg Config, st *store.Store) (*Walker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Walker{cfg: cfg, endpoint: u, st: st}, nil
+	return &Walker{cfg: cfg, endpoint: u, st: st, hub: newHubClient(cfg, u)}, nil
 }
 
 func (w *Walker) modelURL(id string) string {
@@ -109,7 +110,8 @@ type walk struct {
 	stats  Stats // Resumed only; the counters below are atomic
 	start  time.Time
 
-	models, edges, pages, requests, tooMany atomic.Int64
+	models, edges, pages atomic.Int64
+	requests0, tooMany0  int64 // the Walker's counters when this walk began
 
 	job          store.CrawlJob
 	run          *store.Run // guarded by commit
@@ -134,6 +136,7 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 	defer cancel(nil)
 	wk := &walk{
 		Walker: w, ctx: ctx, cancel: cancel, opts: opts, start: time.Now(),
+		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(),
 		slots:    make(chan struct{}, w.cfg.Parallel*2),
 		listings: map[graph.ModelID]map[string]bool{},
 		seeds:    map[string]graph.ModelID{},
@@ -165,8 +168,8 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 func (wk *walk) snapshot() Stats {
 	s := wk.stats
 	s.Models, s.Edges, s.Pages = wk.models.Load(), wk.edges.Load(), wk.pages.Load()
-	s.Requests = wk.requests.Load()
-	s.TooMany = wk.tooMany.Load()
+	s.Requests = wk.hub.requests.Load() - wk.requests0
+	s.TooMany = wk.hub.tooMany.Load() - wk.tooMany0
 	s.Elapsed = time.Since(wk.start)
 	if wk.pace != nil {
 		s.Pace = wk.pace.state()
@@ -183,7 +186,7 @@ func (wk *walk) snapshot() Stats {
 func (wk *walk) commitPage(fn func(tx *store.Tx) error) error {
 	wk.commit.Lock()
 	defer wk.commit.Unlock()
-	requests := wk.baseRequests + wk.requests.Load()
+	requests := wk.baseRequests + wk.hub.requests.Load() - wk.requests0
 	err := wk.st.UpdateRun(wk.run, func(tx *store.Tx) error {
 		tx.Run().Requests = requests
 		return fn(tx)
@@ -296,9 +299,8 @@ func (wk *walk) newCollector() *colly.Collector {
 		colly.IgnoreRobotsTxt(),
 		colly.ParseHTTPErrorResponse(),
 	)
-	transport, pace := newTransport(wk.cfg, wk.endpoint, &wk.requests, &wk.tooMany)
-	wk.pace = pace
-	c.WithTransport(transport)
+	wk.pace = wk.hub.pace
+	c.WithTransport(wk.hub.transport)
 	c.SetRequestTimeout(0) // per-attempt timeouts live in the transport; retries may wait long
 	c.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {

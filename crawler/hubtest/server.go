@@ -35,6 +35,9 @@ type Server struct {
 	// Zero values mean 1,000,000 per 5 minutes.
 	Quota  int
 	Window time.Duration
+	// Rounding is how t (whole seconds to the window's reset) is rounded
+	// from the exact time left; the real Hub's rounding is undocumented.
+	Rounding Rounding
 	// NoRateLimitHeaders leaves the RateLimit headers out (a mirror, say).
 	NoRateLimitHeaders bool
 	// RetryAfter adds Retry-After (seconds) to 429s.
@@ -53,6 +56,40 @@ type Server struct {
 	windowStart time.Time
 	windowUsed  int
 	tooMany     int
+}
+
+// Rounding is how the server turns the time left in a window into t.
+type Rounding int
+
+// The roundings.
+const (
+	RoundUp      Rounding = iota // ceil: t=5 while 4.2 s are left
+	RoundDown                    // floor: t=4
+	RoundNearest                 // t=4
+)
+
+func (r Rounding) String() string {
+	return [...]string{"up", "down", "nearest"}[r]
+}
+
+// ParseRounding reads "up", "down" or "nearest".
+func ParseRounding(s string) (Rounding, error) {
+	for r := RoundUp; r <= RoundNearest; r++ {
+		if r.String() == s {
+			return r, nil
+		}
+	}
+	return 0, fmt.Errorf("rounding must be up, down or nearest, not %q", s)
+}
+
+func (r Rounding) apply(d time.Duration) int {
+	switch r {
+	case RoundDown:
+		return int(math.Floor(d.Seconds()))
+	case RoundNearest:
+		return int(math.Round(d.Seconds()))
+	}
+	return int(math.Ceil(d.Seconds()))
 }
 
 // Fault is a failure the server can inject into one request.
@@ -236,7 +273,7 @@ func (s *Server) rateLimitLocked(h http.Header) bool {
 	if !over {
 		s.windowUsed++
 	}
-	t := int(math.Ceil(reset.Seconds()))
+	t := s.Rounding.apply(reset)
 	if !s.NoRateLimitHeaders {
 		h.Set("RateLimit", fmt.Sprintf(`"api";r=%d;t=%d`, quota-s.windowUsed, t))
 		h.Set("RateLimit-Policy", fmt.Sprintf(`"fixed window";"api";q=%d;w=%d`, quota, int(window.Seconds())))
