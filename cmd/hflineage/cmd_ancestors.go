@@ -26,6 +26,9 @@ type ancestryJSON struct {
 	Ancestors []ancestorJSON  `json:"ancestors"`
 	Roots     []graph.ModelID `json:"roots"`
 	Edges     []edgeJSON      `json:"edges"`
+	// Complete is false when the last crawl covering the model did not
+	// complete.
+	Complete bool `json:"complete"`
 }
 
 func cmdAncestors(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,9 +36,11 @@ func cmdAncestors(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 Lists MODEL's ancestors in the database, nearest first, up to the base
 models that declare no parent (its roots). Only what crawls have stored is
-known: crawl the roots' families to see every path.`, stderr)
+known: crawl the roots' families to see every path. When the last crawl
+covering MODEL did not complete, a warning on stderr says so (and "complete"
+is false in --json).`, stderr)
 	db := dbFlag(fs)
-	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","ancestors":[{"model","distance"}],"roots","edges":[{"parent","child","relation"}]}`)
+	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","ancestors":[{"model","distance"}],"roots","edges":[{"parent","child","relation"}],"complete"}`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -49,6 +54,10 @@ known: crawl the roots' families to see every path.`, stderr)
 		return err
 	}
 	defer st.Close()
+	complete, err := checkComplete(st, id, "this lineage", stderr)
+	if err != nil {
+		return err
+	}
 	var a *graph.Ancestry
 	if err := st.View(func(r *store.Reader) error {
 		a, err = graph.LoadAncestors(r, id)
@@ -56,7 +65,7 @@ known: crawl the roots' families to see every path.`, stderr)
 	}); err != nil {
 		return err
 	}
-	out := ancestryJSON{Model: id, Ancestors: []ancestorJSON{}, Roots: []graph.ModelID{}, Edges: []edgeJSON{}}
+	out := ancestryJSON{Model: id, Ancestors: []ancestorJSON{}, Roots: []graph.ModelID{}, Edges: []edgeJSON{}, Complete: complete}
 	for _, anc := range a.Ancestors() {
 		out.Ancestors = append(out.Ancestors, ancestorJSON{Model: anc, Distance: a.Distance[anc]})
 	}

@@ -10,14 +10,23 @@ import (
 	"github.com/hflineage/hflineage/graph"
 )
 
+// countJSON is count --json: the family's size, and whether the last crawl
+// of the family completed.
+type countJSON struct {
+	graph.FamilyCount
+	Complete bool `json:"complete"`
+}
+
 func cmdCount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("count", `count [flags] MODEL
 
 Counts MODEL's derivatives in the database: direct children and all
 descendants (each counted once, however many paths lead to it), by relation,
-and the family's depth (the longest shortest path from MODEL).`, stderr)
+and the family's depth (the longest shortest path from MODEL). When the last
+crawl of the family did not complete, a warning on stderr says so (and
+"complete" is false in --json).`, stderr)
 	db := dbFlag(fs)
-	jsonOut := fs.Bool("json", false, "print one JSON object")
+	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","children","descendants","max_depth","complete"}`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -31,12 +40,16 @@ and the family's depth (the longest shortest path from MODEL).`, stderr)
 		return err
 	}
 	defer st.Close()
+	complete, err := checkComplete(st, id, "these numbers", stderr)
+	if err != nil {
+		return err
+	}
 	c, err := st.FamilyCount(id)
 	if err != nil {
 		return err
 	}
 	if *jsonOut {
-		return json.NewEncoder(stdout).Encode(c)
+		return json.NewEncoder(stdout).Encode(countJSON{c, complete})
 	}
 	return writeCountTable(stdout, c)
 }

@@ -45,7 +45,7 @@ Formats:
 	maxNodes := fs.Int("max-nodes", 0, "with --root: keep at most `N` members, the most downloaded, each with a path to the root (0: all)")
 	relations := fs.String("relation", "", "keep only edges of these relations (`R[,R]`: adapter, finetune, merge, quantized); with --root the family is followed through them only")
 	cluster := fs.String("cluster", "", "dot, svg, png: group nodes in boxes `BY` author or relation (relation needs --root)")
-	out := fs.String("o", "", "write to `FILE` (default stdout)")
+	out := fs.String("o", "", "write to `FILE` (default stdout; not a directory)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -94,11 +94,19 @@ Formats:
 		dotBin = "dot"
 	}
 
+	if *out != "" && *out != "-" {
+		if _, _, err := outputTarget(*out); err != nil {
+			return err
+		}
+	}
 	st, rootID, err := openWithModel(*db, *root)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if _, err := checkComplete(st, rootID, "this export", stderr); err != nil {
+		return err
+	}
 	sel := selection{st: st, root: rootID, depth: *depth, maxNodes: *maxNodes, rels: rels, cluster: *cluster}
 
 	if dotBin != "" {
@@ -313,18 +321,83 @@ func modelOrStub(r *store.Reader, id graph.ModelID) graph.Model {
 	return m
 }
 
-// writeOutput runs write on stdout, or on a temporary file renamed to path
-// once complete, so that a failed export never leaves a truncated file.
+// writeOutput runs write on stdout, or on the file at path. A new file, or
+// an existing regular one (also behind a symlink, which stays), is written
+// to a temporary file renamed into place once complete, so that a failed
+// export never leaves a truncated file. Anything else that exists (a FIFO, a
+// device such as /dev/null, a symlink to one) is opened and written in
+// place, as the shell's > would. A directory is an error.
 func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return write(stdout)
+	}
+	target, inPlace, err := outputTarget(path)
+	if err != nil {
+		return err
+	}
+	if inPlace {
+		return writeInPlace(target, write)
+	}
+	return writeAtomically(target, write)
+}
+
+// outputTarget decides how to write to path: the file to write, and
+// whether to write it in place rather than through a temporary file.
+func outputTarget(path string) (target string, inPlace bool, err error) {
+	fi, err := os.Stat(path) // follows symlinks
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if li, lerr := os.Lstat(path); lerr == nil && li.Mode()&os.ModeSymlink != 0 {
+			return path, true, nil // a dangling symlink: > creates its target
+		}
+		return path, false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("export: -o %s: %w", path, errors.Unwrap(err))
+	case fi.IsDir():
+		return "", false, fmt.Errorf("export: -o %s is a directory; name a file in it", path)
+	case !fi.Mode().IsRegular():
+		return path, true, nil
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", false, fmt.Errorf("export: -o %s: %w", path, err)
+	}
+	return real, false, nil
+}
+
+// writeInPlace writes into an existing file as > would: truncated when it
+// can be, not replaced.
+func writeInPlace(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// writeAtomically writes a temporary file beside path and renames it to
+// path once complete. An existing file's permissions are kept.
+func writeAtomically(path string, write func(io.Writer) error) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	tmp.Chmod(0o644)
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err

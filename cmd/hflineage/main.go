@@ -256,6 +256,44 @@ func resolve(st *store.Store, arg string) (graph.ModelID, error) {
 	return id, err
 }
 
+// checkComplete reports whether the last crawl of id's family (of the whole
+// database when id is "") completed; when it did not, it prints a one-line
+// warning on stderr saying that what (e.g. "these numbers") may be partial.
+func checkComplete(st *store.Store, id graph.ModelID, what string, stderr io.Writer) (bool, error) {
+	var complete bool
+	var run uint64
+	var err error
+	if id == "" {
+		complete, run, err = st.DatabaseComplete()
+	} else {
+		complete, run, err = st.FamilyComplete(id)
+	}
+	if err != nil || complete {
+		return complete, err
+	}
+	subject := "the last crawl"
+	if id != "" {
+		subject += " of " + string(id)
+	}
+	hint := "rerun the crawl to finish it"
+	if r, err := st.GetRun(run); err == nil {
+		hint += " (" + crawlCommand(r) + ")"
+	}
+	fmt.Fprintf(stderr, "warning: %s did not complete (run %d); %s may be partial — %s\n", subject, run, what, hint)
+	return false, nil
+}
+
+// crawlCommand is the command line that repeats run's crawl.
+func crawlCommand(r *store.Run) string {
+	if r.Mode == "scan" {
+		if r.Full {
+			return "hflineage crawl --all --full"
+		}
+		return "hflineage crawl --all"
+	}
+	return strings.TrimSpace("hflineage crawl " + strings.Join(r.Seeds, " "))
+}
+
 func sortedKeys[K ~string, V any](m map[K]V) []K {
 	ks := make([]K, 0, len(m))
 	for k := range m {

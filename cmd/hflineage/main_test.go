@@ -56,7 +56,7 @@ func TestCrawlCountAncestorsExport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("count exit %d: %s", code, stderr)
 	}
-	want := `{"model":"meta-llama/Llama-3.1-8B","children":{"adapter":1,"finetune":1,"merge":0,"quantized":0,"total":2},"descendants":{"adapter":1,"finetune":2,"merge":1,"quantized":1,"total":5},"max_depth":3}` + "\n"
+	want := `{"model":"meta-llama/Llama-3.1-8B","children":{"adapter":1,"finetune":1,"merge":0,"quantized":0,"total":2},"descendants":{"adapter":1,"finetune":2,"merge":1,"quantized":1,"total":5},"max_depth":3,"complete":true}` + "\n"
 	if stdout != want {
 		t.Errorf("count --json =\n%s\nwant\n%s", stdout, want)
 	}
