@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"runtime"
@@ -58,9 +59,14 @@ type Config struct {
 	MinWait time.Duration
 	// MaxBodySize bounds one response body (default 64 MiB).
 	MaxBodySize int
-	// Rate caps the request rate. Without it the pace follows the Hub's
-	// RateLimit headers, or DefaultRate when the Hub sends none.
+	// Rate caps the request rate. Without it the pace is the Hub's quota as
+	// its RateLimit headers announce it, and unbounded (but for Parallel)
+	// when the Hub sends none.
 	Rate *Rate
+	// AttemptTimeout bounds one attempt of one request, reading the whole
+	// answer included (default 2 minutes); an attempt that runs out is
+	// retried like a dropped connection.
+	AttemptTimeout time.Duration
 }
 
 // EndpointFromEnv returns $HF_ENDPOINT or DefaultEndpoint.
@@ -106,6 +112,9 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.MaxBodySize <= 0 {
 		c.MaxBodySize = 64 << 20
 	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = 2 * time.Minute
+	}
 	return c, u, nil
 }
 
@@ -128,7 +137,9 @@ func hostPort(u *url.URL) string {
 }
 
 // authTransport attaches the token to requests for the endpoint's origin and
-// to no other, and counts every request that goes out.
+// to no other, and counts requests at the wire: every time a request's
+// headers are written to a connection, the Go transport's silent retries on
+// reused connections included.
 type authTransport struct {
 	endpoint *url.URL
 	token    string
@@ -138,8 +149,8 @@ type authTransport struct {
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.requests.Add(1)
-	req = req.Clone(req.Context())
+	trace := &httptrace.ClientTrace{WroteHeaders: func() { t.requests.Add(1) }}
+	req = req.Clone(httptrace.WithClientTrace(req.Context(), trace))
 	req.Header.Del("Authorization")
 	if t.token != "" && sameOrigin(req.URL, t.endpoint) {
 		req.Header.Set("Authorization", "Bearer "+t.token)
@@ -177,7 +188,7 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany *atomic.Int64
 		ResponseHeaderTimeout: 120 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
-	pace := newPacer(cfg.Rate, cfg.Parallel, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests, tooMany: tooMany})
+	pace := newPacer(cfg.Rate, cfg.Parallel, cfg.AttemptTimeout, cfg.MaxBodySize, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests, tooMany: tooMany})
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
 		Transport: pace,
@@ -189,7 +200,7 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany *atomic.Int64
 	rc.RetryWaitMin = cfg.MinWait
 	rc.RetryWaitMax = cfg.MaxWait
 	rc.CheckRetry = retryPolicy
-	rc.Backoff = backoff(cfg.MaxWait)
+	rc.Backoff = backoff(cfg.MaxWait, pace)
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	return &retryablehttp.RoundTripper{Client: rc}, pace
 }
@@ -207,13 +218,26 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 	return retry, nil
 }
 
-// backoff waits as the Hub asks — RateLimit's t+1 s when the quota is spent,
-// else Retry-After — capped at max; otherwise exponential with full jitter.
-func backoff(maxWait time.Duration) retryablehttp.Backoff {
+// backoff waits between attempts. A 429 that carries RateLimit waits only
+// briefly here: the pacer below holds the retry until the window resets.
+// Otherwise a 429 or 503 waits as Retry-After asks; anything else backs off
+// exponentially with jitter. Every wait is at least min and at most
+// maxWait and the rate-limit window, whatever the server says.
+func backoff(maxWait time.Duration, pace *pacer) retryablehttp.Backoff {
 	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		window := DefaultWindow
+		if pace != nil {
+			window = pace.windowLength()
+		}
+		limit := min2(maxWait, window)
+		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			if _, ok := ParseRateLimit(resp.Header.Get("RateLimit")); ok {
+				return min
+			}
+		}
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if d, ok := serverWait(resp.Header); ok {
-				return min2(d, maxWait)
+			if d, ok := retryAfter(resp.Header, window); ok {
+				return max2(min, min2(d, limit))
 			}
 		}
 		exp := float64(min) * math.Pow(2, float64(attempt))
@@ -221,34 +245,30 @@ func backoff(maxWait time.Duration) retryablehttp.Backoff {
 			exp = float64(max)
 		}
 		// Half fixed, half jitter, so waits still grow.
-		return time.Duration(exp/2 + rand.Float64()*exp/2)
+		return max2(min, min2(time.Duration(exp/2+rand.Float64()*exp/2), limit))
 	}
 }
 
-func min2(a, b time.Duration) time.Duration {
-	if a < b {
-		return a
-	}
-	return b
-}
+func min2(a, b time.Duration) time.Duration { return min(a, b) }
+func max2(a, b time.Duration) time.Duration { return max(a, b) }
 
-// serverWait reads how long the Hub asks a client to wait: t+1 s from
-// `RateLimit: "api";r=0;t=T`, else Retry-After (seconds or an HTTP date).
-func serverWait(h http.Header) (time.Duration, bool) {
-	if rl, ok := ParseRateLimit(h.Get("RateLimit")); ok && rl.Remaining == 0 {
-		return time.Duration(rl.Reset+1) * time.Second, true
-	}
+// retryAfter reads Retry-After (seconds or an HTTP date), clamped to the
+// window: a negative, absurd or unparsable value waits the window.
+func retryAfter(h http.Header, window time.Duration) (time.Duration, bool) {
 	ra := strings.TrimSpace(h.Get("Retry-After"))
 	if ra == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(ra); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(ra, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || s < 0 || s > int64(window/time.Second) {
+			return window, true
+		}
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(ra); err == nil {
-		return max(time.Until(t), 0), true
+		return clampWait(time.Until(t), window), true
 	}
-	return 0, false
+	return window, true
 }
 
 // RateLimit is the Hub's `RateLimit: "bucket";r=R;t=T` header.
@@ -258,7 +278,9 @@ type RateLimit struct {
 	Reset     int // seconds until the window resets
 }
 
-// ParseRateLimit parses a RateLimit header (IETF draft v9 as the Hub sends it).
+// ParseRateLimit parses a RateLimit header (IETF draft v9 as the Hub sends
+// it). Values that overflow are read as math.MaxInt32; a negative r is 0 and
+// a negative t is -1 (the caller clamps waits to the window).
 func ParseRateLimit(h string) (RateLimit, bool) {
 	var rl RateLimit
 	h = strings.TrimSpace(h)
@@ -273,15 +295,25 @@ func ParseRateLimit(h string) (RateLimit, bool) {
 		if !ok {
 			continue
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			n = maxSeconds
+			if strings.HasPrefix(strings.TrimSpace(v), "-") {
+				n = -1
+			}
+		case err != nil:
 			return RateLimit{}, false
+		case n > maxSeconds:
+			n = maxSeconds
+		case n < 0:
+			n = -1
 		}
 		switch strings.TrimSpace(k) {
 		case "r":
-			rl.Remaining, gotR = n, true
+			rl.Remaining, gotR = int(max(n, 0)), true
 		case "t":
-			rl.Reset, gotT = n, true
+			rl.Reset, gotT = int(n), true
 		}
 	}
 	return rl, gotR && gotT

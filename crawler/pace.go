@@ -1,8 +1,11 @@
 package crawler
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,146 +50,469 @@ func (r Rate) perSecond() rate.Limit {
 
 func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.N, r.Per) }
 
-// DefaultRate is the pace without RateLimit headers or --rate: the Hub's
-// anonymous quota, 500 requests per 5 minutes.
-var DefaultRate = Rate{N: 500, Per: 5 * time.Minute}
+// DefaultWindow is the Hub's rate-limit window, assumed until a
+// RateLimit-Policy header gives it; every wait the Hub asks for is clamped
+// to the window.
+const DefaultWindow = 5 * time.Minute
 
-// pacer spreads requests over the Hub's rate-limit window. Every response's
-// `RateLimit: "api";r=R;t=T` header retunes a token-bucket limiter to R
-// requests over the T seconds left (less those in flight); when R reaches 0
-// all requests wait for the window to reset. A user's cap (--rate) bounds
-// the pace; without headers the cap, or DefaultRate, is the pace.
+// pacer spends the Hub's quota as fast as the quota allows, and no faster.
+//
+// The Hub counts requests in fixed windows (RateLimit-Policy: q per w
+// seconds) and every answer says how many are left (RateLimit: r) and in
+// how many whole seconds the window resets (t). While the window has
+// requests left the pacer lets them go at once (colly's --parallel is the
+// only bound); when what is left is spoken for, it waits for the reset and
+// goes on. So a crawl smaller than what is left of a window is never
+// slowed, and a larger one spends each window and waits only for resets.
+//
+// The reset instant is learnt, not trusted to t's rounding (up, down or to
+// nearest: undocumented). Each answer bounds it: counted between the
+// request's send and receive times, t seconds ± 1 before the reset. The
+// intersection of these bounds is a bracket (lo, hi]. While the bracket is
+// wide a few requests of each window are held back as probes, sent one at
+// a time at the bracket's midpoint: an answer with r jumped back up shows
+// the window rolled over (the reset was before it was received), one from
+// the old window that it had not (the reset is after it was sent). With the
+// window's length from the policy, one observed rollover pins every later
+// reset. The pacer waits to hi plus a margin that shrinks with the
+// bracket, so in steady state no request meets a 429.
+//
+// Without RateLimit headers (a mirror) nothing is paced beyond --parallel;
+// a 429 halves the request rate, which then recovers by 20% per success, as
+// the Hub's own clients slow down. A user's --rate caps the pace always.
+//
+// The pacer is also the per-attempt layer: each attempt has a deadline
+// that covers reading the whole body, which is read here so that a server
+// that stalls mid-body fails the attempt and the retrying transport above
+// tries again.
 type pacer struct {
-	lim      *rate.Limiter
-	cap      rate.Limit // the user's --rate, or 0
-	fallback rate.Limit // pace without headers
-	burst    int
+	next     http.RoundTripper
+	parallel int
+	deadline time.Duration // per attempt, body included
+	maxBody  int64
+	userCap  *rate.Limiter // --rate, or nil
 
-	mu        sync.Mutex
-	until     time.Time // no request before this (quota spent)
-	resetLo   time.Time // the window resets after resetLo…
-	resetHi   time.Time // …and no later than resetHi
-	inflight  int
-	remaining int // last RateLimit r, or -1
-	quota     int // last RateLimit-Policy q, or -1
-	next      http.RoundTripper
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever the state changes
+	seq     uint64        // requests let through so far
+	flight  int           // requests in flight
+
+	headers   bool          // a RateLimit header has been seen
+	quota     int           // q, or -1
+	window    time.Duration // w, or 0 (unknown)
+	avail     int           // requests that may still go out in the current window
+	assumed   bool          // avail is a guess (a new window's full quota), to be replaced by the next answer
+	remaining int           // the last r seen, or -1
+	winSeq    uint64        // the first request (seq) of the current window
+	minR      int           // the smallest r seen in the current window, or -1
+	lastSend  time.Time     // latest send time of a request counted in the current window
+	lo, hi    time.Time     // the current window resets in (lo, hi]; zero: unknown
+	probing   bool          // a probe is in flight
+
+	slow  *rate.Limiter // the no-header 429 rate (AIMD); rate.Inf until a 429
+	sends []time.Time   // recent send times (ring), to measure the rate
+
+	waits  int // times a request waited for a reset
+	waited time.Duration
 }
 
-func newPacer(userCap *Rate, parallel int, next http.RoundTripper) *pacer {
-	p := &pacer{fallback: DefaultRate.perSecond(), burst: max(1, parallel), remaining: -1, quota: -1, next: next}
-	if userCap != nil {
-		p.cap = userCap.perSecond()
-		p.fallback = p.cap
+func newPacer(userCap *Rate, parallel int, deadline time.Duration, maxBody int, next http.RoundTripper) *pacer {
+	p := &pacer{
+		next: next, parallel: max(1, parallel), deadline: deadline, maxBody: int64(maxBody),
+		changed: make(chan struct{}), quota: -1, remaining: -1, minR: -1,
+		slow: rate.NewLimiter(rate.Inf, max(1, parallel)),
 	}
-	p.lim = rate.NewLimiter(p.fallback, p.burst)
+	if userCap != nil {
+		p.userCap = rate.NewLimiter(userCap.perSecond(), max(1, min(parallel, userCap.N)))
+	}
 	return p
 }
 
-// PaceState is what the pacer knows of the quota, for progress displays.
+// PaceState is what the pacer knows of the quota, for progress displays
+// and tests.
 type PaceState struct {
-	Limit     float64 // requests per second allowed now
-	Remaining int     // requests left in the window (-1: unknown)
-	Quota     int     // requests per window (-1: unknown)
+	Limit     float64       // requests per second allowed now; 0: no bound but the quota
+	Remaining int           // requests left in the window as the Hub last said (-1: unknown)
+	Quota     int           // requests per window (-1: unknown)
+	Window    time.Duration // the window's length (0: unknown)
+	Waits     int           // times requests waited for the quota's reset
+	Waited    time.Duration // total time spent so waiting (summed over waiters)
 }
 
 func (p *pacer) state() PaceState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PaceState{Limit: float64(p.lim.Limit()), Remaining: p.remaining, Quota: p.quota}
+	s := PaceState{Remaining: p.remaining, Quota: p.quota, Window: p.window, Waits: p.waits, Waited: p.waited}
+	if l := p.slow.Limit(); l != rate.Inf {
+		s.Limit = float64(l)
+	}
+	if p.userCap != nil && (s.Limit == 0 || float64(p.userCap.Limit()) < s.Limit) {
+		s.Limit = float64(p.userCap.Limit())
+	}
+	return s
+}
+
+// ticket is one request let through.
+type ticket struct {
+	seq   uint64
+	sent  time.Time
+	probe bool
 }
 
 func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	p.mu.Lock()
-	wait := time.Until(p.until)
-	p.mu.Unlock()
-	if wait > 0 {
-		if err := sleep(ctx, wait); err != nil {
+	if p.userCap != nil {
+		if err := p.userCap.Wait(ctx); err != nil {
 			return nil, err
 		}
 	}
-	if err := p.lim.Wait(ctx); err != nil {
+	if err := p.slow.Wait(ctx); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	p.inflight++
-	p.mu.Unlock()
-	resp, err := p.next.RoundTrip(req)
-	p.mu.Lock()
-	p.inflight--
-	p.mu.Unlock()
-	if err == nil {
-		p.observe(resp)
+	tk, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
+	resp, err := p.attempt(req)
+	p.done(tk, resp)
 	return resp, err
 }
 
-// observe retunes the limiter from a response's rate-limit headers.
-//
-// t is in whole seconds, so one response only says that the window resets
-// within (now+t-1, now+t] (if the Hub rounds up). Intersecting these
-// intervals over the responses of one window pins the reset down closely;
-// an interval disjoint from the current estimate means a new window.
-func (p *pacer) observe(resp *http.Response) {
-	rl, ok := ParseRateLimit(resp.Header.Get("RateLimit"))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if q, ok := parsePolicyQuota(resp.Header.Get("RateLimit-Policy")); ok {
-		p.quota = q
-	}
-	now := time.Now()
-	if !ok {
-		if resp.StatusCode == http.StatusTooManyRequests {
-			// Over quota without RateLimit: halve the pace.
-			p.lim.SetLimitAt(now, p.lim.Limit()/2)
+// attempt sends req once and reads the whole answer, all within the
+// per-attempt deadline.
+func (p *pacer) attempt(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), p.deadline)
+	defer cancel()
+	resp, err := p.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded && req.Context().Err() == nil {
+			err = fmt.Errorf("no answer within %s: %w", p.deadline, err)
 		}
-		return
+		return nil, err
 	}
-	lo := now.Add(time.Duration(rl.Reset-1) * time.Second)
-	hi := now.Add(time.Duration(rl.Reset) * time.Second)
-	if p.resetHi.IsZero() || lo.After(p.resetHi) {
-		p.resetLo, p.resetHi = lo, hi // a new window
-	} else {
-		if lo.After(p.resetLo) {
-			p.resetLo = lo
+	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBody+1))
+	resp.Body.Close()
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded && req.Context().Err() == nil {
+			err = fmt.Errorf("answer not read within %s: %w", p.deadline, err)
 		}
-		if hi.Before(p.resetHi) {
-			p.resetHi = hi
-		}
+		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
-	p.remaining = rl.Remaining
-	left := rl.Remaining - p.inflight
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		// As the Hub's own client does: t+1 s.
-		p.until = now.Add(time.Duration(rl.Reset+1) * time.Second)
-		return
-	case left <= 0:
-		// Quota spent (or about to be, by the requests in flight): wait
-		// for the window to reset.
-		p.until = p.resetHi.Add(20 * time.Millisecond)
-		return
-	}
-	// Spread what is left until the earliest the window may end.
-	secs := max(p.resetLo.Sub(now).Seconds(), 0.1)
-	limit := rate.Limit(float64(left) / secs)
-	if p.cap > 0 && limit > p.cap {
-		limit = p.cap
-	}
-	p.lim.SetLimitAt(now, limit)
-	p.lim.SetBurstAt(now, max(1, min(p.burst, left)))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
-// parsePolicyQuota reads q from `RateLimit-Policy: "fixed window";"api";q=Q;w=W`.
-func parsePolicyQuota(h string) (int, bool) {
+// acquire blocks until the quota allows one more request, and counts it.
+func (p *pacer) acquire(ctx context.Context) (ticket, error) {
+	var began time.Time
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		p.rollByClock(now)
+		wake, probe, ok := p.admit(now)
+		if ok {
+			p.seq++
+			p.flight++
+			p.probing = p.probing || probe
+			p.sends = append(p.sends, now)
+			if len(p.sends) > 64 {
+				p.sends = p.sends[1:]
+			}
+			if !began.IsZero() {
+				p.waits++
+				p.waited += now.Sub(began)
+			}
+			tk := ticket{seq: p.seq, sent: now, probe: probe}
+			p.mu.Unlock()
+			return tk, nil
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		if began.IsZero() {
+			began = now
+		}
+		var timer <-chan time.Time
+		if !wake.IsZero() {
+			t := time.NewTimer(max(wake.Sub(now), time.Millisecond))
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-timer:
+		case <-ch:
+		case <-ctx.Done():
+			return ticket{}, ctx.Err()
+		}
+	}
+}
+
+// admit decides whether a request may go out now; if not, wake is when to
+// look again (zero: when the state changes).
+func (p *pacer) admit(now time.Time) (wake time.Time, probe, ok bool) {
+	if !p.headers {
+		return time.Time{}, false, true
+	}
+	reserve := p.reserve()
+	switch {
+	case p.avail > reserve:
+		return time.Time{}, false, true
+	case p.avail > 0 && p.probing:
+		return time.Time{}, false, false // one probe at a time
+	case p.avail > 0 && !p.lo.IsZero():
+		at := p.lo.Add(p.hi.Sub(p.lo) / 2)
+		if !now.Before(at) {
+			return time.Time{}, true, true
+		}
+		return at, false, false
+	case p.avail > 0:
+		return time.Time{}, false, true // nothing to bracket: just spend it
+	case !p.hi.IsZero():
+		return p.hi.Add(p.margin()), false, false
+	}
+	// Spent, with no idea of the reset (no t yet): look again in a window.
+	return now.Add(p.windowOrDefault()), false, false
+}
+
+// reserve is how many requests of a window are held back as probes while
+// the reset instant is uncertain.
+func (p *pacer) reserve() int {
+	if p.lo.IsZero() || p.hi.Sub(p.lo) <= 25*time.Millisecond {
+		return 0
+	}
+	switch {
+	case p.quota >= 30:
+		return 3
+	case p.quota >= 4:
+		return 1
+	}
+	return 0
+}
+
+// margin is how long after the latest possible reset a waiting request
+// goes: small, and smaller as the bracket narrows.
+func (p *pacer) margin() time.Duration {
+	return 15*time.Millisecond + min(p.hi.Sub(p.lo)/10, 250*time.Millisecond)
+}
+
+func (p *pacer) windowOrDefault() time.Duration {
+	if p.window > 0 {
+		return p.window
+	}
+	return DefaultWindow
+}
+
+// rollByClock starts a new window once the latest possible reset has
+// passed: the quota is whole again.
+func (p *pacer) rollByClock(now time.Time) {
+	if !p.headers || p.hi.IsZero() || now.Before(p.hi.Add(p.margin())) {
+		return
+	}
+	// Requests still in flight may be counted in the new window.
+	p.avail, p.assumed = max(p.quota-p.flight, 1), true
+	if p.quota < 0 {
+		p.avail = 1 // learn the new window's r from one answer
+	}
+	p.winSeq = p.seq + 1
+	p.minR = -1
+	p.lastSend = time.Time{}
+	if p.window > 0 {
+		// Fixed windows: the next reset is one window later, as sure as this one.
+		for !p.hi.After(now) {
+			p.lo, p.hi = p.lo.Add(p.window), p.hi.Add(p.window)
+		}
+	} else {
+		p.lo, p.hi = time.Time{}, time.Time{}
+	}
+	p.broadcast()
+}
+
+func (p *pacer) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// done records the answer to a request let through by acquire.
+func (p *pacer) done(tk ticket, resp *http.Response) {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.broadcast()
+	p.flight--
+	if tk.probe {
+		p.probing = false
+	}
+	if resp == nil {
+		return
+	}
+	if w, q, ok := parsePolicy(resp.Header.Get("RateLimit-Policy")); ok {
+		p.quota, p.window = q, w
+	}
+	rl, ok := ParseRateLimit(resp.Header.Get("RateLimit"))
+	if !ok {
+		p.adapt(now, resp.StatusCode == http.StatusTooManyRequests)
+		return
+	}
+	if !p.headers {
+		p.headers, p.assumed = true, true
+	}
+	if p.slow.Limit() != rate.Inf {
+		// The Hub announces its quota now: pace by it alone.
+		p.slow.SetLimitAt(now, rate.Inf)
+		p.slow.SetBurstAt(now, p.parallel)
+	}
+	p.remaining = rl.Remaining
+	p.observe(tk, now, rl, resp.StatusCode == http.StatusTooManyRequests)
+}
+
+// observe learns the window's state from one answer's RateLimit header.
+func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
+	r := max(rl.Remaining, 0)
+	if refused {
+		r = 0
+	}
+	t := clampWait(time.Duration(rl.Reset)*time.Second, p.windowOrDefault())
+	if tk.seq < p.winSeq {
+		return // sent before the window we are in began
+	}
+	// The reset is t ± 1 s after the request was counted, which was
+	// between its send and receive times.
+	lo, hi := tk.sent.Add(t-time.Second), recv.Add(t+time.Second)
+	after := int(p.seq - tk.seq) // requests sent after this one: counted after it
+	rolled := false
+	if !refused && p.minR >= 0 && r > p.minR+p.parallel {
+		rolled = true // r jumped back up
+	}
+	if !refused && !p.hi.IsZero() && lo.After(p.hi) {
+		rolled = true // counted after the latest possible reset
+	}
+	if rolled {
+		// The reset was after the last request counted in the old
+		// window was sent, and before this answer came.
+		if p.window > 0 && !p.lastSend.IsZero() && p.lastSend.Before(recv) {
+			lo, hi = laterOf(lo, p.lastSend.Add(p.window)), earlierOf(hi, recv.Add(p.window))
+			if !lo.Before(hi) {
+				lo, hi = p.lastSend.Add(p.window), recv.Add(p.window)
+			}
+		}
+		p.lo, p.hi = lo, hi
+		p.winSeq = tk.seq
+		p.minR = r
+		p.lastSend = tk.sent
+		p.avail = r - after
+		p.assumed = false
+		return
+	}
+	if p.lo.IsZero() {
+		p.lo, p.hi = lo, hi
+	} else {
+		nlo, nhi := laterOf(p.lo, lo), earlierOf(p.hi, hi)
+		if nlo.Before(nhi) {
+			p.lo, p.hi = nlo, nhi
+		} else {
+			p.lo, p.hi = lo, hi // inconsistent with what we knew: trust the newest
+		}
+	}
+	// Counted (or refused) before the reset: the reset is after its send.
+	if tk.sent.After(p.lo) && tk.sent.Before(p.hi) {
+		p.lo = tk.sent
+	}
+	if refused {
+		p.avail = 0
+		return
+	}
+	if tk.sent.After(p.lastSend) {
+		p.lastSend = tk.sent
+	}
+	if p.minR < 0 || r < p.minR {
+		p.minR = r
+	}
+	if p.assumed || r-after < p.avail {
+		p.avail = r - after
+		p.assumed = false
+	}
+}
+
+// adapt slows down after a 429 without RateLimit headers (to half the rate
+// of recent requests) and recovers by 20% per success, until unbounded.
+func (p *pacer) adapt(now time.Time, refused bool) {
+	cur := p.slow.Limit()
+	if refused {
+		// Half the rate of the last five seconds' requests.
+		n := 0
+		for _, at := range p.sends {
+			if now.Sub(at) <= 5*time.Second {
+				n++
+			}
+		}
+		recent := rate.Limit(max(float64(n)/5, 1))
+		if cur != rate.Inf && cur < recent {
+			recent = cur
+		}
+		// Retry-After governs the wait; this only keeps the pace down,
+		// never below one request per two seconds.
+		p.slow.SetLimitAt(now, max(recent/2, 0.5))
+		p.slow.SetBurstAt(now, 1)
+		return
+	}
+	if cur == rate.Inf {
+		return
+	}
+	if next := cur * 1.2; next < 200 {
+		p.slow.SetLimitAt(now, next)
+		return
+	}
+	p.slow.SetLimitAt(now, rate.Inf)
+	p.slow.SetBurstAt(now, p.parallel)
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlierOf(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// clampWait bounds a wait the Hub asks for: negative, absurd (longer than
+// the window) or overflowed values become the window, so no answer can
+// cause a day-long sleep or a busy loop.
+func clampWait(d, window time.Duration) time.Duration {
+	if d < 0 || d > window {
+		return window
+	}
+	return d
+}
+
+// parsePolicy reads w and q from `RateLimit-Policy: "fixed window";"api";q=Q;w=W`.
+// A window outside 1 s to 1 h is not believed.
+func parsePolicy(h string) (window time.Duration, quota int, ok bool) {
+	window = DefaultWindow
+	quota = -1
 	for _, part := range strings.Split(h, ";") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "q="); ok {
-			if q, err := strconv.Atoi(v); err == nil && q >= 0 {
-				return q, true
+		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
+		if !found {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "q":
+			quota = n
+		case "w":
+			if n >= 1 && n <= 3600 {
+				window = time.Duration(n) * time.Second
 			}
 		}
 	}
-	return 0, false
+	return window, quota, quota >= 0
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -198,4 +524,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// maxSeconds bounds the seconds read from a header before they become a
+// time.Duration, against overflow.
+const maxSeconds = math.MaxInt32
+
+// windowLength is the rate-limit window as the Hub's policy says, else
+// DefaultWindow.
+func (p *pacer) windowLength() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.windowOrDefault()
 }
