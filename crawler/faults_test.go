@@ -21,14 +21,16 @@ import (
 )
 
 // realOrSmall returns the real Llama-2-7b tree when the recordings are
-// present, else the small synthetic world.
+// present (and not hidden, see recordingPath), else the small synthetic
+// world. Tests using it must hold for both: anything that depends on the
+// family's size (a cancel point, a quota) is derived from it.
 func realOrSmall(t *testing.T) (*hubtest.World, string, graph.FamilyCount) {
-	path := filepath.Join(recordings, "Llama-2-7b_finetunes_20250422_180448.json")
-	if _, err := os.Stat(path); err == nil {
-		tr := loadRealTree(t, "Llama-2-7b_finetunes_20250422_180448.json")
+	const file = "Llama-2-7b_finetunes_20250422_180448.json"
+	if _, ok := recordingPath(file); ok {
+		tr := loadRealTree(t, file)
 		return tr.World(), tr.Root, tr.count()
 	}
-	t.Log("recordings absent: using the small synthetic world")
+	t.Log("recordings absent or hidden: using the small synthetic world")
 	st := memStore(t)
 	srv := hubtest.NewServer(smallWorld())
 	defer srv.Close()
@@ -55,8 +57,14 @@ func walker(t *testing.T, cfg crawler.Config, st *store.Store) *crawler.Walker {
 
 func TestRateLimitedCrawl(t *testing.T) {
 	world, root, want := realOrSmall(t)
+	// 40 per 2 s; for a small family, a quota that still makes the walk
+	// (about one request per member, and one for the seed) span 3 windows.
+	quota, requests := 40, want.Descendants.Total+2
+	if requests <= 2*quota {
+		quota = max(4, (requests+2)/3)
+	}
 	srv := hubtest.NewUnstartedServer(world)
-	srv.Quota, srv.Window = 40, 2*time.Second
+	srv.Quota, srv.Window = quota, 2*time.Second
 	srv.Start()
 	defer srv.Close()
 	st := memStore(t)
@@ -70,9 +78,9 @@ func TestRateLimitedCrawl(t *testing.T) {
 		t.Errorf("count = %+v, want %+v", got, want)
 	}
 	// The best possible time: every full window used to the last request.
-	best := time.Duration(float64(stats.Requests-1)/40) * 2 * time.Second
-	t.Logf("quota 40/2s: %d requests, %d 429s, %.2fs (best possible %.2fs, ratio %.2f)",
-		stats.Requests, srv.TooManyRequests(), elapsed.Seconds(), best.Seconds(), elapsed.Seconds()/best.Seconds())
+	best := time.Duration((stats.Requests-1)/int64(quota)) * 2 * time.Second
+	t.Logf("quota %d/2s: %d requests, %d 429s, %.2fs (best possible %.2fs, ratio %.2f)",
+		quota, stats.Requests, srv.TooManyRequests(), elapsed.Seconds(), best.Seconds(), elapsed.Seconds()/best.Seconds())
 	if n := srv.TooManyRequests(); n > 5 {
 		t.Errorf("%d 429s; the pacer should keep under the quota", n)
 	}
@@ -311,24 +319,37 @@ func TestHostileResponses(t *testing.T) {
 	}
 }
 
+// TestCancelThenResume cancels a walk halfway through its pages (measured
+// on a clean walk of the same world, whatever its size) and resumes it.
 func TestCancelThenResume(t *testing.T) {
 	world, root, want := realOrSmall(t)
 	srv := hubtest.NewUnstartedServer(world)
 	srv.MaxPageSize = 3
 	srv.Start()
 	defer srv.Close()
+	clean, err := walker(t, crawler.Config{Endpoint: srv.URL}, memStore(t)).Walk(context.Background(), []graph.ModelID{graph.ModelID(root)}, crawler.Options{Depth: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelAt := max(1, clean.Pages/2)
+	if clean.Pages < 4 {
+		t.Fatalf("a clean walk takes %d pages: too few to cancel in the middle", clean.Pages)
+	}
+	cleanRequests := srv.RequestCount()
+
 	st := memStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	w := walker(t, crawler.Config{Endpoint: srv.URL}, st)
-	_, err := w.Walk(ctx, []graph.ModelID{graph.ModelID(root)}, crawler.Options{Depth: -1, Progress: func(s crawler.Stats) {
-		if s.Pages == 20 {
+	_, err = w.Walk(ctx, []graph.ModelID{graph.ModelID(root)}, crawler.Options{Depth: -1, Progress: func(s crawler.Stats) {
+		if s.Pages >= int64(cancelAt) {
 			cancel()
 		}
 	}})
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+		t.Fatalf("err = %v, want context.Canceled (cancel at page %d of %d)", err, cancelAt, clean.Pages)
 	}
-	before := srv.RequestCount()
+	before := srv.RequestCount() - cleanRequests
 	stats, err := w.Walk(context.Background(), []graph.ModelID{graph.ModelID(root)}, crawler.Options{Depth: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -339,5 +360,10 @@ func TestCancelThenResume(t *testing.T) {
 	if got := count(t, st, root); got != want {
 		t.Errorf("count = %+v, want %+v", got, want)
 	}
-	t.Logf("cancelled after %d requests, resumed with %d more", before, srv.RequestCount()-before)
+	after := srv.RequestCount() - cleanRequests - before
+	t.Logf("clean walk: %d pages, %d requests; cancelled at page %d after %d requests, resumed with %d more",
+		clean.Pages, cleanRequests, cancelAt, before, after)
+	if after >= cleanRequests {
+		t.Errorf("the resumed walk took %d requests, a clean one %d: it did not resume", after, cleanRequests)
+	}
 }

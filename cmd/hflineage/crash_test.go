@@ -27,14 +27,37 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// crashWorld is the real Llama-2-7b tree when the recordings are present,
-// else a generated world.
+// recordings holds the real Hub recordings, read from ../shared when present
+// (never committed: they carry no license).
+const recordings = "../../../shared/hub-recordings/model_metadata_analyses"
+
+// noSharedEnv, set to 1, hides ../shared from the tests, as in a clone
+// without it (.ci/run runs the suite once more that way).
+const noSharedEnv = "HFLINEAGE_NO_SHARED"
+
+// recordingPath returns the path of a recorded file, and whether it can be
+// used: false when the recordings are absent or hidden by HFLINEAGE_NO_SHARED.
+func recordingPath(file string) (string, bool) {
+	path := filepath.Join(recordings, file)
+	if v := os.Getenv(noSharedEnv); v != "" && v != "0" {
+		return path, false
+	}
+	_, err := os.Stat(path)
+	return path, err == nil
+}
+
+// crashWorld is the real Llama-2-7b tree when the recordings are present
+// (and not hidden), else a generated world. Tests using it derive their
+// kill points from the crawl's size, so they hold for both.
 func crashWorld(t *testing.T) (*hubtest.World, string) {
-	path := "../../../shared/hub-recordings/model_metadata_analyses/Llama-2-7b_finetunes_20250422_180448.json"
-	if tr, err := hubtest.ReadTree(path); err == nil {
+	if path, ok := recordingPath("Llama-2-7b_finetunes_20250422_180448.json"); ok {
+		tr, err := hubtest.ReadTree(path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return tr.World(), tr.Root
 	}
-	t.Log("recordings absent: using a generated world")
+	t.Log("recordings absent or hidden: using a generated world")
 	return hubtest.Generate(hubtest.GenOptions{Models: 1500, Seed: 3}), "base-org-0/Base-Model-0"
 }
 
@@ -121,8 +144,9 @@ func TestSIGKILLAndResume(t *testing.T) {
 	}
 }
 
-// TestSIGTERMSavesAndExits130 interrupts a crawl with SIGTERM: it must exit
-// 130 saying progress is saved, and the rerun must finish the family.
+// TestSIGTERMSavesAndExits130 interrupts a crawl with SIGTERM halfway
+// (measured on a clean crawl of the same world): it must exit 130 saying
+// progress is saved, and the rerun must finish the family.
 func TestSIGTERMSavesAndExits130(t *testing.T) {
 	bin := buildBinary(t)
 	world, root := crashWorld(t)
@@ -130,22 +154,33 @@ func TestSIGTERMSavesAndExits130(t *testing.T) {
 	hub.MaxPageSize = 5
 	var mu sync.Mutex
 	var proc *os.Process
+	termAt := -1
 	hub.Fault = func(n int, _ *http.Request) hubtest.Fault {
 		mu.Lock()
 		defer mu.Unlock()
-		if n == 25 && proc != nil {
+		if n == termAt && proc != nil {
 			proc.Signal(syscall.SIGTERM)
 		}
 		return hubtest.NoFault
 	}
 	hub.Start()
 	defer hub.Close()
+	if out, err := exec.Command(bin, "crawl", "--db", filepath.Join(t.TempDir(), "clean"), "--endpoint", hub.URL, root).CombinedOutput(); err != nil {
+		t.Fatalf("clean crawl: %v %s", err, out)
+	}
+	clean := hub.RequestCount()
+	if clean < 4 {
+		t.Fatalf("a clean crawl takes %d requests: too few to interrupt in the middle", clean)
+	}
+
 	db := filepath.Join(t.TempDir(), "db")
 	cmd := exec.Command(bin, "crawl", "--db", db, "--endpoint", hub.URL, root)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	mu.Lock()
+	termAt = clean + clean/2
 	if err := cmd.Start(); err != nil {
+		mu.Unlock()
 		t.Fatal(err)
 	}
 	proc = cmd.Process
