@@ -24,6 +24,10 @@ var expandFields = []string{
 // the wrong shape, truncated). Such a request may be tried again.
 var ErrBadResponse = errors.New("bad response from the Hub")
 
+// ErrGated: the model is gated and these credentials may not see it (401 or
+// 403 with X-Error-Code GatedRepo). The model exists.
+var ErrGated = errors.New("gated model, not visible with these credentials")
+
 // apiModel is one model as the Hub's /api/models endpoints describe it.
 type apiModel struct {
 	ID           string          `json:"id"`

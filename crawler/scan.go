@@ -25,6 +25,9 @@ type ScanOptions struct {
 	Restart bool
 	// Progress, if set, is called after every page with the running totals.
 	Progress func(Stats)
+	// Warn, if set, is told of what the scan skipped or worked around, as
+	// Options.Warn is. nil discards the warnings.
+	Warn func(string)
 	// SnapshotMin: after the scan, every family with at least this many
 	// descendants is snapshotted for `history` (default 100).
 	SnapshotMin int
@@ -64,7 +67,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 	if opts.Overlap <= 0 {
 		opts.Overlap = time.Hour
 	}
-	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress}, start: time.Now(),
+	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress, Warn: opts.Warn}, start: time.Now(),
 		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(),
 		scanSeen: map[string]bool{}}
 	if err := wk.prepare(store.CrawlJob{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
@@ -282,7 +285,11 @@ const descendantsPerChild = 4
 // PlanCrawl estimates the cost of walking the seeds' families (what the
 // database knows of them, else the Hub's childrenModelCount, one request
 // per seed) against a scan (the Hub's size over the page size, or an
-// incremental scan after a complete one) and picks the cheaper.
+// incremental scan after a complete one) and picks the cheaper. A seed the
+// Hub does not answer for (gated, forbidden, failing) counts as a small
+// family and Reason says how many were not estimated: the Hub's trouble
+// never fails the plan. It fails only when ctx ends or the database
+// cannot be read.
 func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, error) {
 	var p Plan
 	var last LastScan
@@ -303,6 +310,7 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 	if hasScan {
 		p.ScanCost = max(2, p.ScanCost/50) // incremental: a few pages of changes
 	}
+	unknown := 0 // seeds whose family could not be estimated
 	for _, s := range seeds {
 		size := 0
 		if id, err := w.st.Resolve(string(s)); err == nil {
@@ -312,8 +320,17 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 		}
 		if size <= 1 {
 			children, err := w.ChildrenCount(ctx, s)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return p, err // an unknown seed costs nothing; the crawl will name it
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return p, context.Cause(ctx)
+			case errors.Is(err, ErrNotFound):
+				children = 0 // an unknown seed costs nothing; the crawl will name it
+			default:
+				// Gated, forbidden, failing: the estimate is no reason to
+				// stop the crawl, which will try the seed itself.
+				children = 0
+				unknown++
 			}
 			size = 1 + children*descendantsPerChild
 		}
@@ -329,5 +346,12 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 	}
 	p.Reason = fmt.Sprintf("walking the families costs about %d requests, %s about %d (Hub of %d models, %d per page)",
 		p.WalkCost, kind, p.ScanCost, hub, page)
+	switch unknown {
+	case 0:
+	case 1:
+		p.Reason += " (1 seed not estimated)"
+	default:
+		p.Reason += fmt.Sprintf(" (%d seeds not estimated)", unknown)
+	}
 	return p, nil
 }

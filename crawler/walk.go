@@ -27,6 +27,11 @@ type Options struct {
 	Restart bool
 	// Progress, if set, is called after every page with the running totals.
 	Progress func(Stats)
+	// Warn, if set, is told of what the crawl skipped or worked around
+	// (a malformed id in a listing, a next-page link to another host), one
+	// line each, without a trailing newline. It is called one call at a
+	// time, from any goroutine. nil discards the warnings.
+	Warn func(string)
 }
 
 // Stats are a walk's running totals.
@@ -122,15 +127,20 @@ type walk struct {
 	scanSeen map[string]bool                   // URLs already fetched by a scan (loop guard)
 	seeds    map[string]graph.ModelID          // resolved seeds
 	seedErrs map[string]error
+
+	warnMu sync.Mutex
+	warned map[string]bool // warnings already given (each is given once)
 }
 
 const attemptsPerPage = 5 // tries of a page that comes back damaged (after the transport's own retries)
 
 // Walk crawls seeds and all their descendants into the store, breadth-first,
 // expanding each model once, and resumes an unfinished crawl with the same
-// parameters. It returns a *SeedError when some seeds could not be resolved
-// (the others are crawled), ErrJobMismatch when another crawl is unfinished,
-// and the context's error when cancelled (the crawl can then be resumed).
+// parameters. It returns a *SeedError when some seeds could not be fetched
+// (missing, gated, forbidden, or failing after every retry: each is skipped
+// and the others are crawled), ErrBadToken when the Hub refuses the token,
+// ErrJobMismatch when another crawl is unfinished, and the context's error
+// when cancelled (the crawl can then be resumed).
 func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) (Stats, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -358,6 +368,23 @@ func (wk *walk) fail(err error) {
 	wk.cancel(err)
 }
 
+// warn passes msg to Options.Warn, once per crawl for each distinct key.
+func (wk *walk) warn(key, msg string) {
+	if wk.opts.Warn == nil {
+		return
+	}
+	wk.warnMu.Lock()
+	defer wk.warnMu.Unlock()
+	if wk.warned == nil {
+		wk.warned = map[string]bool{}
+	}
+	if wk.warned[key] {
+		return
+	}
+	wk.warned[key] = true
+	wk.opts.Warn(msg)
+}
+
 func rqOf(ctx *colly.Context) *request {
 	rq, _ := ctx.GetAny("rq").(*request)
 	return rq
@@ -374,7 +401,14 @@ func (wk *walk) onError(r *colly.Response, err error) {
 	}
 	// The transport has already retried connection failures; what reaches
 	// here also includes bodies cut off mid-way, worth another try.
-	wk.retryOr(rq, !errors.Is(err, errRedirect), func() { wk.fail(fmt.Errorf("GET %s: %w", redact(rq.url), err)) })
+	wk.retryOr(rq, !errors.Is(err, errRedirect), func() {
+		err := fmt.Errorf("GET %s: %w", redact(rq.url), err)
+		if rq.kind == "seed" {
+			wk.skipSeed(rq, err)
+			return
+		}
+		wk.fail(err)
+	})
 }
 
 func redact(u string) string {
@@ -393,7 +427,7 @@ func (wk *walk) onResponse(r *colly.Response) {
 	if len(r.Body) > wk.cfg.MaxBodySize {
 		err = fmt.Errorf("response body larger than %d bytes", wk.cfg.MaxBodySize)
 	} else if r.StatusCode != http.StatusOK {
-		err = statusError(r, rq)
+		err = statusError(r, rq, wk.cfg.Token != "")
 	}
 	switch rq.kind {
 	case "seed":
@@ -402,12 +436,12 @@ func (wk *walk) onResponse(r *colly.Response) {
 		}
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrNotFound):
-			wk.mu.Lock()
-			wk.seedErrs[rq.seed] = fmt.Errorf("seed %s: %w", rq.seed, err)
-			wk.mu.Unlock()
+		case errors.Is(err, ErrBadToken):
+			wk.fail(err) // every other request would fail alike
 		default:
-			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("seed %s: %w", rq.seed, err)) })
+			// One seed's trouble (missing, gated, forbidden, a server error
+			// that outlived the retries) skips that seed, not the crawl.
+			wk.retryOr(rq, retryable(err), func() { wk.skipSeed(rq, err) })
 		}
 	case "list":
 		if err == nil {
@@ -427,6 +461,14 @@ func (wk *walk) onResponse(r *colly.Response) {
 			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("listing all models: %w", err)) })
 		}
 	}
+}
+
+// skipSeed records why a seed is not crawled; the crawl goes on without it
+// and ends with a *SeedError naming it.
+func (wk *walk) skipSeed(rq *request, err error) {
+	wk.mu.Lock()
+	wk.seedErrs[rq.seed] = fmt.Errorf("seed %s skipped: %w", rq.seed, err)
+	wk.mu.Unlock()
 }
 
 // retryable reports whether a failed page is worth asking for again (after
@@ -455,15 +497,20 @@ func (wk *walk) retryOr(rq *request, retryable bool, giveUp func()) {
 	wk.release(rq)
 }
 
-func statusError(r *colly.Response, rq *request) error {
+// statusError explains a non-200 answer. A 401 blames the token only when
+// one was sent (tokenSent): without one, "Invalid credentials" is the Hub's
+// way of saying the repo is private, gated or missing.
+func statusError(r *colly.Response, rq *request, tokenSent bool) error {
 	he := &HTTPError{URL: redact(rq.url), Status: r.StatusCode}
 	if r.Headers != nil {
 		he.Code = r.Headers.Get("X-Error-Code")
 		he.Message = r.Headers.Get("X-Error-Message")
 	}
 	switch {
-	case r.StatusCode == http.StatusUnauthorized && strings.Contains(he.Message, "Invalid credentials"):
+	case tokenSent && r.StatusCode == http.StatusUnauthorized && strings.Contains(he.Message, "Invalid credentials"):
 		return fmt.Errorf("%w: %v", ErrBadToken, he)
+	case (r.StatusCode == http.StatusUnauthorized || r.StatusCode == http.StatusForbidden) && he.Code == "GatedRepo":
+		return fmt.Errorf("%w (%v)", ErrGated, he)
 	case r.StatusCode == http.StatusUnauthorized, r.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("%w (%v)", ErrNotFound, he)
 	case r.StatusCode == http.StatusForbidden:
@@ -478,7 +525,11 @@ func statusError(r *colly.Response, rq *request) error {
 func (wk *walk) resolveSeeds(seeds []graph.ModelID) error {
 	for _, s := range seeds {
 		if id, err := wk.st.Resolve(string(s)); err == nil && wk.stats.Resumed {
-			wk.seeds[string(s)] = id // resolved before the interruption
+			// Resolved before the interruption. Callbacks of seeds already
+			// sent write wk.seeds too, concurrently.
+			wk.mu.Lock()
+			wk.seeds[string(s)] = id
+			wk.mu.Unlock()
 			continue
 		}
 		wk.send(&request{kind: "seed", seed: string(s), url: wk.modelURL(string(s))})
@@ -504,7 +555,8 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 		return wk.queue(tx, m.ID, 0)
 	})
 	if err != nil {
-		return err
+		wk.fail(err) // the database's trouble, not the seed's
+		return nil
 	}
 	wk.mu.Lock()
 	wk.seeds[rq.seed] = m.ID

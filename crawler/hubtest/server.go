@@ -48,8 +48,16 @@ type Server struct {
 	Fault func(n int, r *http.Request) Fault
 
 	// LinkHost, if set, replaces the host of next-page links (a hostile or
-	// misconfigured Hub sending the client elsewhere).
+	// misconfigured Hub sending the client elsewhere, or a mirror passing
+	// the Hub's own links through).
 	LinkHost string
+
+	// PageFilter, if set, is asked about each model of a listing page after
+	// the page is selected: models it refuses are left out of the answer,
+	// but still count for the page's size and its next-page cursor, as the
+	// Hub may filter a page after selecting it. Pages come out short or
+	// empty, yet carry rel="next" while the listing goes on.
+	PageFilter func(m Model) bool
 
 	mu          sync.Mutex
 	requests    []Request
@@ -106,6 +114,16 @@ const (
 	Garbage          // a 200 whose body is not JSON
 	WrongShape       // a 200 with JSON of the wrong shape
 	Slow             // the answer comes after 300 ms
+	// GatedRepo is a 401 with X-Error-Code GatedRepo, as the Hub answers
+	// for a gated repo's files without credentials.
+	GatedRepo
+	// Forbidden is a 403 with X-Error-Code GatedRepo, as the Hub answers a
+	// token not on a gated repo's access list.
+	Forbidden
+	// BadCredentials is a 401 "Invalid credentials in Authorization
+	// header", as the Hub answers a bad token, and also (observed) some
+	// requests without one.
+	BadCredentials
 )
 
 // Request is what the server saw of one request.
@@ -203,6 +221,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		panic(http.ErrAbortHandler)
+	case GatedRepo:
+		httpError(rec, http.StatusUnauthorized, "GatedRepo", "Access to model "+r.URL.Path+" is restricted. You must have access to it and be authenticated to access it. Please log in.")
+		return
+	case Forbidden:
+		httpError(rec, http.StatusForbidden, "GatedRepo", "Access to model "+r.URL.Path+" is restricted and you are not in the authorized list.")
+		return
+	case BadCredentials:
+		httpError(rec, http.StatusUnauthorized, "", "Invalid credentials in Authorization header")
+		return
 	case Slow:
 		time.Sleep(300 * time.Millisecond)
 	case Garbage:
@@ -436,9 +463,11 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", next.String()))
 	}
-	out := make([]map[string]any, len(page))
-	for i, m := range page {
-		out[i] = s.render(m.Model, expand, false)
+	out := make([]map[string]any, 0, len(page))
+	for _, m := range page {
+		if s.PageFilter == nil || s.PageFilter(m.Model) {
+			out = append(out, s.render(m.Model, expand, false))
+		}
 	}
 	writeJSON(w, out)
 }
