@@ -175,12 +175,12 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 
 	bar := newProgress(stderr)
 	if mode == "scan" {
-		stats, err = w.Scan(ctx, crawler.ScanOptions{Full: f.full, Restart: f.restart, Progress: bar.update, SnapshotMin: f.minSnap, Snapshot: seeds})
+		stats, err = w.Scan(ctx, crawler.ScanOptions{Full: f.full, Restart: f.restart, Progress: bar.update, SnapshotMin: f.minSnap, Snapshot: seeds, Warn: func(s string) { fmt.Fprintln(stderr, "warning: "+s) }})
 		if err == nil {
 			err = checkSeedsStored(st, seeds)
 		}
 	} else {
-		stats, err = w.Walk(ctx, seeds, crawler.Options{Depth: f.depth, Restart: f.restart, Progress: bar.update})
+		stats, err = w.Walk(ctx, seeds, crawler.Options{Depth: f.depth, Restart: f.restart, Progress: bar.update, Warn: func(s string) { fmt.Fprintln(stderr, "warning: "+s) }})
 	}
 	bar.finish()
 	if err == nil || isSeedError(err) {
