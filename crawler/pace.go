@@ -100,11 +100,9 @@ type pacer struct {
 	headers   bool          // a RateLimit header has been seen
 	quota     int           // q, or -1
 	window    time.Duration // w, or 0 (unknown)
-	avail     int           // requests that may still go out in the current window
-	assumed   bool          // avail is a guess (a new window's full quota), to be replaced by the next answer
 	remaining int           // the last r seen, or -1
 	winSeq    uint64        // the first request (seq) of the current window
-	minR      int           // the smallest r seen in the current window, or -1
+	minR      int           // the smallest r seen in the current window (the quota after a reset), or -1
 	lastSend  time.Time     // latest send time of a request counted in the current window
 	lo, hi    time.Time     // the current window resets in (lo, hi]; zero: unknown
 	probing   bool          // a probe is in flight
@@ -252,19 +250,19 @@ func (p *pacer) admit(now time.Time) (wake time.Time, probe, ok bool) {
 	if !p.headers {
 		return time.Time{}, false, true
 	}
-	reserve := p.reserve()
+	reserve, avail := p.reserve(), p.avail()
 	switch {
-	case p.avail > reserve:
+	case avail > reserve:
 		return time.Time{}, false, true
-	case p.avail > 0 && p.probing:
+	case avail > 0 && p.probing:
 		return time.Time{}, false, false // one probe at a time
-	case p.avail > 0 && !p.lo.IsZero():
+	case avail > 0 && !p.lo.IsZero():
 		at := p.lo.Add(p.hi.Sub(p.lo) / 2)
 		if !now.Before(at) {
 			return time.Time{}, true, true
 		}
 		return at, false, false
-	case p.avail > 0:
+	case avail > 0:
 		return time.Time{}, false, true // nothing to bracket: just spend it
 	case !p.hi.IsZero():
 		return p.hi.Add(p.margin()), false, false
@@ -273,19 +271,31 @@ func (p *pacer) admit(now time.Time) (wake time.Time, probe, ok bool) {
 	return now.Add(p.windowOrDefault()), false, false
 }
 
-// reserve is how many requests of a window are held back as probes while
-// the reset instant is uncertain.
-func (p *pacer) reserve() int {
-	if p.lo.IsZero() || p.hi.Sub(p.lo) <= 25*time.Millisecond {
+// avail is how many requests may still go out in the current window. The
+// smallest r seen counts every request the Hub had counted when it
+// answered that one (ours and anyone's sharing the quota); every request
+// it counted later is among those still in flight. So r less the requests
+// in flight is what is surely left, however the Hub ordered the requests.
+func (p *pacer) avail() int {
+	if p.minR < 0 {
+		if p.flight == 0 {
+			return 1 // learn the window's r from one answer
+		}
 		return 0
 	}
-	switch {
-	case p.quota >= 30:
-		return 3
-	case p.quota >= 4:
-		return 1
+	return p.minR - p.flight
+}
+
+// reserve is how many requests of a window are held back to probe the
+// reset while its instant is uncertain: one, sent at the bracket's middle,
+// which halves the bracket whichever window counts it, and wastes no
+// quota (more probes would narrow faster but leave the old window's
+// unsent remainder unspent whenever one lands in the new window).
+func (p *pacer) reserve() int {
+	if p.lo.IsZero() || p.hi.Sub(p.lo) <= 25*time.Millisecond || p.quota < 2 {
+		return 0
 	}
-	return 0
+	return 1
 }
 
 // margin is how long after the latest possible reset a waiting request
@@ -307,13 +317,10 @@ func (p *pacer) rollByClock(now time.Time) {
 	if !p.headers || p.hi.IsZero() || now.Before(p.hi.Add(p.margin())) {
 		return
 	}
-	// Requests still in flight may be counted in the new window.
-	p.avail, p.assumed = max(p.quota-p.flight, 1), true
-	if p.quota < 0 {
-		p.avail = 1 // learn the new window's r from one answer
-	}
+	// The quota is whole again (requests still in flight count against
+	// it: they may be counted in the new window).
+	p.minR = p.quota
 	p.winSeq = p.seq + 1
-	p.minR = -1
 	p.lastSend = time.Time{}
 	if p.window > 0 {
 		// Fixed windows: the next reset is one window later, as sure as this one.
@@ -353,7 +360,7 @@ func (p *pacer) done(tk ticket, resp *http.Response) {
 		return
 	}
 	if !p.headers {
-		p.headers, p.assumed = true, true
+		p.headers = true
 	}
 	if p.slow.Limit() != rate.Inf {
 		// The Hub announces its quota now: pace by it alone.
@@ -377,7 +384,6 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 	// The reset is t ± 1 s after the request was counted, which was
 	// between its send and receive times.
 	lo, hi := tk.sent.Add(t-time.Second), recv.Add(t+time.Second)
-	after := int(p.seq - tk.seq) // requests sent after this one: counted after it
 	rolled := false
 	if !refused && p.minR >= 0 && r > p.minR+p.parallel {
 		rolled = true // r jumped back up
@@ -386,20 +392,26 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 		rolled = true // counted after the latest possible reset
 	}
 	if rolled {
-		// The reset was after the last request counted in the old
-		// window was sent, and before this answer came.
-		if p.window > 0 && !p.lastSend.IsZero() && p.lastSend.Before(recv) {
-			lo, hi = laterOf(lo, p.lastSend.Add(p.window)), earlierOf(hi, recv.Add(p.window))
-			if !lo.Before(hi) {
-				lo, hi = p.lastSend.Add(p.window), recv.Add(p.window)
+		// The reset just passed was after the last request counted in the
+		// old window was sent, within the old bracket, and before this
+		// answer came; with fixed windows the next is one window later.
+		if p.window > 0 {
+			nlo, nhi := lo, earlierOf(hi, recv.Add(p.window))
+			if !p.lastSend.IsZero() {
+				nlo = laterOf(nlo, p.lastSend.Add(p.window))
+			}
+			if !p.lo.IsZero() && p.lo.Before(recv) {
+				nlo = laterOf(nlo, p.lo.Add(p.window))
+				nhi = earlierOf(nhi, p.hi.Add(p.window))
+			}
+			if nlo.Before(nhi) {
+				lo, hi = nlo, nhi
 			}
 		}
 		p.lo, p.hi = lo, hi
 		p.winSeq = tk.seq
 		p.minR = r
 		p.lastSend = tk.sent
-		p.avail = r - after
-		p.assumed = false
 		return
 	}
 	if p.lo.IsZero() {
@@ -417,7 +429,7 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 		p.lo = tk.sent
 	}
 	if refused {
-		p.avail = 0
+		p.minR = 0
 		return
 	}
 	if tk.sent.After(p.lastSend) {
@@ -425,10 +437,6 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 	}
 	if p.minR < 0 || r < p.minR {
 		p.minR = r
-	}
-	if p.assumed || r-after < p.avail {
-		p.avail = r - after
-		p.assumed = false
 	}
 }
 

@@ -56,7 +56,7 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.IntVar(&f.depth, "depth", -1, "walk: expand at most `N` levels below each seed (-1: no bound)")
 	fs.IntVar(&f.parallel, "parallel", 4, "`N` requests in flight at once (walks)")
 	fs.DurationVar(&f.delay, "delay", 0, "pause after each request in a parallel slot (e.g. 200ms)")
-	fs.StringVar(&f.rate, "rate", "", "cap the request rate at `N/5m` (default: follow the Hub's RateLimit headers; without them 500/5m)")
+	fs.StringVar(&f.rate, "rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes; also N/300s, N/1h). Default: spend the quota the Hub's RateLimit headers announce as fast as it allows, waiting only for its resets; without those headers, no cap but --parallel (a 429 halves the pace, which then recovers)")
 	fs.BoolVar(&f.all, "all", false, "scan the whole Hub")
 	fs.BoolVar(&f.full, "full", false, "with --all or --mode scan: list everything and remove what the Hub no longer has")
 	fs.StringVar(&f.mode, "mode", "auto", "`walk`, scan or auto: how to crawl MODELs")
@@ -123,7 +123,7 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		out := map[string]any{
 			"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
 			"requests": stats.Requests, "throttled": stats.TooMany, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
-			"complete":     err == nil || isSeedError(err),
+			"complete": err == nil || isSeedError(err), "quota_waits": stats.Pace.Waits,
 			"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
 			"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,
 		}
@@ -262,9 +262,19 @@ func (p *progress) update(s crawler.Stats) {
 	if secs := s.Elapsed.Seconds(); secs > 0 {
 		rate = float64(s.Requests) / secs
 	}
-	desc := fmt.Sprintf("models %d · edges %d · requests %d (%.1f/s, pace %.1f/s)", s.Models, s.Edges, s.Requests, rate, s.Pace.Limit)
+	desc := fmt.Sprintf("models %d · edges %d · requests %d (%.1f/s", s.Models, s.Edges, s.Requests, rate)
+	if s.Pace.Limit > 0 {
+		desc += fmt.Sprintf(", capped at %.1f/s", s.Pace.Limit)
+	}
+	desc += ")"
 	if s.Pace.Remaining >= 0 && s.Pace.Quota > 0 {
 		desc += fmt.Sprintf(" · quota %d/%d left", s.Pace.Remaining, s.Pace.Quota)
+		if s.Pace.Window > 0 {
+			desc += " per " + s.Pace.Window.String()
+		}
+	}
+	if s.Pace.Waits > 0 {
+		desc += fmt.Sprintf(" · waited for resets %s", s.Pace.Waited.Round(time.Second))
 	}
 	p.bar.Describe(desc)
 	p.bar.Set64(s.Pages)

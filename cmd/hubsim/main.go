@@ -32,18 +32,34 @@ func main() {
 	addrFile := flag.String("addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
 	quota := flag.Int("quota", 0, "rate limit: `N` requests per --window (default 1,000,000 per 5 minutes)")
 	window := flag.Duration("window", 5*time.Minute, "rate-limit window")
+	rounding := flag.String("rounding", "up", "how `t` (seconds to the window's reset) is rounded: up, down or nearest")
+	noHeaders := flag.Bool("no-ratelimit-headers", false, "leave out the RateLimit headers (as a mirror might), still answering 429 over quota")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: hubsim [flags]\n\nServes a fake Hugging Face Hub API on ADDR.\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(*addr, *addrFile, *models, *seed, *tree, *page, *quota, *window); err != nil {
+	round, err := hubtest.ParseRounding(*rounding)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubsim: --rounding:", err)
+		os.Exit(2)
+	}
+	limits := rateLimits{quota: *quota, window: *window, rounding: round, noHeaders: *noHeaders}
+	if err := run(*addr, *addrFile, *models, *seed, *tree, *page, limits); err != nil {
 		fmt.Fprintln(os.Stderr, "hubsim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, addrFile string, models int, seed uint64, tree string, page, quota int, window time.Duration) error {
+// rateLimits are the fake Hub's quota and how it announces it.
+type rateLimits struct {
+	quota     int
+	window    time.Duration
+	rounding  hubtest.Rounding
+	noHeaders bool
+}
+
+func run(addr, addrFile string, models int, seed uint64, tree string, page int, rl rateLimits) error {
 	var w *hubtest.World
 	root := ""
 	if tree != "" {
@@ -56,7 +72,7 @@ func run(addr, addrFile string, models int, seed uint64, tree string, page, quot
 		w = hubtest.Generate(hubtest.GenOptions{Models: models, Seed: seed})
 		root = "base-org-0/Base-Model-0"
 	}
-	hub := &hubtest.Server{World: w, MaxPageSize: page, Quota: quota, Window: window}
+	hub := &hubtest.Server{World: w, MaxPageSize: page, Quota: rl.quota, Window: rl.window, Rounding: rl.rounding, NoRateLimitHeaders: rl.noHeaders}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
