@@ -224,33 +224,27 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 // exponentially with jitter. Every wait is at least min and at most
 // maxWait and the rate-limit window, whatever the server says.
 func backoff(maxWait time.Duration, pace *pacer) retryablehttp.Backoff {
-	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	return func(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
 		window := DefaultWindow
 		if pace != nil {
 			window = pace.windowLength()
 		}
-		limit := min2(maxWait, window)
+		limit := min(maxWait, window)
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			if _, ok := ParseRateLimit(resp.Header.Get("RateLimit")); ok {
-				return min
+				return lo
 			}
 		}
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 			if d, ok := retryAfter(resp.Header, window); ok {
-				return max2(min, min2(d, limit))
+				return max(lo, min(d, limit))
 			}
 		}
-		exp := float64(min) * math.Pow(2, float64(attempt))
-		if exp > float64(max) {
-			exp = float64(max)
-		}
+		exp := min(float64(lo)*math.Pow(2, float64(attempt)), float64(hi))
 		// Half fixed, half jitter, so waits still grow.
-		return max2(min, min2(time.Duration(exp/2+rand.Float64()*exp/2), limit))
+		return max(lo, min(time.Duration(exp/2+rand.Float64()*exp/2), limit))
 	}
 }
-
-func min2(a, b time.Duration) time.Duration { return min(a, b) }
-func max2(a, b time.Duration) time.Duration { return max(a, b) }
 
 // retryAfter reads Retry-After (seconds or an HTTP date), clamped to the
 // window: a negative, absurd or unparsable value waits the window.
