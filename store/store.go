@@ -64,7 +64,11 @@ type Store struct {
 type Options struct {
 	// Verbose lets Badger log at INFO level to stderr; otherwise it is silent.
 	Verbose bool
-	// ReadOnly opens without writing (and fails on a database that does not exist).
+	// ReadOnly opens without writing, under Badger's shared lock: any number
+	// of read-only Stores (in any processes) may be open at once, but not
+	// beside a writer. It fails on a database that does not exist, and works
+	// on read-only media or a directory owned by another user (cache files
+	// are then built in memory).
 	ReadOnly bool
 	// MustExist fails, rather than creating one, when there is no database in the directory.
 	MustExist bool
@@ -81,8 +85,25 @@ func Open(dir string, o Options) (*Store, error) {
 	opts := badger.DefaultOptions(dir).
 		WithSyncWrites(!o.NoSync).
 		WithReadOnly(o.ReadOnly)
-	return open(dir, smallMachine(opts, o.Verbose))
+	s, err := open(dir, smallMachine(opts, o.Verbose))
+	if o.ReadOnly && errors.Is(err, errNeedsRecovery) {
+		// A writer died mid-commit: its log ends in a torn entry that only
+		// a read-write open truncates. Do that once when we may, then read.
+		rw, rerr := open(dir, smallMachine(badger.DefaultOptions(dir).WithSyncWrites(true), o.Verbose))
+		if rerr != nil {
+			return nil, err
+		}
+		if cerr := rw.Close(); cerr != nil {
+			return nil, cerr
+		}
+		s, err = open(dir, smallMachine(opts, o.Verbose))
+	}
+	return s, err
 }
+
+// errNeedsRecovery: the database's write-ahead log ends in a torn entry (a
+// writer crashed); a read-only open cannot repair it.
+var errNeedsRecovery = errors.New("needs recovery by a read-write open (a crawl crashed mid-commit)")
 
 // OpenInMemory opens an empty database that lives in memory only (tests).
 func OpenInMemory() (*Store, error) {
@@ -164,6 +185,8 @@ func open(dir string, opts badger.Options) (s *Store, err error) {
 		switch {
 		case strings.Contains(msg, "Another process is using this Badger database"):
 			return nil, fmt.Errorf("database %s is %w", dir, ErrInUse)
+		case errors.Is(err, badger.ErrTruncateNeeded):
+			return nil, fmt.Errorf("database %s %w", dir, errNeedsRecovery)
 		case strings.Contains(msg, "permission denied") || strings.Contains(msg, "read-only file system"):
 			return nil, fmt.Errorf("database %s is not writable: %s", dir, firstLine(msg))
 		}

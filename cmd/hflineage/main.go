@@ -193,9 +193,10 @@ func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", defaultDB(), "database `DIR` ($HFLINEAGE_DB)")
 }
 
-// openForRead opens an existing database.
+// openForRead opens an existing database read-only, under Badger's shared
+// lock: any number of read commands run at once (not beside a crawl).
 func openForRead(dir string, verbose bool) (*store.Store, error) {
-	return store.Open(dir, store.Options{Verbose: verbose, MustExist: true})
+	return store.Open(dir, store.Options{Verbose: verbose, MustExist: true, ReadOnly: true})
 }
 
 // parseModels validates model ids given on the command line.
