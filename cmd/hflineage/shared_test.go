@@ -79,7 +79,9 @@ func TestReadOnlyCopyAnswersEveryRead(t *testing.T) {
 	copyTree(t, db, ro)
 	os.Remove(filepath.Join(ro, "edges.csr")) // a cache the readers must build in memory
 	makeReadOnly(t, ro)
-	t.Cleanup(func() { filepath.WalkDir(ro, func(p string, d fs.DirEntry, _ error) error { return os.Chmod(p, 0o755) }) })
+	t.Cleanup(func() {
+		filepath.WalkDir(ro, func(p string, d fs.DirEntry, _ error) error { return os.Chmod(p, 0o755) })
+	})
 	before := badgerFiles(t, ro)
 
 	out := t.TempDir()
