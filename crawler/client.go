@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,8 +29,34 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// Version is hflineage's version, sent in the User-Agent.
-var Version = "0.1.0"
+// Version is hflineage's version: sent in the User-Agent, printed by
+// `hflineage version`. Release builds set it with
+// -ldflags "-X github.com/hflineage/hflineage/crawler.Version=1.2.3";
+// otherwise it is the module version `go install …@vX` records, else
+// the development version with the VCS revision the build info carries.
+var Version = ""
+
+const devVersion = "0.3.0-dev"
+
+func init() {
+	if Version != "" {
+		return
+	}
+	Version = devVersion
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		Version = strings.TrimPrefix(v, "v")
+		return
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			Version = devVersion + "+" + s.Value[:12]
+		}
+	}
+}
 
 func userAgent() string {
 	return fmt.Sprintf("hflineage/%s (+https://github.com/hflineage/hflineage; %s)", Version, runtime.Version())

@@ -18,8 +18,6 @@ import (
 	"github.com/hflineage/hflineage/store"
 )
 
-const version = "0.2.0"
-
 const crawlUsage = `crawl [flags] MODEL...
        hflineage crawl --all [--full] [flags]
 

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
 )
@@ -126,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, mainUsage, list.String())
 		return nil
 	case "version", "--version":
-		fmt.Fprintln(stdout, "hflineage", version)
+		fmt.Fprintln(stdout, "hflineage", crawler.Version)
 		return nil
 	}
 	for _, c := range commands() {
