@@ -43,28 +43,56 @@ type apiModel struct {
 	Tags         []string        `json:"tags"`
 }
 
-// DecodeModel decodes the body of GET /api/models/{id}.
+// DecodeModel decodes the body of GET /api/models/{id}. The model's id
+// must be safe to store and print (graph.ParseListedID), else the answer is
+// ErrBadResponse.
 func DecodeModel(body []byte) (graph.Model, error) {
 	var a apiModel
 	if err := decodeStrict(body, &a); err != nil {
 		return graph.Model{}, err
 	}
-	return a.model()
+	m, err := a.model()
+	if errors.Is(err, graph.ErrInvalidID) {
+		err = fmt.Errorf("%w: %v", ErrBadResponse, err)
+	}
+	return m, err
 }
 
-// DecodeModelList decodes the body of GET /api/models (a JSON array).
-func DecodeModelList(body []byte) ([]graph.Model, error) {
+// DecodeModelPage decodes the body of GET /api/models (a JSON array). Ids
+// the Hub lists are data: any id safe to store and print is kept, even one
+// a user could not type (graph.ParseListedID). A model whose id is not safe
+// is left out, and skipped says why (one error wrapping graph.ErrInvalidID
+// per model); the rest of the page is kept. A body that is not an array of
+// models, or a model without any id, is ErrBadResponse.
+func DecodeModelPage(body []byte) (ms []graph.Model, skipped []error, err error) {
 	var as []apiModel
 	if err := decodeStrict(body, &as); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ms := make([]graph.Model, 0, len(as))
+	ms = make([]graph.Model, 0, len(as))
 	for i := range as {
 		m, err := as[i].model()
-		if err != nil {
-			return nil, err
+		switch {
+		case errors.Is(err, graph.ErrInvalidID):
+			skipped = append(skipped, err)
+		case err != nil:
+			return nil, nil, err
+		default:
+			ms = append(ms, m)
 		}
-		ms = append(ms, m)
+	}
+	return ms, skipped, nil
+}
+
+// DecodeModelList is DecodeModelPage for callers that take a page whole or
+// not at all: a model with an unsafe id makes it ErrBadResponse.
+func DecodeModelList(body []byte) ([]graph.Model, error) {
+	ms, skipped, err := DecodeModelPage(body)
+	if err == nil && len(skipped) > 0 {
+		err = fmt.Errorf("%w: %v", ErrBadResponse, skipped[0])
+	}
+	if err != nil {
+		return nil, err
 	}
 	return ms, nil
 }
@@ -93,9 +121,12 @@ func (a *apiModel) model() (graph.Model, error) {
 	if raw == "" {
 		raw = a.ModelID
 	}
-	id, err := graph.ParseModelID(raw)
+	if raw == "" {
+		return graph.Model{}, fmt.Errorf("%w: a model without an id", ErrBadResponse)
+	}
+	id, err := graph.ParseListedID(raw)
 	if err != nil {
-		return graph.Model{}, fmt.Errorf("%w: %v", ErrBadResponse, err)
+		return graph.Model{}, err // wraps graph.ErrInvalidID
 	}
 	m := graph.Model{
 		ID:          id,

@@ -2,11 +2,13 @@ package crawler_test
 
 // Tests of what the real Hub does at its edges (issue 9): gated and failing
 // seeds, a token message only when a token was sent, resuming after a seed
-// failed.
+// failed, odd ids in listings, empty pages that go on, next links to
+// another host.
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
 )
 
 // faultOn answers f to every request for path, and nothing else.
@@ -186,5 +189,222 @@ func TestResumeAfterSeedFailure(t *testing.T) {
 	}
 	if c := count(t, st, "a/ft1"); c.Descendants.Total != 2 {
 		t.Errorf("a/ft1 after resume: %+v", c)
+	}
+}
+
+// warnings collects what a crawl warns of.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) add(s string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, s)
+}
+
+func (w *warnings) matching(sub string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, m := range w.msgs {
+		if strings.Contains(m, sub) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func stored(t *testing.T, st *store.Store, id string) bool {
+	t.Helper()
+	found := false
+	st.View(func(r *store.Reader) error {
+		m, err := r.Model(graph.ModelID(id))
+		found = err == nil && !m.Stub
+		return nil
+	})
+	return found
+}
+
+func TestMalformedListedIDSkipped(t *testing.T) {
+	long := "old/" + strings.Repeat("x", 97)
+	tests := []struct {
+		id   string
+		keep bool // stored (an odd but safe id) or skipped with a warning
+	}{
+		{long, true},
+		{"a--b", true},
+		{"old/-dash.", true},
+		{"bad/con\x01trol", false},
+		{"bad/extra/slash", false},
+		{"bad/zero\u200bwidth", false},
+		{"bad/" + strings.Repeat("y", 300), false},
+	}
+	for _, mode := range []string{"walk", "scan"} {
+		for _, tt := range tests {
+			t.Run(mode+"/"+shortName(tt.id), func(t *testing.T) {
+				w := smallWorld()
+				// The odd id among ordinary siblings, on a page of three.
+				w.Add(hubtest.Model{ID: "p/before", Tags: hubtest.ParentTags(pt("meta-llama/Llama-3.1-8B", "finetune"))})
+				w.Add(hubtest.Model{ID: tt.id, Tags: hubtest.ParentTags(pt("meta-llama/Llama-3.1-8B", "finetune"))})
+				w.Add(hubtest.Model{ID: "p/after", Tags: hubtest.ParentTags(pt("meta-llama/Llama-3.1-8B", "finetune"))})
+				// A child of the odd model names it in its tags.
+				w.Add(hubtest.Model{ID: "p/grandchild", Tags: hubtest.ParentTags(pt(tt.id, "adapter"))})
+				srv := hubtest.NewUnstartedServer(w)
+				srv.MaxPageSize = 3
+				srv.Start()
+				defer srv.Close()
+				st := memStore(t)
+				var warns warnings
+				wk := walker(t, crawler.Config{Endpoint: srv.URL}, st)
+				var err error
+				if mode == "walk" {
+					_, err = wk.Walk(context.Background(), []graph.ModelID{"meta-llama/Llama-3.1-8B"}, crawler.Options{Depth: -1, Warn: warns.add})
+				} else {
+					_, err = wk.Scan(context.Background(), crawler.ScanOptions{Warn: warns.add})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, id := range []string{"p/before", "p/after", "a/ft1", "i/instruct-gguf"} {
+					if !stored(t, st, id) {
+						t.Errorf("%s not stored", id)
+					}
+				}
+				if got := stored(t, st, tt.id); got != tt.keep {
+					t.Errorf("%q stored: %v, want %v", tt.id, got, tt.keep)
+				}
+				quoted := strings.Trim(fmt.Sprintf("%q", tt.id), `"`)
+				quoted = quoted[:min(len(quoted), 10)]
+				ws := warns.matching(quoted)
+				if tt.keep {
+					if len(ws) > 0 || len(warns.msgs) > 0 {
+						t.Errorf("warnings for a safe id: %q", warns.msgs)
+					}
+					// Its child is found under it, with the edge its tag declares.
+					var parents []graph.Edge
+					st.View(func(r *store.Reader) error {
+						return r.ParentEdges("p/grandchild", func(e graph.Edge) error { parents = append(parents, e); return nil })
+					})
+					if len(parents) != 1 || parents[0] != (graph.Edge{Parent: graph.ModelID(tt.id), Child: "p/grandchild", Relation: graph.Adapter}) {
+						t.Errorf("parents of p/grandchild: %v", parents)
+					}
+					return
+				}
+				if len(ws) != 1 {
+					t.Errorf("want one warning naming %q, got %q", quoted, warns.msgs)
+				}
+				for _, m := range warns.msgs {
+					if strings.ContainsAny(m, "\n\x01\u200b") || len(m) > 400 {
+						t.Errorf("warning not one safe line: %q", m)
+					}
+				}
+			})
+		}
+	}
+}
+
+func shortName(id string) string {
+	s := fmt.Sprintf("%q", id)
+	if len(s) > 30 {
+		s = s[:30]
+	}
+	return s
+}
+
+// hiddenWorld has a base with 40 children and 40 models a listing drops
+// after selecting them (PageFilter), in runs of 10: with pages of 5, pages
+// come back full, empty and full again, each empty one with a next link.
+func hiddenWorld() (*hubtest.World, func(hubtest.Model) bool) {
+	w := hubtest.NewWorld()
+	w.Add(hubtest.Model{ID: "base/root"})
+	for i := 0; i < 80; i++ {
+		org := "kid"
+		if (i/10)%2 == 1 {
+			org = "hidden"
+		}
+		w.Add(hubtest.Model{ID: fmt.Sprintf("%s/m%02d", org, i), Tags: hubtest.ParentTags(pt("base/root", "finetune"))})
+	}
+	return w, func(m hubtest.Model) bool { return !strings.HasPrefix(m.ID, "hidden/") }
+}
+
+func TestEmptyPagesWithNextAreFollowed(t *testing.T) {
+	for _, mode := range []string{"walk", "scan"} {
+		t.Run(mode, func(t *testing.T) {
+			w, filter := hiddenWorld()
+			srv := hubtest.NewUnstartedServer(w)
+			srv.MaxPageSize = 5
+			srv.PageFilter = filter
+			srv.Start()
+			defer srv.Close()
+			st := memStore(t)
+			wk := walker(t, crawler.Config{Endpoint: srv.URL}, st)
+			var stats crawler.Stats
+			var err error
+			if mode == "walk" {
+				stats, err = wk.Walk(context.Background(), []graph.ModelID{"base/root"}, crawler.Options{Depth: -1})
+			} else {
+				stats, err = wk.Scan(context.Background(), crawler.ScanOptions{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := count(t, st, "base/root"); c.Descendants.Total != 40 {
+				t.Errorf("%d descendants stored, want 40 (%d pages)", c.Descendants.Total, stats.Pages)
+			}
+			if !stats.Run.Complete {
+				t.Error("run not complete")
+			}
+		})
+	}
+}
+
+func TestNextLinkToOtherHostFollowedOnEndpoint(t *testing.T) {
+	const token = "hf_mirrorTOKEN123456789"
+	for _, mode := range []string{"walk", "scan"} {
+		t.Run(mode, func(t *testing.T) {
+			elsewhere := hubtest.NewServer(smallWorld())
+			defer elsewhere.Close()
+			mirror := hubtest.NewUnstartedServer(smallWorld())
+			mirror.MaxPageSize = 2
+			mirror.LinkHost = strings.TrimPrefix(elsewhere.URL, "http://") // as a mirror passing huggingface.co's links through
+			mirror.Start()
+			defer mirror.Close()
+			st := memStore(t)
+			var warns warnings
+			wk := walker(t, crawler.Config{Endpoint: mirror.URL, Token: token}, st)
+			var stats crawler.Stats
+			var err error
+			if mode == "walk" {
+				stats, err = wk.Walk(context.Background(), []graph.ModelID{"meta-llama/Llama-3.1-8B"}, crawler.Options{Depth: -1, Warn: warns.add})
+			} else {
+				stats, err = wk.Scan(context.Background(), crawler.ScanOptions{Warn: warns.add})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := count(t, st, "meta-llama/Llama-3.1-8B"); c.Descendants.Total != 12 {
+				t.Errorf("count %+v, want 12 descendants", c)
+			}
+			if n := elsewhere.RequestCount(); n != 0 {
+				t.Errorf("the other host got %d requests", n)
+			}
+			reqs := mirror.Requests()
+			if int64(len(reqs)) != stats.Requests {
+				t.Errorf("the endpoint saw %d requests, the crawler sent %d", len(reqs), stats.Requests)
+			}
+			for _, r := range reqs {
+				if r.Authorization != "Bearer "+token {
+					t.Errorf("%s carried Authorization %q", r.URL, r.Authorization)
+				}
+			}
+			if got := warns.matching(mirror.LinkHost); len(got) != 1 || len(warns.msgs) != 1 {
+				t.Errorf("warnings %q, want one naming %s", warns.msgs, mirror.LinkHost)
+			}
+			if strings.Contains(strings.Join(warns.msgs, " "), token) {
+				t.Error("token in a warning")
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gocolly/colly/v2"
@@ -149,10 +150,11 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 	if err != nil {
 		return err
 	}
-	models, err := DecodeModelList(r.Body)
+	models, skipped, err := DecodeModelPage(r.Body)
 	if err != nil {
 		return err
 	}
+	wk.skipUnsafe("of the Hub's listing", skipped)
 	if wk.incremental() {
 		// Newest first: once one model is older than the last scan's
 		// watermark (less the overlap), so is everything after it.
@@ -163,9 +165,8 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 			}
 		}
 	}
-	if len(models) == 0 {
-		next = ""
-	}
+	// An empty page is not the end while it carries a next link: the Hub
+	// may filter a page's models after selecting them.
 	job := wk.job
 	job.ScanNext = next
 	if next == "" {
@@ -195,8 +196,11 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 	return nil
 }
 
-// checkedNext reads a response's next-page link and refuses links to other
-// hosts and links back to pages already fetched.
+// checkedNext reads a response's next-page link and refuses links back to
+// pages already fetched. A link to another host (a mirror passing the Hub's
+// own links through) is followed on the endpoint: its path and query on
+// the endpoint's origin, noted once per crawl; the token never leaves the
+// endpoint.
 func (wk *walk) checkedNext(r *colly.Response, rq *request) (string, error) {
 	next, err := NextLink(r.Headers.Get("Link"), r.Request.URL)
 	if err != nil || next == "" {
@@ -207,7 +211,9 @@ func (wk *walk) checkedNext(r *colly.Response, rq *request) (string, error) {
 		return "", fmt.Errorf("%w: next link: %v", ErrBadResponse, err)
 	}
 	if !sameOrigin(nu, wk.endpoint) {
-		return "", fmt.Errorf("the Hub's next-page link points to another host (%s); not following it", nu.Host)
+		wk.warn("link host", fmt.Sprintf("the Hub's next-page links point to %s; following their path and query on %s instead",
+			shorten(nu.Host, 100), wk.cfg.Endpoint))
+		next = onEndpoint(nu, wk.endpoint)
 	}
 	wk.mu.Lock()
 	defer wk.mu.Unlock()
@@ -221,6 +227,18 @@ func (wk *walk) checkedNext(r *colly.Response, rq *request) (string, error) {
 		return "", fmt.Errorf("the Hub's next-page link repeats a page already fetched (%s): pagination loop", redact(next))
 	}
 	return next, nil
+}
+
+// onEndpoint moves u onto the endpoint's origin, keeping its path (under
+// the endpoint's own path, if it has one and u's path lacks it) and query.
+func onEndpoint(u, endpoint *url.URL) string {
+	v := *u
+	v.Scheme, v.Host, v.User, v.Opaque = endpoint.Scheme, endpoint.Host, nil, ""
+	if base := strings.TrimRight(endpoint.Path, "/"); base != "" && v.Path != base && !strings.HasPrefix(v.Path, base+"/") {
+		v.Path = base + v.Path
+		v.RawPath = ""
+	}
+	return v.String()
 }
 
 // completeScan reconciles (full scans), remembers the scan and snapshots

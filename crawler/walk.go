@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gocolly/colly/v2"
 
@@ -90,7 +91,17 @@ func NewWalker(cfg Config, st *store.Store) (*Walker, error) {
 
 func (w *Walker) modelURL(id string) string {
 	q := url.Values{"expand[]": expandFields}
-	return w.cfg.Endpoint + "/api/models/" + id + "?" + q.Encode()
+	return w.cfg.Endpoint + "/api/models/" + escapeID(id) + "?" + q.Encode()
+}
+
+// escapeID escapes each part of an id for a URL path (a listed id may hold
+// any printable character; a valid user id is unchanged).
+func escapeID(id string) string {
+	org, name, two := strings.Cut(id, "/")
+	if !two {
+		return url.PathEscape(id)
+	}
+	return url.PathEscape(org) + "/" + url.PathEscape(name)
 }
 
 func (w *Walker) childrenURL(id graph.ModelID) string {
@@ -128,9 +139,14 @@ type walk struct {
 	seeds    map[string]graph.ModelID          // resolved seeds
 	seedErrs map[string]error
 
-	warnMu sync.Mutex
-	warned map[string]bool // warnings already given (each is given once)
+	warnMu    sync.Mutex
+	warned    map[string]bool // warnings already given (each is given once)
+	unsafeIDs int             // listed models skipped for their ids (guarded by warnMu)
 }
+
+// maxIDWarnings: past this many models skipped for their ids, one warning
+// at the end gives the count.
+const maxIDWarnings = 20
 
 const attemptsPerPage = 5 // tries of a page that comes back damaged (after the transport's own retries)
 
@@ -211,6 +227,7 @@ func (wk *walk) commitPage(fn func(tx *store.Tx) error) error {
 // snapshots, then the run is marked complete and the crawl state cleared);
 // on failure the state stays for a resume.
 func (wk *walk) finish(err error, complete func() error) (Stats, error) {
+	wk.warnSkippedTotal()
 	if err == nil {
 		err = context.Cause(wk.ctx)
 	}
@@ -370,19 +387,65 @@ func (wk *walk) fail(err error) {
 
 // warn passes msg to Options.Warn, once per crawl for each distinct key.
 func (wk *walk) warn(key, msg string) {
-	if wk.opts.Warn == nil {
+	wk.warnMu.Lock()
+	defer wk.warnMu.Unlock()
+	wk.warnLocked(key, msg)
+}
+
+func (wk *walk) warnLocked(key, msg string) {
+	if wk.warned == nil {
+		wk.warned = map[string]bool{}
+	}
+	if wk.warned[key] || len(wk.warned) > 10_000 {
+		return
+	}
+	wk.warned[key] = true
+	if wk.opts.Warn != nil {
+		wk.opts.Warn(msg)
+	}
+}
+
+// skipUnsafe reports models a listing page left out for their ids (one
+// warning each, up to maxIDWarnings; see warnSkippedTotal).
+func (wk *walk) skipUnsafe(where string, skipped []error) {
+	if len(skipped) == 0 {
 		return
 	}
 	wk.warnMu.Lock()
 	defer wk.warnMu.Unlock()
-	if wk.warned == nil {
-		wk.warned = map[string]bool{}
+	for _, err := range skipped {
+		key := "id\x00" + err.Error()
+		if wk.warned[key] {
+			continue // the same page again (a retry, a resume)
+		}
+		wk.unsafeIDs++
+		if wk.unsafeIDs <= maxIDWarnings {
+			wk.warnLocked(key, fmt.Sprintf("skipped a model %s: %s", where, shorten(err.Error(), 300)))
+		} else if wk.warned != nil && len(wk.warned) <= 10_000 {
+			wk.warned[key] = true
+		}
 	}
-	if wk.warned[key] {
-		return
+}
+
+// warnSkippedTotal gives the count of models skipped for their ids when
+// there were more than the warnings named.
+func (wk *walk) warnSkippedTotal() {
+	wk.warnMu.Lock()
+	defer wk.warnMu.Unlock()
+	if wk.unsafeIDs > maxIDWarnings {
+		wk.warnLocked("id total", fmt.Sprintf("skipped %d listed models in all whose ids are not safe to store (the first %d are named above)", wk.unsafeIDs, maxIDWarnings))
 	}
-	wk.warned[key] = true
-	wk.opts.Warn(msg)
+}
+
+// shorten cuts s to at most n bytes, on a character boundary.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func rqOf(ctx *colly.Context) *request {
@@ -660,10 +723,11 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 	if err != nil {
 		return err
 	}
-	children, err := DecodeModelList(r.Body)
+	children, skipped, err := DecodeModelPage(r.Body)
 	if err != nil {
 		return err
 	}
+	wk.skipUnsafe("listed as a child of "+string(rq.id), skipped)
 	err = wk.commitPage(func(tx *store.Tx) error {
 		for _, m := range children {
 			if err := wk.putModel(tx, m, rq.id); err != nil {

@@ -137,7 +137,7 @@ func FuzzParseBaseModelTag(f *testing.F) {
 		if !ok {
 			return
 		}
-		if _, err := ParseModelID(string(id)); err != nil {
+		if _, err := ParseListedID(string(id)); err != nil {
 			t.Fatalf("%q gave invalid id %q", tag, id)
 		}
 		want := "base_model:" + string(id)

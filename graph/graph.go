@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ModelID is a Hub model id, "name" or "org/name".
@@ -112,6 +114,53 @@ func checkID(s string) error {
 		}
 		if strings.IndexAny(p[:1], "-.") == 0 || strings.IndexAny(p[len(p)-1:], "-.") == 0 {
 			return fmt.Errorf(`%s starts or ends with "-" or "."`, what)
+		}
+	}
+	return nil
+}
+
+// MaxListedIDLen bounds the ids ParseListedID accepts, in bytes.
+const MaxListedIDLen = 256
+
+// ParseListedID checks an id the Hub listed. Such ids are data, not input:
+// older repos may break today's rules (a 97-character name, "a--b"), so
+// any id that is safe to store and print is accepted: valid UTF-8 of at
+// most MaxListedIDLen bytes, printable characters only (no control or
+// format characters, no white space), "name" or "org/name" with neither
+// part empty, "." or "..". What it refuses wraps ErrInvalidID. Every id
+// ParseModelID accepts, it accepts.
+func ParseListedID(s string) (ModelID, error) {
+	if err := checkListedID(s); err != nil {
+		return "", fmt.Errorf("%w %q: %s", ErrInvalidID, s, err)
+	}
+	return ModelID(s), nil
+}
+
+func checkListedID(s string) error {
+	if len(s) > MaxListedIDLen {
+		return fmt.Errorf("longer than %d bytes", MaxListedIDLen)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	org, name, two := strings.Cut(s, "/")
+	parts := []string{org}
+	if two {
+		parts = append(parts, name)
+	}
+	for _, p := range parts {
+		switch {
+		case p == "":
+			return errors.New("empty part")
+		case p == "." || p == "..":
+			return fmt.Errorf("part %q", p)
+		case strings.Contains(p, "/"):
+			return errors.New(`more than one "/"`)
+		}
+	}
+	for _, r := range s {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("character %U not allowed", r)
 		}
 	}
 	return nil

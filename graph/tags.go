@@ -17,8 +17,8 @@ const baseModelTag = "base_model:"
 // derives from its card: "base_model:{parent}" and
 // "base_model:{relation}:{parent}". A parent named only by the plain tag is a
 // Finetune (the Hub's default). A parent with several relation tags yields one
-// Parent per relation. Tags that do not name a valid model id (URLs, local
-// paths, datasets) are skipped. The result is sorted by id, then relation,
+// Parent per relation. Tags whose id is not one the Hub could list (URLs,
+// local paths; see ParseListedID) are skipped. The result is sorted by id, then relation,
 // and has no duplicates.
 func ParentsFromTags(tags []string) []Parent {
 	var out []Parent
@@ -61,7 +61,9 @@ func ParentsFromTags(tags []string) []Parent {
 
 // ParseBaseModelTag splits a "base_model:…" tag. For "base_model:{id}" it
 // returns rel == ""; for "base_model:{rel}:{id}" the relation in lower case.
-// ok is false for other tags and for ids that are not valid model ids.
+// ok is false for other tags and for ids ParseListedID refuses: the Hub
+// writes these tags itself, with the parent's canonical id, which may be an
+// old id a user could no longer type.
 func ParseBaseModelTag(tag string) (rel Relation, id ModelID, ok bool) {
 	rest, found := strings.CutPrefix(tag, baseModelTag)
 	if !found {
@@ -73,7 +75,7 @@ func ParseBaseModelTag(tag string) (rel Relation, id ModelID, ok bool) {
 		}
 		rel, rest = Relation(strings.ToLower(r)), p
 	}
-	if checkID(rest) != nil {
+	if checkListedID(rest) != nil {
 		return "", "", false
 	}
 	return rel, ModelID(rest), true
