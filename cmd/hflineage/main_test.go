@@ -120,7 +120,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad format", []string{"export", "--db", db, "--format", "svgz"}, 2, "unknown --format"},
 		{"bad endpoint", []string{"crawl", "--db", db, "--endpoint", "ftp://x", "a/b"}, 2, "invalid endpoint"},
 		{"help", []string{"crawl", "--help"}, 0, "Usage: hflineage crawl"},
-		{"unknown seed", []string{"crawl", "--db", db, "--endpoint", srv.URL, "nobody/nothing", "b/lora"}, 1, "seed nobody/nothing: model not found on the Hub"},
+		{"unknown seed", []string{"crawl", "--db", db, "--endpoint", srv.URL, "nobody/nothing", "b/lora"}, 1, "seed nobody/nothing skipped: model not found on the Hub"},
 		{"count missing db", []string{"count", "--db", filepath.Join(t.TempDir(), "none"), "a/b"}, 1, "does not exist"},
 		{"count unknown model", []string{"count", "--db", db, "zz/top"}, 1, "not in the database"},
 	}
