@@ -173,9 +173,14 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 		job.ScanNext = "-" // listing complete
 	}
 	err = wk.commitPage(func(tx *store.Tx) error {
+		wk.delta.Pages++
 		for _, m := range models {
-			if err := wk.putModel(tx, m, ""); err != nil {
+			again, err := wk.putModel(tx, m, "")
+			if err != nil {
 				return err
+			}
+			if !again {
+				wk.delta.Models++
 			}
 			if run := tx.Run(); m.LastModified.After(run.Watermark) {
 				run.Watermark = m.LastModified
@@ -188,7 +193,6 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 		return nil
 	}
 	wk.job = job
-	wk.models.Add(int64(len(models)))
 	wk.pageDone()
 	if next != "" {
 		wk.send(&request{kind: "scan", url: next})

@@ -35,10 +35,18 @@ type Options struct {
 	Warn func(string)
 }
 
-// Stats are a walk's running totals.
+// Stats are a crawl's running totals. Models, Edges and Pages span the
+// whole run, resumed attempts included (they are saved with every page);
+// Requests, TooMany and Elapsed are this attempt's (Run.Requests spans the
+// run).
 type Stats struct {
-	Models   int64 // distinct family members found (seeds included)
-	Edges    int64 // edges written
+	// Models: a walk's distinct family members (seeds included); a scan's
+	// distinct models listed.
+	Models int64
+	// Edges: the distinct edges into the models counted in Models, as
+	// stored when the crawl last wrote each (a model listed twice counts
+	// once; `stats` counts edges the same way).
+	Edges    int64
 	Pages    int64 // listing and model pages committed
 	Requests int64 // HTTP requests sent, retries included
 	TooMany  int64 // of those, answered 429 (over the Hub's quota)
@@ -130,8 +138,9 @@ type walk struct {
 	requests0, tooMany0  int64 // the Walker's counters when this walk began
 
 	job          store.CrawlJob
-	run          *store.Run // guarded by commit
-	baseRequests int64      // the run's requests before this attempt
+	run          *store.Run        // guarded by commit
+	delta        *store.CrawlTally // what the commit in progress adds to models, edges, pages (guarded by commit)
+	baseRequests int64             // the run's requests before this attempt
 
 	mu       sync.Mutex
 	listings map[graph.ModelID]map[string]bool // URLs already fetched per listing in progress (loop guard)
@@ -208,18 +217,33 @@ func (wk *walk) snapshot() Stats {
 	return s
 }
 
-// commitPage commits one page's writes, with the run's totals, atomically.
+// commitPage commits one page's writes, with the run's and the crawl's
+// totals, atomically. fn counts what it adds into wk.delta.
 func (wk *walk) commitPage(fn func(tx *store.Tx) error) error {
 	wk.commit.Lock()
 	defer wk.commit.Unlock()
 	requests := wk.baseRequests + wk.hub.requests.Load() - wk.requests0
+	var delta store.CrawlTally
+	wk.delta = &delta
+	defer func() { wk.delta = nil }()
 	err := wk.st.UpdateRun(wk.run, func(tx *store.Tx) error {
+		delta = store.CrawlTally{} // fn may run again
 		tx.Run().Requests = requests
-		return fn(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.SetCrawlTally(store.CrawlTally{
+			Models: wk.models.Load() + delta.Models,
+			Edges:  wk.edges.Load() + delta.Edges,
+			Pages:  wk.pages.Load() + delta.Pages,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
+	wk.models.Add(delta.Models)
+	wk.edges.Add(delta.Edges)
+	wk.pages.Add(delta.Pages)
 	return nil
 }
 
@@ -258,7 +282,9 @@ func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 }
 
 // prepare starts a new crawl job and its run, or checks that the unfinished
-// one matches job and resumes it.
+// one matches job and resumes it. An unfinished crawl with other parameters
+// is abandoned (with a warning) when it never committed a page, say for a
+// wrong endpoint; otherwise it is ErrJobMismatch, naming what differs.
 func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 	old, ok, err := wk.st.CrawlJob()
 	if err != nil {
@@ -273,14 +299,24 @@ func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 				return err
 			}
 			wk.baseRequests = wk.run.Requests
+			tally, _, err := wk.st.CrawlTally()
+			if err != nil {
+				return err
+			}
+			wk.models.Store(tally.Models)
+			wk.edges.Store(tally.Edges)
+			wk.pages.Store(tally.Pages)
 			return nil
 		}
-		what := strings.Join(old.Seeds, " ")
-		if old.Kind == "scan" {
-			what = "--all"
+		progressed, err := wk.st.CrawlProgress()
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("%w: %s (depth %d, %s); rerun that crawl to finish it, or pass --restart to abandon it",
-			ErrJobMismatch, what, old.Depth, old.Endpoint)
+		if progressed {
+			return fmt.Errorf("%w (%s): %s; rerun that crawl to finish it, or pass --restart to abandon it",
+				ErrJobMismatch, describeJob(old), strings.Join(jobDiffs(old, job), "; "))
+		}
+		wk.warn("abandoned", fmt.Sprintf("abandoned an unfinished crawl that never committed a page (%s)", describeJob(old)))
 	}
 	if ok {
 		if err := wk.st.ClearCrawl(); err != nil {
@@ -293,7 +329,49 @@ func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 	job.RunID = wk.run.ID
 	job.Started = wk.run.Started.Format(time.RFC3339)
 	wk.job = job
-	return wk.st.Update(func(tx *store.Tx) error { return tx.SetCrawlJob(job) })
+	return wk.st.Update(func(tx *store.Tx) error {
+		if err := tx.SetCrawlJob(job); err != nil {
+			return err
+		}
+		return tx.SetCrawlTally(store.CrawlTally{})
+	})
+}
+
+// describeJob says what crawl job is, for messages.
+func describeJob(job store.CrawlJob) string {
+	what := "a walk of " + strings.Join(job.Seeds, " ")
+	if job.Kind == "scan" {
+		what = "a scan (--all)"
+		if job.Full {
+			what = "a full scan (--all --full)"
+		}
+	} else if job.Depth >= 0 {
+		what += fmt.Sprintf(" to depth %d", job.Depth)
+	}
+	return fmt.Sprintf("%s from %s, run %d", what, job.Endpoint, job.RunID)
+}
+
+// jobDiffs names each parameter in which the unfinished crawl old differs
+// from the new one, with both values.
+func jobDiffs(old, job store.CrawlJob) []string {
+	var d []string
+	if old.Kind != job.Kind {
+		d = append(d, fmt.Sprintf("mode: unfinished crawl is a %s, this one a %s", old.Kind, job.Kind))
+	} else if job.Kind == "walk" {
+		if !slices.Equal(old.Seeds, job.Seeds) {
+			d = append(d, fmt.Sprintf("seeds: unfinished crawl has %s, this one %s", strings.Join(old.Seeds, " "), strings.Join(job.Seeds, " ")))
+		}
+		if old.Depth != job.Depth {
+			d = append(d, fmt.Sprintf("--depth: unfinished crawl has %d, this one %d", old.Depth, job.Depth))
+		}
+	}
+	if old.Full != job.Full && old.Kind == job.Kind {
+		d = append(d, fmt.Sprintf("--full: unfinished crawl has %v, this one %v", old.Full, job.Full))
+	}
+	if old.Endpoint != job.Endpoint {
+		d = append(d, fmt.Sprintf("endpoint: %s vs %s", old.Endpoint, job.Endpoint))
+	}
+	return d
 }
 
 // snapshotFamilies records the size of each root's family after the run.
@@ -607,7 +685,8 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 		return err
 	}
 	err = wk.commitPage(func(tx *store.Tx) error {
-		if err := wk.putModel(tx, m, ""); err != nil {
+		wk.delta.Pages++
+		if _, err := wk.putModel(tx, m, ""); err != nil {
 			return err
 		}
 		if string(m.ID) != rq.seed {
@@ -629,10 +708,11 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 }
 
 // putModel stores m with the parents its tags declare (parents not yet
-// known become stubs). When m was listed as a child of listedUnder, that
-// parent is guaranteed an edge even if m's tags name it in another letter
-// case or not at all.
-func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID) error {
+// known become stubs) and counts its edges into the crawl's distinct edges.
+// When m was listed as a child of listedUnder, that parent is guaranteed an
+// edge even if m's tags name it in another letter case or not at all. again
+// reports that this run had stored m before.
+func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID) (again bool, err error) {
 	parents := graph.ParentsFromTags(m.Tags)
 	found := false
 	for i, p := range parents {
@@ -650,8 +730,9 @@ func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID)
 		return strings.Compare(string(a.ID)+"\x00"+string(a.Relation), string(b.ID)+"\x00"+string(b.Relation))
 	})
 	parents = slices.Compact(parents)
-	wk.edges.Add(int64(len(parents)))
-	return tx.PutModel(m, parents)
+	earlier, again, err := tx.PutCrawled(m, parents)
+	wk.delta.Edges += int64(len(parents) - earlier) // the edges into m are its parents, as last written
+	return again, err
 }
 
 // queue marks a family member found at depth as seen and, above the depth
@@ -665,7 +746,7 @@ func (wk *walk) queue(tx *store.Tx, id graph.ModelID, depth int) error {
 		isNew, err = tx.Enqueue(id, depth, wk.childrenURL(id))
 	}
 	if isNew {
-		wk.models.Add(1)
+		wk.delta.Models++
 	}
 	return err
 }
@@ -729,8 +810,9 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 	}
 	wk.skipUnsafe("listed as a child of "+string(rq.id), skipped)
 	err = wk.commitPage(func(tx *store.Tx) error {
+		wk.delta.Pages++
 		for _, m := range children {
-			if err := wk.putModel(tx, m, rq.id); err != nil {
+			if _, err := wk.putModel(tx, m, rq.id); err != nil {
 				return err
 			}
 			if err := wk.queue(tx, m.ID, rq.depth+1); err != nil {
@@ -756,8 +838,9 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 	return nil
 }
 
+// pageDone reports progress after a page (counted in its commit with
+// wk.delta.Pages).
 func (wk *walk) pageDone() {
-	wk.pages.Add(1)
 	if wk.opts.Progress != nil {
 		wk.opts.Progress(wk.snapshot())
 	}

@@ -17,13 +17,15 @@ import (
 // the pages in flight:
 //
 //	"c\x00job"                        the crawl's parameters (JSON)
+//	"c\x00tally"                      what the crawl has counted so far (JSON)
 //	"c\x00seen\x00" id                a model already queued or expanded (its depth, 4 bytes)
 //	"c\x00todo\x00" depth(4) id       a model still to expand → URL of its next listing page
 var (
-	pCrawl   = []byte("c\x00")
-	crawlJob = []byte("c\x00job")
-	pSeen    = []byte("c\x00seen\x00")
-	pTodo    = []byte("c\x00todo\x00")
+	pCrawl     = []byte("c\x00")
+	crawlJob   = []byte("c\x00job")
+	crawlTally = []byte("c\x00tally")
+	pSeen      = []byte("c\x00seen\x00")
+	pTodo      = []byte("c\x00todo\x00")
 )
 
 // CrawlJob describes a crawl in progress.
@@ -154,4 +156,113 @@ func (s *Store) NextPending(after *Pending, n int) ([]Pending, error) {
 		return nil
 	})
 	return out, err
+}
+
+// CrawlTally is what the crawl in progress has counted so far, saved with
+// each page so that a resumed crawl's totals span the whole run.
+type CrawlTally struct {
+	Models int64 `json:"models"` // distinct models stored
+	Edges  int64 `json:"edges"`  // distinct edges into them
+	Pages  int64 `json:"pages"`  // pages committed
+}
+
+// SetCrawlTally records the crawl's running totals.
+func (tx *Tx) SetCrawlTally(t CrawlTally) error {
+	return putJSON(tx.txn, crawlTally, t)
+}
+
+// CrawlTally returns the running totals of the crawl in progress; ok is
+// false when none were saved (no crawl, or one saved by an older version).
+func (s *Store) CrawlTally() (t CrawlTally, ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(crawlTally)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &t) })
+	})
+	if err != nil {
+		err = fmt.Errorf("%w: crawl tally: %v", ErrCorrupt, err)
+	}
+	return t, ok, err
+}
+
+// CrawlProgress reports whether the crawl in progress has committed any
+// page: by its tally, or, for a crawl saved without one, by a model it
+// marked seen (a scan saved without a tally counts as having progressed).
+func (s *Store) CrawlProgress() (bool, error) {
+	t, ok, err := s.CrawlTally()
+	if err != nil || ok {
+		return t.Pages > 0, err
+	}
+	job, ok, err := s.CrawlJob()
+	if err != nil || !ok {
+		return false, err
+	}
+	if job.Kind == "scan" {
+		return true, nil
+	}
+	progressed := false
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pSeen})
+		defer it.Close()
+		it.Seek(pSeen)
+		progressed = it.ValidForPrefix(pSeen)
+		return nil
+	})
+	return progressed, err
+}
+
+// Unseen returns the ids, in order, that the crawl in progress has not
+// marked seen (queued or stored at the depth bound).
+func (s *Store) Unseen(ids []graph.ModelID) ([]graph.ModelID, error) {
+	var out []graph.ModelID
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			_, err := txn.Get(cat(pSeen, string(id)))
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				out = append(out, id)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutCrawled stores m as PutModel does, and reports whether the run of this
+// transaction had already stored it (again) and then with how many parents
+// (earlier): so a crawl counts each model and its edges once, however often
+// the Hub lists it. Outside a run, again is false.
+func (tx *Tx) PutCrawled(m graph.Model, parents []graph.Parent) (earlier int, again bool, err error) {
+	if tx.run != nil {
+		old, found, err := tx.getRecord(m.ID)
+		if err != nil {
+			return 0, false, err
+		}
+		if found && !old.Stub && old.Run == tx.run.ID {
+			earlier, again = len(old.Parents), true
+		}
+	}
+	return earlier, again, tx.PutModel(m, parents)
+}
+
+// RemoveGone removes a model the Hub no longer has (it answered 404 or 401
+// for it), as a full scan's reconciliation does: the edges it declared go,
+// and it stays as a stub only while other models name it as a parent. The
+// removal is counted and logged in the transaction's run.
+func (tx *Tx) RemoveGone(id graph.ModelID) error {
+	return tx.removeModel(id, false)
+}
+
+// DropOrphanStub deletes id if it is a stub that no model names as a parent
+// any more (after RemoveGone of its last children).
+func (tx *Tx) DropOrphanStub(id graph.ModelID) error {
+	return tx.removeModel(id, true)
 }
