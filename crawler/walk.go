@@ -147,6 +147,7 @@ type walk struct {
 	scanSeen map[string]bool                   // URLs already fetched by a scan (loop guard)
 	seeds    map[string]graph.ModelID          // resolved seeds
 	seedErrs map[string]error
+	gone     []graph.ModelID // members that left the family and the Hub no longer has
 
 	warnMu    sync.Mutex
 	warned    map[string]bool // warnings already given (each is given once)
@@ -161,7 +162,9 @@ const attemptsPerPage = 5 // tries of a page that comes back damaged (after the 
 
 // Walk crawls seeds and all their descendants into the store, breadth-first,
 // expanding each model once, and resumes an unfinished crawl with the same
-// parameters. It returns a *SeedError when some seeds could not be fetched
+// parameters. Once the walk is complete, members the database held from
+// before that the walk did not see are looked up one by one and updated,
+// or removed (logged in the run) when the Hub no longer has them. It returns a *SeedError when some seeds could not be fetched
 // (missing, gated, forbidden, or failing after every retry: each is skipped
 // and the others are crawled), ErrBadToken when the Hub refuses the token,
 // ErrJobMismatch when another crawl is unfinished, and the context's error
@@ -190,13 +193,15 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 		return wk.finish(err, nil)
 	}
 	err := wk.expandAll()
-	return wk.finish(err, func() error {
-		var roots []graph.ModelID
-		for _, id := range wk.seeds {
-			roots = append(roots, id)
-		}
-		return wk.snapshotFamilies(roots)
-	})
+	var roots []graph.ModelID
+	for _, id := range wk.seeds {
+		roots = append(roots, id)
+	}
+	slices.Sort(roots)
+	if err == nil {
+		err = wk.reconcile(roots)
+	}
+	return wk.finish(err, func() error { return wk.snapshotFamilies(roots) })
 }
 
 // snapshot returns the running totals.
@@ -429,7 +434,7 @@ func (wk *walk) newCollector() *colly.Collector {
 
 // request is what travels with a colly request in its Context.
 type request struct {
-	kind    string // "seed" or "list"
+	kind    string // "seed", "list", "scan" or "lookup"
 	seed    string // kind seed: the name asked for
 	id      graph.ModelID
 	depth   int
@@ -451,10 +456,13 @@ func (wk *walk) send(rq *request) {
 }
 
 func (wk *walk) release(rq *request) {
-	if rq.kind == "list" {
+	switch rq.kind {
+	case "list":
 		wk.mu.Lock()
 		delete(wk.listings, rq.id)
 		wk.mu.Unlock()
+		<-wk.slots
+	case "lookup":
 		<-wk.slots
 	}
 }
@@ -544,11 +552,14 @@ func (wk *walk) onError(r *colly.Response, err error) {
 	// here also includes bodies cut off mid-way, worth another try.
 	wk.retryOr(rq, !errors.Is(err, errRedirect), func() {
 		err := fmt.Errorf("GET %s: %w", redact(rq.url), err)
-		if rq.kind == "seed" {
+		switch rq.kind {
+		case "seed":
 			wk.skipSeed(rq, err)
-			return
+		case "lookup":
+			wk.lookupFailed(rq, err)
+		default:
+			wk.fail(err)
 		}
-		wk.fail(err)
 	})
 }
 
@@ -592,6 +603,8 @@ func (wk *walk) onResponse(r *colly.Response) {
 			wk.retryOr(rq, retryable(err), func() { wk.fail(fmt.Errorf("listing children of %s: %w", rq.id, err)) })
 			return
 		}
+	case "lookup":
+		wk.onLookupResponse(r, rq, err)
 	case "scan":
 		if err == nil {
 			err = wk.onScanPage(r, rq)
@@ -713,6 +726,15 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 // edge even if m's tags name it in another letter case or not at all. again
 // reports that this run had stored m before.
 func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID) (again bool, err error) {
+	parents := parentsOf(m, listedUnder)
+	earlier, again, err := tx.PutCrawled(m, parents)
+	wk.delta.Edges += int64(len(parents) - earlier) // the edges into m are its parents, as last written
+	return again, err
+}
+
+// parentsOf returns the parents m declares in its tags, sorted, and
+// listedUnder (when set) whatever the tags say.
+func parentsOf(m graph.Model, listedUnder graph.ModelID) []graph.Parent {
 	parents := graph.ParentsFromTags(m.Tags)
 	found := false
 	for i, p := range parents {
@@ -729,10 +751,7 @@ func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID)
 	slices.SortFunc(parents, func(a, b graph.Parent) int {
 		return strings.Compare(string(a.ID)+"\x00"+string(a.Relation), string(b.ID)+"\x00"+string(b.Relation))
 	})
-	parents = slices.Compact(parents)
-	earlier, again, err := tx.PutCrawled(m, parents)
-	wk.delta.Edges += int64(len(parents) - earlier) // the edges into m are its parents, as last written
-	return again, err
+	return slices.Compact(parents)
 }
 
 // queue marks a family member found at depth as seen and, above the depth
