@@ -656,6 +656,9 @@ func (wk *walk) retryOr(rq *request, retryable bool, giveUp func()) {
 // way of saying the repo is private, gated or missing.
 func statusError(r *colly.Response, rq *request, tokenSent bool) error {
 	he := &HTTPError{URL: redact(rq.url), Status: r.StatusCode}
+	if rq.kind == "seed" || rq.kind == "lookup" {
+		he.URL, _, _ = strings.Cut(he.URL, "?") // the expand[] list says nothing
+	}
 	if r.Headers != nil {
 		he.Code = r.Headers.Get("X-Error-Code")
 		he.Message = r.Headers.Get("X-Error-Message")
