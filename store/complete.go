@@ -16,8 +16,11 @@ import (
 // its ancestors in the stored graph. The latest run covering a model is the
 // family's last crawl: a later complete run supersedes an earlier incomplete
 // one, and a later incomplete one leaves the family partial whatever came
-// before. (A run does not record a walk's --depth: a complete walk bounded
-// above the model counts as covering it.)
+// before, unless it changed nothing (see Run.Changed: say a crawl abandoned
+// before its first page, or an interrupted re-walk of an unchanged family),
+// which leaves the data as the run before it did and is passed over. (A run
+// does not record a walk's --depth: a complete walk bounded above the model
+// counts as covering it.)
 
 // FamilyComplete reports whether the last crawl of id's family completed.
 // When it did not, complete is false and run is that crawl's run. When it
@@ -48,6 +51,9 @@ func (s *Store) FamilyComplete(id graph.ModelID) (complete bool, run uint64, err
 	seeds := seedResolver{s: s, ids: map[string]graph.ModelID{}}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := &runs[i]
+		if !r.Complete && !r.Changed() {
+			continue
+		}
 		covers := r.Mode == "scan"
 		for _, name := range r.Seeds {
 			if covers {
@@ -67,10 +73,11 @@ func (s *Store) FamilyComplete(id graph.ModelID) (complete bool, run uint64, err
 }
 
 // DatabaseComplete reports whether every family the database holds was last
-// crawled to the end: false, with the run, when the latest scan after which
-// nothing else was scanned, or the latest walk of some seed, did not
-// complete. A complete scan supersedes every run before it. When complete,
-// run is the latest run (0 in a database without runs).
+// crawled to the end: false, with the run, when the latest scan, or the
+// latest walk of some seed since it, did not complete. A complete scan
+// supersedes every run before it; an unfinished run that changed nothing is
+// passed over, as in FamilyComplete. When complete, run is the latest run
+// (0 in a database without runs).
 func (s *Store) DatabaseComplete() (complete bool, run uint64, err error) {
 	runs, err := s.Runs()
 	if err != nil {
@@ -80,6 +87,9 @@ func (s *Store) DatabaseComplete() (complete bool, run uint64, err error) {
 	decided := map[graph.ModelID]bool{} // seeds whose latest walk has been seen
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := &runs[i]
+		if !r.Complete && !r.Changed() {
+			continue
+		}
 		if r.Mode == "scan" {
 			if !r.Complete {
 				return false, r.ID, nil

@@ -7,15 +7,20 @@ import (
 )
 
 // runSpec is a run to record: a walk of seeds, or a scan when seeds is nil.
+// Every run adds a model, unless unchanged.
 type runSpec struct {
-	seeds    []string
-	complete bool
+	seeds     []string
+	complete  bool
+	unchanged bool
 }
 
 func walkRun(complete bool, seeds ...string) runSpec {
 	return runSpec{seeds: seeds, complete: complete}
 }
 func scanRun(complete bool) runSpec { return runSpec{complete: complete} }
+
+// idleRun is an unfinished walk that changed nothing.
+func idleRun(seeds ...string) runSpec { return runSpec{seeds: seeds, unchanged: true} }
 
 func recordRuns(t *testing.T, s *Store, runs []runSpec) {
 	t.Helper()
@@ -28,10 +33,15 @@ func recordRuns(t *testing.T, s *Store, runs []runSpec) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if spec.complete {
-			if err := s.UpdateRun(r, func(tx *Tx) error { tx.Run().Complete = true; return nil }); err != nil {
-				t.Fatal(err)
+		err = s.UpdateRun(r, func(tx *Tx) error {
+			tx.Run().Complete = spec.complete
+			if !spec.unchanged {
+				tx.Run().ModelsAdded = 1
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -88,6 +98,15 @@ func TestFamilyComplete(t *testing.T) {
 		{"several seeds", []runSpec{walkRun(false, "other/Root", "a/ft")},
 			map[graph.ModelID]want{"org/Base": {true, 0}, "b/q": {false, 1}, "other/child": {false, 1}},
 			want{false, 1}},
+		{"an unfinished re-walk that changed nothing is passed over", []runSpec{walkRun(true, "org/Base"), idleRun("org/Base")},
+			map[graph.ModelID]want{"org/Base": {true, 1}, "b/q": {true, 1}},
+			want{true, 2}},
+		{"a crawl abandoned before its first page", []runSpec{walkRun(false, "org/Base"), idleRun("wrong/Endpoint")},
+			map[graph.ModelID]want{"b/q": {false, 1}},
+			want{false, 1}},
+		{"only idle runs", []runSpec{idleRun("org/Base"), {unchanged: true}},
+			map[graph.ModelID]want{"b/q": {true, 0}},
+			want{true, 2}},
 		{"interrupted scan", []runSpec{walkRun(true, "org/Base"), scanRun(false)},
 			map[graph.ModelID]want{"org/Base": {false, 2}, "other/Root": {false, 2}},
 			want{false, 2}},

@@ -56,6 +56,13 @@ type Run struct {
 	Watermark time.Time `json:"watermark,omitzero"`
 }
 
+// Changed reports whether the run added or removed any model or edge. An
+// unfinished run that changed nothing (one that never got a page, or
+// re-read an unchanged family) left the data as the runs before it did.
+func (r *Run) Changed() bool {
+	return r.ModelsAdded != 0 || r.ModelsRemoved != 0 || r.EdgesAdded != 0 || r.EdgesRemoved != 0
+}
+
 func runKey(id uint64) []byte { return binary.BigEndian.AppendUint64(append([]byte(nil), pRun...), id) }
 
 // NewRun records the start of a run and returns it with its id.
