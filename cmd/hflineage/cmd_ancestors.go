@@ -5,31 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-
-	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
 )
-
-type ancestorJSON struct {
-	Model    graph.ModelID `json:"model"`
-	Distance int           `json:"distance"`
-}
-
-type edgeJSON struct {
-	Parent   graph.ModelID  `json:"parent"`
-	Child    graph.ModelID  `json:"child"`
-	Relation graph.Relation `json:"relation"`
-}
-
-type ancestryJSON struct {
-	Model     graph.ModelID   `json:"model"`
-	Ancestors []ancestorJSON  `json:"ancestors"`
-	Roots     []graph.ModelID `json:"roots"`
-	Edges     []edgeJSON      `json:"edges"`
-	// Complete is false when the last crawl covering the model did not
-	// complete.
-	Complete bool `json:"complete"`
-}
 
 func cmdAncestors(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ancestors", `ancestors [flags] MODEL
@@ -49,34 +25,22 @@ is false in --json).`, stderr)
 	if err != nil {
 		return err
 	}
-	st, id, err := openWithModel(*db, name)
+	q, done, err := openEngine(*db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	complete, err := checkComplete(st, id, "this lineage", stderr)
+	defer done()
+	out, err := q.Ancestors(ctx, name)
 	if err != nil {
-		return err
+		return queryError(err)
 	}
-	var a *graph.Ancestry
-	if err := st.View(func(r *store.Reader) error {
-		a, err = graph.LoadAncestors(r, id)
-		return err
-	}); err != nil {
-		return err
-	}
-	out := ancestryJSON{Model: id, Ancestors: []ancestorJSON{}, Roots: []graph.ModelID{}, Edges: []edgeJSON{}, Complete: complete}
-	for _, anc := range a.Ancestors() {
-		out.Ancestors = append(out.Ancestors, ancestorJSON{Model: anc, Distance: a.Distance[anc]})
-	}
-	out.Roots = append(out.Roots, a.Roots...)
-	for _, e := range a.Edges {
-		out.Edges = append(out.Edges, edgeJSON{e.Parent, e.Child, e.Relation})
+	if out.Incomplete != nil {
+		fmt.Fprintln(stderr, out.Incomplete.Warning("this lineage"))
 	}
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(out)
 	}
-	fmt.Fprintf(stdout, "%s\n", id)
+	fmt.Fprintf(stdout, "%s\n", out.Model)
 	if len(out.Ancestors) == 0 {
 		_, err := fmt.Fprintln(stdout, "  no ancestors in the database (a base model, or its parents were never crawled)")
 		return err

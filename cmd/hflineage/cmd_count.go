@@ -10,13 +10,6 @@ import (
 	"github.com/hflineage/hflineage/graph"
 )
 
-// countJSON is count --json: the family's size, and whether the last crawl
-// of the family completed.
-type countJSON struct {
-	graph.FamilyCount
-	Complete bool `json:"complete"`
-}
-
 func cmdCount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("count", `count [flags] MODEL
 
@@ -35,23 +28,22 @@ crawl of the family did not complete, a warning on stderr says so (and
 	if err != nil {
 		return err
 	}
-	st, id, err := openWithModel(*db, name)
+	q, done, err := openEngine(*db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	complete, err := checkComplete(st, id, "these numbers", stderr)
+	defer done()
+	c, err := q.Count(ctx, name)
 	if err != nil {
-		return err
+		return queryError(err)
 	}
-	c, err := st.FamilyCount(id)
-	if err != nil {
-		return err
+	if c.Incomplete != nil {
+		fmt.Fprintln(stderr, c.Incomplete.Warning("these numbers"))
 	}
 	if *jsonOut {
-		return json.NewEncoder(stdout).Encode(countJSON{c, complete})
+		return json.NewEncoder(stdout).Encode(c)
 	}
-	return writeCountTable(stdout, c)
+	return writeCountTable(stdout, c.FamilyCount)
 }
 
 func writeCountTable(w io.Writer, c graph.FamilyCount) error {

@@ -5,24 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/query"
 )
-
-type diffJSON struct {
-	Run           uint64          `json:"run"`
-	Mode          string          `json:"mode"`
-	Finished      string          `json:"finished,omitempty"`
-	Complete      bool            `json:"complete"`
-	Model         graph.ModelID   `json:"model,omitempty"`
-	AllNew        bool            `json:"all_new,omitempty"`
-	ModelsAdded   []graph.ModelID `json:"models_added"`
-	ModelsRemoved []graph.ModelID `json:"models_removed"`
-	EdgesAdded    []edgeJSON      `json:"edges_added"`
-	EdgesRemoved  []edgeJSON      `json:"edges_removed"`
-}
 
 func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("diff", `diff [flags] [MODEL]
@@ -41,86 +26,27 @@ stored is new.`, stderr)
 	if len(pos) > 1 {
 		return usagef("diff: name at most one MODEL")
 	}
+	o := query.DiffOptions{Run: *runFlag}
 	if len(pos) == 1 {
-		if _, err := graph.ParseModelID(pos[0]); err != nil {
-			return usagef("%v", err)
+		if err := checkModel(pos[0]); err != nil {
+			return err
 		}
+		o.Model = pos[0]
 	}
-	st, err := openForRead(*db, false)
+	q, done, err := openEngine(*db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	var run *store.Run
-	if *runFlag > 0 {
-		run, err = st.GetRun(*runFlag)
-	} else {
-		run, err = st.LastRun()
-		if err == nil && run == nil {
-			return fmt.Errorf("no runs in the database yet (run hflineage crawl first)")
-		}
-	}
+	defer done()
+	out, err := q.Diff(ctx, o)
 	if err != nil {
-		return err
-	}
-	out := diffJSON{Run: run.ID, Mode: run.Mode, Complete: run.Complete, AllNew: !run.LogChanges,
-		ModelsAdded: []graph.ModelID{}, ModelsRemoved: []graph.ModelID{}, EdgesAdded: []edgeJSON{}, EdgesRemoved: []edgeJSON{}}
-	if !run.Finished.IsZero() {
-		out.Finished = run.Finished.UTC().Format(time.RFC3339)
-	}
-	var keepModel func(graph.ModelID) bool
-	var keepEdge func(graph.Edge) bool
-	if len(pos) == 1 {
-		id, err := resolve(st, pos[0])
-		if err != nil {
-			return err
-		}
-		out.Model = id
-		members := map[graph.ModelID]bool{}
-		err = st.View(func(r *store.Reader) error {
-			f, err := graph.LoadFamily(r, id, -1)
-			if err != nil {
-				return err
-			}
-			for _, m := range f.Members {
-				members[m] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		removedChild := map[graph.ModelID]bool{}
-		keepEdge = func(e graph.Edge) bool {
-			if members[e.Parent] {
-				removedChild[e.Child] = true
-				return true
-			}
-			return false
-		}
-		keepModel = func(m graph.ModelID) bool { return members[m] || removedChild[m] }
-		// Edges first, so that models removed with their edge are kept.
-		if _, err := st.Changes(run.ID, func(graph.ModelID) bool { return false }, keepEdge); err != nil {
-			return err
-		}
-	}
-	ch, err := st.Changes(run.ID, keepModel, keepEdge)
-	if err != nil {
-		return err
-	}
-	out.ModelsAdded = append(out.ModelsAdded, ch.ModelsAdded...)
-	out.ModelsRemoved = append(out.ModelsRemoved, ch.ModelsRemoved...)
-	for _, e := range ch.EdgesAdded {
-		out.EdgesAdded = append(out.EdgesAdded, edgeJSON{e.Parent, e.Child, e.Relation})
-	}
-	for _, e := range ch.EdgesRemoved {
-		out.EdgesRemoved = append(out.EdgesRemoved, edgeJSON{e.Parent, e.Child, e.Relation})
+		return queryError(err)
 	}
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(out)
 	}
-	fmt.Fprintf(stdout, "run %d (%s", run.ID, run.Mode)
-	if run.Full {
+	fmt.Fprintf(stdout, "run %d (%s", out.Run, out.Mode)
+	if out.Full {
 		fmt.Fprint(stdout, ", full")
 	}
 	if out.Finished != "" {
@@ -130,7 +56,7 @@ stored is new.`, stderr)
 	}
 	fmt.Fprintln(stdout, ")")
 	if out.AllNew {
-		_, err := fmt.Fprintf(stdout, "started from an empty database: all %d models and %d edges it stored are new\n", run.ModelsAdded, run.EdgesAdded)
+		_, err := fmt.Fprintf(stdout, "started from an empty database: all %d models and %d edges it stored are new\n", out.RunModels, out.RunEdges)
 		return err
 	}
 	for _, m := range out.ModelsAdded {

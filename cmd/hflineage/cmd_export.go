@@ -1,25 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
-	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/query"
 )
-
-var exportFormats = []string{"dot", "graphml", "json", "csv", "csv-nodes", "svg", "png"}
-
-// renderThreshold is the family size above which pictures are laid out
-// with sfdp (force-directed, scales) rather than dot (layered, readable).
-const renderThreshold = 1500
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", `export [flags] --format FORMAT [--root MODEL] [-o FILE]
@@ -39,7 +30,7 @@ Formats:
   svg, png   a picture rendered by Graphviz (dot for small families, sfdp
              for large ones; needs the graphviz package)`, stderr)
 	db := dbFlag(fs)
-	format := fs.String("format", "", "output `FORMAT`: "+strings.Join(exportFormats, ", "))
+	format := fs.String("format", "", "output `FORMAT`: "+strings.Join(query.ExportFormats, ", "))
 	root := fs.String("root", "", "export only the family of `MODEL`")
 	depth := fs.Int("depth", -1, "with --root: keep members at most `N` levels below it (-1: all)")
 	maxNodes := fs.Int("max-nodes", 0, "with --root: keep at most `N` members, the most downloaded, each with a path to the root (0: all)")
@@ -53,272 +44,40 @@ Formats:
 	if len(pos) > 0 {
 		return usagef("export: unexpected argument %q (the family is chosen with --root)", pos[0])
 	}
-	switch {
-	case *format == "":
-		return usagef("export: --format is required (%s)", strings.Join(exportFormats, ", "))
-	case !contains(exportFormats, *format):
-		return usagef("export: unknown --format %q (want %s)", *format, strings.Join(exportFormats, ", "))
-	}
-	if *root == "" && (*depth >= 0 || *maxNodes > 0) {
-		return usagef("export: --depth and --max-nodes need --root")
-	}
-	if *depth < -1 || *maxNodes < 0 {
-		return usagef("export: --depth and --max-nodes must not be negative")
-	}
-	rels, err := parseRelations(*relations)
+	rels, err := query.ParseRelations(*relations)
 	if err != nil {
 		return usagef("export: --relation: %v", err)
 	}
-	switch *cluster {
-	case "":
-	case "author", "relation":
-		if *format != "dot" && *format != "svg" && *format != "png" {
-			return usagef("export: --cluster goes with dot, svg or png")
-		}
-		if *cluster == "relation" && *root == "" {
-			return usagef("export: --cluster relation needs --root")
-		}
-	default:
-		return usagef("export: --cluster must be author or relation")
+	sel := query.Selection{Format: *format, Root: *root, Depth: *depth, MaxNodes: *maxNodes, Relations: rels, Cluster: *cluster}
+	if err := sel.Check(); err != nil {
+		return queryError(err)
 	}
-	if *root != "" {
-		if _, err := graph.ParseModelID(*root); err != nil {
-			return usagef("%v", err)
-		}
-	}
-	var dotBin string
-	if *format == "svg" || *format == "png" {
-		if _, err := exec.LookPath("dot"); err != nil {
-			return errors.New("export: rendering svg/png needs Graphviz, which is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
-		}
-		dotBin = "dot"
-	}
-
 	if *out != "" && *out != "-" {
 		if _, _, err := outputTarget(*out); err != nil {
 			return err
 		}
 	}
-	st, rootID, err := openWithModel(*db, *root)
+	q, done, err := openEngine(*db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if _, err := checkComplete(st, rootID, "this export", stderr); err != nil {
-		return err
+	defer done()
+	in, err := q.Plan(ctx, sel)
+	if err != nil {
+		return queryError(err)
 	}
-	sel := selection{st: st, root: rootID, depth: *depth, maxNodes: *maxNodes, rels: rels, cluster: *cluster}
-
-	if dotBin != "" {
-		var dot bytes.Buffer
-		var nodes int
-		err := st.View(func(r *store.Reader) (err error) {
-			nodes, err = sel.write(r, &dot, "dot")
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		engine := "dot"
-		extra := []string{}
-		if nodes > renderThreshold {
-			engine = "sfdp"
-			extra = []string{"-Goverlap=prism", "-Gsplines=false", "-Goutputorder=edgesfirst"}
+	if in != nil {
+		fmt.Fprintln(stderr, in.Warning("this export"))
+	}
+	sel.BeforeLayout = func(nodes int, layout string) {
+		if layout == "sfdp" {
 			fmt.Fprintf(stderr, "export: %d nodes: laying out with sfdp; --max-nodes gives a more readable picture\n", nodes)
 		}
-		return writeOutput(*out, stdout, func(w io.Writer) error {
-			cmd := exec.CommandContext(ctx, engine, append(extra, "-T"+*format)...)
-			cmd.Stdin = &dot
-			cmd.Stdout = w
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("export: %s -T%s: %v: %s", engine, *format, err, oneLine(errb.String()))
-			}
-			return nil
-		})
 	}
 	return writeOutput(*out, stdout, func(w io.Writer) error {
-		return st.View(func(r *store.Reader) error {
-			_, err := sel.write(r, w, *format)
-			return err
-		})
+		_, err := q.Write(ctx, sel, w)
+		return queryError(err)
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func parseRelations(s string) (map[graph.Relation]bool, error) {
-	if s == "" {
-		return nil, nil
-	}
-	rels := map[graph.Relation]bool{}
-	for _, part := range strings.Split(s, ",") {
-		r, err := graph.ParseRelation(part)
-		if err != nil {
-			return nil, err
-		}
-		rels[r] = true
-	}
-	return rels, nil
-}
-
-// selection is what to export.
-type selection struct {
-	st       *store.Store
-	root     graph.ModelID
-	depth    int
-	maxNodes int
-	rels     map[graph.Relation]bool
-	cluster  string
-}
-
-func newEncoder(format string, w io.Writer, root graph.ModelID) graph.Encoder {
-	switch format {
-	case "graphml":
-		return graph.NewGraphMLEncoder(w)
-	case "json":
-		return graph.NewNodeLinkEncoder(w)
-	case "csv":
-		return graph.NewCSVEncoder(w)
-	case "csv-nodes":
-		return graph.NewCSVNodesEncoder(w)
-	}
-	name := "hflineage"
-	if root != "" {
-		name = "lineage of " + string(root)
-	}
-	return graph.NewDOTEncoder(w, name, root)
-}
-
-// filtered is an EdgeSource keeping only some relations.
-type filtered struct {
-	src  graph.EdgeSource
-	rels map[graph.Relation]bool
-}
-
-func (f filtered) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
-	return f.src.ChildEdges(id, func(e graph.Edge) error {
-		if f.rels[e.Relation] {
-			return fn(e)
-		}
-		return nil
-	})
-}
-
-// family loads the selected family: small ones by following the stored
-// edges, large ones from the cached graph of every edge.
-func (s selection) family(r *store.Reader) (*graph.Family, error) {
-	if s.rels != nil {
-		return graph.LoadFamily(filtered{r, s.rels}, s.root, s.depth)
-	}
-	return s.st.Family(s.root, s.depth)
-}
-
-// write encodes the selection in format and returns the number of nodes.
-func (s selection) write(r *store.Reader, w io.Writer, format string) (int, error) {
-	enc := newEncoder(format, w, s.root)
-	if s.cluster == "author" {
-		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return authorLabel(m) }
-	}
-	if s.root == "" {
-		return s.writeAll(r, enc)
-	}
-	f, err := s.family(r)
-	if err != nil {
-		return 0, err
-	}
-	if s.maxNodes > 0 && s.maxNodes < len(f.Members) {
-		downloads := make(map[graph.ModelID]int64, len(f.Members))
-		err := r.ModelsOf(f.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return nil })
-		if err != nil {
-			return 0, err
-		}
-		f = f.Prune(s.maxNodes, func(id graph.ModelID) int64 { return downloads[id] })
-	}
-	var less func(a, b graph.Model) bool
-	switch s.cluster {
-	case "author":
-		less = func(a, b graph.Model) bool { return authorLabel(a) < authorLabel(b) }
-	case "relation":
-		rel := firstRelation(f)
-		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return rel[m.ID] }
-		less = func(a, b graph.Model) bool { return rel[a.ID] < rel[b.ID] }
-	}
-	return len(f.Members), graph.WriteFamily(enc, f, r.ModelsOf, less)
-}
-
-func authorLabel(m graph.Model) string {
-	if a := m.ID.Author(); a != "" {
-		return a
-	}
-	return "(no organisation)"
-}
-
-// firstRelation gives each member the relation of the first edge into it
-// (in sorted order) from another member; the root gets "base".
-func firstRelation(f *graph.Family) map[graph.ModelID]string {
-	rel := map[graph.ModelID]string{f.Root: "base"}
-	for _, e := range f.Edges {
-		if _, ok := rel[e.Child]; !ok && e.Parent != e.Child {
-			rel[e.Child] = string(e.Relation)
-		}
-	}
-	return rel
-}
-
-// writeAll streams the whole stored graph (the store yields it sorted).
-// With a relation filter, only models touching a kept edge are written.
-func (s selection) writeAll(r *store.Reader, enc graph.Encoder) (int, error) {
-	var keep map[graph.ModelID]bool
-	if s.rels != nil {
-		keep = map[graph.ModelID]bool{}
-		err := r.Edges(func(e graph.Edge) error {
-			if s.rels[e.Relation] {
-				keep[e.Parent], keep[e.Child] = true, true
-			}
-			return nil
-		})
-		if err != nil {
-			return 0, err
-		}
-	}
-	nodes := 0
-	err := r.Models(func(m graph.Model) error {
-		if keep == nil || keep[m.ID] {
-			nodes++
-			enc.Node(m)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	err = r.Edges(func(e graph.Edge) error {
-		if s.rels == nil || s.rels[e.Relation] {
-			enc.Edge(e)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return nodes, enc.Close()
-}
-
-func modelOrStub(r *store.Reader, id graph.ModelID) graph.Model {
-	m, err := r.Model(id)
-	if err != nil {
-		return graph.Model{ID: id, Stub: true}
-	}
-	return m
 }
 
 // writeOutput runs write on stdout, or on the file at path. A new file, or

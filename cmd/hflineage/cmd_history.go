@@ -6,23 +6,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-	"time"
-
-	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
 )
-
-type historyRun struct {
-	Run         uint64               `json:"run"`
-	Finished    string               `json:"finished"`
-	Mode        string               `json:"mode"`
-	Descendants graph.RelationCounts `json:"descendants"`
-}
-
-type historyJSON struct {
-	Model graph.ModelID `json:"model"`
-	Runs  []historyRun  `json:"runs"`
-}
 
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("history", `history [flags] MODEL
@@ -41,14 +25,14 @@ with at least --snapshot-min descendants (100 by default).`, stderr)
 	if err != nil {
 		return err
 	}
-	st, id, err := openWithModel(*db, name)
+	q, done, err := openEngine(*db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	h, err := familyHistory(st, id)
+	defer done()
+	h, err := q.History(ctx, name)
 	if err != nil {
-		return err
+		return queryError(err)
 	}
 	if *plot != "" {
 		if err := writeHistoryPlot(*plot, h); err != nil {
@@ -58,7 +42,7 @@ with at least --snapshot-min descendants (100 by default).`, stderr)
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(h)
 	}
-	fmt.Fprintf(stdout, "%s\n\n", id)
+	fmt.Fprintf(stdout, "%s\n\n", h.Model)
 	if len(h.Runs) == 0 {
 		_, err := fmt.Fprintln(stdout, "no runs recorded this family yet (crawl it, or scan with --snapshot-min low enough)")
 		return err
@@ -70,24 +54,4 @@ with at least --snapshot-min descendants (100 by default).`, stderr)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", r.Run, r.Finished, r.Mode, d.Adapter, d.Finetune, d.Merge, d.Quantized, d.Total)
 	}
 	return tw.Flush()
-}
-
-func familyHistory(st *store.Store, id graph.ModelID) (historyJSON, error) {
-	h := historyJSON{Model: id, Runs: []historyRun{}}
-	snaps, err := st.History(id)
-	if err != nil {
-		return h, err
-	}
-	for _, sn := range snaps {
-		run, err := st.GetRun(sn.Run)
-		if err != nil {
-			return h, err
-		}
-		finished := run.Finished
-		if finished.IsZero() {
-			finished = run.Started
-		}
-		h.Runs = append(h.Runs, historyRun{Run: sn.Run, Finished: finished.UTC().Format(time.RFC3339), Mode: run.Mode, Descendants: sn.Descendants})
-	}
-	return h, nil
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
 )
 
 func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,21 +38,18 @@ all of it to one family. The JSON form is documented in the README.`, stderr)
 	if *plot != "" && *root == "" {
 		return usagef("stats: --plot needs --root")
 	}
-	if *root != "" {
-		if _, err := graph.ParseModelID(*root); err != nil {
-			return usagef("%v", err)
-		}
+	if err := checkModel(*root); err != nil {
+		return err
 	}
-	st, rootID, err := openWithModel(*db, *root)
+	q, done, err := openEngine(*db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	g, err := st.CachedGraph()
+	defer done()
+	s, err := q.Stats(ctx, query.StatsOptions{Top: *top, Root: *root})
 	if err != nil {
-		return err
+		return queryError(err)
 	}
-	s := graph.ComputeStats(g, graph.StatsOptions{Top: *top, Root: rootID})
 	if *plot != "" {
 		if err := writeGrowthPlot(*plot, s); err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/store"
 )
 
@@ -46,9 +47,6 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// errSilent is a failure already reported to the user.
-var errSilent = errors.New("")
-
 func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	switch {
@@ -62,8 +60,6 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "hflineage: %s\nRun 'hflineage help' for usage.\n", ue.msg)
 		return exitUsage
-	case errors.Is(err, errSilent):
-		return exitFailure
 	}
 	fmt.Fprintf(stderr, "hflineage: %s\n", oneLine(err.Error()))
 	return exitFailure
@@ -228,72 +224,35 @@ func oneModel(cmd string, pos []string) (string, error) {
 	return pos[0], nil
 }
 
-// openWithModel opens an existing database and, when name is not empty,
-// finds that model in it. The caller closes the store.
-func openWithModel(db, name string) (*store.Store, graph.ModelID, error) {
+// openEngine opens an existing database read-only and returns the query
+// engine over it, and the function that closes it.
+func openEngine(db string) (*query.Engine, func(), error) {
 	st, err := openForRead(db, false)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
+	return query.New(st), func() { st.Close() }, nil
+}
+
+// queryError turns the engine's invalid-question errors into usage errors
+// (exit 2); others pass through.
+func queryError(err error) error {
+	if errors.Is(err, query.ErrInvalid) {
+		return usagef("%v", err)
+	}
+	return err
+}
+
+// checkModel validates a model id given on the command line ("" is fine),
+// before any database is opened.
+func checkModel(name string) error {
 	if name == "" {
-		return st, "", nil
+		return nil
 	}
-	id, err := resolve(st, name)
-	if err != nil {
-		st.Close()
-		return nil, "", err
+	if _, err := graph.ParseModelID(name); err != nil {
+		return usagef("%v", err)
 	}
-	return st, id, nil
-}
-
-// resolve finds a model given on the command line in the database.
-func resolve(st *store.Store, arg string) (graph.ModelID, error) {
-	if _, err := graph.ParseModelID(arg); err != nil {
-		return "", usagef("%v", err)
-	}
-	id, err := st.Resolve(arg)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("model %s is not in the database (crawl it first: hflineage crawl %s)", arg, arg)
-	}
-	return id, err
-}
-
-// checkComplete reports whether the last crawl of id's family (of the whole
-// database when id is "") completed; when it did not, it prints a one-line
-// warning on stderr saying that what (e.g. "these numbers") may be partial.
-func checkComplete(st *store.Store, id graph.ModelID, what string, stderr io.Writer) (bool, error) {
-	var complete bool
-	var run uint64
-	var err error
-	if id == "" {
-		complete, run, err = st.DatabaseComplete()
-	} else {
-		complete, run, err = st.FamilyComplete(id)
-	}
-	if err != nil || complete {
-		return complete, err
-	}
-	subject := "the last crawl"
-	if id != "" {
-		subject += " of " + string(id)
-	}
-	hint := "rerun the crawl to finish it"
-	if r, err := st.GetRun(run); err == nil {
-		hint += " (" + crawlCommand(r) + ")"
-	}
-	fmt.Fprintf(stderr, "warning: %s did not complete (run %d); %s may be partial — %s\n", subject, run, what, hint)
-	return false, nil
-}
-
-// crawlCommand is the command line that repeats run's crawl.
-func crawlCommand(r *store.Run) string {
-	if r.Mode == "scan" {
-		if r.Full {
-			return "hflineage crawl --all --full"
-		}
-		return "hflineage crawl --all"
-	}
-	return strings.TrimSpace("hflineage crawl " + strings.Join(r.Seeds, " "))
+	return nil
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/store"
 )
 
@@ -70,7 +71,7 @@ func TestCrawlCountAncestorsExport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ancestors exit %d: %s", code, stderr)
 	}
-	var anc ancestryJSON
+	var anc query.Ancestry
 	if err := json.Unmarshal([]byte(stdout), &anc); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hflineage/hflineage/chart"
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
 )
 
 // writeGrowthPlot draws a family's growth by month of creation: the
@@ -32,7 +33,7 @@ func writeGrowthPlot(path string, s graph.Stats) error {
 }
 
 // writeHistoryPlot draws a family's size after each run, by relation.
-func writeHistoryPlot(path string, h historyJSON) error {
+func writeHistoryPlot(path string, h query.History) error {
 	c := chart.Chart{Title: "Family of " + string(h.Model) + " over crawl runs", XLabel: "run (finished)", YLabel: "descendants"}
 	series := []chart.Series{{Name: "total"}, {Name: "finetune"}, {Name: "adapter"}, {Name: "quantized"}, {Name: "merge"}}
 	for _, r := range h.Runs {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
 )
 
 func TestScanStatsHistoryDiff(t *testing.T) {
@@ -73,7 +74,7 @@ func TestScanStatsHistoryDiff(t *testing.T) {
 		t.Fatalf("incremental crawl --all: %s", stderr)
 	}
 	code, stdout, _ = cli(t, "diff", "--db", db, "--json", base)
-	var d diffJSON
+	var d query.Diff
 	if err := json.Unmarshal([]byte(stdout), &d); code != 0 || err != nil {
 		t.Fatalf("diff: %d %v %s", code, err, stdout)
 	}
@@ -83,7 +84,7 @@ func TestScanStatsHistoryDiff(t *testing.T) {
 	}
 
 	code, stdout, _ = cli(t, "history", "--db", db, "--json", base)
-	var h historyJSON
+	var h query.History
 	if err := json.Unmarshal([]byte(stdout), &h); code != 0 || err != nil {
 		t.Fatalf("history: %d %v %s", code, err, stdout)
 	}

@@ -1,0 +1,368 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// ExportFormats are the formats Export writes.
+var ExportFormats = []string{"dot", "graphml", "json", "csv", "csv-nodes", "svg", "png"}
+
+// ContentType is the media type of an export format.
+func ContentType(format string) string {
+	switch format {
+	case "dot":
+		return "text/vnd.graphviz; charset=utf-8"
+	case "graphml":
+		return "application/graphml+xml; charset=utf-8"
+	case "json":
+		return "application/json"
+	case "csv", "csv-nodes":
+		return "text/csv; charset=utf-8"
+	case "svg":
+		return "image/svg+xml"
+	case "png":
+		return "image/png"
+	}
+	return "application/octet-stream"
+}
+
+// FileExtension is the usual file name extension of an export format.
+func FileExtension(format string) string {
+	switch format {
+	case "csv-nodes":
+		return "nodes.csv"
+	case "json":
+		return "json"
+	}
+	return format
+}
+
+// ErrNoGraphviz: svg and png need Graphviz's dot, which is not installed.
+var ErrNoGraphviz = errors.New("rendering svg/png needs Graphviz, which is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
+
+// RenderThreshold is the family size above which pictures are laid out
+// with sfdp (force-directed, scales) rather than dot (layered, readable).
+const RenderThreshold = 1500
+
+// Selection is what to export.
+type Selection struct {
+	Format string // one of ExportFormats
+	// Root restricts the export to a family: the model, its descendants and
+	// every edge between two of them. "": the whole database, streamed.
+	Root string
+	// Depth keeps members at most this many levels below Root (-1: all).
+	Depth int
+	// MaxNodes keeps at most this many members, the most downloaded, each
+	// with a path to the root (0: all).
+	MaxNodes int
+	// Relations keeps only edges of these relations (nil: all); with Root
+	// the family is followed through them only.
+	Relations map[graph.Relation]bool
+	// Cluster groups DOT nodes in boxes by "author" or "relation" ("": none).
+	Cluster string
+	// BeforeLayout, if set, is told the size of a picture and the Graphviz
+	// engine chosen for it before the layout starts (sfdp can take long).
+	BeforeLayout func(nodes int, layout string)
+}
+
+// ParseRelations reads a comma-separated list of relations ("" : nil, all).
+func ParseRelations(s string) (map[graph.Relation]bool, error) {
+	if s == "" {
+		return nil, nil
+	}
+	rels := map[graph.Relation]bool{}
+	for _, part := range strings.Split(s, ",") {
+		r, err := graph.ParseRelation(part)
+		if err != nil {
+			return nil, invalidf("%v", err)
+		}
+		rels[r] = true
+	}
+	return rels, nil
+}
+
+// Check validates a selection without reading the database; its errors
+// are ErrInvalid (or ErrNoGraphviz).
+func (s Selection) Check() error {
+	switch {
+	case s.Format == "":
+		return invalidf("export: --format is required (%s)", strings.Join(ExportFormats, ", "))
+	case !slices.Contains(ExportFormats, s.Format):
+		return invalidf("export: unknown --format %q (want %s)", s.Format, strings.Join(ExportFormats, ", "))
+	}
+	if s.Root == "" && (s.Depth >= 0 || s.MaxNodes > 0) {
+		return invalidf("export: --depth and --max-nodes need --root")
+	}
+	if s.Depth < -1 || s.MaxNodes < 0 {
+		return invalidf("export: --depth and --max-nodes must not be negative")
+	}
+	switch s.Cluster {
+	case "":
+	case "author", "relation":
+		if s.Format != "dot" && s.Format != "svg" && s.Format != "png" {
+			return invalidf("export: --cluster goes with dot, svg or png")
+		}
+		if s.Cluster == "relation" && s.Root == "" {
+			return invalidf("export: --cluster relation needs --root")
+		}
+	default:
+		return invalidf("export: --cluster must be author or relation")
+	}
+	if s.Root != "" {
+		if _, err := graph.ParseModelID(s.Root); err != nil {
+			return invalidf("%v", err)
+		}
+	}
+	if s.Picture() {
+		if _, err := exec.LookPath("dot"); err != nil {
+			return fmt.Errorf("export: %w", ErrNoGraphviz)
+		}
+	}
+	return nil
+}
+
+// Picture reports whether the format is rendered by Graphviz.
+func (s Selection) Picture() bool { return s.Format == "svg" || s.Format == "png" }
+
+// Export is the outcome of an export.
+type Export struct {
+	Nodes  int    // nodes written
+	Layout string // for pictures: the Graphviz engine that laid it out (dot or sfdp)
+	// Incomplete says which crawl left the exported graph partial (nil if none).
+	Incomplete *Incomplete
+}
+
+// Plan resolves the selection's root and says whether the last crawl of
+// what it exports completed; call it before Write to warn early.
+func (e *Engine) Plan(ctx context.Context, s Selection) (*Incomplete, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	root, err := e.resolveOptional(ctx, s.Root)
+	if err != nil {
+		return nil, err
+	}
+	return e.incomplete(ctx, root)
+}
+
+// Write encodes the selection to w. Output is deterministic (sorted). A
+// picture is laid out by Graphviz (sfdp above RenderThreshold nodes, else
+// dot); when ctx ends, Graphviz is killed and ctx's error returned.
+func (e *Engine) Write(ctx context.Context, s Selection, w io.Writer) (Export, error) {
+	if err := s.Check(); err != nil {
+		return Export{}, err
+	}
+	root, err := e.resolveOptional(ctx, s.Root)
+	if err != nil {
+		return Export{}, err
+	}
+	x := Export{}
+	if !s.Picture() {
+		err := e.st.View(func(r *store.Reader) (err error) {
+			x.Nodes, err = e.encode(ctx, r, s, root, w, s.Format)
+			return err
+		})
+		if cerr := ctx.Err(); cerr != nil {
+			return x, cerr
+		}
+		return x, err
+	}
+	var dot bytes.Buffer
+	if err := e.st.View(func(r *store.Reader) (err error) {
+		x.Nodes, err = e.encode(ctx, r, s, root, &dot, "dot")
+		return err
+	}); err != nil {
+		return x, err
+	}
+	x.Layout = "dot"
+	var extra []string
+	if x.Nodes > RenderThreshold {
+		x.Layout = "sfdp"
+		extra = []string{"-Goverlap=prism", "-Gsplines=false", "-Goutputorder=edgesfirst"}
+	}
+	if s.BeforeLayout != nil {
+		s.BeforeLayout(x.Nodes, x.Layout)
+	}
+	cmd := exec.CommandContext(ctx, x.Layout, append(extra, "-T"+s.Format)...)
+	cmd.Stdin = &dot
+	cmd.Stdout = w
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return x, cerr
+		}
+		return x, fmt.Errorf("export: %s -T%s: %v: %s", x.Layout, s.Format, err, firstLine(errb.String()))
+	}
+	return x, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func newEncoder(format string, w io.Writer, root graph.ModelID) graph.Encoder {
+	switch format {
+	case "graphml":
+		return graph.NewGraphMLEncoder(w)
+	case "json":
+		return graph.NewNodeLinkEncoder(w)
+	case "csv":
+		return graph.NewCSVEncoder(w)
+	case "csv-nodes":
+		return graph.NewCSVNodesEncoder(w)
+	}
+	name := "hflineage"
+	if root != "" {
+		name = "lineage of " + string(root)
+	}
+	return graph.NewDOTEncoder(w, name, root)
+}
+
+// filtered is an EdgeSource keeping only some relations.
+type filtered struct {
+	src  graph.EdgeSource
+	rels map[graph.Relation]bool
+}
+
+func (f filtered) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
+	return f.src.ChildEdges(id, func(e graph.Edge) error {
+		if f.rels[e.Relation] {
+			return fn(e)
+		}
+		return nil
+	})
+}
+
+// selectFamily loads the family a selection exports (its Root must be
+// resolved): small ones by following the stored edges, large ones from the
+// cached graph of every edge; pruned to MaxNodes.
+func (e *Engine) selectFamily(ctx context.Context, r *store.Reader, s Selection, root graph.ModelID) (*graph.Family, error) {
+	var f *graph.Family
+	var err error
+	if s.Relations != nil {
+		f, err = graph.LoadFamily(filtered{r, s.Relations}, root, s.Depth)
+	} else {
+		f, err = e.st.Family(root, s.Depth)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.MaxNodes > 0 && s.MaxNodes < len(f.Members) {
+		downloads := make(map[graph.ModelID]int64, len(f.Members))
+		err := r.ModelsOf(f.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return ctx.Err() })
+		if err != nil {
+			return nil, err
+		}
+		f = f.Prune(s.MaxNodes, func(id graph.ModelID) int64 { return downloads[id] })
+	}
+	return f, nil
+}
+
+// encode writes the selection in format and returns the number of nodes.
+func (e *Engine) encode(ctx context.Context, r *store.Reader, s Selection, root graph.ModelID, w io.Writer, format string) (int, error) {
+	enc := newEncoder(format, w, root)
+	if s.Cluster == "author" {
+		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return authorLabel(m) }
+	}
+	if root == "" {
+		return writeAll(ctx, r, s, enc)
+	}
+	f, err := e.selectFamily(ctx, r, s, root)
+	if err != nil {
+		return 0, err
+	}
+	var less func(a, b graph.Model) bool
+	switch s.Cluster {
+	case "author":
+		less = func(a, b graph.Model) bool { return authorLabel(a) < authorLabel(b) }
+	case "relation":
+		rel := firstRelation(f)
+		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return rel[m.ID] }
+		less = func(a, b graph.Model) bool { return rel[a.ID] < rel[b.ID] }
+	}
+	modelsOf := func(ids []graph.ModelID, fn func(graph.Model) error) error {
+		return r.ModelsOf(ids, func(m graph.Model) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(m)
+		})
+	}
+	return len(f.Members), graph.WriteFamily(enc, f, modelsOf, less)
+}
+
+func authorLabel(m graph.Model) string {
+	if a := m.ID.Author(); a != "" {
+		return a
+	}
+	return "(no organisation)"
+}
+
+// firstRelation gives each member the relation of the first edge into it
+// (in sorted order) from another member; the root gets "base".
+func firstRelation(f *graph.Family) map[graph.ModelID]string {
+	rel := map[graph.ModelID]string{f.Root: "base"}
+	for _, e := range f.Edges {
+		if _, ok := rel[e.Child]; !ok && e.Parent != e.Child {
+			rel[e.Child] = string(e.Relation)
+		}
+	}
+	return rel
+}
+
+// writeAll streams the whole stored graph (the store yields it sorted).
+// With a relation filter, only models touching a kept edge are written.
+func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encoder) (int, error) {
+	var keep map[graph.ModelID]bool
+	if s.Relations != nil {
+		keep = map[graph.ModelID]bool{}
+		err := r.Edges(func(e graph.Edge) error {
+			if s.Relations[e.Relation] {
+				keep[e.Parent], keep[e.Child] = true, true
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	nodes := 0
+	err := r.Models(func(m graph.Model) error {
+		if keep == nil || keep[m.ID] {
+			nodes++
+			enc.Node(m)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	err = r.Edges(func(e graph.Edge) error {
+		if s.Relations == nil || s.Relations[e.Relation] {
+			enc.Edge(e)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	return nodes, enc.Close()
+}

@@ -1,0 +1,407 @@
+// Package query answers hflineage's questions of a stored lineage graph:
+// how big a model's family is (Count), where a model comes from
+// (Ancestors), who is in a family (Family), what the ecosystem looks like
+// (Stats), how a family grew (History), what a run changed (Diff) and the
+// graph itself in every export format (Export).
+//
+// It is the one engine behind every face: the CLI parses flags, calls an
+// Engine and formats its typed answers; the server does the same over
+// HTTP. Answers carry the JSON keys of the CLI's --json output, so that one
+// parser reads both. Every method takes a context and stops when it ends.
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// Sentinel errors.
+var (
+	// ErrInvalid marks a question asked wrongly: a malformed model id, an
+	// unknown format or relation, contradictory options. Its message says
+	// what to ask instead.
+	ErrInvalid = errors.New("invalid question")
+	// ErrUnknownModel: the model is not in the database.
+	ErrUnknownModel = errors.New("model not in the database")
+	// ErrNoRuns: the database has recorded no crawl yet.
+	ErrNoRuns = errors.New("no runs in the database yet (run hflineage crawl first)")
+)
+
+// invalidf returns an ErrInvalid with a message of its own.
+func invalidf(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
+
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+
+// Engine answers questions of one store. It is safe for concurrent use.
+type Engine struct {
+	st *store.Store
+}
+
+// New returns an Engine reading st. The caller keeps st open while the
+// Engine is used, and closes it.
+func New(st *store.Store) *Engine { return &Engine{st: st} }
+
+// Resolve finds a model named by a user (any letter case, or an old name a
+// crawl saw renamed) and returns its canonical id. A malformed name is
+// ErrInvalid, one the database does not hold ErrUnknownModel.
+func (e *Engine) Resolve(ctx context.Context, name string) (graph.ModelID, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if _, err := graph.ParseModelID(name); err != nil {
+		return "", invalidf("%v", err)
+	}
+	id, err := e.st.Resolve(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", &unknownModelError{name}
+	}
+	return id, err
+}
+
+type unknownModelError struct{ name string }
+
+func (e *unknownModelError) Error() string {
+	return fmt.Sprintf("model %s is not in the database (crawl it first: hflineage crawl %s)", e.name, e.name)
+}
+func (e *unknownModelError) Is(target error) bool { return target == ErrUnknownModel }
+
+// resolveOptional resolves name, or returns "" for "".
+func (e *Engine) resolveOptional(ctx context.Context, name string) (graph.ModelID, error) {
+	if name == "" {
+		return "", ctx.Err()
+	}
+	return e.Resolve(ctx, name)
+}
+
+// Incomplete describes a crawl that did not complete and so leaves what the
+// database says partial.
+type Incomplete struct {
+	Model   graph.ModelID // the family's root; "" for the whole database
+	Run     uint64        // the unfinished crawl's run
+	Command string        // the command line that finishes it
+}
+
+// Warning is the one line a user is told: what may be partial, and how to
+// finish the crawl.
+func (in *Incomplete) Warning(what string) string {
+	subject := "the last crawl"
+	if in.Model != "" {
+		subject += " of " + string(in.Model)
+	}
+	hint := "rerun the crawl to finish it"
+	if in.Command != "" {
+		hint += " (" + in.Command + ")"
+	}
+	return fmt.Sprintf("warning: %s did not complete (run %d); %s may be partial — %s", subject, in.Run, what, hint)
+}
+
+// incomplete says whether the last crawl of id's family (of the whole
+// database when id is "") left it partial; nil when it did not.
+func (e *Engine) incomplete(ctx context.Context, id graph.ModelID) (*Incomplete, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var complete bool
+	var run uint64
+	var err error
+	if id == "" {
+		complete, run, err = e.st.DatabaseComplete()
+	} else {
+		complete, run, err = e.st.FamilyComplete(id)
+	}
+	if err != nil || complete {
+		return nil, err
+	}
+	in := &Incomplete{Model: id, Run: run}
+	if r, err := e.st.GetRun(run); err == nil {
+		in.Command = CrawlCommand(r)
+	}
+	return in, nil
+}
+
+// CrawlCommand is the command line that repeats run's crawl.
+func CrawlCommand(r *store.Run) string {
+	if r.Mode == "scan" {
+		if r.Full {
+			return "hflineage crawl --all --full"
+		}
+		return "hflineage crawl --all"
+	}
+	return strings.TrimSpace("hflineage crawl " + strings.Join(r.Seeds, " "))
+}
+
+// Count is the size of a family: count --json.
+type Count struct {
+	graph.FamilyCount
+	// Complete is false when the last crawl of the family did not complete.
+	Complete bool `json:"complete"`
+	// Incomplete says which crawl left the numbers partial (nil if none).
+	Incomplete *Incomplete `json:"-"`
+}
+
+// Count counts the derivatives of the model named: direct children and all
+// descendants by relation, and the family's depth.
+func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return Count{}, err
+	}
+	in, err := e.incomplete(ctx, id)
+	if err != nil {
+		return Count{}, err
+	}
+	c, err := e.st.FamilyCount(id)
+	if err != nil {
+		return Count{}, err
+	}
+	return Count{FamilyCount: c, Complete: in == nil, Incomplete: in}, ctx.Err()
+}
+
+// Edge is a parent→child edge as the JSON answers spell it.
+type Edge struct {
+	Parent   graph.ModelID  `json:"parent"`
+	Child    graph.ModelID  `json:"child"`
+	Relation graph.Relation `json:"relation"`
+}
+
+func edgesOf(es []graph.Edge) []Edge {
+	out := make([]Edge, 0, len(es))
+	for _, e := range es {
+		out = append(out, Edge{e.Parent, e.Child, e.Relation})
+	}
+	return out
+}
+
+// Ancestor is one ancestor and its distance (1: a parent).
+type Ancestor struct {
+	Model    graph.ModelID `json:"model"`
+	Distance int           `json:"distance"`
+}
+
+// Ancestry is where a model comes from: ancestors --json.
+type Ancestry struct {
+	Model     graph.ModelID   `json:"model"`
+	Ancestors []Ancestor      `json:"ancestors"` // nearest first
+	Roots     []graph.ModelID `json:"roots"`     // ancestors that declare no parent
+	Edges     []Edge          `json:"edges"`
+	// Complete is false when the last crawl covering the model did not
+	// complete.
+	Complete   bool        `json:"complete"`
+	Incomplete *Incomplete `json:"-"`
+}
+
+// Ancestors lists the ancestors of the model named, nearest first, up to
+// its roots, with every edge between them.
+func (e *Engine) Ancestors(ctx context.Context, name string) (Ancestry, error) {
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return Ancestry{}, err
+	}
+	in, err := e.incomplete(ctx, id)
+	if err != nil {
+		return Ancestry{}, err
+	}
+	var a *graph.Ancestry
+	if err := e.st.View(func(r *store.Reader) error {
+		a, err = graph.LoadAncestors(r, id)
+		return err
+	}); err != nil {
+		return Ancestry{}, err
+	}
+	out := Ancestry{Model: id, Ancestors: []Ancestor{}, Roots: []graph.ModelID{}, Edges: edgesOf(a.Edges), Complete: in == nil, Incomplete: in}
+	for _, anc := range a.Ancestors() {
+		out.Ancestors = append(out.Ancestors, Ancestor{Model: anc, Distance: a.Distance[anc]})
+	}
+	out.Roots = append(out.Roots, a.Roots...)
+	return out, ctx.Err()
+}
+
+// Family returns the family of the model named: it, its descendants at most
+// depth levels below it (-1: all), and the edges between them.
+func (e *Engine) Family(ctx context.Context, name string, depth int) (*graph.Family, error) {
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := e.st.Family(id, depth)
+	if err != nil {
+		return nil, err
+	}
+	return f, ctx.Err()
+}
+
+// StatsOptions choose what Stats describes.
+type StatsOptions struct {
+	Top  int    // length of the rankings (default 10)
+	Root string // describe only this model's family ("" : everything)
+}
+
+// Stats describes the stored ecosystem, or one family of it.
+func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error) {
+	if o.Top == 0 {
+		o.Top = 10
+	}
+	if o.Top < 1 {
+		return graph.Stats{}, invalidf("stats: --top must be at least 1")
+	}
+	root, err := e.resolveOptional(ctx, o.Root)
+	if err != nil {
+		return graph.Stats{}, err
+	}
+	g, err := e.st.CachedGraph()
+	if err != nil {
+		return graph.Stats{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return graph.Stats{}, err
+	}
+	return graph.ComputeStats(g, graph.StatsOptions{Top: o.Top, Root: root}), ctx.Err()
+}
+
+// HistoryRun is a family's size after one run.
+type HistoryRun struct {
+	Run         uint64               `json:"run"`
+	Finished    string               `json:"finished"` // RFC 3339, UTC (the start of an unfinished run)
+	Mode        string               `json:"mode"`
+	Descendants graph.RelationCounts `json:"descendants"`
+}
+
+// History is how a family grew: history --json.
+type History struct {
+	Model graph.ModelID `json:"model"`
+	Runs  []HistoryRun  `json:"runs"` // oldest first
+}
+
+// History lists the family's size after each run that recorded it.
+func (e *Engine) History(ctx context.Context, name string) (History, error) {
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return History{}, err
+	}
+	h := History{Model: id, Runs: []HistoryRun{}}
+	snaps, err := e.st.History(id)
+	if err != nil {
+		return h, err
+	}
+	for _, sn := range snaps {
+		if err := ctx.Err(); err != nil {
+			return h, err
+		}
+		run, err := e.st.GetRun(sn.Run)
+		if err != nil {
+			return h, err
+		}
+		finished := run.Finished
+		if finished.IsZero() {
+			finished = run.Started
+		}
+		h.Runs = append(h.Runs, HistoryRun{Run: sn.Run, Finished: finished.UTC().Format(time.RFC3339), Mode: run.Mode, Descendants: sn.Descendants})
+	}
+	return h, nil
+}
+
+// DiffOptions choose the run and the family a Diff shows.
+type DiffOptions struct {
+	Run   uint64 // 0: the last run
+	Model string // "": the whole database
+}
+
+// Diff is what one run added and removed: diff --json.
+type Diff struct {
+	Run           uint64          `json:"run"`
+	Mode          string          `json:"mode"`
+	Finished      string          `json:"finished,omitempty"`
+	Complete      bool            `json:"complete"`
+	Model         graph.ModelID   `json:"model,omitempty"`
+	AllNew        bool            `json:"all_new,omitempty"` // the run started from an empty database: everything is new, nothing logged
+	ModelsAdded   []graph.ModelID `json:"models_added"`
+	ModelsRemoved []graph.ModelID `json:"models_removed"`
+	EdgesAdded    []Edge          `json:"edges_added"`
+	EdgesRemoved  []Edge          `json:"edges_removed"`
+	// Of the run itself, for a reader's summary.
+	Full                bool  `json:"-"`
+	RunModels, RunEdges int64 `json:"-"` // models and edges the run added (all of them when AllNew)
+}
+
+// Diff lists what a run added and removed; with a model, only what touches
+// its family (its current members, edges out of them, and models removed
+// with such an edge).
+func (e *Engine) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
+	if o.Model != "" {
+		if _, err := graph.ParseModelID(o.Model); err != nil {
+			return Diff{}, invalidf("%v", err)
+		}
+	}
+	var run *store.Run
+	var err error
+	if o.Run > 0 {
+		run, err = e.st.GetRun(o.Run)
+	} else {
+		run, err = e.st.LastRun()
+		if err == nil && run == nil {
+			return Diff{}, ErrNoRuns
+		}
+	}
+	if err != nil {
+		return Diff{}, err
+	}
+	out := Diff{Run: run.ID, Mode: run.Mode, Complete: run.Complete, AllNew: !run.LogChanges, Full: run.Full,
+		RunModels: run.ModelsAdded, RunEdges: run.EdgesAdded,
+		ModelsAdded: []graph.ModelID{}, ModelsRemoved: []graph.ModelID{}, EdgesAdded: []Edge{}, EdgesRemoved: []Edge{}}
+	if !run.Finished.IsZero() {
+		out.Finished = run.Finished.UTC().Format(time.RFC3339)
+	}
+	var keepModel func(graph.ModelID) bool
+	var keepEdge func(graph.Edge) bool
+	if o.Model != "" {
+		id, err := e.Resolve(ctx, o.Model)
+		if err != nil {
+			return Diff{}, err
+		}
+		out.Model = id
+		f, err := e.st.Family(id, -1)
+		if err != nil {
+			return Diff{}, err
+		}
+		members := make(map[graph.ModelID]bool, len(f.Members))
+		for _, m := range f.Members {
+			members[m] = true
+		}
+		removedChild := map[graph.ModelID]bool{}
+		keepEdge = func(e graph.Edge) bool {
+			if members[e.Parent] {
+				removedChild[e.Child] = true
+				return true
+			}
+			return false
+		}
+		keepModel = func(m graph.ModelID) bool { return members[m] || removedChild[m] }
+		// Edges first, so that models removed with their edge are kept.
+		if _, err := e.st.Changes(run.ID, func(graph.ModelID) bool { return false }, keepEdge); err != nil {
+			return Diff{}, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Diff{}, err
+	}
+	ch, err := e.st.Changes(run.ID, keepModel, keepEdge)
+	if err != nil {
+		return Diff{}, err
+	}
+	out.ModelsAdded = append(out.ModelsAdded, ch.ModelsAdded...)
+	out.ModelsRemoved = append(out.ModelsRemoved, ch.ModelsRemoved...)
+	out.EdgesAdded = append(out.EdgesAdded, edgesOf(ch.EdgesAdded)...)
+	out.EdgesRemoved = append(out.EdgesRemoved, edgesOf(ch.EdgesRemoved)...)
+	return out, ctx.Err()
+}
