@@ -26,7 +26,9 @@ func family(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p := func(id, rel string) graph.Parent { return graph.Parent{ID: graph.ModelID(id), Relation: graph.Relation(rel)} }
+	p := func(id, rel string) graph.Parent {
+		return graph.Parent{ID: graph.ModelID(id), Relation: graph.Relation(rel)}
+	}
 	put := func(run *store.Run, id string, downloads int64, parents ...graph.Parent) {
 		t.Helper()
 		m := graph.Model{ID: graph.ModelID(id), Author: strings.Split(id, "/")[0], Downloads: downloads,
