@@ -505,6 +505,21 @@ func (s *Store) Resolve(name string) (graph.ModelID, error) {
 	return id, err
 }
 
+// Lookup resolves name as Resolve does and reads the model's record (a
+// stub for a parent never listed). It fails with ErrNotFound.
+func (s *Store) Lookup(name string) (graph.Model, error) {
+	id, err := s.Resolve(name)
+	if err != nil {
+		return graph.Model{}, err
+	}
+	var m graph.Model
+	err = s.View(func(r *Reader) error {
+		m, err = r.Model(id)
+		return err
+	})
+	return m, err
+}
+
 // View runs fn with a consistent read-only view of the database.
 func (s *Store) View(fn func(r *Reader) error) error {
 	return s.db.View(func(txn *badger.Txn) error {

@@ -154,61 +154,16 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 	if err != nil {
 		return stats, usagef("crawl: %v", err)
 	}
-	mode := f.mode
-	if f.all {
-		mode = "scan"
-	}
-	if mode == "auto" {
-		if job, ok, _ := st.CrawlJob(); ok && !f.restart {
-			mode = job.Kind // finish what was started
-		} else {
-			plan, err := w.PlanCrawl(ctx, seeds)
-			if err != nil {
-				return stats, err
-			}
-			mode = plan.Mode
-			fmt.Fprintf(stderr, "plan: %s — %s\n", plan.Mode, plan.Reason)
-		}
-	}
-
 	bar := newProgress(stderr)
-	if mode == "scan" {
-		stats, err = w.Scan(ctx, crawler.ScanOptions{Full: f.full, Restart: f.restart, Progress: bar.update, SnapshotMin: f.minSnap, Snapshot: seeds, Warn: func(s string) { fmt.Fprintln(stderr, "warning: "+s) }})
-		if err == nil {
-			err = checkSeedsStored(st, seeds)
-		}
-	} else {
-		stats, err = w.Walk(ctx, seeds, crawler.Options{Depth: f.depth, Restart: f.restart, Progress: bar.update, Warn: func(s string) { fmt.Fprintln(stderr, "warning: "+s) }})
-	}
+	stats, err = w.Crawl(ctx, crawler.Request{
+		Seeds: seeds, All: f.all, Full: f.full, Mode: f.mode, Depth: f.depth, Restart: f.restart, SnapshotMin: f.minSnap,
+		Planned:  func(p crawler.Plan) { fmt.Fprintf(stderr, "plan: %s — %s\n", p.Mode, p.Reason) },
+		Progress: bar.update,
+		Warn:     func(s string) { fmt.Fprintln(stderr, "warning: "+s) },
+	})
 	bar.finish()
-	if err == nil || isSeedError(err) {
-		st.CollectGarbage()
-		st.RefreshCaches(mode == "scan") // best effort: count and stats read them
-	}
 	fmt.Fprintln(stderr, summaryLine(stats, err))
 	return stats, err
-}
-
-// checkSeedsStored reports seeds a scan did not find on the Hub.
-func checkSeedsStored(st *store.Store, seeds []graph.ModelID) error {
-	errs := map[string]error{}
-	for _, s := range seeds {
-		id, err := st.Resolve(string(s))
-		if err == nil {
-			var m graph.Model
-			st.View(func(r *store.Reader) error { m, err = r.Model(id); return nil })
-			if err == nil && m.Stub {
-				err = store.ErrNotFound
-			}
-		}
-		if err != nil {
-			errs[string(s)] = fmt.Errorf("seed %s: %w (the scan did not list it)", s, crawler.ErrNotFound)
-		}
-	}
-	if len(errs) > 0 {
-		return &crawler.SeedError{Errs: errs}
-	}
-	return nil
 }
 
 func summaryLine(s crawler.Stats, err error) string {
