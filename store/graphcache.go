@@ -93,6 +93,34 @@ func (s *Store) cached(file string, versionKey []byte, build func() (*graph.Grap
 	}); err != nil {
 		return nil, err
 	}
+	// A long-lived process (the server) asks often: the graph of the
+	// current version is kept in memory, one per file.
+	s.memo.Lock()
+	if m, ok := s.memo.graphs[file]; ok && m.version == v {
+		s.memo.Unlock()
+		return m.g, nil
+	}
+	s.memo.Unlock()
+	g, err := s.cachedFile(file, v, build)
+	if err != nil {
+		return nil, err
+	}
+	s.memo.Lock()
+	if s.memo.graphs == nil {
+		s.memo.graphs = map[string]memoGraph{}
+	}
+	s.memo.graphs[file] = memoGraph{g: g, version: v}
+	s.memo.Unlock()
+	return g, nil
+}
+
+// memoGraph is a cached graph held in memory with its version.
+type memoGraph struct {
+	g       *graph.Graph
+	version uint64
+}
+
+func (s *Store) cachedFile(file string, v uint64, build func() (*graph.Graph, error)) (*graph.Graph, error) {
 	path := filepath.Join(s.dir, file)
 	if s.dir != "" {
 		if b, err := os.ReadFile(path); err == nil {
@@ -105,10 +133,21 @@ func (s *Store) cached(file string, versionKey []byte, build func() (*graph.Grap
 	if err != nil {
 		return nil, err
 	}
-	if s.dir != "" {
+	if s.dir != "" && !s.readOnly {
 		s.writeCache(file, g, v)
 	}
 	return g, nil
+}
+
+// DataVersion is a counter that every change to the database advances:
+// answers computed at one version stay true until it changes.
+func (s *Store) DataVersion() (uint64, error) {
+	var v uint64
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		v, err = version(txn, dataVersionKey)
+		return err
+	})
+	return v, err
 }
 
 // RefreshCaches rebuilds the stale cache files (after a crawl); the whole

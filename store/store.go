@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -56,8 +57,14 @@ var (
 
 // Store is an open hflineage database. Its methods are safe for concurrent use.
 type Store struct {
-	db  *badger.DB
-	dir string
+	db       *badger.DB
+	dir      string
+	readOnly bool // opened read-only: cache files are not written
+
+	memo struct {
+		sync.Mutex
+		graphs map[string]memoGraph // by cache file name
+	}
 }
 
 // Options tune Open.
@@ -192,7 +199,7 @@ func open(dir string, opts badger.Options) (s *Store, err error) {
 		}
 		return nil, fmt.Errorf("database %s: %w: %s", dir, ErrCorrupt, firstLine(msg))
 	}
-	s = &Store{db: db, dir: dir}
+	s = &Store{db: db, dir: dir, readOnly: opts.ReadOnly}
 	if err := s.checkSchema(opts.ReadOnly); err != nil {
 		db.Close()
 		return nil, err
