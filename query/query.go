@@ -45,7 +45,8 @@ func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 
 // Engine answers questions of one store. It is safe for concurrent use.
 type Engine struct {
-	st *store.Store
+	st     *store.Store
+	search searchCache
 }
 
 // New returns an Engine reading st. The caller keeps st open while the

@@ -85,6 +85,7 @@ func commands() []command {
 		{"history", "show how a family grew over the runs", cmdHistory},
 		{"diff", "list the models and edges the last run added and removed", cmdDiff},
 		{"schedule", "run crawls on a schedule (--every or --cron)", cmdSchedule},
+		{"serve", "run the lineage service: HTTP API, web explorer, metrics, scheduled crawls", cmdServe},
 	}
 }
 

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+
+	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/server"
+	"github.com/hflineage/hflineage/store"
+)
+
+// serveAddrFile, in the database directory, names the address of the
+// server that holds the database, so that read commands can ask it.
+const serveAddrFile = "serve.addr"
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", `serve [flags] [--every D | --cron EXPR] [--all | MODEL...]
+
+Runs the lineage service: one process owns the database, answers the HTTP
+API and the web explorer at any moment (also during a crawl, from committed
+pages), exports Prometheus metrics at /metrics, and runs crawls one at a
+time: those POSTed to /api/v1/crawl and, with --every or --cron, MODEL's
+families (or the whole Hub with --all) on a schedule (a tick that would
+overlap a crawl is skipped and logged). While it runs, the read commands
+(count, ancestors, stats, history, diff, export) ask it over HTTP.
+
+Loopback only by default. Bound to another address, it refuses to start
+without a token (--auth-token or $HFLINEAGE_SERVE_TOKEN), which every POST
+must then carry as "Authorization: Bearer TOKEN"; reads stay open.
+
+SIGTERM or Ctrl-C stops it: the current page commits, the crawl's position
+is saved, and the next start resumes it.`, stderr)
+	db := dbFlag(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT` (:0 picks a free port)")
+	addrFile := fs.String("addr-file", "", "write the bound host:port to `FILE` once listening")
+	token := fs.String("auth-token", os.Getenv("HFLINEAGE_SERVE_TOKEN"), "require this bearer `TOKEN` on POSTs ($HFLINEAGE_SERVE_TOKEN); needed off loopback")
+	every := fs.Duration("every", 0, "crawl on a schedule: every `DURATION` (e.g. 6h)")
+	cron := fs.String("cron", "", "crawl on a cron schedule `EXPR` (5 fields, e.g. \"0 3 * * *\")")
+	all := fs.Bool("all", false, "the scheduled crawl scans the whole Hub")
+	full := fs.Bool("full", false, "with --all: list everything and remove what the Hub no longer has")
+	mode := fs.String("mode", "auto", "`walk`, scan or auto: how scheduled crawls crawl MODELs")
+	depth := fs.Int("depth", -1, "scheduled walks: expand at most `N` levels below each seed (-1: no bound)")
+	endpoint := fs.String("endpoint", "", "Hub base `URL` (default $HF_ENDPOINT, else https://huggingface.co)")
+	parallel := fs.Int("parallel", 4, "`N` requests in flight at once")
+	rateFlag := fs.String("rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *every > 0 && *cron != "" {
+		return usagef("serve: give at most one of --every and --cron")
+	}
+	if *every < 0 || (*every > 0 && *every < time.Second) {
+		return usagef("serve: --every must be at least 1s")
+	}
+	scheduled := *every > 0 || *cron != ""
+	if scheduled && !*all && len(pos) == 0 {
+		return usagef("serve: a schedule needs MODELs or --all")
+	}
+	if !scheduled && (*all || len(pos) > 0) {
+		return usagef("serve: MODELs and --all go with --every or --cron")
+	}
+	if *parallel < 1 || *parallel > 64 {
+		return usagef("--parallel must be between 1 and 64")
+	}
+	tick := server.CrawlRequest{All: *all, Full: *full, Mode: *mode, Depth: depth}
+	for _, m := range pos {
+		tick.Seeds = append(tick.Seeds, m)
+	}
+	if scheduled {
+		if err := server.CheckCrawl(tick); err != nil {
+			return usagef("serve: %v", err)
+		}
+	}
+	var rate *crawler.Rate
+	if *rateFlag != "" {
+		r, err := crawler.ParseRate(*rateFlag)
+		if err != nil {
+			return usagef("--rate: %v", err)
+		}
+		rate = &r
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return usagef("serve: --addr %q: want HOST:PORT (e.g. 127.0.0.1:8080 or :0)", *addr)
+	}
+	if !isLoopback(host) && *token == "" {
+		return usagef("serve: --addr %s is reachable from other machines: set --auth-token (or $HFLINEAGE_SERVE_TOKEN) so that only you can start crawls", *addr)
+	}
+	hub := crawler.Config{Endpoint: *endpoint, Token: crawler.TokenFromEnv(), Parallel: *parallel, Rate: rate}
+	if _, err := crawler.NewWalker(hub, nil); err != nil {
+		return usagef("serve: %v", err)
+	}
+
+	st, err := store.Open(*db, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	what := ""
+	if scheduled {
+		what = scheduleWhat(*every, *cron, *all, pos)
+	}
+	srv, err := server.New(server.Config{Store: st, Hub: hub, AuthToken: *token, Schedule: what, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		srv.Close(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	}
+	bound := ln.Addr().String()
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(bound+"\n"), 0o644); err != nil {
+			ln.Close()
+			srv.Close(context.Background())
+			return fmt.Errorf("serve: --addr-file: %w", err)
+		}
+	}
+	advert := filepath.Join(*db, serveAddrFile)
+	os.WriteFile(advert, []byte(bound+"\n"), 0o644) // best effort: read commands find the server through it
+	defer os.Remove(advert)
+	fmt.Fprintf(stderr, "serve: listening on http://%s (database %s)\n", bound, *db)
+
+	// A crawl left unfinished by the last stop resumes first.
+	if job, ok, err := st.CrawlJob(); err == nil && ok {
+		resume := server.CrawlRequest{Mode: job.Kind, Seeds: job.Seeds, All: job.Kind == "scan" && len(job.Seeds) == 0, Full: job.Full, Depth: &job.Depth}
+		if resume.All {
+			resume.Mode = ""
+		}
+		if _, err := srv.Crawl(resume, false); err == nil {
+			log.Info("resuming the unfinished crawl", "kind", job.Kind, "seeds", job.Seeds)
+		}
+	}
+	var sched gocron.Scheduler
+	if scheduled {
+		srv.Track(pos)
+		def := gocron.DurationJob(*every)
+		if *cron != "" {
+			def = gocron.CronJob(*cron, false)
+		}
+		if sched, err = gocron.NewScheduler(); err != nil {
+			return err
+		}
+		task := func() {
+			if _, err := srv.Crawl(tick, true); errors.Is(err, server.ErrBusy) {
+				log.Info("scheduled crawl skipped: the previous crawl is still running")
+			} else if err != nil {
+				log.Error("scheduled crawl not queued", "err", err)
+			}
+		}
+		if _, err := sched.NewJob(def, gocron.NewTask(task), gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
+			return usagef("serve: %v", err)
+		}
+		sched.Start()
+		log.Info("scheduled", "what", what)
+	}
+
+	hs := server.HTTPServer(bound, srv.Handler())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopping")
+	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if sched != nil {
+		sched.Shutdown()
+	}
+	hs.Shutdown(stop)
+	if err := srv.Close(stop); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil // a clean stop on a signal is a success
+}
+
+// isLoopback reports whether a listen host is reachable from this machine only.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,323 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// Child is one direct child of a model, as the children table lists it.
+type Child struct {
+	ID        graph.ModelID  `json:"id"`
+	Relation  graph.Relation `json:"relation"`
+	Author    string         `json:"author"`
+	Downloads int64          `json:"downloads"`
+	Likes     int64          `json:"likes"`
+	Created   string         `json:"created,omitempty"` // RFC 3339 date, "" when unknown
+	License   string         `json:"license,omitempty"`
+}
+
+// Children is one page of a model's direct children.
+type Children struct {
+	Model      graph.ModelID `json:"model"`
+	Total      int           `json:"total"` // children matching the relation filter
+	Children   []Child       `json:"children"`
+	NextCursor string        `json:"next_cursor,omitempty"` // absent on the last page
+}
+
+// ChildrenOptions choose and order the children listed.
+type ChildrenOptions struct {
+	Relation graph.Relation // "" : all
+	Sort     string         // "downloads" (default), "likes" or "created": largest or newest first, then by id
+	Limit    int            // page size (default 50, at most 1000)
+	Cursor   string         // from the previous page's NextCursor
+}
+
+// Children lists a model's direct children, one page at a time. A merge
+// child named twice (two relations) is listed once, with the first
+// relation in sorted order.
+func (e *Engine) Children(ctx context.Context, name string, o ChildrenOptions) (Children, error) {
+	switch o.Sort {
+	case "":
+		o.Sort = "downloads"
+	case "downloads", "likes", "created":
+	default:
+		return Children{}, invalidf("sort must be downloads, likes or created, not %q", o.Sort)
+	}
+	switch {
+	case o.Limit == 0:
+		o.Limit = 50
+	case o.Limit < 0 || o.Limit > 1000:
+		return Children{}, invalidf("limit must be between 1 and 1000")
+	}
+	offset := 0
+	if o.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
+		n, perr := strconv.Atoi(string(b))
+		if err != nil || perr != nil || n < 0 {
+			return Children{}, invalidf("invalid cursor %q", o.Cursor)
+		}
+		offset = n
+	}
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return Children{}, err
+	}
+	out := Children{Model: id, Children: []Child{}}
+	var kids []Child
+	err = e.st.View(func(r *store.Reader) error {
+		rel := map[graph.ModelID]graph.Relation{}
+		var ids []graph.ModelID
+		err := r.ChildEdges(id, func(ed graph.Edge) error {
+			if o.Relation != "" && ed.Relation != o.Relation {
+				return nil
+			}
+			if _, ok := rel[ed.Child]; !ok {
+				ids = append(ids, ed.Child)
+				rel[ed.Child] = ed.Relation
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+		return r.ModelsOf(ids, func(m graph.Model) error {
+			c := Child{ID: m.ID, Relation: rel[m.ID], Author: m.Author, Downloads: m.Downloads, Likes: m.Likes, License: m.License}
+			if !m.CreatedAt.IsZero() {
+				c.Created = m.CreatedAt.UTC().Format(time.RFC3339)
+			}
+			kids = append(kids, c)
+			return ctx.Err()
+		})
+	})
+	if err != nil {
+		return out, err
+	}
+	slices.SortFunc(kids, func(a, b Child) int {
+		var c int
+		switch o.Sort {
+		case "likes":
+			c = cmp.Compare(b.Likes, a.Likes)
+		case "created":
+			c = cmp.Compare(b.Created, a.Created)
+		default:
+			c = cmp.Compare(b.Downloads, a.Downloads)
+		}
+		if c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.ID), string(b.ID))
+	})
+	out.Total = len(kids)
+	if offset < len(kids) {
+		end := min(offset+o.Limit, len(kids))
+		out.Children = append(out.Children, kids[offset:end]...)
+		if end < len(kids) {
+			out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+		}
+	}
+	return out, nil
+}
+
+// Hit is one search result.
+type Hit struct {
+	ID        graph.ModelID `json:"id"`
+	Downloads int64         `json:"downloads"`
+}
+
+// Hits are search results, most downloaded first.
+type Hits struct {
+	Results []Hit `json:"results"`
+}
+
+// searchIndex holds every stored model id, lower-cased, most downloaded
+// first, for one data version.
+type searchIndex struct {
+	version uint64
+	lower   []string
+	ids     []graph.ModelID
+	dl      []int64
+}
+
+type searchCache struct {
+	mu  sync.Mutex
+	idx *searchIndex
+}
+
+// Search finds stored models whose id contains q (any letter case), those
+// whose id or name starts with q first, each group most downloaded first:
+// for autocomplete. The index is built once per data version.
+func (e *Engine) Search(ctx context.Context, q string, limit int) (Hits, error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	switch {
+	case limit == 0:
+		limit = 10
+	case limit < 0 || limit > 100:
+		return Hits{}, invalidf("limit must be between 1 and 100")
+	}
+	out := Hits{Results: []Hit{}}
+	if q == "" {
+		return out, nil
+	}
+	idx, err := e.searchIndex()
+	if err != nil {
+		return out, err
+	}
+	// Prefix matches (of the id or of the name after the slash) first,
+	// then substring matches; each in download order, scanning until the
+	// page is full.
+	var rest []int
+	for i, s := range idx.lower {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+		}
+		if !strings.Contains(s, q) {
+			continue
+		}
+		_, name, _ := strings.Cut(s, "/")
+		if strings.HasPrefix(s, q) || strings.HasPrefix(name, q) {
+			out.Results = append(out.Results, Hit{idx.ids[i], idx.dl[i]})
+			if len(out.Results) == limit {
+				return out, nil
+			}
+		} else if len(rest) < limit {
+			rest = append(rest, i)
+		}
+	}
+	for _, i := range rest {
+		if len(out.Results) == limit {
+			break
+		}
+		out.Results = append(out.Results, Hit{idx.ids[i], idx.dl[i]})
+	}
+	return out, nil
+}
+
+func (e *Engine) searchIndex() (*searchIndex, error) {
+	v, err := e.st.DataVersion()
+	if err != nil {
+		return nil, err
+	}
+	e.search.mu.Lock()
+	defer e.search.mu.Unlock()
+	if e.search.idx != nil && e.search.idx.version == v {
+		return e.search.idx, nil
+	}
+	g, err := e.st.CachedGraph()
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, 0, g.Len())
+	for i := range g.Len() {
+		if g.Nodes == nil || !g.Nodes[i].Stub {
+			order = append(order, i)
+		}
+	}
+	dl := func(i int) int64 {
+		if g.Nodes == nil {
+			return 0
+		}
+		return g.Nodes[i].Downloads
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(dl(b), dl(a)) })
+	idx := &searchIndex{version: v, lower: make([]string, len(order)), ids: make([]graph.ModelID, len(order)), dl: make([]int64, len(order))}
+	for k, i := range order {
+		idx.ids[k] = g.ID(i)
+		idx.lower[k] = strings.ToLower(string(g.ID(i)))
+		idx.dl[k] = dl(i)
+	}
+	e.search.idx = idx
+	return idx, nil
+}
+
+// GraphNode is one member of a family graph view.
+type GraphNode struct {
+	ID             graph.ModelID `json:"id"`
+	Downloads      int64         `json:"downloads"`
+	Depth          int           `json:"depth"`
+	HiddenChildren int           `json:"hidden_children"` // children in the family left out of the view
+}
+
+// GraphView is a family pruned for drawing.
+type GraphView struct {
+	Root      graph.ModelID `json:"root"`
+	Members   int           `json:"members"`   // the whole family, root included
+	Truncated bool          `json:"truncated"` // members were left out
+	Nodes     []GraphNode   `json:"nodes"`
+	Edges     []Edge        `json:"edges"`
+}
+
+// Graph returns the family of the model named for drawing: at most
+// maxNodes members (default 300, at most 5000), the most downloaded, each
+// with a path to the root; each node says how many of its children were
+// left out, so a viewer can expand it on demand.
+func (e *Engine) Graph(ctx context.Context, name string, maxNodes int) (GraphView, error) {
+	switch {
+	case maxNodes == 0:
+		maxNodes = 300
+	case maxNodes < 1 || maxNodes > 5000:
+		return GraphView{}, invalidf("max-nodes must be between 1 and 5000")
+	}
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return GraphView{}, err
+	}
+	full, err := e.st.Family(id, -1)
+	if err != nil {
+		return GraphView{}, err
+	}
+	view := GraphView{Root: id, Members: len(full.Members), Nodes: []GraphNode{}, Edges: []Edge{}}
+	downloads := make(map[graph.ModelID]int64, len(full.Members))
+	err = e.st.View(func(r *store.Reader) error {
+		return r.ModelsOf(full.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return ctx.Err() })
+	})
+	if err != nil {
+		return view, err
+	}
+	f := full
+	if maxNodes < len(full.Members) {
+		f = full.Prune(maxNodes, func(id graph.ModelID) int64 { return downloads[id] })
+		view.Truncated = true
+	}
+	kept := make(map[graph.ModelID]bool, len(f.Members))
+	for _, m := range f.Members {
+		kept[m] = true
+	}
+	hidden := map[graph.ModelID]map[graph.ModelID]bool{}
+	for _, ed := range full.Edges {
+		if kept[ed.Parent] && !kept[ed.Child] {
+			if hidden[ed.Parent] == nil {
+				hidden[ed.Parent] = map[graph.ModelID]bool{}
+			}
+			hidden[ed.Parent][ed.Child] = true
+		}
+	}
+	for _, m := range f.Members {
+		view.Nodes = append(view.Nodes, GraphNode{ID: m, Downloads: downloads[m], Depth: f.Depth[m], HiddenChildren: len(hidden[m])})
+	}
+	view.Edges = edgesOf(f.Edges)
+	return view, ctx.Err()
+}
+
+// Runs lists the recorded runs, newest first.
+func (e *Engine) Runs(ctx context.Context) ([]store.Run, error) {
+	runs, err := e.st.Runs()
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(runs)
+	if runs == nil {
+		runs = []store.Run{}
+	}
+	return runs, ctx.Err()
+}

@@ -1,0 +1,449 @@
+// Package server is hflineage's lineage service: an HTTP API over the
+// query engine, the web explorer (embedded), Prometheus metrics, and a
+// queue that runs crawls one at a time in the same process, so that the
+// database can be queried at any moment, also during a crawl (every answer
+// reads committed pages only: Badger's transactions are snapshots).
+//
+// The API's JSON uses the same keys as the CLI's --json, so one parser
+// serves both. Errors are {"error": "..."} with 400 (a bad parameter), 404
+// (a model not in the database), 409 (the crawl queue is full), 401 (a
+// write without the token) or 503 (the database is not ready).
+package server
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/store"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// Config is what a Server needs.
+type Config struct {
+	// Store is the database; the server reads it and its crawls write it.
+	// The caller opens it (read-write, to crawl) and closes it after Close.
+	Store *store.Store
+	// Hub says how crawls reach the Hub (endpoint, token, parallelism).
+	Hub crawler.Config
+	// AuthToken, when set, is required as "Authorization: Bearer TOKEN" on
+	// every POST. Reads stay open.
+	AuthToken string
+	// QueueSize bounds the crawls waiting to run (default 8).
+	QueueSize int
+	// Schedule describes the scheduled crawls, for the crawl page ("" : none).
+	Schedule string
+	// Logger receives one line per crawl and per failed request (default:
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server answers the API and runs crawls. Create it with New, serve
+// Handler, and Close it when done.
+type Server struct {
+	cfg     Config
+	q       *query.Engine
+	log     *slog.Logger
+	crawls  *crawls
+	metrics *metrics
+}
+
+// New returns a Server over cfg.Store and starts its crawl worker.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 8
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, q: query.New(cfg.Store), log: cfg.Logger}
+	s.metrics = newMetrics(s)
+	s.crawls = newCrawls(s, cfg.QueueSize)
+	return s, nil
+}
+
+// Close stops the crawl worker: a running crawl saves its position (the
+// next start resumes it) and queued crawls are dropped. It waits for the
+// worker to stop or ctx to end.
+func (s *Server) Close(ctx context.Context) error { return s.crawls.close(ctx) }
+
+// Crawl queues a crawl, as POST /api/v1/crawl does (a scheduled tick
+// calls it). It returns the queue entry's id, or ErrQueueFull, or
+// ErrBusy when skipIfBusy and a crawl runs or waits already.
+func (s *Server) Crawl(req CrawlRequest, skipIfBusy bool) (int, error) {
+	return s.crawls.enqueue(req, skipIfBusy)
+}
+
+// Handler returns the server's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/count", s.count)
+	mux.HandleFunc("GET /api/v1/ancestors", s.ancestors)
+	mux.HandleFunc("GET /api/v1/stats", s.stats)
+	mux.HandleFunc("GET /api/v1/history", s.history)
+	mux.HandleFunc("GET /api/v1/runs", s.runs)
+	mux.HandleFunc("GET /api/v1/diff", s.diff)
+	mux.HandleFunc("GET /api/v1/children", s.children)
+	mux.HandleFunc("GET /api/v1/search", s.search)
+	mux.HandleFunc("GET /api/v1/graph", s.graph)
+	mux.HandleFunc("GET /api/v1/export", s.export)
+	mux.HandleFunc("GET /api/v1/crawl", s.crawlStatus)
+	mux.HandleFunc("POST /api/v1/crawl", s.requireToken(s.crawlPost))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.cfg.Store.DataVersion(); err != nil {
+			writeError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": crawler.Version})
+	})
+	web, _ := fs.Sub(webFiles, "web")
+	files := http.FileServerFS(web)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			writeError(w, http.StatusNotFound, fmt.Errorf("no such API endpoint: %s %s", r.Method, r.URL.Path))
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s is not allowed here", r.Method))
+		default:
+			files.ServeHTTP(w, r)
+		}
+	})
+	return s.metrics.instrument(mux)
+}
+
+// requireToken guards a handler with the bearer token, when one is set.
+func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AuthToken != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || !constantTimeEqual(got, s.cfg.AuthToken) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hflineage"`)
+				writeError(w, http.StatusUnauthorized, errors.New("this server needs its token to change anything (Authorization: Bearer …)"))
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+func constantTimeEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d byte
+	for i := range len(a) {
+		d |= a[i] ^ b[i]
+	}
+	return d == 0
+}
+
+// writeJSON writes v as the answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes {"error": "..."}: one line, never a stack.
+func writeError(w http.ResponseWriter, status int, err error) {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// fail maps the engine's errors to statuses.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, query.ErrInvalid):
+		status = http.StatusBadRequest
+	case errors.Is(err, query.ErrUnknownModel), errors.Is(err, query.ErrNoRuns), errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy):
+		status = http.StatusConflict
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client left
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrInUse):
+		status = http.StatusServiceUnavailable
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, status, err)
+}
+
+// modelParam reads the required ?model=.
+func modelParam(r *http.Request) (string, error) {
+	m := r.URL.Query().Get("model")
+	if m == "" {
+		return "", badParam("model", "is required (a model id such as meta-llama/Llama-2-7b)")
+	}
+	return m, nil
+}
+
+// intParam reads an optional integer parameter.
+func intParam(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, badParam(name, "must be an integer")
+	}
+	return n, nil
+}
+
+type paramError struct{ name, msg string }
+
+func (e *paramError) Error() string        { return e.name + " " + e.msg }
+func (e *paramError) Is(target error) bool { return target == query.ErrInvalid }
+
+func badParam(name, msg string) error { return &paramError{name, msg} }
+
+func (s *Server) count(w http.ResponseWriter, r *http.Request) {
+	m, err := modelParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.q.Count(r.Context(), m)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) ancestors(w http.ResponseWriter, r *http.Request) {
+	m, err := modelParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.q.Ancestors(r.Context(), m)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+	top, err := intParam(r, "top", 10)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.q.Stats(r.Context(), query.StatsOptions{Top: top, Root: r.URL.Query().Get("root")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	m := r.URL.Query().Get("model")
+	if m == "" {
+		s.runs(w, r)
+		return
+	}
+	h, err := s.q.History(r.Context(), m)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
+	runs, err := s.q.Runs(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
+	run, err := intParam(r, "run", 0)
+	if err != nil || run < 0 {
+		s.fail(w, r, badParam("run", "must be a run number"))
+		return
+	}
+	d, err := s.q.Diff(r.Context(), query.DiffOptions{Run: uint64(run), Model: r.URL.Query().Get("model")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) children(w http.ResponseWriter, r *http.Request) {
+	m, err := modelParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit", 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o := query.ChildrenOptions{Sort: r.URL.Query().Get("sort"), Limit: limit, Cursor: r.URL.Query().Get("cursor")}
+	if rel := r.URL.Query().Get("relation"); rel != "" {
+		if o.Relation, err = graph.ParseRelation(rel); err != nil {
+			s.fail(w, r, badParam("relation", "must be adapter, finetune, merge or quantized"))
+			return
+		}
+	}
+	c, err := s.q.Children(r.Context(), m, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	limit, err := intParam(r, "limit", 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h, err := s.q.Search(r.Context(), r.URL.Query().Get("q"), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
+	m, err := modelParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := intParam(r, "max-nodes", 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	g, err := s.q.Graph(r.Context(), m, n)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	depth, err := intParam(r, "depth", -1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	maxNodes, err := intParam(r, "max-nodes", 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rels, err := query.ParseRelations(q.Get("relation"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sel := query.Selection{Format: q.Get("format"), Root: q.Get("model"), Depth: depth, MaxNodes: maxNodes, Relations: rels, Cluster: q.Get("cluster")}
+	if err := sel.Check(); err != nil {
+		if errors.Is(err, query.ErrNoGraphviz) {
+			s.fail(w, r, badParam("format", "svg and png need Graphviz on the server, which is not installed"))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.q.Plan(r.Context(), sel); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name := "hflineage"
+	if sel.Root != "" {
+		name = strings.NewReplacer("/", "__").Replace(sel.Root)
+	}
+	// Rendered into memory first, so that a failure is still an error
+	// answer rather than a truncated download.
+	var buf strings.Builder
+	if _, err := s.q.Write(r.Context(), sel, &buf); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", query.ContentType(sel.Format))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, query.FileExtension(sel.Format)))
+	io.WriteString(w, buf.String())
+}
+
+func (s *Server) crawlStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.crawls.status(r.Context(), s.cfg.Schedule))
+}
+
+// maxBody bounds a request body.
+const maxBody = 64 << 10
+
+func (s *Server) crawlPost(w http.ResponseWriter, r *http.Request) {
+	var req CrawlRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, badParam("body", fmt.Sprintf("must be a JSON crawl request {\"seeds\":[…],\"mode\":\"auto\",\"depth\":-1} or {\"all\":true}: %v", err)))
+		return
+	}
+	if err := req.check(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.crawls.enqueue(req, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"queued": id})
+}
+
+// HTTPServer returns an http.Server for h with every timeout set: a slow
+// client cannot hold a connection, and exports of large families still
+// have time to be written.
+func HTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
