@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/store"
+)
+
+const root = "meta-llama/Llama-3.1-8B"
+
+func testWorld() *hubtest.World {
+	w := hubtest.NewWorld()
+	pt := func(id, rel string) hubtest.Parent { return hubtest.Parent{ID: id, Relation: rel} }
+	add := func(id string, dl int64, parents ...hubtest.Parent) {
+		w.Add(hubtest.Model{ID: id, Downloads: dl, Tags: append([]string{"license:llama3.1"}, hubtest.ParentTags(parents...)...)})
+	}
+	add(root, 1000)
+	add("a/ft", 50, pt(root, "finetune"))
+	add("b/lora", 40, pt(root, "adapter"))
+	add("c/gguf", 30, pt("a/ft", "quantized"))
+	add("d/merge", 20, pt("a/ft", "merge"), pt("x/outside", "merge"))
+	add("e/loop", 10, pt("c/gguf", "finetune"), pt("e/loop", "finetune"))
+	for i := range 30 {
+		add(fmt.Sprintf("many/ft-%02d", i), int64(i), pt("b/lora", "finetune"))
+	}
+	return w
+}
+
+// newTestServer crawls the test world into an in-memory store and serves it.
+func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtest.Server) {
+	t.Helper()
+	hub := hubtest.NewServer(testWorld())
+	t.Cleanup(hub.Close)
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w, err := crawler.NewWalker(crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Walk(context.Background(), []graph.ModelID{root}, crawler.Options{Depth: -1}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = st
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Hub = crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		s.Close(context.Background())
+	})
+	return s, ts, hub
+}
+
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestAPI(t *testing.T) {
+	s, ts, _ := newTestServer(t, Config{})
+	want, err := s.q.Count(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCount, _ := json.Marshal(want)
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		has        []string
+	}{
+		{"count, the CLI's JSON", "/api/v1/count?model=" + root, 200, []string{string(wantCount)}},
+		{"count in any case", "/api/v1/count?model=META-LLAMA/llama-3.1-8b", 200, []string{`"descendants":{"adapter":1,"finetune":32`}},
+		{"count without model", "/api/v1/count", 400, []string{`"error":"model is required`}},
+		{"count of an invalid id", "/api/v1/count?model=a--b/c", 400, []string{`"error":"invalid model id`}},
+		{"count of an unknown model", "/api/v1/count?model=no/such", 404, []string{`is not in the database`}},
+		{"ancestors", "/api/v1/ancestors?model=d/merge", 200, []string{`"roots":["meta-llama/Llama-3.1-8B","x/outside"]`, `"complete":true`}},
+		{"stats", "/api/v1/stats", 200, []string{`"models":36`, `"largest_families"`}},
+		{"stats of a family", "/api/v1/stats?root=a/ft", 200, []string{`"root":"a/ft"`}},
+		{"stats with a bad top", "/api/v1/stats?top=x", 400, []string{"top must be an integer"}},
+		{"history", "/api/v1/history?model=" + root, 200, []string{`"runs":[{"run":1`}},
+		{"runs", "/api/v1/runs", 200, []string{`"runs":[{"run":1,"mode":"walk"`}},
+		{"history without model lists runs", "/api/v1/history", 200, []string{`"runs":[{"run":1`}},
+		{"diff", "/api/v1/diff", 200, []string{`"run":1`, `"all_new":true`}},
+		{"diff of an unknown run", "/api/v1/diff?run=42", 404, []string{`"error"`}},
+		{"children, first page", "/api/v1/children?model=b/lora&limit=5", 200, []string{`"total":30`, `"id":"many/ft-29"`, `"next_cursor":"`}},
+		{"children by relation", "/api/v1/children?model=" + root + "&relation=adapter", 200, []string{`"total":1`, `"id":"b/lora","relation":"adapter"`}},
+		{"children, bad sort", "/api/v1/children?model=b/lora&sort=size", 400, []string{"sort must be"}},
+		{"children, bad relation", "/api/v1/children?model=b/lora&relation=fork", 400, []string{"relation must be"}},
+		{"children, bad cursor", "/api/v1/children?model=b/lora&cursor=!!", 400, []string{"invalid cursor"}},
+		{"search by prefix", "/api/v1/search?q=META", 200, []string{`"id":"meta-llama/Llama-3.1-8B"`}},
+		{"search by substring, most downloaded first", "/api/v1/search?q=ft-2&limit=2", 200, []string{`{"results":[{"id":"many/ft-29","downloads":29},{"id":"many/ft-28","downloads":28}]}`}},
+		{"search, bad limit", "/api/v1/search?q=a&limit=1000", 400, []string{"limit"}},
+		{"graph, pruned", "/api/v1/graph?model=" + root + "&max-nodes=4", 200, []string{`"members":36`, `"truncated":true`, `"hidden_children"`}},
+		{"graph, bad max-nodes", "/api/v1/graph?model=" + root + "&max-nodes=0x", 400, []string{"max-nodes"}},
+		{"export dot", "/api/v1/export?format=dot&model=a/ft", 200, []string{`digraph`, `"a/ft" -> "c/gguf"`}},
+		{"export csv of everything", "/api/v1/export?format=csv", 200, []string{"parent,relation,child"}},
+		{"export, unknown format", "/api/v1/export?format=pdf", 400, []string{"unknown --format"}},
+		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{"need --root"}},
+		{"crawl status", "/api/v1/crawl", 200, []string{`"running":null`, `"queue":[]`, `"last":{"run":1`}},
+		{"unknown endpoint", "/api/v1/nothing", 404, []string{`"error":"no such API endpoint`}},
+		{"health", "/healthz", 200, []string{`"status":"ok"`}},
+		{"metrics", "/metrics", 200, []string{"hflineage_hub_requests_total", "hflineage_models"}},
+		{"the page", "/", 200, []string{"<html", "app.js"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, _ := get(t, ts.URL+tc.path)
+			if status != tc.status {
+				t.Errorf("status %d, want %d: %s", status, tc.status, body)
+			}
+			for _, h := range tc.has {
+				if !strings.Contains(body, h) {
+					t.Errorf("answer lacks %s:\n%s", h, body)
+				}
+			}
+		})
+	}
+	// Export headers.
+	_, _, h := get(t, ts.URL+"/api/v1/export?format=graphml&model=a/ft")
+	if ct, cd := h.Get("Content-Type"), h.Get("Content-Disposition"); !strings.HasPrefix(ct, "application/graphml+xml") || cd != `attachment; filename="a__ft.graphml"` {
+		t.Errorf("export headers: %q, %q", ct, cd)
+	}
+}
+
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestCrawlQueue(t *testing.T) {
+	_, ts, hub := newTestServer(t, Config{AuthToken: "s3cret", QueueSize: 1})
+	url := ts.URL + "/api/v1/crawl"
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		has               string
+	}{
+		{"no token", "", `{"seeds":["a/ft"]}`, 401, "token"},
+		{"wrong token", "guess", `{"seeds":["a/ft"]}`, 401, "token"},
+		{"not JSON", "s3cret", `seeds=a/ft`, 400, "body must be a JSON crawl request"},
+		{"unknown field", "s3cret", `{"sedes":["a/ft"]}`, 400, "unknown field"},
+		{"nothing to crawl", "s3cret", `{}`, 400, "seeds must name"},
+		{"seeds and all", "s3cret", `{"all":true,"seeds":["a/ft"]}`, 400, "name no seeds"},
+		{"invalid seed", "s3cret", `{"seeds":["a--b/c"]}`, 400, "invalid model id"},
+		{"bad mode", "s3cret", `{"seeds":["a/ft"],"mode":"fast"}`, 400, "mode must be"},
+		{"too large", "s3cret", `{"seeds":["` + strings.Repeat("a", 70000) + `"]}`, 400, "body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := post(t, url, tc.token, tc.body)
+			if status != tc.status || !strings.Contains(body, tc.has) {
+				t.Errorf("%d %s; want %d containing %q", status, body, tc.status, tc.has)
+			}
+		})
+	}
+	// A crawl runs; a second waits; a third finds the queue full.
+	hub.World.Add(hubtest.Model{ID: "new/child", Tags: hubtest.ParentTags(hubtest.Parent{ID: "a/ft", Relation: "adapter"})})
+	codes := []int{}
+	for range 3 {
+		status, _ := post(t, url, "s3cret", `{"seeds":["`+root+`"],"mode":"walk"}`)
+		codes = append(codes, status)
+	}
+	if codes[0] != 202 || codes[len(codes)-1] != 409 {
+		t.Errorf("statuses %v: want 202 first and 409 once the queue is full", codes)
+	}
+	waitIdle(t, ts.URL)
+	_, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
+	if !strings.Contains(body, `"adapter":1`) {
+		t.Errorf("the queued crawl did not store new/child: %s", body)
+	}
+	_, metrics, _ := get(t, ts.URL+"/metrics")
+	if !strings.Contains(metrics, "hflineage_last_success_timestamp_seconds") || strings.Contains(metrics, "hflineage_hub_requests_total 0\n") {
+		t.Errorf("crawl metrics missing:\n%s", metrics)
+	}
+}
+
+// waitIdle waits until no crawl runs or waits.
+func waitIdle(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		_, body, _ := get(t, base+"/api/v1/crawl")
+		var st Status
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Running == nil && len(st.Queue) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the crawl queue did not drain")
+}
+
+// TestAnswersDuringACrawl: while a crawl writes page after page, counts
+// are answered at once, each from committed pages: a family never shrinks
+// and its numbers always add up.
+func TestAnswersDuringACrawl(t *testing.T) {
+	s, ts, hub := newTestServer(t, Config{})
+	// A second family, served slowly, to crawl while we ask.
+	for i := range 30 {
+		hub.World.Add(hubtest.Model{ID: fmt.Sprintf("big/m-%02d", i), Tags: hubtest.ParentTags(hubtest.Parent{ID: "a/ft", Relation: "finetune"})})
+	}
+	hub.MaxPageSize = 3
+	hub.Fault = func(int, *http.Request) hubtest.Fault { return hubtest.Slow }
+	if _, err := s.Crawl(CrawlRequest{Seeds: []string{"a/ft"}, Mode: "walk"}, false); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var seen []int
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := 0
+			for range 20 {
+				status, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
+				var c query.Count
+				if status != 200 || json.Unmarshal([]byte(body), &c) != nil {
+					t.Errorf("count during a crawl: %d %s", status, body)
+					return
+				}
+				d := c.Descendants
+				if d.Total < last || d.Total > d.Adapter+d.Finetune+d.Merge+d.Quantized || c.Children.Total > d.Total {
+					t.Errorf("inconsistent count during a crawl (after %d): %+v", last, c)
+				}
+				last = d.Total
+				mu.Lock()
+				seen = append(seen, d.Total)
+				mu.Unlock()
+				time.Sleep(40 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	waitIdle(t, ts.URL)
+	_, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
+	if !strings.Contains(body, `"total":33`) {
+		t.Errorf("after the crawl: %s", body)
+	}
+	distinct := map[int]bool{}
+	for _, n := range seen {
+		distinct[n] = true
+	}
+	if len(distinct) < 2 {
+		t.Errorf("the counts never changed during the crawl (%v): the test did not overlap it", seen)
+	}
+}
