@@ -88,9 +88,9 @@ func (e *Engine) resolveOptional(ctx context.Context, name string) (graph.ModelI
 // Incomplete describes a crawl that did not complete and so leaves what the
 // database says partial.
 type Incomplete struct {
-	Model   graph.ModelID // the family's root; "" for the whole database
-	Run     uint64        // the unfinished crawl's run
-	Command string        // the command line that finishes it
+	Model   graph.ModelID `json:"model,omitempty"` // the family's root; "" for the whole database
+	Run     uint64        `json:"run"`             // the unfinished crawl's run
+	Command string        `json:"command"`         // the command line that finishes it
 }
 
 // Warning is the one line a user is told: what may be partial, and how to
@@ -148,7 +148,7 @@ type Count struct {
 	// Complete is false when the last crawl of the family did not complete.
 	Complete bool `json:"complete"`
 	// Incomplete says which crawl left the numbers partial (nil if none).
-	Incomplete *Incomplete `json:"-"`
+	Incomplete *Incomplete `json:"incomplete,omitempty"`
 }
 
 // Count counts the derivatives of the model named: direct children and all
@@ -199,7 +199,7 @@ type Ancestry struct {
 	// Complete is false when the last crawl covering the model did not
 	// complete.
 	Complete   bool        `json:"complete"`
-	Incomplete *Incomplete `json:"-"`
+	Incomplete *Incomplete `json:"incomplete,omitempty"`
 }
 
 // Ancestors lists the ancestors of the model named, nearest first, up to
@@ -331,8 +331,9 @@ type Diff struct {
 	EdgesAdded    []Edge          `json:"edges_added"`
 	EdgesRemoved  []Edge          `json:"edges_removed"`
 	// Of the run itself, for a reader's summary.
-	Full                bool  `json:"-"`
-	RunModels, RunEdges int64 `json:"-"` // models and edges the run added (all of them when AllNew)
+	Full      bool  `json:"full,omitempty"`
+	RunModels int64 `json:"run_models_added"` // models the run added (all it stored when AllNew)
+	RunEdges  int64 `json:"run_edges_added"`  // edges the run added
 }
 
 // Diff lists what a run added and removed; with a model, only what touches

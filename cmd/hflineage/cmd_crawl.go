@@ -140,6 +140,13 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *crawler.Rate, stderr io.Writer) (crawler.Stats, error) {
 	var stats crawler.Stats
 	st, err := store.Open(f.db, store.Options{Verbose: f.verbose})
+	if errors.Is(err, store.ErrInUse) {
+		if r, ok := findServer(f.db); ok {
+			stats, err = crawlViaServer(ctx, r, f, seeds, stderr)
+			fmt.Fprintln(stderr, summaryLine(stats, err))
+			return stats, err
+		}
+	}
 	if err != nil {
 		return stats, err
 	}

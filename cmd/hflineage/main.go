@@ -225,16 +225,6 @@ func oneModel(cmd string, pos []string) (string, error) {
 	return pos[0], nil
 }
 
-// openEngine opens an existing database read-only and returns the query
-// engine over it, and the function that closes it.
-func openEngine(db string) (*query.Engine, func(), error) {
-	st, err := openForRead(db, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	return query.New(st), func() { st.Close() }, nil
-}
-
 // queryError turns the engine's invalid-question errors into usage errors
 // (exit 2); others pass through.
 func queryError(err error) error {

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/server"
+	"github.com/hflineage/hflineage/store"
+)
+
+// engine is what the read commands ask: the query engine over the
+// database, or, while `hflineage serve` holds the database, the server.
+type engine interface {
+	Count(ctx context.Context, name string) (query.Count, error)
+	Ancestors(ctx context.Context, name string) (query.Ancestry, error)
+	Stats(ctx context.Context, o query.StatsOptions) (graph.Stats, error)
+	History(ctx context.Context, name string) (query.History, error)
+	Diff(ctx context.Context, o query.DiffOptions) (query.Diff, error)
+	Plan(ctx context.Context, s query.Selection) (*query.Incomplete, error)
+	Write(ctx context.Context, s query.Selection, w io.Writer) (query.Export, error)
+}
+
+// openEngine opens an existing database read-only and returns the query
+// engine over it, and the function that closes it. When a server holds
+// the database (it names its address in the directory and answers), the
+// engine asks the server instead.
+func openEngine(db string) (engine, func(), error) {
+	st, err := openForRead(db, false)
+	if errors.Is(err, store.ErrInUse) {
+		if r, ok := findServer(db); ok {
+			return r, func() {}, nil
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return query.New(st), func() { st.Close() }, nil
+}
+
+// findServer returns the server named in the database directory, if it
+// answers; a stale file (a server that died) is ignored.
+func findServer(db string) (*remote, bool) {
+	b, err := os.ReadFile(filepath.Join(db, serveAddrFile))
+	if err != nil {
+		return nil, false
+	}
+	r := &remote{base: "http://" + strings.TrimSpace(string(b)), client: &http.Client{Timeout: 10 * time.Minute}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/healthz", nil)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	resp.Body.Close()
+	return r, resp.StatusCode == http.StatusOK
+}
+
+// remote asks a running server over its HTTP API.
+type remote struct {
+	base   string
+	client *http.Client
+	token  string // for POSTs
+}
+
+// remoteError is an error answer; 400s are invalid questions.
+type remoteError struct {
+	status int
+	msg    string
+}
+
+func (e *remoteError) Error() string        { return e.msg }
+func (e *remoteError) Is(target error) bool { return e.status == 400 && target == query.ErrInvalid }
+
+func (r *remote) do(ctx context.Context, method, path string, params url.Values, body io.Reader) (*http.Response, error) {
+	u := r.base + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		if r.token != "" {
+			req.Header.Set("Authorization", "Bearer "+r.token)
+		}
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("the server holding the database (%s): %w", r.base, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		var e struct{ Error string }
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = fmt.Sprintf("the server holding the database answered %s", resp.Status)
+		}
+		return nil, &remoteError{resp.StatusCode, e.Error}
+	}
+	return resp, nil
+}
+
+func (r *remote) get(ctx context.Context, path string, params url.Values, v any) error {
+	resp, err := r.do(ctx, "GET", path, params, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("the server's answer to %s: %w", path, err)
+	}
+	return nil
+}
+
+func (r *remote) Count(ctx context.Context, name string) (query.Count, error) {
+	var c query.Count
+	err := r.get(ctx, "/api/v1/count", url.Values{"model": {name}}, &c)
+	return c, err
+}
+
+func (r *remote) Ancestors(ctx context.Context, name string) (query.Ancestry, error) {
+	var a query.Ancestry
+	err := r.get(ctx, "/api/v1/ancestors", url.Values{"model": {name}}, &a)
+	return a, err
+}
+
+func (r *remote) Stats(ctx context.Context, o query.StatsOptions) (graph.Stats, error) {
+	var s graph.Stats
+	p := url.Values{"top": {strconv.Itoa(o.Top)}}
+	if o.Root != "" {
+		p.Set("root", o.Root)
+	}
+	err := r.get(ctx, "/api/v1/stats", p, &s)
+	return s, err
+}
+
+func (r *remote) History(ctx context.Context, name string) (query.History, error) {
+	var h query.History
+	err := r.get(ctx, "/api/v1/history", url.Values{"model": {name}}, &h)
+	return h, err
+}
+
+func (r *remote) Diff(ctx context.Context, o query.DiffOptions) (query.Diff, error) {
+	var d query.Diff
+	p := url.Values{}
+	if o.Run > 0 {
+		p.Set("run", strconv.FormatUint(o.Run, 10))
+	}
+	if o.Model != "" {
+		p.Set("model", o.Model)
+	}
+	err := r.get(ctx, "/api/v1/diff", p, &d)
+	return d, err
+}
+
+// Plan checks the selection and, for a family, says whether its last
+// crawl completed (the server's count carries it).
+func (r *remote) Plan(ctx context.Context, s query.Selection) (*query.Incomplete, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	if s.Root == "" {
+		return nil, nil
+	}
+	c, err := r.Count(ctx, s.Root)
+	return c.Incomplete, err
+}
+
+func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (query.Export, error) {
+	p := url.Values{"format": {s.Format}}
+	if s.Root != "" {
+		p.Set("model", s.Root)
+		p.Set("depth", strconv.Itoa(s.Depth))
+	}
+	if s.MaxNodes > 0 {
+		p.Set("max-nodes", strconv.Itoa(s.MaxNodes))
+	}
+	if s.Relations != nil {
+		var rels []string
+		for rel := range s.Relations {
+			rels = append(rels, string(rel))
+		}
+		p.Set("relation", strings.Join(rels, ","))
+	}
+	if s.Cluster != "" {
+		p.Set("cluster", s.Cluster)
+	}
+	resp, err := r.do(ctx, "GET", "/api/v1/export", p, nil)
+	if err != nil {
+		return query.Export{}, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		if ctx.Err() != nil {
+			return query.Export{}, ctx.Err()
+		}
+		return query.Export{}, fmt.Errorf("export from the server: %w", err)
+	}
+	return query.Export{}, nil
+}
+
+// crawlViaServer asks the server holding the database to run the crawl,
+// follows its progress and returns the run's totals when it ends.
+func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph.ModelID, stderr io.Writer) (crawler.Stats, error) {
+	var stats crawler.Stats
+	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth}
+	var names []string
+	for _, s := range seeds {
+		names = append(names, string(s))
+	}
+	if !f.all {
+		body["seeds"] = names
+	}
+	b, _ := json.Marshal(body)
+	r.token = os.Getenv("HFLINEAGE_SERVE_TOKEN")
+	resp, err := r.do(ctx, "POST", "/api/v1/crawl", nil, strings.NewReader(string(b)))
+	if err != nil {
+		return stats, fmt.Errorf("crawl: the database is held by hflineage serve at %s, which refused the crawl: %w", r.base, err)
+	}
+	var queued struct{ Queued int }
+	json.NewDecoder(resp.Body).Decode(&queued)
+	resp.Body.Close()
+	fmt.Fprintf(stderr, "crawl: the database is held by hflineage serve at %s; it queued this crawl (%d) and runs it\n", r.base, queued.Queued)
+	bar := newProgress(stderr)
+	defer bar.finish()
+	start := time.Now()
+	for {
+		var st server.Status
+		if err := r.get(ctx, "/api/v1/crawl", nil, &st); err != nil {
+			return stats, err
+		}
+		mine := st.Running != nil && st.Running.ID == queued.Queued
+		for _, q := range st.Queue {
+			mine = mine || q.ID == queued.Queued
+		}
+		if st.Running != nil && st.Running.ID == queued.Queued {
+			p := st.Running
+			stats.Models, stats.Edges, stats.Pages, stats.Requests, stats.TooMany = p.Models, p.Edges, p.Pages, p.Requests, p.Throttled
+			stats.Pace.Remaining, stats.Pace.Quota = p.QuotaRemaining, p.Quota
+			stats.Elapsed = time.Since(start)
+			bar.update(stats)
+		}
+		if !mine {
+			stats.Elapsed = time.Since(start)
+			if st.Last != nil {
+				stats.Run = *st.Last
+				if !st.Last.Complete {
+					return stats, fmt.Errorf("the crawl (run %d) did not complete; the server's log says why", st.Last.ID)
+				}
+			}
+			return stats, nil
+		}
+		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+			// Ctrl-C stops following, not the server's crawl.
+			fmt.Fprintln(stderr, "crawl: no longer following; the server goes on with the crawl")
+			return stats, err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

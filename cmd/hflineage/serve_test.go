@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/server"
+)
+
+// serveWorld is a family of 61 that a slow fake Hub takes seconds to list.
+func serveWorld() *hubtest.World {
+	w := testWorld()
+	for i := range 55 {
+		w.Add(hubtest.Model{ID: fmt.Sprintf("many/ft-%02d", i), Downloads: int64(i), Tags: hubtest.ParentTags(pt("a/ft", "finetune"))})
+	}
+	return w
+}
+
+type serveProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *bytes.Buffer
+}
+
+func startServe(t *testing.T, bin, db string, args ...string) *serveProc {
+	t.Helper()
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	p := &serveProc{stderr: &bytes.Buffer{}}
+	p.cmd = exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile}, args...)...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	for i := 0; i < 200; i++ {
+		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+			p.addr = "http://" + strings.TrimSpace(string(b))
+			return p
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("serve did not start: %s", p.stderr)
+	return nil
+}
+
+func (p *serveProc) status(t *testing.T) server.Status {
+	t.Helper()
+	resp, err := http.Get(p.addr + "/api/v1/crawl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st server.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestServeCountDuringCrawlThenResume runs `serve` with a schedule against a
+// slow Hub, counts from the CLI while the crawl runs (the CLI asks the
+// server), stops it with SIGTERM mid-crawl (exit 0, position saved),
+// starts it again and checks that it resumes and finishes the crawl.
+func TestServeCountDuringCrawlThenResume(t *testing.T) {
+	bin := buildBinary(t)
+	hub := hubtest.NewUnstartedServer(serveWorld())
+	hub.MaxPageSize = 4
+	hub.Fault = func(int, *http.Request) hubtest.Fault { return hubtest.Slow }
+	hub.Start()
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	p := startServe(t, bin, db, "--endpoint", hub.URL, "--parallel", "2", "--every", "1h", "meta-llama/Llama-3.1-8B")
+
+	// Wait for the crawl to have committed a few pages.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := p.status(t)
+		if st.Running != nil && st.Running.Pages >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduled crawl did not start: %+v\n%s", st, p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err := exec.Command(bin, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B").Output()
+	if err != nil {
+		t.Fatalf("count while serve holds the database: %v", err)
+	}
+	var c query.Count
+	if err := json.Unmarshal(out, &c); err != nil || c.Model != "meta-llama/Llama-3.1-8B" {
+		t.Fatalf("count during the crawl: %v: %s", err, out)
+	}
+	if c.Complete {
+		t.Errorf("count during an unfinished crawl says complete: %s", out)
+	}
+
+	// SIGTERM mid-crawl: a clean, quick exit that saves the position.
+	stopped := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, p.stderr)
+	}
+	if d := time.Since(stopped); d > 10*time.Second {
+		t.Errorf("serve took %s to stop", d)
+	}
+	if _, err := os.Stat(filepath.Join(db, serveAddrFile)); !os.IsNotExist(err) {
+		t.Errorf("serve left %s behind", serveAddrFile)
+	}
+
+	// Restart without a schedule: the unfinished crawl resumes and ends.
+	hub.Fault = nil
+	p = startServe(t, bin, db, "--endpoint", hub.URL)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		st := p.status(t)
+		if st.Running == nil && len(st.Queue) == 0 && st.Last != nil && st.Last.Complete {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the crawl did not resume: %+v\n%s", st, p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err = exec.Command(bin, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"total":60},"max_depth":3,"complete":true`) {
+		t.Errorf("count after the resumed crawl: %v\n%s\n%s", err, out, p.stderr)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	// With the server gone, the CLI reads the database itself.
+	if code, stdout, stderr := cli(t, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B"); code != 0 || !strings.Contains(stdout, `"complete":true`) {
+		t.Errorf("count after serve stopped: %d %s %s", code, stdout, stderr)
+	}
+}
+
+// TestServeRefusesOpenAddressWithoutToken: off loopback, a token is required.
+func TestServeRefusesOpenAddressWithoutToken(t *testing.T) {
+	t.Setenv("HFLINEAGE_SERVE_TOKEN", "")
+	code, _, stderr := cli(t, "serve", "--db", filepath.Join(t.TempDir(), "db"), "--addr", "0.0.0.0:0")
+	if code != exitUsage || !strings.Contains(stderr, "--auth-token") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
