@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -234,6 +235,50 @@ func (s *Store) Unseen(ids []graph.ModelID) ([]graph.ModelID, error) {
 		return nil
 	})
 	return out, err
+}
+
+// UnseenMembers returns the members of the roots' families (to maxDepth;
+// < 0: no bound), roots and stubs excepted, that the crawl in progress has
+// not marked seen, sorted: the models a complete walk found no longer
+// listed under the family.
+func (s *Store) UnseenMembers(roots []graph.ModelID, maxDepth int) ([]graph.ModelID, error) {
+	seen := map[graph.ModelID]bool{}
+	var members []graph.ModelID
+	for _, root := range roots {
+		f, err := s.Family(root, maxDepth)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range f.Members[1:] {
+			if !seen[id] {
+				seen[id] = true
+				members = append(members, id)
+			}
+		}
+	}
+	unseen, err := s.Unseen(members)
+	if err != nil || len(unseen) == 0 {
+		return nil, err
+	}
+	slices.Sort(unseen)
+	var out []graph.ModelID
+	err = s.View(func(r *Reader) error {
+		return r.ModelsOf(unseen, func(m graph.Model) error {
+			if !m.Stub {
+				out = append(out, m.ID)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Tidy is the upkeep after a crawl: Badger's value log GC, then the cache
+// files that count and stats read (the whole-graph cache too withGraph).
+// It is best effort: an error leaves the database correct, only slower.
+func (s *Store) Tidy(withGraph bool) error {
+	s.CollectGarbage()
+	return s.RefreshCaches(withGraph)
 }
 
 // PutCrawled stores m as PutModel does, and reports whether the run of this

@@ -313,6 +313,49 @@ func (s *Store) History(id graph.ModelID) ([]Snapshot, error) {
 	return out, err
 }
 
+// Database facts kept under "M\x00" name.
+const (
+	metaLastScan = "lastscan" // LastScan
+	metaPageSize = "pagesize" // MaxPageSize
+)
+
+// LastScan is what the database remembers of the latest complete scan.
+type LastScan struct {
+	Run       uint64    `json:"run"`
+	Watermark time.Time `json:"watermark"` // the latest lastModified seen
+	Models    int       `json:"models"`    // models stored after it
+	Finished  time.Time `json:"finished"`
+}
+
+// LastScan returns the latest complete scan; ok is false when there was none.
+func (s *Store) LastScan() (last LastScan, ok bool, err error) {
+	ok, err = s.GetMeta(metaLastScan, &last)
+	if err != nil {
+		err = fmt.Errorf("%w: last scan: %v", ErrCorrupt, err)
+	}
+	return last, ok, err
+}
+
+// SetLastScan records the latest complete scan.
+func (tx *Tx) SetLastScan(last LastScan) error {
+	return tx.SetMeta(metaLastScan, last)
+}
+
+// MaxPageSize returns the listing page size the Hub made a scan fall back
+// to (it refused a larger one), or 0 when it never did.
+func (s *Store) MaxPageSize() (int, error) {
+	var n int
+	if _, err := s.GetMeta(metaPageSize, &n); err != nil {
+		return 0, fmt.Errorf("%w: page size: %v", ErrCorrupt, err)
+	}
+	return n, nil
+}
+
+// SetMaxPageSize records the listing page size the Hub accepts.
+func (tx *Tx) SetMaxPageSize(n int) error {
+	return tx.SetMeta(metaPageSize, n)
+}
+
 // GetMeta reads a database fact into v; ok is false when it is not set.
 func (s *Store) GetMeta(name string, v any) (ok bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {

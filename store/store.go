@@ -646,8 +646,7 @@ func (l badgerLogger) Debugf(f string, v ...any)   {}
 // attributes are decoded too (slower); without, only ids and edges.
 func (s *Store) LoadGraph(models bool) (*graph.Graph, error) {
 	hint := 1 << 16
-	var last struct{ Models int }
-	if ok, _ := s.GetMeta("lastscan", &last); ok && last.Models > hint {
+	if last, ok, _ := s.LastScan(); ok && last.Models > hint {
 		hint = last.Models + last.Models/8 // a scan counted them: no regrowing
 	}
 	var g *graph.Graph
