@@ -1,0 +1,436 @@
+// hflineage explorer: a single page over the /api/v1 JSON API.
+// Routes: #/ (overview), #/model/ORG/NAME, #/crawl.
+import cytoscape from './vendor/cytoscape.esm.min.mjs';
+
+const API = 'api/v1/';
+const RELATIONS = ['finetune', 'adapter', 'quantized', 'merge'];
+// The DOT export's edge styles (graph/dot.go).
+const EDGE_STYLE = {
+  finetune: { color: '#1f77b4', style: 'solid', width: 1.5 },
+  adapter: { color: '#2ca02c', style: 'dashed', width: 1.5 },
+  quantized: { color: '#ff7f0e', style: 'dotted', width: 2 },
+  merge: { color: '#9467bd', style: 'solid', width: 3.5 },
+};
+const EXPORTS = ['dot', 'graphml', 'json', 'csv', 'csv-nodes', 'svg', 'png'];
+const SIZES = [50, 150, 300, 1000];
+
+const nf = new Intl.NumberFormat('en-US');
+const fmt = (n) => (n == null ? '–' : nf.format(n));
+const day = (s) => (s ? s.slice(0, 10) : '–');
+const $ = (sel, root = document) => root.querySelector(sel);
+const view = $('#view');
+const hfl = (window.__hfl = { select: (id) => go(modelHash(id)), cy: null, route: '' });
+let refreshTimer = 0;
+
+// h builds an element: h('a', {href: '#'}, 'text', child…).
+function h(tag, attrs = {}, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  el.append(...kids.flat(Infinity).filter((k) => k != null && k !== false));
+  return el;
+}
+
+class APIError extends Error {}
+
+async function api(path, params = {}) {
+  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v != null && v !== ''));
+  const res = await fetch(API + path + (qs.size ? '?' + qs : ''), { headers: { Accept: 'application/json' } });
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) throw new APIError((body && body.error) || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+function showError(err) {
+  const box = $('#error');
+  if (!err) { box.hidden = true; return; }
+  box.replaceChildren(h('strong', {}, 'Error: '), String(err.message || err),
+    h('button', { type: 'button', 'aria-label': 'Dismiss', onclick: () => showError(null) }, '×'));
+  box.hidden = false;
+  if (!(err instanceof APIError)) console.warn(err);
+}
+
+// guard runs an async section renderer, turning failures into a message in place.
+async function guard(container, fn) {
+  try { await fn(); } catch (err) {
+    container.replaceChildren(h('p', { class: 'error-inline' }, String(err.message || err)));
+  }
+}
+
+const modelHash = (id) => '#/model/' + id;
+const modelLink = (id, text = id) => h('a', { href: modelHash(id), 'data-model': id }, text);
+const go = (hash) => { if (location.hash === hash) route(); else location.hash = hash; };
+
+// ---- search box (ARIA combobox) ----
+const input = $('#search');
+const list = $('#search-list');
+let searchSeq = 0, searchTimer = 0, active = -1;
+
+function closeList() { list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; }
+function setActive(i) {
+  const opts = list.querySelectorAll('[role=option]');
+  if (!opts.length) return;
+  active = (i + opts.length) % opts.length;
+  opts.forEach((o, k) => o.setAttribute('aria-selected', k === active ? 'true' : 'false'));
+  input.setAttribute('aria-activedescendant', opts[active].id);
+}
+function pick(id) { closeList(); input.value = ''; input.blur(); go(modelHash(id)); }
+
+input.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  const q = input.value.trim();
+  if (!q) { closeList(); return; }
+  searchTimer = setTimeout(async () => {
+    const seq = ++searchSeq;
+    try {
+      const { results } = await api('search', { q, limit: 10 });
+      if (seq !== searchSeq) return;
+      list.replaceChildren(...(results.length ? results.map((r, i) => h('li', {
+        role: 'option', id: 'search-opt-' + i, 'data-id': r.id, 'aria-selected': 'false',
+        onmousedown: (e) => { e.preventDefault(); pick(r.id); },
+      }, h('span', {}, r.id), h('span', { class: 'muted' }, fmt(r.downloads) + ' ↓'))) :
+        [h('li', { class: 'muted', 'aria-disabled': 'true' }, 'No model matches')]));
+      list.hidden = false; active = -1;
+      input.setAttribute('aria-expanded', 'true');
+    } catch (err) { showError(err); }
+  }, 200);
+});
+input.addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') { e.preventDefault(); setActive(active + (e.key === 'ArrowDown' ? 1 : -1)); }
+  else if (e.key === 'Escape') closeList();
+  else if (e.key === 'Enter') {
+    const opt = list.querySelectorAll('[role=option]')[active];
+    if (opt) pick(opt.dataset.id);
+    else if (input.value.trim()) pick(input.value.trim());
+  }
+});
+input.addEventListener('blur', () => setTimeout(closeList, 100));
+
+// ---- charts (hand-drawn SVG) ----
+const SVG = 'http://www.w3.org/2000/svg';
+function s(tag, attrs = {}, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (text != null) el.textContent = text;
+  return el;
+}
+
+// barChart draws points [{label, value, title}] as bars with a y axis.
+function barChart(points, label) {
+  const W = 560, H = 190, L = 48, B = 24, T = 10, R = 8;
+  const max = Math.max(1, ...points.map((p) => p.value));
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: 'chart' });
+  for (const f of [0, 0.5, 1]) {
+    const y = T + (H - T - B) * (1 - f);
+    svg.append(s('line', { x1: L, x2: W - R, y1: y, y2: y, class: 'grid' }),
+      s('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, fmt(Math.round(max * f))));
+  }
+  const bw = Math.min(48, (W - L - R) / Math.max(points.length, 1));
+  const every = Math.ceil(points.length / 8);
+  points.forEach((p, i) => {
+    const bh = (H - T - B) * (p.value / max), x = L + i * bw;
+    const bar = s('rect', { x: x + bw * 0.1, y: H - B - bh, width: Math.max(bw * 0.8, 1), height: bh, class: 'bar' });
+    bar.append(s('title', {}, p.title || `${p.label}: ${fmt(p.value)}`));
+    svg.append(bar);
+    if (i % every === 0) svg.append(s('text', { x: x + bw / 2, y: H - 6, 'text-anchor': 'middle' }, p.label));
+  });
+  return svg;
+}
+
+// fillMonths adds the months with no new model between the first and the last.
+function fillMonths(months) {
+  if (!months.length) return [];
+  const have = new Map(months.map((m) => [m.month, m.count]));
+  const out = [];
+  let [y, m] = months[0].month.split('-').map(Number);
+  for (const last = months[months.length - 1].month; ;) {
+    const key = `${y}-${String(m).padStart(2, '0')}`;
+    out.push({ label: key, value: have.get(key) || 0, title: `${key}: ${fmt(have.get(key) || 0)} new models` });
+    if (key >= last) return out;
+    if (++m > 12) { m = 1; y++; }
+  }
+}
+
+// ---- overview ----
+async function renderHome() {
+  view.replaceChildren(h('h1', {}, 'Overview'), h('p', { class: 'muted' }, 'Loading statistics…'));
+  const st = await api('stats');
+  view.replaceChildren(
+    h('h1', {}, 'Overview'),
+    h('dl', { class: 'facts' },
+      h('div', {}, h('dt', {}, 'Models'), h('dd', {}, fmt(st.models))),
+      h('div', {}, h('dt', {}, 'Edges'), h('dd', {}, fmt(st.edges))),
+      h('div', {}, h('dt', {}, 'Models with a parent'), h('dd', {}, fmt(st.models_with_parent))),
+      h('div', {}, h('dt', {}, 'Roots'), h('dd', {}, fmt(st.roots)))),
+    h('section', { class: 'card' }, h('h2', {}, 'Largest families'),
+      table(['Root', 'Descendants', 'Max depth', 'Downloads (family)', 'License'],
+        (st.largest_families || []).map((f) => [modelLink(f.model), num(f.descendants.total), num(f.max_depth), num(f.downloads), f.license || '–']), [1, 2, 3])));
+}
+
+const num = (n) => h('span', { 'data-value': n }, fmt(n));
+// table renders rows of cells; the columns listed in nums are right-aligned numbers.
+function table(head, rows, nums = [], attrs = {}) {
+  const cls = (i) => (nums.includes(i) ? 'num' : null);
+  return h('table', attrs, h('thead', {}, h('tr', {}, head.map((c, i) => h('th', { scope: 'col', class: cls(i) }, c)))),
+    h('tbody', {}, rows.length ? rows.map((r) => h('tr', {}, r.map((c, i) => h('td', { class: cls(i) }, c))))
+      : h('tr', {}, h('td', { colspan: head.length, class: 'muted' }, 'None'))));
+}
+
+// ---- model page ----
+async function renderModel(id) {
+  const sec = (key, title) => h('section', { class: 'card', id: key }, h('h2', {}, title), h('div', { class: 'body' }, h('p', { class: 'muted' }, 'Loading…')));
+  const head = h('div', { class: 'model-head' }, h('h1', {}, id),
+    h('a', { href: 'https://huggingface.co/' + id, rel: 'noopener', target: '_blank' }, 'on the Hub ↗'));
+  view.replaceChildren(head, h('p', { class: 'muted' }, 'Loading…'));
+  const count = await api('count', { model: id }); // a 404 here is the page's error
+  if (hfl.route !== modelHash(id)) return;
+  const sections = {
+    counts: sec('counts', 'Derivatives'), ancestors: sec('ancestors', 'Ancestry'),
+    graph: sec('graph-section', 'Family graph'), children: sec('children', 'Direct children'),
+    growth: sec('growth', 'Family growth by month'), history: sec('history', 'Family size by run'),
+    exports: sec('exports', 'Download the family'),
+  };
+  view.replaceChildren(head, count.complete ? '' : h('p', { class: 'warn' }, 'The last crawl of this family did not complete: numbers may be partial.'),
+    h('div', { class: 'grid2' }, sections.counts, sections.ancestors), sections.graph, sections.children,
+    h('div', { class: 'grid2' }, sections.growth, sections.history), sections.exports);
+  const body = (k) => $('.body', sections[k]);
+
+  body('counts').replaceChildren(
+    table(['Relation', 'Direct children', 'All descendants'], [...RELATIONS, 'total'].map((r) => [
+      r === 'total' ? h('strong', {}, 'Total') : h('span', {}, h('i', { class: 'swatch ' + r }), r),
+      h('span', { 'data-count': 'children.' + r }, fmt(count.children[r])),
+      h('span', { 'data-count': 'descendants.' + r }, fmt(count.descendants[r]))]), [1, 2], { class: 'counts' }),
+    h('p', {}, 'Maximum depth: ', h('strong', { 'data-count': 'max_depth' }, fmt(count.max_depth))));
+  exportsSection(body('exports'), id, count.descendants.total + 1);
+  await Promise.all([
+    guard(body('ancestors'), () => ancestorsSection(body('ancestors'), id)),
+    guard(body('graph'), () => graphSection(body('graph'), id)),
+    guard(body('children'), () => childrenSection(body('children'), id)),
+    guard(body('growth'), async () => {
+      const st = await api('stats', { root: id });
+      const g = (st.growth_by_month || [])[0];
+      const pts = fillMonths(g ? g.months : []);
+      body('growth').replaceChildren(pts.length ? barChart(pts, 'New family members by month of creation') : h('p', { class: 'muted' }, 'No descendants.'),
+        g && g.unknown_dates ? h('p', { class: 'muted' }, `${fmt(g.unknown_dates)} members have no known creation date.`) : '');
+    }),
+    guard(body('history'), async () => {
+      const { runs } = await api('history', { model: id });
+      body('history').replaceChildren(runs.length ? barChart(runs.map((r) => ({
+        label: day(r.finished), value: r.descendants.total,
+        title: `run ${r.run} (${r.mode}, ${day(r.finished)}): ${fmt(r.descendants.total)} descendants`,
+      })), 'Descendants after each run') : h('p', { class: 'muted' }, 'No run recorded this family’s size: runs record it for their seeds and for large families.'));
+    }),
+  ]);
+}
+
+async function ancestorsSection(el, id) {
+  const a = await api('ancestors', { model: id });
+  if (!a.ancestors.length) { el.replaceChildren(h('p', {}, 'A root: this model declares no parent.')); return; }
+  const byDist = new Map();
+  for (const x of a.ancestors) byDist.set(x.distance, [...(byDist.get(x.distance) || []), x.model]);
+  const path = h('ol', { class: 'path', 'aria-label': 'Ancestors, farthest first' });
+  // One line per distance, farthest first, ending with the model and how it derives from its parents.
+  [...byDist.keys()].sort((x, y) => y - x).forEach((d) => path.append(h('li', {},
+    byDist.get(d).map((m, i) => [i ? ', ' : '', modelLink(m)]), h('span', { class: 'muted' }, ` (${d} up)`))));
+  const how = [...new Set(a.edges.filter((e) => e.child === id).map((e) => e.relation || 'plain'))].join(', ');
+  path.append(h('li', {}, h('strong', {}, id), how ? h('span', { class: 'muted' }, ' — ' + how) : ''));
+  el.replaceChildren(h('p', {}, 'Roots: ', a.roots.map((r, i) => [i ? ', ' : '', modelLink(r)])), path);
+}
+
+function exportsSection(el, id, members) {
+  const maxNodes = Number(($('#graph-size') || {}).value || 150);
+  el.replaceChildren(h('div', { class: 'buttons' }, EXPORTS.map((f) => {
+    const pic = f === 'svg' || f === 'png';
+    const qs = new URLSearchParams({ format: f, model: id, ...(pic && members > maxNodes ? { 'max-nodes': maxNodes } : {}) });
+    return h('a', { class: 'button', href: API + 'export?' + qs, download: '', title: `Download the family as ${f}` }, f.toUpperCase());
+  })), h('p', { class: 'muted' }, members > 1 ? `The whole family (${fmt(members)} models); SVG and PNG keep the graph’s size, the most downloaded members.`
+    : 'The model alone: it has no descendants.'));
+}
+
+async function childrenSection(el, id) {
+  const state = { sort: 'downloads', relation: '', cursors: [''], page: 0, limit: 20 };
+  const rel = h('select', { id: 'children-relation', onchange: () => { state.relation = rel.value; reset(); } },
+    h('option', { value: '' }, 'all relations'), RELATIONS.map((r) => h('option', { value: r }, r)));
+  const out = h('div', {});
+  el.replaceChildren(h('div', { class: 'toolbar' }, h('label', { for: 'children-relation' }, 'Relation '), rel), out);
+  const reset = () => { state.cursors = ['']; state.page = 0; load(); };
+  const sortHead = (key, text) => h('th', { scope: 'col', class: key === 'created' ? null : 'num', 'aria-sort': state.sort === key ? 'descending' : 'none' },
+    h('button', { type: 'button', class: 'linkish', onclick: () => { state.sort = key; reset(); } }, text, state.sort === key ? ' ▼' : ''));
+  async function load() {
+    await guard(out, async () => {
+      const r = await api('children', { model: id, relation: state.relation, sort: state.sort, limit: state.limit, cursor: state.cursors[state.page] });
+      state.cursors[state.page + 1] = r.next_cursor;
+      const from = state.page * state.limit;
+      out.replaceChildren(h('table', { class: 'children' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col' }, 'Relation'), h('th', { scope: 'col' }, 'Author'),
+          sortHead('downloads', 'Downloads'), sortHead('likes', 'Likes'), sortHead('created', 'Created'), h('th', { scope: 'col' }, 'License'))),
+        h('tbody', {}, r.children.length ? r.children.map((c) => h('tr', {}, h('td', {}, modelLink(c.id)),
+          h('td', {}, h('i', { class: 'swatch ' + c.relation }), c.relation || 'plain'), h('td', {}, c.author || '–'),
+          h('td', { class: 'num' }, fmt(c.downloads)), h('td', { class: 'num' }, fmt(c.likes)), h('td', {}, day(c.created)), h('td', {}, c.license || '–')))
+          : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No children.')))),
+      h('div', { class: 'pager' },
+        h('button', { type: 'button', disabled: state.page === 0, onclick: () => { state.page--; load(); } }, '← Previous'),
+        h('span', {}, r.total ? `${fmt(from + 1)}–${fmt(from + r.children.length)} of ${fmt(r.total)}` : ''),
+        h('button', { type: 'button', disabled: !r.next_cursor, onclick: () => { state.page++; load(); } }, 'Next →')));
+    });
+  }
+  await load();
+}
+
+// ---- family graph ----
+// graphStyle is the graph's stylesheet at zoom z: labels keep their size on screen.
+const graphStyle = (z) => [
+  { selector: 'node', style: { width: 'data(size)', height: 'data(size)', 'background-color': '#9fb6cd', 'border-width': 1, 'border-color': '#52667a',
+    label: 'data(label)', 'font-size': 11 / z, color: '#222', 'text-valign': 'bottom', 'text-margin-y': 2 / z,
+    'text-background-color': '#fbfcfd', 'text-background-opacity': 0.8, 'text-background-padding': 1 / z } },
+  { selector: 'node[hidden > 0]', style: { 'background-color': '#3d5a78', 'border-color': '#1d2430' } },
+  { selector: 'node[root = 1]', style: { width: 34, height: 34, 'background-color': '#ffe08a', 'border-color': '#a07800', 'border-width': 3,
+    'font-weight': 'bold', 'font-size': 13 / z, 'z-index': 10 } },
+  { selector: 'node.hover', style: { 'overlay-opacity': 0.15 } },
+  { selector: 'edge', style: { width: 1.2, 'line-color': '#999', 'target-arrow-color': '#999', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'straight' } },
+  ...Object.entries(EDGE_STYLE).map(([r, st]) => ({ selector: `edge[rel = "${r}"]`,
+    style: { 'line-color': st.color, 'target-arrow-color': st.color, 'line-style': st.style, width: st.width } })),
+];
+
+async function graphSection(el, id) {
+  const size = h('select', { id: 'graph-size' }, SIZES.map((n) => h('option', { value: n, selected: n === 150 }, fmt(n))));
+  const status = h('span', { class: 'muted', id: 'graph-status' });
+  const info = h('p', { class: 'muted graph-info', id: 'graph-info' }, 'Click a node to open its page. Dark nodes have members left out: right-click one to show them.');
+  const box = h('div', { id: 'graph', role: 'img', 'aria-label': 'Family graph of ' + id });
+  const legend = h('span', { class: 'legend' }, RELATIONS.map((r) => h('span', {}, h('i', { class: 'line ' + r }), r)),
+    h('span', {}, h('i', { class: 'dot hidden-members' }), 'members left out'));
+  el.replaceChildren(h('div', { class: 'toolbar' }, h('label', { for: 'graph-size' }, 'Show at most '), size, ' nodes ',
+    h('button', { type: 'button', onclick: () => hfl.cy && hfl.cy.fit(undefined, 20) }, 'Fit'), legend, status), box, info);
+  let cy = null;
+
+  // Only the root and the most downloaded nodes carry a label; hovering names the others.
+  const nodeData = (n, depth, top = false) => ({ id: n.id, label: top ? n.id + (n.hidden_children ? ` (+${fmt(n.hidden_children)})` : '') : '',
+    downloads: n.downloads, depth, top, hidden: n.hidden_children, root: n.id === id ? 1 : 0, size: 12 + 6 * Math.log10(1 + n.downloads) });
+  const topOf = (nodes) => new Set([id, ...[...nodes].sort((a, b) => b.downloads - a.downloads).slice(0, 8).map((n) => n.id)]);
+  const edgeData = (e) => ({ id: `${e.parent}>${e.child}>${e.relation}`, source: e.parent, target: e.child, rel: e.relation || 'plain' });
+  // Force-directed up to 300 nodes, else rings by depth around the root (instant at 1,000);
+  // then stretched sideways to use the box's width. An expansion keeps the nodes placed.
+  const layout = (randomize = true) => {
+    cy.layout(cy.nodes().length <= 300
+      ? { name: 'cose', animate: false, fit: false, randomize, nodeRepulsion: () => 12000, idealEdgeLength: () => 50, numIter: 1500 }
+      : { name: 'concentric', concentric: (n) => 1000 - n.data('depth'), levelWidth: () => 1, minNodeSpacing: 4, animate: false, fit: false }).run();
+    const bb = cy.nodes().boundingBox(), k = Math.min(1.8, Math.max(1, (box.clientWidth / box.clientHeight) / (bb.w / bb.h)));
+    cy.nodes().positions((n) => ({ x: bb.x1 + (n.position('x') - bb.x1) * k, y: n.position('y') }));
+    cy.fit(undefined, 24);
+    if (cy.zoom() > 1.5) { cy.zoom(1.5); cy.center(); }
+  };
+  const describe = (g) => status.replaceChildren(`${fmt(cy.nodes().length)} of ${fmt(g.members)} members` +
+    (g.truncated ? ' (the most downloaded, with their paths)' : ''));
+
+  async function load() {
+    box.setAttribute('aria-busy', 'true');
+    const g = await api('graph', { model: id, 'max-nodes': size.value });
+    if (!box.isConnected) return;
+    hfl.graph = g;
+    if (g.nodes.length < 2) { el.replaceChildren(h('p', { class: 'muted', id: 'graph-empty' }, 'No descendants: nothing to draw.')); return; }
+    if (cy) cy.destroy();
+    const top = topOf(g.nodes);
+    cy = hfl.cy = cytoscape({
+      container: box, minZoom: 0.05, maxZoom: 4,
+      elements: [...g.nodes.map((n) => ({ data: nodeData(n, n.depth, top.has(n.id)) })), ...g.edges.map((e) => ({ data: edgeData(e) }))],
+      style: graphStyle(1),
+    });
+    layout();
+    describe(g);
+    let styledZoom = 1, frame = 0;
+    const restyle = () => { frame = 0; if (!cy.destroyed() && Math.abs(cy.zoom() / styledZoom - 1) > 0.05) cy.style().fromJson(graphStyle((styledZoom = cy.zoom()))).update(); };
+    cy.on('zoom', () => { frame = frame || requestAnimationFrame(restyle); });
+    restyle();
+    cy.on('tap', 'node', (e) => hfl.select(e.target.id()));
+    cy.on('cxttap', 'node', (e) => expand(e.target.id()).catch(showError));
+    cy.on('mouseover', 'node', (e) => { const d = e.target.data(); e.target.addClass('hover');
+      info.textContent = `${d.id} · ${fmt(d.downloads)} downloads · depth ${fmt(d.depth)}` + (d.hidden ? ` · ${fmt(d.hidden)} hidden children (right-click to expand)` : ''); });
+    cy.on('mouseout', 'node', (e) => e.target.removeClass('hover'));
+    box.setAttribute('aria-busy', 'false');
+    box.dataset.nodes = cy.nodes().length;
+  }
+
+  // expand merges the family of a node with hidden members into the graph.
+  async function expand(nodeId) {
+    const node = cy.getElementById(nodeId);
+    if (!node.length || !node.data('hidden')) return;
+    const g = await api('graph', { model: nodeId, 'max-nodes': size.value });
+    const base = node.data('depth'), at = node.position();
+    cy.batch(() => {
+      for (const n of g.nodes) {
+        const cur = cy.getElementById(n.id);
+        if (!cur.length) cy.add({ data: nodeData(n, base + n.depth), position: { x: at.x + 40 * Math.random() - 20, y: at.y + 40 * Math.random() - 20 } });
+        else if (n.id === nodeId || cur.data('hidden')) cur.data(nodeData(n, cur.data('depth'), cur.data('top')));
+      }
+      for (const e of g.edges) if (!cy.getElementById(edgeData(e).id).length) cy.add({ data: edgeData(e) });
+    });
+    layout(false);
+    describe(hfl.graph);
+    box.dataset.nodes = cy.nodes().length;
+  }
+  hfl.expand = (nodeId) => expand(nodeId);
+  size.addEventListener('change', () => load().then(() => exportsSection($('#exports .body'), id, hfl.graph.members)).catch(showError));
+  await load();
+}
+
+// ---- crawl page ----
+async function renderCrawl() {
+  const [c, { runs }] = await Promise.all([api('crawl'), api('runs')]);
+  if (hfl.route !== '#/crawl') return;
+  const r = c.running;
+  const since = (t) => { const s = Math.max(0, (Date.now() - Date.parse(t)) / 1000);
+    return s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`; };
+  const seeds = (x) => (x.all ? 'the whole Hub' : (x.seeds || []).length ? x.seeds.map((m, i) => [i ? ', ' : '', modelLink(m)]) : 'the whole Hub');
+  const fact = (k, v) => h('div', {}, h('dt', {}, k), h('dd', {}, v));
+  view.replaceChildren(h('h1', {}, 'Crawls'),
+    h('section', { class: 'card', id: 'running' }, h('h2', {}, r ? (r.run ? `Running: run ${r.run}` : `Running: crawl #${r.id}`) : 'Nothing running'),
+      r ? [h('p', {}, `${r.run_mode || r.mode || 'crawl'} of `, seeds(r), `, started ${since(r.started)} ago`),
+        h('dl', { class: 'facts' }, fact('Models', fmt(r.models)), fact('Edges', fmt(r.edges)), fact('Pages', fmt(r.pages)),
+          fact('Requests', fmt(r.requests)), fact('Pace', `${(r.rate || 0).toFixed(1)} req/s`), fact('Throttled (429)', fmt(r.throttled))),
+        r.quota > 0 && r.quota_remaining >= 0 ? h('p', {}, h('label', { for: 'quota' }, `Quota left: ${fmt(r.quota_remaining)} of ${fmt(r.quota)} `),
+          h('meter', { id: 'quota', min: 0, max: r.quota, value: r.quota_remaining, low: r.quota * 0.2 })) : '',
+        h('p', { class: 'muted' }, 'Refreshing every 2 seconds.')] : h('p', { class: 'muted' }, 'The server is idle.')),
+    h('div', { class: 'grid2' },
+      h('section', { class: 'card' }, h('h2', {}, 'Queue'), c.queue.length ? h('ol', {}, c.queue.map((q) => h('li', {}, `#${q.id}: ${q.mode && q.mode !== 'auto' ? q.mode : 'crawl'} of `, seeds(q))))
+        : h('p', { class: 'muted' }, 'Empty.')),
+      h('section', { class: 'card' }, h('h2', {}, 'Schedule'), h('p', {}, c.schedule ? h('code', {}, c.schedule) : h('span', { class: 'muted' }, 'No schedule: crawls run when asked.')))),
+    h('section', { class: 'card', id: 'runs' }, h('h2', {}, 'Last runs'),
+      table(['Run', 'Mode', 'Seeds', 'Started', 'Duration', 'Complete', 'Requests', 'Models +/−', 'Edges +/−'], runs.slice(0, 20).map((x) => [
+        num(x.run), x.mode, seeds(x), x.started.replace('T', ' ').slice(0, 16),
+        x.finished ? `${Math.round((Date.parse(x.finished) - Date.parse(x.started)) / 1000)} s` : 'running',
+        x.complete ? 'yes' : x.finished ? h('span', { class: 'warn-text' }, 'no') : '–', num(x.requests),
+        `+${fmt(x.models_added)} / −${fmt(x.models_removed)}`, `+${fmt(x.edges_added)} / −${fmt(x.edges_removed)}`]), [0, 4, 6, 7, 8])));
+  if (r) refreshTimer = setTimeout(() => renderCrawl().catch(showError), 2000);
+}
+
+// ---- router ----
+async function route() {
+  clearTimeout(refreshTimer);
+  if (hfl.cy) { hfl.cy.destroy(); hfl.cy = null; }
+  showError(null);
+  const hash = (hfl.route = location.hash || '#/');
+  document.querySelectorAll('[data-nav]').forEach((a) => (a.getAttribute('href') === hash ? a.setAttribute('aria-current', 'page') : a.removeAttribute('aria-current')));
+  document.body.dataset.ready = 'false';
+  try {
+    if (hash.startsWith('#/model/')) {
+      const id = decodeURIComponent(hash.slice(8));
+      document.title = id + ' — hflineage';
+      await renderModel(id);
+    } else if (hash === '#/crawl') {
+      document.title = 'Crawls — hflineage';
+      await renderCrawl();
+    } else {
+      document.title = 'hflineage explorer';
+      await renderHome();
+    }
+  } catch (err) {
+    if (hfl.route === hash) view.replaceChildren(h('h1', {}, 'Not available'), h('p', { class: 'error-inline' }, String(err.message || err)));
+  }
+  if (hfl.route === hash) document.body.dataset.ready = 'true';
+}
+window.addEventListener('hashchange', route);
+route();
