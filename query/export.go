@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
@@ -199,12 +200,36 @@ func (e *Engine) Write(ctx context.Context, s Selection, w io.Writer) (Export, e
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Run(); err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := stoppedBy(ctx, err); cerr != nil {
 			return x, cerr
 		}
 		return x, fmt.Errorf("export: %s -T%s: %v: %s", x.Layout, s.Format, err, firstLine(errb.String()))
 	}
 	return x, nil
+}
+
+// signalGrace is how long Write waits for ctx to end after Graphviz died
+// of a signal that this process did not send.
+const signalGrace = 500 * time.Millisecond
+
+// stoppedBy returns ctx's error when Graphviz failed because ctx ended. A
+// Ctrl-C in a terminal signals the whole process group: Graphviz may die
+// of it before this process's ctx ends, so a Graphviz killed by a signal
+// waits a moment for ctx.
+func stoppedBy(ctx context.Context, runErr error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var ee *exec.ExitError
+	if !errors.As(runErr, &ee) || ee.ExitCode() != -1 { // -1: killed by a signal
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(signalGrace):
+		return nil
+	}
 }
 
 func firstLine(s string) string {

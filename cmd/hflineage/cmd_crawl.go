@@ -132,7 +132,7 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return jerr
 		}
 	}
-	return err
+	return resumable(err)
 }
 
 // crawlOnce opens the database, crawls as f says, prints the summary line

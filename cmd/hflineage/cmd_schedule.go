@@ -60,6 +60,7 @@ without a long-lived process (see the README).`, stderr)
 	}
 	done := make(chan struct{})
 	var runs atomic.Int64
+	var stoppedCrawl atomic.Bool // a signal stopped a crawl, which saved its position
 	var wg sync.WaitGroup
 	task := func() {
 		if !running.CompareAndSwap(false, true) {
@@ -75,6 +76,7 @@ without a long-lived process (see the README).`, stderr)
 		stats, err := crawlOnce(ctx, f, seeds, rate, io.Discard)
 		switch {
 		case err != nil && ctx.Err() != nil:
+			stoppedCrawl.Store(true)
 			logf("stopped: %s (progress saved)", summaryLine(stats, err))
 		case err != nil:
 			logf("failed: %s: %s", summaryLine(stats, err), oneLine(err.Error()))
@@ -101,7 +103,13 @@ without a long-lived process (see the README).`, stderr)
 	err = s.Shutdown()
 	wg.Wait()
 	logf("scheduler stopped after %d runs", runs.Load())
-	return err
+	if err != nil {
+		return err
+	}
+	if stoppedCrawl.Load() {
+		return resumable(ctx.Err())
+	}
+	return ctx.Err() // stopped by a signal: exit 130; nil after --runs
 }
 
 func scheduleWhat(every time.Duration, cron string, all bool, models []string) string {

@@ -25,7 +25,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], newInterruptibleWriter(ctx, os.Stdout), os.Stderr)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		// A failure after the signal is the signal's doing (say a
+		// Graphviz that the terminal's Ctrl-C reached first).
+		err = context.Canceled
+	}
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -37,6 +42,18 @@ const (
 	exitUsage    = 2
 	exitCanceled = 130
 )
+
+// errResumable marks the interruption of a crawl: its position is saved.
+var errResumable = errors.New("progress is saved (run the same command again to resume)")
+
+// resumable marks err, when it is an interruption, as one that saved a
+// crawl's position.
+func resumable(err error) error {
+	if errors.Is(err, context.Canceled) && !errors.Is(err, errResumable) {
+		return fmt.Errorf("%w: %w", err, errResumable)
+	}
+	return err
+}
 
 // usageError is a mistake in the command line: exit code 2.
 type usageError struct{ msg string }
@@ -54,8 +71,11 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.Is(err, context.Canceled) && errors.Is(err, errResumable):
+		fmt.Fprintln(stderr, "hflineage: interrupted; "+errResumable.Error())
+		return exitCanceled
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "hflineage: interrupted; progress is saved (run the same command again to resume)")
+		fmt.Fprintln(stderr, "hflineage: interrupted")
 		return exitCanceled
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "hflineage: %s\nRun 'hflineage help' for usage.\n", ue.msg)
