@@ -97,15 +97,17 @@ type pacer struct {
 	seq     uint64        // requests let through so far
 	flight  int           // requests in flight
 
-	headers   bool          // a RateLimit header has been seen
-	quota     int           // q, or -1
-	window    time.Duration // w, or 0 (unknown)
-	remaining int           // the last r seen, or -1
-	winSeq    uint64        // the first request (seq) of the current window
-	minR      int           // the smallest r seen in the current window (the quota after a reset), or -1
-	lastSend  time.Time     // latest send time of a request counted in the current window
-	lo, hi    time.Time     // the current window resets in (lo, hi]; zero: unknown
-	probing   bool          // a probe is in flight
+	headers    bool          // a RateLimit header has been seen
+	quota      int           // q, or -1
+	window     time.Duration // w, or 0 (unknown)
+	remaining  int           // the last r seen, or -1
+	winSeq     uint64        // the first request (seq) of the current window
+	minR       int           // the smallest r seen in the current window (the quota after a reset), or -1
+	minRSeq    uint64        // the request whose answer showed minR
+	lastSend   time.Time     // latest send time of a request counted in the current window
+	lo, hi     time.Time     // the current window resets in (lo, hi]; zero: unknown
+	probing    bool          // a probe is in flight
+	confirming bool          // the window rolled over by the clock: one request confirms it first
 
 	slow  *rate.Limiter // the no-header 429 rate (AIMD); rate.Inf until a 429
 	sends []time.Time   // recent send times (ring), to measure the rate
@@ -252,6 +254,12 @@ func (p *pacer) admit(now time.Time) (wake time.Time, probe, ok bool) {
 	}
 	reserve, avail := p.reserve(), p.avail()
 	switch {
+	case p.confirming && p.probing:
+		return time.Time{}, false, false
+	case p.confirming:
+		// The clock says the window rolled over: one request confirms it
+		// before the rest go (a wrong estimate costs one 429, not a burst).
+		return time.Time{}, true, true
 	case avail > reserve:
 		return time.Time{}, false, true
 	case avail > 0 && p.probing:
@@ -319,8 +327,9 @@ func (p *pacer) rollByClock(now time.Time) {
 	}
 	// The quota is whole again (requests still in flight count against
 	// it: they may be counted in the new window).
-	p.minR = p.quota
+	p.minR, p.minRSeq = p.quota, p.seq
 	p.winSeq = p.seq + 1
+	p.confirming = true
 	p.lastSend = time.Time{}
 	if p.window > 0 {
 		// Fixed windows: the next reset is one window later, as sure as this one.
@@ -378,15 +387,31 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 		r = 0
 	}
 	t := clampWait(time.Duration(rl.Reset)*time.Second, p.windowOrDefault())
+	if refused {
+		// Over quota, whatever we believed: nothing more goes out until
+		// the reset this answer brackets.
+		p.minR, p.minRSeq = 0, tk.seq
+		lo, hi := laterOf(tk.sent, tk.sent.Add(t-time.Second)), recv.Add(t+time.Second)
+		if nlo, nhi := laterOf(p.lo, lo), earlierOf(p.hi, hi); !p.lo.IsZero() && nlo.Before(nhi) {
+			lo, hi = nlo, nhi
+		}
+		p.lo, p.hi = lo, hi
+		p.winSeq = max(p.winSeq, tk.seq)
+		return
+	}
 	if tk.seq < p.winSeq {
 		return // sent before the window we are in began
 	}
+	p.confirming = false
 	// The reset is t ± 1 s after the request was counted, which was
 	// between its send and receive times.
 	lo, hi := tk.sent.Add(t-time.Second), recv.Add(t+time.Second)
 	rolled := false
-	if !refused && p.minR >= 0 && r > p.minR+p.parallel {
-		rolled = true // r jumped back up
+	if !refused && p.minR >= 0 && r > p.minR+p.jump() && tk.seq > p.minRSeq {
+		// r jumped back up for a request sent after the one that showed
+		// the smallest r: more than reordering explains. (An answer to an
+		// earlier request may just come late: its goroutine was slow.)
+		rolled = true
 	}
 	if !refused && !p.hi.IsZero() && lo.After(p.hi) {
 		rolled = true // counted after the latest possible reset
@@ -410,7 +435,7 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 		}
 		p.lo, p.hi = lo, hi
 		p.winSeq = tk.seq
-		p.minR = r
+		p.minR, p.minRSeq = r, tk.seq
 		p.lastSend = tk.sent
 		return
 	}
@@ -424,20 +449,26 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 			p.lo, p.hi = lo, hi // inconsistent with what we knew: trust the newest
 		}
 	}
-	// Counted (or refused) before the reset: the reset is after its send.
+	// Counted before the reset: the reset is after its send.
 	if tk.sent.After(p.lo) && tk.sent.Before(p.hi) {
 		p.lo = tk.sent
-	}
-	if refused {
-		p.minR = 0
-		return
 	}
 	if tk.sent.After(p.lastSend) {
 		p.lastSend = tk.sent
 	}
 	if p.minR < 0 || r < p.minR {
-		p.minR = r
+		p.minR, p.minRSeq = r, tk.seq
 	}
+}
+
+// jump is how far r must rise above the smallest r of the window to show
+// that the window rolled over: more than answers counted out of order can
+// explain (at most the requests in flight), less than a small quota.
+func (p *pacer) jump() int {
+	if p.quota > 0 {
+		return min(p.parallel, max(1, p.quota/4))
+	}
+	return p.parallel
 }
 
 // adapt slows down after a 429 without RateLimit headers (to half the rate
