@@ -7,7 +7,7 @@
 // "org/model" never matches "org/model-v2"):
 //
 //	"V\x00schema"                         schema version
-//	"m\x00" id                            model record (JSON)
+//	"m\x00" id                            model record (binary, see record.go; schema 2)
 //	"a\x00" lower(id)                     alias → canonical id
 //	"e\x00" parent "\x00" child "\x00" rel  forward edge (no value)
 //	"p\x00" child "\x00" parent "\x00" rel  reverse edge (no value)
