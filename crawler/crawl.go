@@ -48,7 +48,7 @@ func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 		mode = "scan"
 	}
 	if mode == "auto" {
-		if job, ok, _ := w.st.CrawlJob(); ok && !req.Restart {
+		if job, ok, _ := w.sink.CrawlJob(); ok && !req.Restart {
 			mode = job.Kind // finish what was started
 		} else {
 			plan, err := w.PlanCrawl(ctx, req.Seeds)
@@ -73,8 +73,7 @@ func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 		stats, err = w.Walk(ctx, req.Seeds, Options{Depth: req.Depth, Restart: req.Restart, Progress: req.Progress, Warn: req.Warn})
 	}
 	if err == nil || isSeedError(err) {
-		w.st.CollectGarbage()
-		w.st.RefreshCaches(mode == "scan") // best effort: count and stats read them
+		w.sink.Tidy(ctx, mode == "scan") // best effort: count and stats read the caches
 	}
 	return stats, err
 }
@@ -88,7 +87,7 @@ func isSeedError(err error) bool {
 func (w *Walker) seedsListed(seeds []graph.ModelID) error {
 	errs := map[string]error{}
 	for _, s := range seeds {
-		m, err := w.st.Lookup(string(s))
+		m, err := w.sink.Lookup(string(s))
 		if err == nil && m.Stub {
 			err = ErrNotFound
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/store/crawlsink"
 )
 
 // realOrSmall returns the real Llama-2-7b tree when the recordings are
@@ -48,7 +49,7 @@ func walker(t *testing.T, cfg crawler.Config, st *store.Store) *crawler.Walker {
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 10 * time.Second
 	}
-	w, err := crawler.NewWalker(cfg, st)
+	w, err := crawler.NewWalker(cfg, crawlsink.New(st))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/gocolly/colly/v2"
 
 	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
 )
 
 // A complete walk has seen every model the Hub now lists in the seeds'
@@ -19,44 +18,10 @@ import (
 // collector: paced and counted) and updated, or removed when the Hub no
 // longer has it, so that the run's change log (history, diff) is true.
 
-// leftMembers returns the members of the roots' stored families (to the
-// walk's depth bound) that the walk did not see, stubs excepted, sorted.
-func (wk *walk) leftMembers(roots []graph.ModelID) ([]graph.ModelID, error) {
-	seen := map[graph.ModelID]bool{}
-	var members []graph.ModelID
-	for _, root := range roots {
-		f, err := wk.st.Family(root, wk.opts.Depth)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range f.Members[1:] {
-			if !seen[id] {
-				seen[id] = true
-				members = append(members, id)
-			}
-		}
-	}
-	unseen, err := wk.st.Unseen(members)
-	if err != nil || len(unseen) == 0 {
-		return nil, err
-	}
-	slices.Sort(unseen)
-	var left []graph.ModelID
-	err = wk.st.View(func(r *store.Reader) error {
-		return r.ModelsOf(unseen, func(m graph.Model) error {
-			if !m.Stub {
-				left = append(left, m.ID)
-			}
-			return nil
-		})
-	})
-	return left, err
-}
-
 // reconcile looks up every member that left the roots' families and
 // updates or removes it.
 func (wk *walk) reconcile(roots []graph.ModelID) error {
-	left, err := wk.leftMembers(roots)
+	left, err := wk.sink.UnseenMembers(wk.ctx, roots, wk.opts.Depth)
 	if err != nil || len(left) == 0 {
 		return err
 	}
@@ -79,10 +44,10 @@ func (wk *walk) reconcile(roots []graph.ModelID) error {
 	slices.Sort(gone)
 	// Removed models first (their declared edges go; one still named as a
 	// parent stays as a stub), then stubs that no model names any more.
-	for _, drop := range []func(*store.Tx, graph.ModelID) error{(*store.Tx).RemoveGone, (*store.Tx).DropOrphanStub} {
+	for _, drop := range []func(Tx, graph.ModelID) error{Tx.RemoveGone, Tx.DropOrphanStub} {
 		for start := 0; start < len(gone); start += 500 {
 			batch := gone[start:min(start+500, len(gone))]
-			err := wk.commitPage(func(tx *store.Tx) error {
+			err := wk.commitPage(func(tx Tx) error {
 				for _, id := range batch {
 					if err := drop(tx, id); err != nil {
 						return err
@@ -133,7 +98,7 @@ func (wk *walk) onLookup(r *colly.Response, rq *request) error {
 	if err != nil {
 		return err
 	}
-	err = wk.commitPage(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx Tx) error {
 		wk.delta.Pages++
 		if m.ID != rq.id {
 			if err := tx.RemoveGone(rq.id); err != nil {
@@ -144,7 +109,8 @@ func (wk *walk) onLookup(r *colly.Response, rq *request) error {
 			}
 		}
 		// Not a family member: stored, but not counted in Stats.
-		return tx.PutModel(m, parentsOf(m, ""))
+		_, _, err := tx.PutCrawled(m, parentsOf(m, ""))
+		return err
 	})
 	if err != nil {
 		wk.fail(err)

@@ -14,7 +14,6 @@ import (
 	"github.com/gocolly/colly/v2"
 
 	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
 )
 
 // ScanOptions are the parameters of a whole-Hub scan.
@@ -39,19 +38,6 @@ type ScanOptions struct {
 	Overlap time.Duration
 }
 
-// LastScan is what the database remembers of the latest complete scan.
-type LastScan struct {
-	Run       uint64    `json:"run"`
-	Watermark time.Time `json:"watermark"` // the latest lastModified seen
-	Models    int       `json:"models"`    // models stored after it
-	Finished  time.Time `json:"finished"`
-}
-
-const (
-	metaLastScan = "lastscan"
-	metaPageSize = "pagesize"
-)
-
 // Scan lists every model on the Hub (GET /api/models, following Link to the
 // end) and stores every lineage edge their tags declare. After one complete
 // scan, a later one is incremental: it reads models by lastModified, newest
@@ -71,7 +57,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress, Warn: opts.Warn}, start: time.Now(),
 		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(),
 		scanSeen: map[string]bool{}}
-	if err := wk.prepare(store.CrawlJob{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
+	if err := wk.prepare(Job{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
 		return wk.snapshot(), err
 	}
 	if wk.job.ScanNext == "" {
@@ -90,17 +76,15 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 // startScan chooses between a full and an incremental listing.
 func (wk *walk) startScan(opts ScanOptions) error {
 	pageSize := wk.cfg.PageSize
-	var remembered int // a page size the Hub made us fall back to
-	ok, err := wk.st.GetMeta(metaPageSize, &remembered)
+	remembered, err := wk.sink.MaxPageSize() // a page size the Hub made us fall back to
 	if err != nil {
 		return err
 	}
-	if ok && remembered > 0 && remembered < pageSize {
+	if remembered > 0 && remembered < pageSize {
 		pageSize = remembered
 	}
 	q := url.Values{"limit": {strconv.Itoa(pageSize)}, "expand[]": expandFields}
-	var last LastScan
-	ok, err = wk.st.GetMeta(metaLastScan, &last)
+	last, ok, err := wk.sink.LastScan()
 	if err != nil {
 		return err
 	}
@@ -109,7 +93,7 @@ func (wk *walk) startScan(opts ScanOptions) error {
 		wk.job.ScanSince = last.Watermark.Add(-opts.Overlap)
 	}
 	wk.job.ScanNext = wk.cfg.Endpoint + "/api/models?" + q.Encode()
-	return wk.commitPage(func(tx *store.Tx) error {
+	return wk.commitPage(func(tx Tx) error {
 		if ok && !opts.Full {
 			tx.Run().Watermark = last.Watermark
 		}
@@ -137,7 +121,7 @@ func (wk *walk) smallerPages(err error, rq *request) bool {
 	}
 	q.Set("limit", "500")
 	u.RawQuery = q.Encode()
-	if cerr := wk.commitPage(func(tx *store.Tx) error { return tx.SetMeta(metaPageSize, 500) }); cerr != nil {
+	if cerr := wk.commitPage(func(tx Tx) error { return tx.SetMaxPageSize(500) }); cerr != nil {
 		wk.fail(cerr)
 		return true
 	}
@@ -172,7 +156,7 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 	if next == "" {
 		job.ScanNext = "-" // listing complete
 	}
-	err = wk.commitPage(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx Tx) error {
 		wk.delta.Pages++
 		for _, m := range models {
 			again, err := wk.putModel(tx, m, "")
@@ -250,18 +234,18 @@ func onEndpoint(u, endpoint *url.URL) string {
 func (wk *walk) completeScan(opts ScanOptions) error {
 	if wk.job.Full {
 		wk.commit.Lock()
-		err := wk.st.RemoveUnseen(wk.run)
+		err := wk.sink.RemoveUnseen(wk.ctx, wk.run)
 		wk.commit.Unlock()
 		if err != nil {
 			return err
 		}
 	}
-	g, err := wk.st.LoadGraph(false)
+	g, err := wk.sink.Graph(wk.ctx)
 	if err != nil {
 		return err
 	}
-	var prev LastScan
-	if _, err := wk.st.GetMeta(metaLastScan, &prev); err != nil {
+	prev, _, err := wk.sink.LastScan()
+	if err != nil {
 		return err
 	}
 	wm := wk.run.Watermark
@@ -271,19 +255,19 @@ func (wk *walk) completeScan(opts ScanOptions) error {
 	families := g.Families(opts.SnapshotMin)
 	w := g.NewWalker()
 	for _, id := range opts.Snapshot {
-		if canon, err := wk.st.Resolve(string(id)); err == nil {
-			if i, ok := g.Index(canon); ok {
+		if m, err := wk.sink.Lookup(string(id)); err == nil {
+			if i, ok := g.Index(m.ID); ok {
 				families = append(families, w.Count(i, nil))
 			}
 		}
 	}
-	return wk.commitPage(func(tx *store.Tx) error {
+	return wk.commitPage(func(tx Tx) error {
 		for _, f := range families {
 			if err := tx.PutSnapshot(f.Model, tx.Run().ID, f.Descendants); err != nil {
 				return err
 			}
 		}
-		return tx.SetMeta(metaLastScan, LastScan{Run: tx.Run().ID, Watermark: wm, Models: g.Len(), Finished: time.Now().UTC()})
+		return tx.SetLastScan(LastScan{Run: tx.Run().ID, Watermark: wm, Models: g.Len(), Finished: time.Now().UTC()})
 	})
 }
 
@@ -314,8 +298,7 @@ const descendantsPerChild = 4
 // cannot be read.
 func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, error) {
 	var p Plan
-	var last LastScan
-	hasScan, err := w.st.GetMeta(metaLastScan, &last)
+	last, hasScan, err := w.sink.LastScan()
 	if err != nil {
 		return p, err
 	}
@@ -324,8 +307,7 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 		hub = last.Models
 	}
 	page := w.cfg.PageSize
-	var n int
-	if ok, _ := w.st.GetMeta(metaPageSize, &n); ok && n > 0 && n < page {
+	if n, _ := w.sink.MaxPageSize(); n > 0 && n < page {
 		page = n
 	}
 	p.ScanCost = int(math.Ceil(float64(hub) / float64(page)))
@@ -335,8 +317,8 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 	unknown := 0 // seeds whose family could not be estimated
 	for _, s := range seeds {
 		size := 0
-		if id, err := w.st.Resolve(string(s)); err == nil {
-			if c, err := w.st.FamilyCount(id); err == nil {
+		if m, err := w.sink.Lookup(string(s)); err == nil {
+			if c, err := w.sink.FamilyCount(ctx, m.ID); err == nil {
 				size = c.Descendants.Total + 1
 			}
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/gocolly/colly/v2"
 
 	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
 )
 
 // Options are the parameters of one family walk.
@@ -53,7 +52,7 @@ type Stats struct {
 	Elapsed  time.Duration
 	Resumed  bool
 	Pace     PaceState // the request pace and the Hub's quota, as last seen
-	Run      store.Run // the run as recorded (its totals span resumed attempts)
+	Run      Run       // the run as recorded (its totals span resumed attempts)
 }
 
 // SeedError reports seeds that could not be crawled; the others were.
@@ -84,17 +83,17 @@ var ErrJobMismatch = errors.New("the database holds an unfinished crawl with oth
 type Walker struct {
 	cfg      Config
 	endpoint *url.URL
-	st       *store.Store
+	sink     Sink
 	hub      *hubClient // one transport, pacer and request count for every request this Walker sends
 }
 
-// NewWalker checks cfg and returns a Walker writing to st.
-func NewWalker(cfg Config, st *store.Store) (*Walker, error) {
+// NewWalker checks cfg and returns a Walker writing to sink.
+func NewWalker(cfg Config, sink Sink) (*Walker, error) {
 	cfg, u, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Walker{cfg: cfg, endpoint: u, st: st, hub: newHubClient(cfg, u)}, nil
+	return &Walker{cfg: cfg, endpoint: u, sink: sink, hub: newHubClient(cfg, u)}, nil
 }
 
 func (w *Walker) modelURL(id string) string {
@@ -137,10 +136,10 @@ type walk struct {
 	models, edges, pages atomic.Int64
 	requests0, tooMany0  int64 // the Walker's counters when this walk began
 
-	job          store.CrawlJob
-	run          *store.Run        // guarded by commit
-	delta        *store.CrawlTally // what the commit in progress adds to models, edges, pages (guarded by commit)
-	baseRequests int64             // the run's requests before this attempt
+	job          Job
+	run          *Run   // guarded by commit
+	delta        *Tally // what the commit in progress adds to models, edges, pages (guarded by commit)
+	baseRequests int64  // the run's requests before this attempt
 
 	mu       sync.Mutex
 	listings map[graph.ModelID]map[string]bool // URLs already fetched per listing in progress (loop guard)
@@ -160,7 +159,7 @@ const maxIDWarnings = 20
 
 const attemptsPerPage = 5 // tries of a page that comes back damaged (after the transport's own retries)
 
-// Walk crawls seeds and all their descendants into the store, breadth-first,
+// Walk crawls seeds and all their descendants into the sink, breadth-first,
 // expanding each model once, and resumes an unfinished crawl with the same
 // parameters. Once the walk is complete, members the database held from
 // before that the walk did not see are looked up one by one and updated,
@@ -184,7 +183,7 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 	for i, s := range seeds {
 		names[i] = string(s)
 	}
-	job := store.CrawlJob{Kind: "walk", Seeds: names, Depth: opts.Depth, Endpoint: w.cfg.Endpoint}
+	job := Job{Kind: "walk", Seeds: names, Depth: opts.Depth, Endpoint: w.cfg.Endpoint}
 	if err := wk.prepare(job, opts.Restart); err != nil {
 		return wk.snapshot(), err
 	}
@@ -224,20 +223,20 @@ func (wk *walk) snapshot() Stats {
 
 // commitPage commits one page's writes, with the run's and the crawl's
 // totals, atomically. fn counts what it adds into wk.delta.
-func (wk *walk) commitPage(fn func(tx *store.Tx) error) error {
+func (wk *walk) commitPage(fn func(tx Tx) error) error {
 	wk.commit.Lock()
 	defer wk.commit.Unlock()
 	requests := wk.baseRequests + wk.hub.requests.Load() - wk.requests0
-	var delta store.CrawlTally
+	var delta Tally
 	wk.delta = &delta
 	defer func() { wk.delta = nil }()
-	err := wk.st.UpdateRun(wk.run, func(tx *store.Tx) error {
-		delta = store.CrawlTally{} // fn may run again
+	err := wk.sink.Commit(wk.run, func(tx Tx) error {
+		delta = Tally{} // fn may run again
 		tx.Run().Requests = requests
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return tx.SetCrawlTally(store.CrawlTally{
+		return tx.SetCrawlTally(Tally{
 			Models: wk.models.Load() + delta.Models,
 			Edges:  wk.edges.Load() + delta.Edges,
 			Pages:  wk.pages.Load() + delta.Pages,
@@ -261,7 +260,7 @@ func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 		err = context.Cause(wk.ctx)
 	}
 	if err != nil {
-		wk.commitPage(func(*store.Tx) error { return nil }) // save the request count
+		wk.commitPage(func(Tx) error { return nil }) // save the request count
 		return wk.snapshot(), err
 	}
 	if complete != nil {
@@ -269,7 +268,7 @@ func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 			return wk.snapshot(), err
 		}
 	}
-	err = wk.commitPage(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx Tx) error {
 		tx.Run().Complete = true
 		tx.Run().Finished = time.Now().UTC()
 		return nil
@@ -277,7 +276,7 @@ func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 	if err != nil {
 		return wk.snapshot(), err
 	}
-	if err := wk.st.ClearCrawl(); err != nil {
+	if err := wk.sink.ClearCrawl(); err != nil {
 		return wk.snapshot(), fmt.Errorf("clear crawl state: %w", err)
 	}
 	if len(wk.seedErrs) > 0 {
@@ -290,8 +289,8 @@ func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 // one matches job and resumes it. An unfinished crawl with other parameters
 // is abandoned (with a warning) when it never committed a page, say for a
 // wrong endpoint; otherwise it is ErrJobMismatch, naming what differs.
-func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
-	old, ok, err := wk.st.CrawlJob()
+func (wk *walk) prepare(job Job, restart bool) error {
+	old, ok, err := wk.sink.CrawlJob()
 	if err != nil {
 		return err
 	}
@@ -300,11 +299,11 @@ func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 			old.Endpoint == job.Endpoint && old.Full == job.Full {
 			wk.stats.Resumed = true
 			wk.job = old
-			if wk.run, err = wk.st.GetRun(old.RunID); err != nil {
+			if wk.run, err = wk.sink.GetRun(old.RunID); err != nil {
 				return err
 			}
 			wk.baseRequests = wk.run.Requests
-			tally, _, err := wk.st.CrawlTally()
+			tally, err := wk.sink.CrawlTally()
 			if err != nil {
 				return err
 			}
@@ -313,7 +312,7 @@ func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 			wk.pages.Store(tally.Pages)
 			return nil
 		}
-		progressed, err := wk.st.CrawlProgress()
+		progressed, err := wk.sink.CrawlProgress()
 		if err != nil {
 			return err
 		}
@@ -324,26 +323,21 @@ func (wk *walk) prepare(job store.CrawlJob, restart bool) error {
 		wk.warn("abandoned", fmt.Sprintf("abandoned an unfinished crawl that never committed a page (%s)", describeJob(old)))
 	}
 	if ok {
-		if err := wk.st.ClearCrawl(); err != nil {
+		if err := wk.sink.ClearCrawl(); err != nil {
 			return err
 		}
 	}
-	if wk.run, err = wk.st.NewRun(job.Kind, job.Full, job.Seeds); err != nil {
+	if wk.run, err = wk.sink.NewRun(job.Kind, job.Full, job.Seeds); err != nil {
 		return err
 	}
 	job.RunID = wk.run.ID
 	job.Started = wk.run.Started.Format(time.RFC3339)
 	wk.job = job
-	return wk.st.Update(func(tx *store.Tx) error {
-		if err := tx.SetCrawlJob(job); err != nil {
-			return err
-		}
-		return tx.SetCrawlTally(store.CrawlTally{})
-	})
+	return wk.commitPage(func(tx Tx) error { return tx.SetCrawlJob(job) }) // and a zero tally
 }
 
 // describeJob says what crawl job is, for messages.
-func describeJob(job store.CrawlJob) string {
+func describeJob(job Job) string {
 	what := "a walk of " + strings.Join(job.Seeds, " ")
 	if job.Kind == "scan" {
 		what = "a scan (--all)"
@@ -358,7 +352,7 @@ func describeJob(job store.CrawlJob) string {
 
 // jobDiffs names each parameter in which the unfinished crawl old differs
 // from the new one, with both values.
-func jobDiffs(old, job store.CrawlJob) []string {
+func jobDiffs(old, job Job) []string {
 	var d []string
 	if old.Kind != job.Kind {
 		d = append(d, fmt.Sprintf("mode: unfinished crawl is a %s, this one a %s", old.Kind, job.Kind))
@@ -383,13 +377,13 @@ func jobDiffs(old, job store.CrawlJob) []string {
 func (wk *walk) snapshotFamilies(roots []graph.ModelID) error {
 	sizes := map[graph.ModelID]graph.RelationCounts{}
 	for _, id := range roots {
-		c, err := wk.st.FamilyCount(id)
+		c, err := wk.sink.FamilyCount(wk.ctx, id)
 		if err != nil {
 			return err
 		}
 		sizes[id] = c.Descendants
 	}
-	return wk.commitPage(func(tx *store.Tx) error {
+	return wk.commitPage(func(tx Tx) error {
 		for id, c := range sizes {
 			if err := tx.PutSnapshot(id, tx.Run().ID, c); err != nil {
 				return err
@@ -681,11 +675,11 @@ func statusError(r *colly.Response, rq *request, tokenSent bool) error {
 // resolveSeeds fetches each seed's own record, following renames, and queues it.
 func (wk *walk) resolveSeeds(seeds []graph.ModelID) error {
 	for _, s := range seeds {
-		if id, err := wk.st.Resolve(string(s)); err == nil && wk.stats.Resumed {
+		if m, err := wk.sink.Lookup(string(s)); err == nil && wk.stats.Resumed {
 			// Resolved before the interruption. Callbacks of seeds already
 			// sent write wk.seeds too, concurrently.
 			wk.mu.Lock()
-			wk.seeds[string(s)] = id
+			wk.seeds[string(s)] = m.ID
 			wk.mu.Unlock()
 			continue
 		}
@@ -700,7 +694,7 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 	if err != nil {
 		return err
 	}
-	err = wk.commitPage(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx Tx) error {
 		wk.delta.Pages++
 		if _, err := wk.putModel(tx, m, ""); err != nil {
 			return err
@@ -728,7 +722,7 @@ func (wk *walk) onSeed(r *colly.Response, rq *request) error {
 // When m was listed as a child of listedUnder, that parent is guaranteed an
 // edge even if m's tags name it in another letter case or not at all. again
 // reports that this run had stored m before.
-func (wk *walk) putModel(tx *store.Tx, m graph.Model, listedUnder graph.ModelID) (again bool, err error) {
+func (wk *walk) putModel(tx Tx, m graph.Model, listedUnder graph.ModelID) (again bool, err error) {
 	parents := parentsOf(m, listedUnder)
 	earlier, again, err := tx.PutCrawled(m, parents)
 	wk.delta.Edges += int64(len(parents) - earlier) // the edges into m are its parents, as last written
@@ -759,7 +753,7 @@ func parentsOf(m graph.Model, listedUnder graph.ModelID) []graph.Parent {
 
 // queue marks a family member found at depth as seen and, above the depth
 // bound, queues it for expansion. Members already seen are left alone.
-func (wk *walk) queue(tx *store.Tx, id graph.ModelID, depth int) error {
+func (wk *walk) queue(tx Tx, id graph.ModelID, depth int) error {
 	var isNew bool
 	var err error
 	if wk.opts.Depth >= 0 && depth >= wk.opts.Depth {
@@ -777,7 +771,7 @@ func (wk *walk) queue(tx *store.Tx, id graph.ModelID, depth int) error {
 // before the next starts, so each model is first met at its shortest depth.
 func (wk *walk) expandAll() error {
 	for {
-		batch, err := wk.st.NextPending(nil, 1)
+		batch, err := wk.sink.NextPending(nil, 1)
 		if err != nil {
 			return err
 		}
@@ -785,9 +779,9 @@ func (wk *walk) expandAll() error {
 			return nil
 		}
 		level := batch[0].Depth
-		var after *store.Pending
+		var after *Pending
 		for {
-			batch, err := wk.st.NextPending(after, 256)
+			batch, err := wk.sink.NextPending(after, 256)
 			if err != nil {
 				return err
 			}
@@ -831,7 +825,7 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 		return err
 	}
 	wk.skipUnsafe("listed as a child of "+string(rq.id), skipped)
-	err = wk.commitPage(func(tx *store.Tx) error {
+	err = wk.commitPage(func(tx Tx) error {
 		wk.delta.Pages++
 		for _, m := range children {
 			if _, err := wk.putModel(tx, m, rq.id); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/store/crawlsink"
 )
 
 func pt(id, rel string) hubtest.Parent { return hubtest.Parent{ID: id, Relation: rel} }
@@ -45,7 +46,7 @@ func smallWorld() *hubtest.World {
 
 func crawl(t *testing.T, srv *hubtest.Server, st *store.Store, seeds []string, opts crawler.Options) (crawler.Stats, error) {
 	t.Helper()
-	w, err := crawler.NewWalker(crawler.Config{Endpoint: srv.URL, MinWait: 1, MaxWait: 10}, st)
+	w, err := crawler.NewWalker(crawler.Config{Endpoint: srv.URL, MinWait: 1, MaxWait: 10}, crawlsink.New(st))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,5 +176,68 @@ func TestWalkUnknownSeed(t *testing.T) {
 	}
 	if c := count(t, st, "b/lora"); c.Descendants.Total != 2 {
 		t.Errorf("b/lora crawled anyway: %+v", c)
+	}
+}
+
+// TestWalkMemorySink walks into a sink kept in memory: the walk needs no
+// database. Walks into the store give the same totals, run and family,
+// before and after the family changes on the Hub (a model removed, one
+// added: the re-walk's lookup and removal).
+func TestWalkMemorySink(t *testing.T) {
+	world := smallWorld()
+	srv := hubtest.NewServer(world)
+	defer srv.Close()
+	const root = "meta-llama/Llama-3.1-8B"
+	walk := func(sink crawler.Sink) crawler.Stats {
+		t.Helper()
+		w, err := crawler.NewWalker(crawler.Config{Endpoint: srv.URL, MinWait: 1, MaxWait: 10}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, err := w.Walk(context.Background(), []graph.ModelID{"meta-llama/meta-llama-3.1-8b"}, crawler.Options{Depth: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stats
+	}
+	mem, db := newMemSink(), crawlsink.New(memStore(t))
+	changes := []func(){
+		func() {},
+		func() {
+			world.Remove("c/gguf")
+			world.Add(hubtest.Model{ID: "j/new", Tags: hubtest.ParentTags(pt("a/ft2", "finetune"))})
+		},
+	}
+	for round, change := range changes {
+		change()
+		got, want := walk(mem), walk(db)
+		type totals struct {
+			Models, Edges, Pages              int64
+			Added, Removed, EdgesIn, EdgesOut int64
+			Complete                          bool
+		}
+		sum := func(s crawler.Stats) totals {
+			return totals{s.Models, s.Edges, s.Pages, s.Run.ModelsAdded, s.Run.ModelsRemoved, s.Run.EdgesAdded, s.Run.EdgesRemoved, s.Run.Complete}
+		}
+		if sum(got) != sum(want) {
+			t.Errorf("round %d: in memory %+v, in the store %+v", round, sum(got), sum(want))
+		}
+		if round == 1 && (got.Run.ModelsAdded != 1 || got.Run.ModelsRemoved != 1) {
+			t.Errorf("re-walk added %d and removed %d models, want 1 and 1", got.Run.ModelsAdded, got.Run.ModelsRemoved)
+		}
+		gc, err := mem.FamilyCount(context.Background(), root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wc, err := db.FamilyCount(context.Background(), root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gc != wc || gc.Descendants.Total != 12 {
+			t.Errorf("round %d: family in memory %+v, in the store %+v (12 descendants)", round, gc, wc)
+		}
+		if _, ok, _ := mem.CrawlJob(); ok {
+			t.Errorf("round %d: the finished walk left its job in the sink", round)
+		}
 	}
 }

@@ -329,7 +329,7 @@ type LastScan struct {
 
 // LastScan returns the latest complete scan; ok is false when there was none.
 func (s *Store) LastScan() (last LastScan, ok bool, err error) {
-	ok, err = s.GetMeta(metaLastScan, &last)
+	ok, err = s.getMeta(metaLastScan, &last)
 	if err != nil {
 		err = fmt.Errorf("%w: last scan: %v", ErrCorrupt, err)
 	}
@@ -338,14 +338,14 @@ func (s *Store) LastScan() (last LastScan, ok bool, err error) {
 
 // SetLastScan records the latest complete scan.
 func (tx *Tx) SetLastScan(last LastScan) error {
-	return tx.SetMeta(metaLastScan, last)
+	return tx.setMeta(metaLastScan, last)
 }
 
 // MaxPageSize returns the listing page size the Hub made a scan fall back
 // to (it refused a larger one), or 0 when it never did.
 func (s *Store) MaxPageSize() (int, error) {
 	var n int
-	if _, err := s.GetMeta(metaPageSize, &n); err != nil {
+	if _, err := s.getMeta(metaPageSize, &n); err != nil {
 		return 0, fmt.Errorf("%w: page size: %v", ErrCorrupt, err)
 	}
 	return n, nil
@@ -353,11 +353,11 @@ func (s *Store) MaxPageSize() (int, error) {
 
 // SetMaxPageSize records the listing page size the Hub accepts.
 func (tx *Tx) SetMaxPageSize(n int) error {
-	return tx.SetMeta(metaPageSize, n)
+	return tx.setMeta(metaPageSize, n)
 }
 
-// GetMeta reads a database fact into v; ok is false when it is not set.
-func (s *Store) GetMeta(name string, v any) (ok bool, err error) {
+// getMeta reads a database fact into v; ok is false when it is not set.
+func (s *Store) getMeta(name string, v any) (ok bool, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(cat(pMeta, name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -372,8 +372,8 @@ func (s *Store) GetMeta(name string, v any) (ok bool, err error) {
 	return ok, err
 }
 
-// SetMeta records a database fact.
-func (tx *Tx) SetMeta(name string, v any) error {
+// setMeta records a database fact.
+func (tx *Tx) setMeta(name string, v any) error {
 	return putJSON(tx.txn, cat(pMeta, name), v)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/store/crawlsink"
 )
 
 const crawlUsage = `crawl [flags] MODEL...
@@ -157,7 +158,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 		Parallel: f.parallel,
 		Delay:    f.delay,
 		Rate:     rate,
-	}, st)
+	}, crawlsink.New(st))
 	if err != nil {
 		return stats, usagef("crawl: %v", err)
 	}

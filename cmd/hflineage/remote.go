@@ -262,7 +262,7 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		if !mine {
 			stats.Elapsed = time.Since(start)
 			if st.Last != nil {
-				stats.Run = *st.Last
+				stats.Run = crawler.Run(*st.Last) // the same fields
 				if !st.Last.Complete {
 					return stats, fmt.Errorf("the crawl (run %d) did not complete; the server's log says why", st.Last.ID)
 				}

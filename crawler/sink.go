@@ -1,0 +1,161 @@
+package crawler
+
+import (
+	"context"
+	"time"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// Sink is where a Walker keeps what it crawls and its place in the crawl,
+// and what it reads back to plan, resume and finish one. The store
+// package's crawlsink adapts a *store.Store; a test can keep it in memory.
+//
+// Reads that may walk the whole graph take a context; the commit and the
+// point reads do not (a walk that was cancelled still saves its place).
+type Sink interface {
+	// CrawlJob returns the unfinished crawl; ok is false when there is none.
+	CrawlJob() (job Job, ok bool, err error)
+	// CrawlTally returns the unfinished crawl's totals as last committed
+	// (zero when none were saved).
+	CrawlTally() (Tally, error)
+	// CrawlProgress reports whether the unfinished crawl committed a page.
+	CrawlProgress() (bool, error)
+	// ClearCrawl forgets the crawl's place (job, tally, queue, seen set);
+	// what it stored stays.
+	ClearCrawl() error
+	// NewRun records the start of a run and returns it with its id.
+	NewRun(mode string, full bool, seeds []string) (*Run, error)
+	// GetRun returns run id.
+	GetRun(id uint64) (*Run, error)
+	// Commit runs fn in one atomic transaction counted into run: the page's
+	// models and edges, the crawl's place and the run record are written
+	// together or not at all. fn may be called more than once (a conflict
+	// retried); run changes only when the commit succeeds.
+	Commit(run *Run, fn func(Tx) error) error
+	// NextPending returns up to n queued models, shallowest first and in id
+	// order within a depth, after the given one (nil: from the start).
+	NextPending(after *Pending, n int) ([]Pending, error)
+
+	// Lookup resolves name (an id, a renamed id, another letter case) to a
+	// stored model; the error wraps a not-found sentinel when there is none.
+	Lookup(name string) (graph.Model, error)
+	// FamilyCount sizes root's stored family.
+	FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error)
+	// UnseenMembers returns, sorted, the members of the roots' stored
+	// families (to maxDepth; < 0: no bound), roots and stubs excepted, that
+	// the crawl has not marked seen.
+	UnseenMembers(ctx context.Context, roots []graph.ModelID, maxDepth int) ([]graph.ModelID, error)
+	// Graph returns every stored model id and edge (no model attributes).
+	Graph(ctx context.Context) (*graph.Graph, error)
+	// LastScan returns the latest complete scan; ok is false when none.
+	LastScan() (last LastScan, ok bool, err error)
+	// MaxPageSize returns the listing page size the Hub made a scan fall
+	// back to, or 0.
+	MaxPageSize() (int, error)
+	// RemoveUnseen removes, counted into run, every model the run (a
+	// complete full scan) did not store; one still named as a parent stays
+	// as a stub.
+	RemoveUnseen(ctx context.Context, run *Run) error
+	// Tidy is the upkeep after a crawl (garbage, caches; the whole-graph
+	// cache too withGraph). It is best effort.
+	Tidy(ctx context.Context, withGraph bool) error
+}
+
+// Tx is one Sink commit. Each method's bool says whether what it stored
+// was new; errors end the commit (nothing of it is written).
+type Tx interface {
+	// PutCrawled stores m with its parents (parents not stored become
+	// stubs). again reports that this run had stored m before, then with
+	// earlier parents: so a crawl counts each model and its edges once.
+	PutCrawled(m graph.Model, parents []graph.Parent) (earlier int, again bool, err error)
+	// PutAlias makes name (a former id, another letter case) lead to canonical.
+	PutAlias(name string, canonical graph.ModelID) error
+	// Enqueue marks id seen at depth and, when new, queues it for expansion
+	// from firstURL.
+	Enqueue(id graph.ModelID, depth int, firstURL string) (isNew bool, err error)
+	// MarkSeen marks id seen at depth without queueing it.
+	MarkSeen(id graph.ModelID, depth int) (isNew bool, err error)
+	// SetNext records the URL of queued id's next listing page.
+	SetNext(id graph.ModelID, depth int, next string) error
+	// Done removes id from the queue: it is fully expanded.
+	Done(id graph.ModelID, depth int) error
+	// RemoveGone removes a model the Hub no longer has (a stub while other
+	// models name it); DropOrphanStub then deletes a stub no model names.
+	RemoveGone(id graph.ModelID) error
+	DropOrphanStub(id graph.ModelID) error
+	// PutSnapshot records the size of id's family after run.
+	PutSnapshot(id graph.ModelID, run uint64, c graph.RelationCounts) error
+	// SetCrawlJob, SetCrawlTally, SetLastScan and SetMaxPageSize record
+	// what the matching Sink methods return.
+	SetCrawlJob(Job) error
+	SetCrawlTally(Tally) error
+	SetLastScan(LastScan) error
+	SetMaxPageSize(n int) error
+	// Run is the run the commit counts into: changes to it are saved with
+	// the commit.
+	Run() *Run
+}
+
+// Job is the crawl in progress: its parameters and a scan's position.
+// (The sink keeps it; store.CrawlJob has the same fields.)
+type Job struct {
+	Kind     string // "walk" or "scan"
+	Seeds    []string
+	Depth    int
+	Full     bool
+	Endpoint string
+	Started  string
+	RunID    uint64
+	// A scan's position: the URL of the next listing page ("" before the
+	// first, "-" after the last), and for an incremental scan the time it
+	// stops at.
+	ScanNext  string
+	ScanSince time.Time
+}
+
+// Tally is what the crawl in progress has counted so far, committed with
+// each page so that a resumed crawl's totals span the whole run.
+type Tally struct {
+	Models int64 // distinct models stored
+	Edges  int64 // distinct edges into them
+	Pages  int64 // pages committed
+}
+
+// Pending is a queued model with the URL of its next listing page.
+type Pending struct {
+	ID    graph.ModelID
+	Depth int
+	Next  string
+}
+
+// Run is one crawl as recorded (store.Run has the same fields).
+type Run struct {
+	ID       uint64
+	Mode     string // "walk" or "scan"
+	Full     bool
+	Seeds    []string
+	Started  time.Time
+	Finished time.Time
+	Complete bool
+	Requests int64 // HTTP requests, retries included, over every attempt
+
+	ModelsAdded   int64
+	ModelsRemoved int64
+	EdgesAdded    int64
+	EdgesRemoved  int64
+
+	// LogChanges: the sink logs every change for diff (off for a run that
+	// starts from an empty database).
+	LogChanges bool
+	// Watermark is the latest lastModified a scan has seen.
+	Watermark time.Time
+}
+
+// LastScan is what the sink remembers of the latest complete scan.
+type LastScan struct {
+	Run       uint64
+	Watermark time.Time // the latest lastModified seen
+	Models    int       // models stored after it
+	Finished  time.Time
+}
