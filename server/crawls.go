@@ -11,6 +11,7 @@ import (
 	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/store/crawlsink"
 )
 
 // Queue errors.
@@ -171,7 +172,7 @@ func (c *crawls) work() {
 // run runs one crawl with the server's Hub settings.
 func (c *crawls) run(q queued) {
 	log := c.s.log.With("crawl", q.ID)
-	w, err := crawler.NewWalker(c.s.cfg.Hub, c.s.cfg.Store)
+	w, err := crawler.NewWalker(c.s.cfg.Hub, crawlsink.New(c.s.cfg.Store))
 	if err != nil {
 		log.Error("crawl not started", "err", err)
 		return
@@ -208,7 +209,7 @@ func (c *crawls) run(q queued) {
 		p.Run, p.RunMode = st.Run.ID, st.Run.Mode
 		p.Models, p.Edges, p.Pages, p.Requests, p.Throttled = st.Models, st.Edges, st.Pages, st.Requests, st.TooMany
 		p.QuotaRemaining, p.Quota = st.Pace.Remaining, st.Pace.Quota
-		if secs := st.Elapsed.Seconds(); secs > 0 {
+		if secs := time.Since(p.Started).Seconds(); secs > 0 {
 			p.Rate = float64(st.Requests) / secs
 		}
 		c.s.metrics.quotaLeft.Set(float64(st.Pace.Remaining))

@@ -18,6 +18,7 @@ import (
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/store/crawlsink"
 )
 
 const root = "meta-llama/Llama-3.1-8B"
@@ -50,7 +51,7 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtes
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w, err := crawler.NewWalker(crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}, st)
+	w, err := crawler.NewWalker(crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}, crawlsink.New(st))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -76,7 +77,13 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	bin := buildBinary(t)
 	hub := hubtest.NewUnstartedServer(serveWorld())
 	hub.MaxPageSize = 4
-	hub.Fault = func(int, *http.Request) hubtest.Fault { return hubtest.Slow }
+	var fast atomic.Bool
+	hub.Fault = func(int, *http.Request) hubtest.Fault {
+		if fast.Load() {
+			return hubtest.NoFault
+		}
+		return hubtest.Slow
+	}
 	hub.Start()
 	defer hub.Close()
 	db := filepath.Join(t.TempDir(), "db")
@@ -120,7 +127,7 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	}
 
 	// Restart without a schedule: the unfinished crawl resumes and ends.
-	hub.Fault = nil
+	fast.Store(true)
 	p = startServe(t, bin, db, "--endpoint", hub.URL)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
