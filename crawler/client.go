@@ -193,19 +193,19 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // planner's, the walk's and the scan's), so that they share the pacer and
 // the request count.
 type hubClient struct {
-	transport         http.RoundTripper
-	pace              *pacer
-	requests, tooMany atomic.Int64
+	transport                  http.RoundTripper
+	pace                       *pacer
+	requests, tooMany, retries atomic.Int64
 }
 
 func newHubClient(cfg Config, endpoint *url.URL) *hubClient {
 	h := &hubClient{}
-	h.transport, h.pace = newTransport(cfg, endpoint, &h.requests, &h.tooMany)
+	h.transport, h.pace = newTransport(cfg, endpoint, &h.requests, &h.tooMany, &h.retries)
 	return h
 }
 
 // newTransport builds the retrying, paced transport that colly uses.
-func newTransport(cfg Config, endpoint *url.URL, requests, tooMany *atomic.Int64) (http.RoundTripper, *pacer) {
+func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *atomic.Int64) (http.RoundTripper, *pacer) {
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -229,6 +229,11 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany *atomic.Int64
 	rc.CheckRetry = retryPolicy
 	rc.Backoff = backoff(cfg.MaxWait, pace)
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	rc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
+		if attempt > 0 && retries != nil {
+			retries.Add(1)
+		}
+	}
 	return &retryablehttp.RoundTripper{Client: rc}, pace
 }
 

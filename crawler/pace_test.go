@@ -257,8 +257,12 @@ func TestStalledBodyIsRetried(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	w := walker(t, crawler.Config{Endpoint: srv.URL, AttemptTimeout: 200 * time.Millisecond}, st)
-	if _, err := w.Walk(ctx, []graph.ModelID{"meta-llama/Llama-3.1-8B"}, crawler.Options{Depth: -1}); err != nil {
+	stats, err := w.Walk(ctx, []graph.ModelID{"meta-llama/Llama-3.1-8B"}, crawler.Options{Depth: -1})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if stats.Retries == 0 {
+		t.Error("no retry counted, yet every other answer stalled")
 	}
 	if c := count(t, st, "meta-llama/Llama-3.1-8B"); c.Descendants.Total != 12 {
 		t.Errorf("count = %+v", c)

@@ -55,7 +55,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 		opts.Overlap = time.Hour
 	}
 	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress, Warn: opts.Warn}, start: time.Now(),
-		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(),
+		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(), retries0: w.hub.retries.Load(),
 		scanSeen: map[string]bool{}}
 	if err := wk.prepare(Job{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
 		return wk.snapshot(), err

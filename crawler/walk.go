@@ -49,6 +49,7 @@ type Stats struct {
 	Pages    int64 // listing and model pages committed
 	Requests int64 // HTTP requests sent, retries included
 	TooMany  int64 // of those, answered 429 (over the Hub's quota)
+	Retries  int64 // attempts that repeated a failed one (429, 5xx, network errors, stalls)
 	Elapsed  time.Duration
 	Resumed  bool
 	Pace     PaceState // the request pace and the Hub's quota, as last seen
@@ -133,8 +134,8 @@ type walk struct {
 	stats  Stats // Resumed only; the counters below are atomic
 	start  time.Time
 
-	models, edges, pages atomic.Int64
-	requests0, tooMany0  int64 // the Walker's counters when this walk began
+	models, edges, pages          atomic.Int64
+	requests0, tooMany0, retries0 int64 // the Walker's counters when this walk began
 
 	job          Job
 	run          *Run   // guarded by commit
@@ -173,7 +174,7 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 	defer cancel(nil)
 	wk := &walk{
 		Walker: w, ctx: ctx, cancel: cancel, opts: opts, start: time.Now(),
-		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(),
+		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(), retries0: w.hub.retries.Load(),
 		slots:    make(chan struct{}, w.cfg.Parallel*2),
 		listings: map[graph.ModelID]map[string]bool{},
 		seeds:    map[string]graph.ModelID{},
@@ -209,6 +210,7 @@ func (wk *walk) snapshot() Stats {
 	s.Models, s.Edges, s.Pages = wk.models.Load(), wk.edges.Load(), wk.pages.Load()
 	s.Requests = wk.hub.requests.Load() - wk.requests0
 	s.TooMany = wk.hub.tooMany.Load() - wk.tooMany0
+	s.Retries = wk.hub.retries.Load() - wk.retries0
 	s.Elapsed = time.Since(wk.start)
 	if wk.pace != nil {
 		s.Pace = wk.pace.state()

@@ -187,8 +187,12 @@ func (c *crawls) run(q queued) {
 	req.Warn = func(s string) { log.Warn(s) }
 	// Progress comes from the crawler's goroutines, not always in order:
 	// counters only move forward.
-	var lastReq, lastTooMany int64
+	var lastReq, lastTooMany, lastRetries int64
 	count := func(st crawler.Stats) {
+		if d := st.Retries - lastRetries; d > 0 {
+			c.s.metrics.retries.Add(float64(d))
+			lastRetries = st.Retries
+		}
 		if d := st.Requests - lastReq; d > 0 {
 			c.s.metrics.requests.Add(float64(d))
 			lastReq = st.Requests

@@ -20,6 +20,7 @@ type metrics struct {
 
 	requests     prometheus.Counter // requests sent to the Hub
 	throttled    prometheus.Counter // of those, answered 429
+	retries      prometheus.Counter // attempts that repeated a failed one
 	quotaLeft    prometheus.Gauge
 	crawlSeconds prometheus.Histogram
 	lastSuccess  prometheus.Gauge
@@ -46,6 +47,9 @@ func newMetrics(s *Server) *metrics {
 	m.throttled = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hflineage_hub_throttled_total", Help: "Hub answers that were 429 (over quota); each is retried.",
 	})
+	m.retries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hflineage_hub_retries_total", Help: "Hub requests that repeated a failed attempt (429, 5xx, network errors, stalls).",
+	})
 	m.quotaLeft = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "hflineage_hub_quota_remaining", Help: "Requests left in the Hub's rate-limit window as last announced (-1: unknown).",
 	})
@@ -62,7 +66,7 @@ func newMetrics(s *Server) *metrics {
 	m.familySize = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "hflineage_family_descendants", Help: "Descendants of each scheduled seed, after the last crawl.",
 	}, []string{"model"})
-	m.reg.MustRegister(m.httpRequests, m.httpSeconds, m.requests, m.throttled, m.quotaLeft, m.crawlSeconds,
+	m.reg.MustRegister(m.httpRequests, m.httpSeconds, m.requests, m.throttled, m.retries, m.quotaLeft, m.crawlSeconds,
 		m.lastSuccess, m.models, m.edges, m.familySize)
 	return m
 }

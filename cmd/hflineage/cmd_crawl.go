@@ -122,7 +122,7 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		out := map[string]any{
 			"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
 			"requests": stats.Requests, "throttled": stats.TooMany, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
-			"complete": err == nil || isSeedError(err), "quota_waits": stats.Pace.Waits,
+			"complete": err == nil || isSeedError(err), "quota_waits": stats.Pace.Waits, "retries": stats.Retries,
 			"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
 			"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,
 		}
