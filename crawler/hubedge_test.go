@@ -219,7 +219,7 @@ func (w *warnings) matching(sub string) []string {
 func stored(t *testing.T, st *store.Store, id string) bool {
 	t.Helper()
 	found := false
-	st.View(func(r *store.Reader) error {
+	st.View(context.Background(), func(r *store.Reader) error {
 		m, err := r.Model(graph.ModelID(id))
 		found = err == nil && !m.Stub
 		return nil
@@ -284,7 +284,7 @@ func TestMalformedListedIDSkipped(t *testing.T) {
 					}
 					// Its child is found under it, with the edge its tag declares.
 					var parents []graph.Edge
-					st.View(func(r *store.Reader) error {
+					st.View(context.Background(), func(r *store.Reader) error {
 						return r.ParentEdges("p/grandchild", func(e graph.Edge) error { parents = append(parents, e); return nil })
 					})
 					if len(parents) != 1 || parents[0] != (graph.Edge{Parent: graph.ModelID(tt.id), Child: "p/grandchild", Relation: graph.Adapter}) {

@@ -172,7 +172,7 @@ func (d memData) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
 func (s *memSink) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := graph.LoadFamily(s.data, root, -1)
+	f, err := graph.LoadFamily(ctx, s.data, root, -1)
 	if err != nil {
 		return graph.FamilyCount{}, err
 	}
@@ -184,7 +184,7 @@ func (s *memSink) UnseenMembers(ctx context.Context, roots []graph.ModelID, maxD
 	defer s.mu.Unlock()
 	var out []graph.ModelID
 	for _, root := range roots {
-		f, err := graph.LoadFamily(s.data, root, maxDepth)
+		f, err := graph.LoadFamily(ctx, s.data, root, maxDepth)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 // familyEdges returns the stored edges of root's family, sorted.
 func familyEdges(t *testing.T, st *store.Store, root graph.ModelID) []graph.Edge {
 	t.Helper()
-	f, err := st.Family(root, -1)
+	f, err := st.Family(context.Background(), root, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestRewalkRemovesLeftMembers(t *testing.T) {
 				t.Errorf("run: -%d models, -%d/+%d edges; want -%d, -%d/+%d", run.ModelsRemoved, run.EdgesRemoved, run.EdgesAdded,
 					len(tt.removed), len(tt.edgesRemoved), len(tt.edgesAdded))
 			}
-			ch, err := st.Changes(run.ID, nil, nil)
+			ch, err := st.Changes(context.Background(), run.ID, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestRewalkRemovesLeftMembers(t *testing.T) {
 					tt.removed, tt.edgesRemoved, tt.edgesAdded)
 			}
 			for _, id := range tt.removed {
-				st.View(func(r *store.Reader) error {
+				st.View(context.Background(), func(r *store.Reader) error {
 					if m, err := r.Model(id); err == nil && !m.Stub {
 						t.Errorf("%s still stored: %+v", id, m)
 					}

@@ -252,7 +252,10 @@ func (wk *walk) completeScan(opts ScanOptions) error {
 	if prev.Watermark.After(wm) {
 		wm = prev.Watermark
 	}
-	families := g.Families(opts.SnapshotMin)
+	families, err := g.Families(wk.ctx, opts.SnapshotMin)
+	if err != nil {
+		return err
+	}
 	w := g.NewWalker()
 	for _, id := range opts.Snapshot {
 		if m, err := wk.sink.Lookup(string(id)); err == nil {

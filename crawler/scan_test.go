@@ -40,7 +40,7 @@ func hubEdges(w *hubtest.World) (models map[string]bool, edges map[graph.Edge]bo
 func checkMatchesHub(t *testing.T, st *store.Store, w *hubtest.World) {
 	t.Helper()
 	models, edges, dangling := hubEdges(w)
-	g, err := st.LoadGraph(true)
+	g, err := st.LoadGraph(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestScanIncrementalAndFull(t *testing.T) {
 		t.Errorf("incremental scan added %d models, want 500", inc.Run.ModelsAdded)
 	}
 	// Every new edge is stored.
-	err := st.View(func(r *store.Reader) error {
+	err := st.View(context.Background(), func(r *store.Reader) error {
 		for i := 0; i < 500; i++ {
 			id := graph.ModelID(fmt.Sprintf("new%d/model-%d", i%37, i))
 			n := 0
@@ -143,12 +143,12 @@ func TestScanIncrementalAndFull(t *testing.T) {
 	if rec.Run.ModelsRemoved != 50 {
 		t.Errorf("removed %d models, want 50", rec.Run.ModelsRemoved)
 	}
-	runs, _ := st.Runs()
+	runs, _ := st.Runs(context.Background())
 	if len(runs) != 3 || !runs[2].Complete || runs[2].Mode != "scan" || !runs[2].Full {
 		t.Errorf("runs: %+v", runs)
 	}
 	// The largest families were snapshotted after each run.
-	hist, err := st.History("base-org-0/Base-Model-0")
+	hist, err := st.History(context.Background(), "base-org-0/Base-Model-0")
 	if err != nil || len(hist) != 3 {
 		t.Fatalf("history of the largest base: %v, %v", hist, err)
 	}

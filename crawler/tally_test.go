@@ -21,7 +21,7 @@ import (
 // storedEdges counts the edges in the store, as `stats` does.
 func storedEdges(t *testing.T, st *store.Store) int64 {
 	t.Helper()
-	g, err := st.LoadGraph(false)
+	g, err := st.LoadGraph(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,8 +74,8 @@ func count(t *testing.T, st *store.Store, name string) graph.FamilyCount {
 		t.Fatal(err)
 	}
 	var c graph.FamilyCount
-	if err := st.View(func(r *store.Reader) error {
-		f, err := graph.LoadFamily(r, id, -1)
+	if err := st.View(context.Background(), func(r *store.Reader) error {
+		f, err := graph.LoadFamily(context.Background(), r, id, -1)
 		c = f.Count()
 		return err
 	}); err != nil {
@@ -114,7 +114,7 @@ func TestWalkSmallWorld(t *testing.T) {
 				t.Errorf("server saw %d requests, walker counted %d", got, stats.Requests)
 			}
 			// Co-parent outside the family is a stub node with its edge.
-			err = st.View(func(r *store.Reader) error {
+			err = st.View(context.Background(), func(r *store.Reader) error {
 				m, err := r.Model("other/Base")
 				if err != nil {
 					return err

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"testing"
@@ -54,13 +55,13 @@ func BenchmarkStats(b *testing.B) {
 	g := benchGraph(1_000_000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ComputeStats(g, StatsOptions{})
+		ComputeStats(context.Background(), g, StatsOptions{})
 	}
 }
 
 func benchEncode(b *testing.B, enc func(io.Writer) Encoder) {
 	g := benchGraph(300_000)
-	f := g.Family(g.ID(0), -1)
+	f, _ := g.Family(context.Background(), g.ID(0), -1)
 	model := func(ids []ModelID, fn func(Model) error) error {
 		for _, id := range ids {
 			i, _ := g.Index(id)
@@ -72,7 +73,7 @@ func benchEncode(b *testing.B, enc func(io.Writer) Encoder) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := WriteFamily(enc(io.Discard), f, model, nil); err != nil {
+		if err := WriteFamily(context.Background(), enc(io.Discard), f, model, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

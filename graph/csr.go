@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"sort"
 	"time"
 )
@@ -294,13 +295,17 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 }
 
 // Families returns the size of every family with at least min descendants,
-// sorted by size (largest first), then id.
-func (g *Graph) Families(min int) []FamilyCount {
+// sorted by size (largest first), then id. When ctx ends it stops and
+// returns ctx's error.
+func (g *Graph) Families(ctx context.Context, min int) ([]FamilyCount, error) {
 	w := g.NewWalker()
 	var out []FamilyCount
 	for i := range g.ids {
 		if g.OutDegree(i) == 0 {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		if c := w.Count(i, nil); c.Descendants.Total >= min {
 			out = append(out, c)
@@ -312,20 +317,24 @@ func (g *Graph) Families(min int) []FamilyCount {
 		}
 		return out[i].Model < out[j].Model
 	})
-	return out
+	return out, nil
 }
 
 // Family loads the family of root from the in-memory graph, as LoadFamily
-// does from an EdgeSource (maxDepth < 0: no bound).
-func (g *Graph) Family(root ModelID, maxDepth int) *Family {
+// does from an EdgeSource (maxDepth < 0: no bound). When ctx ends it stops
+// and returns ctx's error.
+func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family, error) {
 	f := &Family{Root: root, Members: []ModelID{root}, Depth: map[ModelID]int{root: 0}, via: map[ModelID]ModelID{}}
 	r, ok := g.Index(root)
 	if !ok {
-		return f
+		return f, ctx.Err()
 	}
 	depth := map[int32]int32{int32(r): 0}
 	queue := []int32{int32(r)}
 	for h := 0; h < len(queue); h++ {
+		if err := canceled(ctx, h); err != nil {
+			return nil, err
+		}
 		n := queue[h]
 		d := depth[n]
 		for k := g.off[n]; k < g.off[n+1]; k++ {
@@ -346,5 +355,5 @@ func (g *Graph) Family(root ModelID, maxDepth int) *Family {
 		}
 	}
 	sortEdges(f.Edges)
-	return f
+	return f, ctx.Err()
 }

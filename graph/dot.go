@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -154,23 +155,42 @@ func QuoteDOT(s string) string {
 // WriteFamily writes f through enc: its members sorted by id (or by
 // cluster, then id, when less orders them), then its edges. models calls
 // its function with the member records in id order (stubs for unknown ids).
-func WriteFamily(enc Encoder, f *Family, models func(ids []ModelID, fn func(Model) error) error, less func(a, b Model) bool) error {
+// When ctx ends it stops, without closing enc, and returns ctx's error.
+func WriteFamily(ctx context.Context, enc Encoder, f *Family, models func(ids []ModelID, fn func(Model) error) error, less func(a, b Model) bool) error {
 	ids := f.SortedMembers()
+	step := 0
 	if less == nil {
-		if err := models(ids, func(m Model) error { enc.Node(m); return nil }); err != nil {
+		err := models(ids, func(m Model) error {
+			enc.Node(m)
+			step++
+			return canceled(ctx, step)
+		})
+		if err != nil {
 			return err
 		}
 	} else {
 		members := make([]Model, 0, len(ids))
-		if err := models(ids, func(m Model) error { m.Tags = nil; members = append(members, m); return nil }); err != nil {
+		err := models(ids, func(m Model) error {
+			m.Tags = nil
+			members = append(members, m)
+			step++
+			return canceled(ctx, step)
+		})
+		if err != nil {
 			return err
 		}
 		sort.SliceStable(members, func(i, j int) bool { return less(members[i], members[j]) })
-		for _, m := range members {
+		for i, m := range members {
+			if err := canceled(ctx, i); err != nil {
+				return err
+			}
 			enc.Node(m)
 		}
 	}
-	for _, ed := range f.Edges {
+	for i, ed := range f.Edges {
+		if err := canceled(ctx, i); err != nil {
+			return err
+		}
 		enc.Edge(ed)
 	}
 	return enc.Close()

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"os/exec"
@@ -33,7 +34,7 @@ func golden(t *testing.T, name string, got []byte) {
 func testFamily(t *testing.T) (*Family, func(ModelID) Model) {
 	src := edges(`meta-llama/Llama-3.1-8B>finetune>a/ft a/ft>quantized>q/ft-GGUF meta-llama/Llama-3.1-8B>adapter>b/lora
 		a/ft>merge>m/merged outside/base>merge>m/merged m/merged>finetune>a/ft b/lora>weird>w/x`)
-	f, err := LoadFamily(src, "meta-llama/Llama-3.1-8B", -1)
+	f, err := LoadFamily(context.Background(), src, "meta-llama/Llama-3.1-8B", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func testFamily(t *testing.T) (*Family, func(ModelID) Model) {
 func TestWriteFamilyDOTGolden(t *testing.T) {
 	f, model := testFamily(t)
 	var buf bytes.Buffer
-	if err := WriteFamily(NewDOTEncoder(&buf, "lineage of "+string(f.Root), f.Root), f, modelsFunc(model), nil); err != nil {
+	if err := WriteFamily(context.Background(), NewDOTEncoder(&buf, "lineage of "+string(f.Root), f.Root), f, modelsFunc(model), nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "family.dot", buf.Bytes())

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -27,7 +28,7 @@ func encodeTestFamily(t *testing.T, enc func(*bytes.Buffer) Encoder) []byte {
 		return Model{ID: id}
 	}
 	var buf bytes.Buffer
-	if err := WriteFamily(enc(&buf), f, modelsFunc(model), nil); err != nil {
+	if err := WriteFamily(context.Background(), enc(&buf), f, modelsFunc(model), nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"sort"
 )
 
@@ -35,7 +36,8 @@ type Family struct {
 
 // LoadFamily walks src breadth-first from root. maxDepth < 0 means no bound;
 // otherwise members deeper than maxDepth are left out (and so are edges to them).
-func LoadFamily(src EdgeSource, root ModelID, maxDepth int) (*Family, error) {
+// When ctx ends it stops and returns ctx's error.
+func LoadFamily(ctx context.Context, src EdgeSource, root ModelID, maxDepth int) (*Family, error) {
 	f := &Family{
 		Root:    root,
 		Members: []ModelID{root},
@@ -44,6 +46,9 @@ func LoadFamily(src EdgeSource, root ModelID, maxDepth int) (*Family, error) {
 	}
 	var pending []Edge // edges whose child lies beyond maxDepth are dropped below
 	for i := 0; i < len(f.Members); i++ {
+		if err := canceled(ctx, i); err != nil {
+			return nil, err
+		}
 		id := f.Members[i]
 		d := f.Depth[id]
 		if maxDepth >= 0 && d >= maxDepth {
@@ -179,10 +184,11 @@ func (f *Family) Count() FamilyCount {
 // Prune keeps at most maxNodes members: Root, then members in decreasing
 // order of weight (ties by id), each taken only together with its shortest
 // path to Root so that the result stays connected. Edges between kept members
-// are kept. maxNodes ≤ 0 or ≥ len(Members) returns f unchanged.
-func (f *Family) Prune(maxNodes int, weight func(ModelID) int64) *Family {
+// are kept. maxNodes ≤ 0 or ≥ len(Members) returns f unchanged. When ctx
+// ends it stops and returns ctx's error.
+func (f *Family) Prune(ctx context.Context, maxNodes int, weight func(ModelID) int64) (*Family, error) {
 	if maxNodes <= 0 || maxNodes >= len(f.Members) {
-		return f
+		return f, nil
 	}
 	ranked := append([]ModelID(nil), f.Members[1:]...)
 	w := make(map[ModelID]int64, len(ranked))
@@ -195,8 +201,14 @@ func (f *Family) Prune(maxNodes int, weight func(ModelID) int64) *Family {
 		}
 		return ranked[i] < ranked[j]
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	keep := map[ModelID]bool{f.Root: true}
-	for _, id := range ranked {
+	for i, id := range ranked {
+		if err := canceled(ctx, i); err != nil {
+			return nil, err
+		}
 		if len(keep) >= maxNodes {
 			break
 		}
@@ -221,12 +233,15 @@ func (f *Family) Prune(maxNodes int, weight func(ModelID) int64) *Family {
 			}
 		}
 	}
-	for _, e := range f.Edges {
+	for i, e := range f.Edges {
+		if err := canceled(ctx, i); err != nil {
+			return nil, err
+		}
 		if keep[e.Parent] && keep[e.Child] {
 			p.Edges = append(p.Edges, e)
 		}
 	}
-	return p
+	return p, nil
 }
 
 // SortedMembers returns the members sorted by id.
@@ -247,12 +262,16 @@ type Ancestry struct {
 	Roots []ModelID
 }
 
-// LoadAncestors walks src upwards from id breadth-first. Cycles are harmless.
-func LoadAncestors(src ParentSource, id ModelID) (*Ancestry, error) {
+// LoadAncestors walks src upwards from id breadth-first. Cycles are
+// harmless. When ctx ends it stops and returns ctx's error.
+func LoadAncestors(ctx context.Context, src ParentSource, id ModelID) (*Ancestry, error) {
 	a := &Ancestry{Model: id, Distance: map[ModelID]int{}}
 	dist := map[ModelID]int{id: 0}
 	queue := []ModelID{id}
-	for len(queue) > 0 {
+	for step := 0; len(queue) > 0; step++ {
+		if err := canceled(ctx, step); err != nil {
+			return nil, err
+		}
 		n := queue[0]
 		queue = queue[1:]
 		parents := 0

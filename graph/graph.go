@@ -5,6 +5,7 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -172,4 +173,18 @@ func (id ModelID) Author() string {
 		return string(id[:i])
 	}
 	return ""
+}
+
+// checkEvery is how many steps a long loop takes between looks at its
+// context: often enough to stop within milliseconds, rarely enough to cost
+// nothing.
+const checkEvery = 1024
+
+// canceled returns ctx's error on every checkEvery-th step (the first
+// included), else nil.
+func canceled(ctx context.Context, step int) error {
+	if step%checkEvery != 0 {
+		return nil
+	}
+	return ctx.Err()
 }

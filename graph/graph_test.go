@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -142,7 +143,7 @@ func TestFamilyCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := LoadFamily(edges(tt.edges), "r", -1)
+			f, err := LoadFamily(context.Background(), edges(tt.edges), "r", -1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +156,7 @@ func TestFamilyCount(t *testing.T) {
 
 func TestLoadFamilyDepthBound(t *testing.T) {
 	src := edges("r>finetune>a a>finetune>b b>finetune>c a>finetune>r b>merge>a")
-	f, err := LoadFamily(src, "r", 1)
+	f, err := LoadFamily(context.Background(), src, "r", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestLoadFamilyDepthBound(t *testing.T) {
 
 func TestPrune(t *testing.T) {
 	src := edges("r>finetune>a r>finetune>b a>finetune>a1 a>finetune>a2 a1>quantized>deep b>finetune>b1")
-	f, _ := LoadFamily(src, "r", -1)
+	f, _ := LoadFamily(context.Background(), src, "r", -1)
 	downloads := map[ModelID]int64{"deep": 100, "b1": 50, "a2": 40, "a": 1, "b": 1, "a1": 1}
 	weight := func(id ModelID) int64 { return downloads[id] }
 	tests := []struct {
@@ -184,7 +185,7 @@ func TestPrune(t *testing.T) {
 		{6, []ModelID{"a", "a1", "b", "b1", "deep", "r"}},
 	}
 	for _, tt := range tests {
-		p := f.Prune(tt.max, weight)
+		p, _ := f.Prune(context.Background(), tt.max, weight)
 		if got := p.SortedMembers(); !slices.Equal(got, tt.want) {
 			t.Errorf("Prune(%d) = %v, want %v", tt.max, got, tt.want)
 		}
@@ -198,7 +199,7 @@ func TestPrune(t *testing.T) {
 
 func TestAncestors(t *testing.T) {
 	src := edges("base>finetune>ft ft>quantized>q other>merge>m ft>merge>m m>finetune>x x>finetune>x cyc1>finetune>cyc2 cyc2>finetune>cyc1 cyc1>adapter>x")
-	a, err := LoadAncestors(src, "x")
+	a, err := LoadAncestors(context.Background(), src, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +244,7 @@ func TestGraphCountMatchesFamilyCount(t *testing.T) {
 		w := g.NewWalker()
 		for i := 0; i < n; i++ {
 			id := ModelID(fmt.Sprint("m", i))
-			f, _ := LoadFamily(src, id, -1)
+			f, _ := LoadFamily(context.Background(), src, id, -1)
 			gi, _ := g.Index(id)
 			if got, want := w.Count(gi, nil), f.Count(); got != want {
 				t.Fatalf("seed %d, %s: graph %+v, family %+v", seed, id, got, want)
@@ -312,8 +313,8 @@ func TestGraphFamilyMatchesLoadFamily(t *testing.T) {
 	}
 	g := b.Graph()
 	for _, depth := range []int{-1, 0, 1, 2} {
-		want, _ := LoadFamily(src, "r", depth)
-		got := g.Family("r", depth)
+		want, _ := LoadFamily(context.Background(), src, "r", depth)
+		got, _ := g.Family(context.Background(), "r", depth)
 		if !slices.Equal(got.SortedMembers(), want.SortedMembers()) || !slices.Equal(got.Edges, want.Edges) || got.Count() != want.Count() {
 			t.Errorf("depth %d:\n got %v %v\nwant %v %v", depth, got.SortedMembers(), got.Edges, want.SortedMembers(), want.Edges)
 		}

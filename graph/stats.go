@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,7 +121,8 @@ type StatsOptions struct {
 }
 
 // ComputeStats describes g, which must carry node attributes (Models).
-func ComputeStats(g *Graph, o StatsOptions) Stats {
+// When ctx ends it stops and returns ctx's error.
+func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) {
 	if o.Top <= 0 {
 		o.Top = 10
 	}
@@ -144,6 +146,9 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 	selfLoop := make([]bool, n)
 	drift := map[[2]string]int{}
 	for p := 0; p < n; p++ {
+		if err := canceled(ctx, p); err != nil {
+			return Stats{}, err
+		}
 		if !in[p] {
 			continue
 		}
@@ -174,6 +179,9 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 	authors := map[string]*AuthorStat{}
 	var rootsList []int
 	for i := 0; i < n; i++ {
+		if err := canceled(ctx, i); err != nil {
+			return Stats{}, err
+		}
 		if !in[i] {
 			continue
 		}
@@ -212,9 +220,16 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 	s.Quality.DanglingParents = s.DanglingParents
 	s.TopAuthors = topAuthors(authors, o.Top)
 	s.LicenseDrift.Top = topPairs(drift, o.Top)
-	s.Depth = depthDistribution(g, in, rootsList, rootIdx)
-	s.FanOut = fanOutDistribution(g, in)
-	s.Quality.Cycles, s.Quality.ModelsInCycles = cycles(g, in)
+	var err error
+	if s.Depth, err = depthDistribution(ctx, g, in, rootsList, rootIdx); err != nil {
+		return Stats{}, err
+	}
+	if s.FanOut, err = fanOutDistribution(ctx, g, in); err != nil {
+		return Stats{}, err
+	}
+	if s.Quality.Cycles, s.Quality.ModelsInCycles, err = cycles(ctx, g, in); err != nil {
+		return Stats{}, err
+	}
 
 	// Families: every root's (or the one root's), largest first.
 	var fams []FamilyStat
@@ -224,6 +239,9 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 		candidates = []int{rootIdx}
 	}
 	for _, r := range candidates {
+		if err := ctx.Err(); err != nil {
+			return Stats{}, err
+		}
 		var dl, likes int64
 		c := w.Count(r, func(node, _ int) { dl += g.Nodes[node].Downloads; likes += g.Nodes[node].Likes })
 		fams = append(fams, FamilyStat{Model: g.ids[r], Author: g.Nodes[r].Author, License: g.Nodes[r].License,
@@ -249,7 +267,7 @@ func ComputeStats(g *Graph, o StatsOptions) Stats {
 	if s.Growth == nil {
 		s.Growth = []FamilyGrowth{}
 	}
-	return s
+	return s, ctx.Err()
 }
 
 // growth counts a family's descendants by month of creation.
@@ -311,7 +329,7 @@ func topPairs(m map[[2]string]int, top int) []LicensePair {
 // depthDistribution counts models by shortest distance from the roots
 // (multi-source breadth-first search); models reachable from no root (in
 // cycles only) are counted as "unreachable".
-func depthDistribution(g *Graph, in []bool, roots []int, rootIdx int) []Bucket {
+func depthDistribution(ctx context.Context, g *Graph, in []bool, roots []int, rootIdx int) ([]Bucket, error) {
 	n := g.Len()
 	depth := make([]int32, n)
 	for i := range depth {
@@ -321,6 +339,9 @@ func depthDistribution(g *Graph, in []bool, roots []int, rootIdx int) []Bucket {
 	// Sources: the chosen root, or every model without a parent.
 	hasParent := make([]bool, n)
 	for p := 0; p < n; p++ {
+		if err := canceled(ctx, p); err != nil {
+			return nil, err
+		}
 		if !in[p] {
 			continue
 		}
@@ -337,6 +358,9 @@ func depthDistribution(g *Graph, in []bool, roots []int, rootIdx int) []Bucket {
 		}
 	}
 	for h := 0; h < len(queue); h++ {
+		if err := canceled(ctx, h); err != nil {
+			return nil, err
+		}
 		p := queue[h]
 		for k := g.off[p]; k < g.off[p+1]; k++ {
 			if c := g.dst[k]; in[c] && depth[c] < 0 {
@@ -366,15 +390,18 @@ func depthDistribution(g *Graph, in []bool, roots []int, rootIdx int) []Bucket {
 	if unreachable > 0 {
 		out = append(out, Bucket{Label: "unreachable", Count: unreachable})
 	}
-	return out
+	return out, nil
 }
 
 // fanOutDistribution buckets models with children by how many they have.
-func fanOutDistribution(g *Graph, in []bool) []Bucket {
+func fanOutDistribution(ctx context.Context, g *Graph, in []bool) ([]Bucket, error) {
 	edges := []int{1, 2, 5, 10, 100, 1000, 10000}
 	labels := []string{"1", "2-4", "5-9", "10-99", "100-999", "1000-9999", "10000+"}
 	counts := make([]int, len(labels))
 	for p := 0; p < g.Len(); p++ {
+		if err := canceled(ctx, p); err != nil {
+			return nil, err
+		}
 		if !in[p] {
 			continue
 		}
@@ -395,12 +422,12 @@ func fanOutDistribution(g *Graph, in []bool) []Bucket {
 	for i := range labels {
 		out[i] = Bucket{Label: labels[i], Count: counts[i]}
 	}
-	return out
+	return out, nil
 }
 
 // cycles finds strongly connected groups of two or more models (Tarjan's
 // algorithm, iterative so that deep chains cannot overflow the stack).
-func cycles(g *Graph, in []bool) (groups, members int) {
+func cycles(ctx context.Context, g *Graph, in []bool) (groups, members int, err error) {
 	n := g.Len()
 	index := make([]int32, n)
 	low := make([]int32, n)
@@ -414,6 +441,7 @@ func cycles(g *Graph, in []bool) (groups, members int) {
 		k int32 // next edge to look at
 	}
 	var next int32
+	steps := 0
 	for s := 0; s < n; s++ {
 		if !in[s] || index[s] >= 0 {
 			continue
@@ -424,6 +452,11 @@ func cycles(g *Graph, in []bool) (groups, members int) {
 		stack = append(stack, int32(s))
 		onStack[s] = true
 		for len(call) > 0 {
+			if steps++; steps%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return 0, 0, err
+				}
+			}
 			f := &call[len(call)-1]
 			v := f.v
 			if f.k < g.off[v+1] {
@@ -466,5 +499,5 @@ func cycles(g *Graph, in []bool) (groups, members int) {
 			}
 		}
 	}
-	return groups, members
+	return groups, members, nil
 }

@@ -73,7 +73,7 @@ func (e *Engine) Children(ctx context.Context, name string, o ChildrenOptions) (
 	}
 	out := Children{Model: id, Children: []Child{}}
 	var kids []Child
-	err = e.st.View(func(r *store.Reader) error {
+	err = e.st.View(ctx, func(r *store.Reader) error {
 		rel := map[graph.ModelID]graph.Relation{}
 		var ids []graph.ModelID
 		err := r.ChildEdges(id, func(ed graph.Edge) error {
@@ -167,7 +167,7 @@ func (e *Engine) Search(ctx context.Context, q string, limit int) (Hits, error) 
 	if q == "" {
 		return out, nil
 	}
-	idx, err := e.searchIndex()
+	idx, err := e.searchIndex(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -203,7 +203,7 @@ func (e *Engine) Search(ctx context.Context, q string, limit int) (Hits, error) 
 	return out, nil
 }
 
-func (e *Engine) searchIndex() (*searchIndex, error) {
+func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
 	v, err := e.st.DataVersion()
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (e *Engine) searchIndex() (*searchIndex, error) {
 	if e.search.idx != nil && e.search.idx.version == v {
 		return e.search.idx, nil
 	}
-	g, err := e.st.CachedGraph()
+	g, err := e.st.CachedGraph(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -272,13 +272,13 @@ func (e *Engine) Graph(ctx context.Context, name string, maxNodes int) (GraphVie
 	if err != nil {
 		return GraphView{}, err
 	}
-	full, err := e.st.Family(id, -1)
+	full, err := e.st.Family(ctx, id, -1)
 	if err != nil {
 		return GraphView{}, err
 	}
 	view := GraphView{Root: id, Members: len(full.Members), Nodes: []GraphNode{}, Edges: []Edge{}}
 	downloads := make(map[graph.ModelID]int64, len(full.Members))
-	err = e.st.View(func(r *store.Reader) error {
+	err = e.st.View(ctx, func(r *store.Reader) error {
 		return r.ModelsOf(full.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return ctx.Err() })
 	})
 	if err != nil {
@@ -286,7 +286,9 @@ func (e *Engine) Graph(ctx context.Context, name string, maxNodes int) (GraphVie
 	}
 	f := full
 	if maxNodes < len(full.Members) {
-		f = full.Prune(maxNodes, func(id graph.ModelID) int64 { return downloads[id] })
+		if f, err = full.Prune(ctx, maxNodes, func(id graph.ModelID) int64 { return downloads[id] }); err != nil {
+			return view, err
+		}
 		view.Truncated = true
 	}
 	kept := make(map[graph.ModelID]bool, len(f.Members))
@@ -311,7 +313,7 @@ func (e *Engine) Graph(ctx context.Context, name string, maxNodes int) (GraphVie
 
 // Runs lists the recorded runs, newest first.
 func (e *Engine) Runs(ctx context.Context) ([]store.Run, error) {
-	runs, err := e.st.Runs()
+	runs, err := e.st.Runs(ctx)
 	if err != nil {
 		return nil, err
 	}

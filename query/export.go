@@ -169,7 +169,7 @@ func (e *Engine) Write(ctx context.Context, s Selection, w io.Writer) (Export, e
 	}
 	x := Export{}
 	if !s.Picture() {
-		err := e.st.View(func(r *store.Reader) (err error) {
+		err := e.st.View(ctx, func(r *store.Reader) (err error) {
 			x.Nodes, err = e.encode(ctx, r, s, root, w, s.Format)
 			return err
 		})
@@ -179,7 +179,7 @@ func (e *Engine) Write(ctx context.Context, s Selection, w io.Writer) (Export, e
 		return x, err
 	}
 	var dot bytes.Buffer
-	if err := e.st.View(func(r *store.Reader) (err error) {
+	if err := e.st.View(ctx, func(r *store.Reader) (err error) {
 		x.Nodes, err = e.encode(ctx, r, s, root, &dot, "dot")
 		return err
 	}); err != nil {
@@ -280,9 +280,9 @@ func (e *Engine) selectFamily(ctx context.Context, r *store.Reader, s Selection,
 	var f *graph.Family
 	var err error
 	if s.Relations != nil {
-		f, err = graph.LoadFamily(filtered{r, s.Relations}, root, s.Depth)
+		f, err = graph.LoadFamily(ctx, filtered{r, s.Relations}, root, s.Depth)
 	} else {
-		f, err = e.st.Family(root, s.Depth)
+		f, err = e.st.Family(ctx, root, s.Depth)
 	}
 	if err != nil {
 		return nil, err
@@ -296,7 +296,7 @@ func (e *Engine) selectFamily(ctx context.Context, r *store.Reader, s Selection,
 		if err != nil {
 			return nil, err
 		}
-		f = f.Prune(s.MaxNodes, func(id graph.ModelID) int64 { return downloads[id] })
+		return f.Prune(ctx, s.MaxNodes, func(id graph.ModelID) int64 { return downloads[id] })
 	}
 	return f, nil
 }
@@ -323,15 +323,7 @@ func (e *Engine) encode(ctx context.Context, r *store.Reader, s Selection, root 
 		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return rel[m.ID] }
 		less = func(a, b graph.Model) bool { return rel[a.ID] < rel[b.ID] }
 	}
-	modelsOf := func(ids []graph.ModelID, fn func(graph.Model) error) error {
-		return r.ModelsOf(ids, func(m graph.Model) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return fn(m)
-		})
-	}
-	return len(f.Members), graph.WriteFamily(enc, f, modelsOf, less)
+	return len(f.Members), graph.WriteFamily(ctx, enc, f, r.ModelsOf, less)
 }
 
 func authorLabel(m graph.Model) string {

@@ -117,9 +117,9 @@ func (e *Engine) incomplete(ctx context.Context, id graph.ModelID) (*Incomplete,
 	var run uint64
 	var err error
 	if id == "" {
-		complete, run, err = e.st.DatabaseComplete()
+		complete, run, err = e.st.DatabaseComplete(ctx)
 	} else {
-		complete, run, err = e.st.FamilyComplete(id)
+		complete, run, err = e.st.FamilyComplete(ctx, id)
 	}
 	if err != nil || complete {
 		return nil, err
@@ -162,7 +162,7 @@ func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 	if err != nil {
 		return Count{}, err
 	}
-	c, err := e.st.FamilyCount(id)
+	c, err := e.st.FamilyCount(ctx, id)
 	if err != nil {
 		return Count{}, err
 	}
@@ -214,8 +214,8 @@ func (e *Engine) Ancestors(ctx context.Context, name string) (Ancestry, error) {
 		return Ancestry{}, err
 	}
 	var a *graph.Ancestry
-	if err := e.st.View(func(r *store.Reader) error {
-		a, err = graph.LoadAncestors(r, id)
+	if err := e.st.View(ctx, func(r *store.Reader) error {
+		a, err = graph.LoadAncestors(ctx, r, id)
 		return err
 	}); err != nil {
 		return Ancestry{}, err
@@ -235,11 +235,7 @@ func (e *Engine) Family(ctx context.Context, name string, depth int) (*graph.Fam
 	if err != nil {
 		return nil, err
 	}
-	f, err := e.st.Family(id, depth)
-	if err != nil {
-		return nil, err
-	}
-	return f, ctx.Err()
+	return e.st.Family(ctx, id, depth)
 }
 
 // StatsOptions choose what Stats describes.
@@ -260,14 +256,11 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	if err != nil {
 		return graph.Stats{}, err
 	}
-	g, err := e.st.CachedGraph()
+	g, err := e.st.CachedGraph(ctx)
 	if err != nil {
 		return graph.Stats{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return graph.Stats{}, err
-	}
-	return graph.ComputeStats(g, graph.StatsOptions{Top: o.Top, Root: root}), ctx.Err()
+	return graph.ComputeStats(ctx, g, graph.StatsOptions{Top: o.Top, Root: root})
 }
 
 // HistoryRun is a family's size after one run.
@@ -291,7 +284,7 @@ func (e *Engine) History(ctx context.Context, name string) (History, error) {
 		return History{}, err
 	}
 	h := History{Model: id, Runs: []HistoryRun{}}
-	snaps, err := e.st.History(id)
+	snaps, err := e.st.History(ctx, id)
 	if err != nil {
 		return h, err
 	}
@@ -372,7 +365,7 @@ func (e *Engine) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
 			return Diff{}, err
 		}
 		out.Model = id
-		f, err := e.st.Family(id, -1)
+		f, err := e.st.Family(ctx, id, -1)
 		if err != nil {
 			return Diff{}, err
 		}
@@ -390,14 +383,14 @@ func (e *Engine) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
 		}
 		keepModel = func(m graph.ModelID) bool { return members[m] || removedChild[m] }
 		// Edges first, so that models removed with their edge are kept.
-		if _, err := e.st.Changes(run.ID, func(graph.ModelID) bool { return false }, keepEdge); err != nil {
+		if _, err := e.st.Changes(ctx, run.ID, func(graph.ModelID) bool { return false }, keepEdge); err != nil {
 			return Diff{}, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return Diff{}, err
 	}
-	ch, err := e.st.Changes(run.ID, keepModel, keepEdge)
+	ch, err := e.st.Changes(ctx, run.ID, keepModel, keepEdge)
 	if err != nil {
 		return Diff{}, err
 	}

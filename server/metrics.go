@@ -81,7 +81,7 @@ func (s *Server) Track(seeds []string) {
 
 // refresh reads the database's size and the tracked families' sizes.
 func (m *metrics) refresh(ctx context.Context) {
-	if g, err := m.s.cfg.Store.CachedEdgeGraph(); err == nil {
+	if g, err := m.s.cfg.Store.CachedEdgeGraph(ctx); err == nil {
 		m.models.Set(float64(g.Len()))
 		m.edges.Set(float64(g.EdgeCount()))
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 
 	"github.com/hflineage/hflineage/graph"
@@ -28,15 +29,18 @@ import (
 // another's parent or child, or a database without runs), complete is true
 // and run is 0: no crawl of the family was left unfinished. id must be a
 // canonical id (see Resolve); a seed the database cannot resolve covers
-// nothing.
-func (s *Store) FamilyComplete(id graph.ModelID) (complete bool, run uint64, err error) {
-	runs, err := s.Runs()
-	if err != nil || len(runs) == 0 {
-		return true, 0, err
+// nothing. When ctx ends it stops and returns ctx's error.
+func (s *Store) FamilyComplete(ctx context.Context, id graph.ModelID) (complete bool, run uint64, err error) {
+	runs, err := s.Runs(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	if len(runs) == 0 {
+		return true, 0, nil
 	}
 	lineage := map[graph.ModelID]bool{id: true}
-	err = s.View(func(r *Reader) error {
-		a, err := graph.LoadAncestors(r, id)
+	err = s.View(ctx, func(r *Reader) error {
+		a, err := graph.LoadAncestors(ctx, r, id)
 		if err != nil {
 			return err
 		}
@@ -77,9 +81,10 @@ func (s *Store) FamilyComplete(id graph.ModelID) (complete bool, run uint64, err
 // latest walk of some seed since it, did not complete. A complete scan
 // supersedes every run before it; an unfinished run that changed nothing is
 // passed over, as in FamilyComplete. When complete, run is the latest run
-// (0 in a database without runs).
-func (s *Store) DatabaseComplete() (complete bool, run uint64, err error) {
-	runs, err := s.Runs()
+// (0 in a database without runs). When ctx ends it stops and returns ctx's
+// error.
+func (s *Store) DatabaseComplete(ctx context.Context) (complete bool, run uint64, err error) {
+	runs, err := s.Runs(ctx)
 	if err != nil {
 		return false, 0, err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 
 	"github.com/hflineage/hflineage/graph"
@@ -123,7 +124,7 @@ func TestFamilyComplete(t *testing.T) {
 			put(t, s, models, edges)
 			recordRuns(t, s, tt.runs)
 			for id, w := range tt.family {
-				complete, run, err := s.FamilyComplete(id)
+				complete, run, err := s.FamilyComplete(context.Background(), id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -131,7 +132,7 @@ func TestFamilyComplete(t *testing.T) {
 					t.Errorf("FamilyComplete(%s) = %v, run %d; want %v, run %d", id, complete, run, w.complete, w.run)
 				}
 			}
-			complete, run, err := s.DatabaseComplete()
+			complete, run, err := s.DatabaseComplete(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

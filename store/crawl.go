@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -240,12 +241,12 @@ func (s *Store) Unseen(ids []graph.ModelID) ([]graph.ModelID, error) {
 // UnseenMembers returns the members of the roots' families (to maxDepth;
 // < 0: no bound), roots and stubs excepted, that the crawl in progress has
 // not marked seen, sorted: the models a complete walk found no longer
-// listed under the family.
-func (s *Store) UnseenMembers(roots []graph.ModelID, maxDepth int) ([]graph.ModelID, error) {
+// listed under the family. When ctx ends it stops and returns ctx's error.
+func (s *Store) UnseenMembers(ctx context.Context, roots []graph.ModelID, maxDepth int) ([]graph.ModelID, error) {
 	seen := map[graph.ModelID]bool{}
 	var members []graph.ModelID
 	for _, root := range roots {
-		f, err := s.Family(root, maxDepth)
+		f, err := s.Family(ctx, root, maxDepth)
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +263,7 @@ func (s *Store) UnseenMembers(roots []graph.ModelID, maxDepth int) ([]graph.Mode
 	}
 	slices.Sort(unseen)
 	var out []graph.ModelID
-	err = s.View(func(r *Reader) error {
+	err = s.View(ctx, func(r *Reader) error {
 		return r.ModelsOf(unseen, func(m graph.Model) error {
 			if !m.Stub {
 				out = append(out, m.ID)
@@ -276,9 +277,13 @@ func (s *Store) UnseenMembers(roots []graph.ModelID, maxDepth int) ([]graph.Mode
 // Tidy is the upkeep after a crawl: Badger's value log GC, then the cache
 // files that count and stats read (the whole-graph cache too withGraph).
 // It is best effort: an error leaves the database correct, only slower.
-func (s *Store) Tidy(withGraph bool) error {
-	s.CollectGarbage()
-	return s.RefreshCaches(withGraph)
+// When ctx ends it stops (after the value log file being collected) and
+// returns ctx's error.
+func (s *Store) Tidy(ctx context.Context, withGraph bool) error {
+	if err := s.CollectGarbage(ctx); err != nil {
+		return err
+	}
+	return s.RefreshCaches(ctx, withGraph)
 }
 
 // PutCrawled stores m as PutModel does, and reports whether the run of this

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestPutCrawledCountsEachModelOnce(t *testing.T) {
 			if earlier != tt.earlier || again != tt.again {
 				t.Errorf("PutCrawled = %d, %v; want %d, %v", earlier, again, tt.earlier, tt.again)
 			}
-			g, _ := s.LoadGraph(false)
+			g, _ := s.LoadGraph(context.Background(), false)
 			if g.EdgeCount() != tt.storedEdges {
 				t.Errorf("%d edges stored, want %d", g.EdgeCount(), tt.storedEdges)
 			}
@@ -107,7 +108,7 @@ func TestRemoveGone(t *testing.T) {
 		if err := s.UpdateRun(run, st.do); err != nil {
 			t.Fatal(err)
 		}
-		s.View(func(r *Reader) error {
+		s.View(context.Background(), func(r *Reader) error {
 			m, err := r.Model("g/gone")
 			if (err == nil) != st.goneAny || err == nil && m.Stub != st.goneStub {
 				t.Errorf("%s: g/gone %+v, %v", st.name, m, err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,18 +75,23 @@ func (tx *Tx) bumpVersions() error {
 // CachedEdgeGraph returns the graph of every edge (as EdgeGraph), read from
 // the cache file when it matches the database, else built by a scan and
 // cached for next time. A cache that cannot be read or written is ignored.
-func (s *Store) CachedEdgeGraph() (*graph.Graph, error) {
-	return s.cached(edgeCacheFile, edgeVersionKey, s.EdgeGraph)
+// When ctx ends it stops and returns ctx's error.
+func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
+	return s.cached(ctx, edgeCacheFile, edgeVersionKey, s.EdgeGraph)
 }
 
 // CachedGraph returns the whole graph with node attributes (as
 // LoadGraph(true), less tags and the rarer fields), from graph.bin when it
-// matches the database, else loaded and cached for next time.
-func (s *Store) CachedGraph() (*graph.Graph, error) {
-	return s.cached(graphCacheFile, dataVersionKey, func() (*graph.Graph, error) { return s.LoadGraph(true) })
+// matches the database, else loaded and cached for next time. When ctx
+// ends it stops and returns ctx's error.
+func (s *Store) CachedGraph(ctx context.Context) (*graph.Graph, error) {
+	return s.cached(ctx, graphCacheFile, dataVersionKey, func(ctx context.Context) (*graph.Graph, error) { return s.LoadGraph(ctx, true) })
 }
 
-func (s *Store) cached(file string, versionKey []byte, build func() (*graph.Graph, error)) (*graph.Graph, error) {
+func (s *Store) cached(ctx context.Context, file string, versionKey []byte, build func(context.Context) (*graph.Graph, error)) (*graph.Graph, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var v uint64
 	if err := s.db.View(func(txn *badger.Txn) (err error) {
 		v, err = version(txn, versionKey)
@@ -101,7 +107,7 @@ func (s *Store) cached(file string, versionKey []byte, build func() (*graph.Grap
 		return m.g, nil
 	}
 	s.memo.Unlock()
-	g, err := s.cachedFile(file, v, build)
+	g, err := s.cachedFile(ctx, file, v, build)
 	if err != nil {
 		return nil, err
 	}
@@ -120,16 +126,19 @@ type memoGraph struct {
 	version uint64
 }
 
-func (s *Store) cachedFile(file string, v uint64, build func() (*graph.Graph, error)) (*graph.Graph, error) {
+func (s *Store) cachedFile(ctx context.Context, file string, v uint64, build func(context.Context) (*graph.Graph, error)) (*graph.Graph, error) {
 	path := filepath.Join(s.dir, file)
 	if s.dir != "" {
 		if b, err := os.ReadFile(path); err == nil {
 			if g, tag, err := graph.UnmarshalCSR(b); err == nil && tag == v {
-				return g, nil
+				return g, ctx.Err()
 			}
 		}
 	}
-	g, err := build()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	g, err := build(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -151,13 +160,14 @@ func (s *Store) DataVersion() (uint64, error) {
 }
 
 // RefreshCaches rebuilds the stale cache files (after a crawl); the whole
-// graph's only when withGraph, as it costs a pass over every record.
-func (s *Store) RefreshCaches(withGraph bool) error {
-	if _, err := s.CachedEdgeGraph(); err != nil {
+// graph's only when withGraph, as it costs a pass over every record. When
+// ctx ends it stops, leaving the caches stale, and returns ctx's error.
+func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
+	if _, err := s.CachedEdgeGraph(ctx); err != nil {
 		return err
 	}
 	if withGraph {
-		_, err := s.CachedGraph()
+		_, err := s.CachedGraph(ctx)
 		return err
 	}
 	return nil
@@ -204,9 +214,9 @@ func (b *budgeted) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error
 
 // smallFamily loads root's family by following the stored edges; ok is
 // false when it has more than seekBudget members.
-func (s *Store) smallFamily(root graph.ModelID, maxDepth int) (f *graph.Family, ok bool, err error) {
-	err = s.View(func(r *Reader) error {
-		f, err = graph.LoadFamily(&budgeted{src: r, left: seekBudget}, root, maxDepth)
+func (s *Store) smallFamily(ctx context.Context, root graph.ModelID, maxDepth int) (f *graph.Family, ok bool, err error) {
+	err = s.View(ctx, func(r *Reader) error {
+		f, err = graph.LoadFamily(ctx, &budgeted{src: r, left: seekBudget}, root, maxDepth)
 		return err
 	})
 	if errors.Is(err, errOverBudget) {
@@ -216,29 +226,30 @@ func (s *Store) smallFamily(root graph.ModelID, maxDepth int) (f *graph.Family, 
 }
 
 // Family loads root's family (maxDepth < 0: no bound): a small one by
-// following the stored edges, a large one from the cached edge graph.
-func (s *Store) Family(root graph.ModelID, maxDepth int) (*graph.Family, error) {
-	if f, ok, err := s.smallFamily(root, maxDepth); ok || err != nil {
+// following the stored edges, a large one from the cached edge graph. When
+// ctx ends it stops and returns ctx's error.
+func (s *Store) Family(ctx context.Context, root graph.ModelID, maxDepth int) (*graph.Family, error) {
+	if f, ok, err := s.smallFamily(ctx, root, maxDepth); ok || err != nil {
 		return f, err
 	}
-	g, err := s.CachedEdgeGraph()
+	g, err := s.CachedEdgeGraph(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return g.Family(root, maxDepth), nil
+	return g.Family(ctx, root, maxDepth)
 }
 
 // FamilyCount sizes root's family as graph.Family.Count does, choosing the
 // cheaper way as Family does (a large family is counted on the cached graph
-// without building a Family).
-func (s *Store) FamilyCount(root graph.ModelID) (graph.FamilyCount, error) {
-	if f, ok, err := s.smallFamily(root, -1); ok || err != nil {
+// without building a Family). When ctx ends it stops and returns ctx's error.
+func (s *Store) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
+	if f, ok, err := s.smallFamily(ctx, root, -1); ok || err != nil {
 		if err != nil {
 			return graph.FamilyCount{}, err
 		}
 		return f.Count(), nil
 	}
-	g, err := s.CachedEdgeGraph()
+	g, err := s.CachedEdgeGraph(ctx)
 	if err != nil {
 		return graph.FamilyCount{}, err
 	}
@@ -246,5 +257,5 @@ func (s *Store) FamilyCount(root graph.ModelID) (graph.FamilyCount, error) {
 	if !ok {
 		return graph.FamilyCount{Model: root}, nil
 	}
-	return g.NewWalker().Count(i, nil), nil
+	return g.NewWalker().Count(i, nil), ctx.Err()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -127,13 +128,17 @@ func (s *Store) GetRun(id uint64) (*Run, error) {
 	return &r, err
 }
 
-// Runs returns every run, oldest first.
-func (s *Store) Runs() ([]Run, error) {
+// Runs returns every run, oldest first. When ctx ends it stops and returns
+// ctx's error.
+func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 	var out []Run
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pRun, PrefetchValues: true})
+	err := s.View(ctx, func(rd *Reader) error {
+		it := rd.txn.NewIterator(badger.IteratorOptions{Prefix: pRun, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(pRun); it.ValidForPrefix(pRun); it.Next() {
+			if err := rd.step(); err != nil {
+				return err
+			}
 			var r Run
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
 				return fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
@@ -232,14 +237,18 @@ type Changes struct {
 }
 
 // Changes returns the changes logged for run; keep, if not nil, filters the
-// models and edges reported (e.g. to one family).
-func (s *Store) Changes(run uint64, keepModel func(graph.ModelID) bool, keepEdge func(graph.Edge) bool) (*Changes, error) {
+// models and edges reported (e.g. to one family). When ctx ends it stops
+// and returns ctx's error.
+func (s *Store) Changes(ctx context.Context, run uint64, keepModel func(graph.ModelID) bool, keepEdge func(graph.Edge) bool) (*Changes, error) {
 	c := &Changes{}
 	prefix := binary.BigEndian.AppendUint64(append([]byte(nil), pDiff...), run)
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	err := s.View(ctx, func(r *Reader) error {
+		it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := r.step(); err != nil {
+				return err
+			}
 			k := it.Item().Key()[len(prefix):]
 			if len(k) < 2 {
 				return fmt.Errorf("%w: change key %q", ErrCorrupt, k)
@@ -290,14 +299,18 @@ type Snapshot struct {
 	Descendants graph.RelationCounts
 }
 
-// History returns the snapshots of id's family, oldest first.
-func (s *Store) History(id graph.ModelID) ([]Snapshot, error) {
+// History returns the snapshots of id's family, oldest first. When ctx
+// ends it stops and returns ctx's error.
+func (s *Store) History(ctx context.Context, id graph.ModelID) ([]Snapshot, error) {
 	var out []Snapshot
 	prefix := cat(pSnapshot, string(id), "")
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	err := s.View(ctx, func(r *Reader) error {
+		it := r.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := r.step(); err != nil {
+				return err
+			}
 			k := it.Item().Key()[len(prefix):]
 			if len(k) != 8 {
 				return fmt.Errorf("%w: snapshot key %q", ErrCorrupt, it.Item().Key())
@@ -380,13 +393,18 @@ func (tx *Tx) setMeta(name string, v any) error {
 // RemoveUnseen reconciles the database with a complete scan: every model
 // the scan (run) did not see is removed with the edges it declared; one that
 // is still named as a parent stays, as a stub (a dangling parent). Stubs no
-// longer named by any model go too. Changes are counted into run.
-func (s *Store) RemoveUnseen(run *Run) error {
+// longer named by any model go too. Changes are counted into run. When ctx
+// ends it stops between two commits and returns ctx's error: run again,
+// it finishes the work.
+func (s *Store) RemoveUnseen(ctx context.Context, run *Run) error {
 	var gone []graph.ModelID
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: pModel, PrefetchValues: true})
+	err := s.View(ctx, func(r *Reader) error {
+		it := r.txn.NewIterator(badger.IteratorOptions{Prefix: pModel, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
+			if err := r.step(); err != nil {
+				return err
+			}
 			var rec record
 			if err := it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, false) }); err != nil {
 				return fmt.Errorf("%w: model record: %v", ErrCorrupt, err)
@@ -403,6 +421,9 @@ func (s *Store) RemoveUnseen(run *Run) error {
 	// Unseen models first (their edges go), then stubs left without children.
 	for pass := 0; pass < 2; pass++ {
 		for start := 0; start < len(gone); start += 500 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			batch := gone[start:min(start+500, len(gone))]
 			err := s.UpdateRun(run, func(tx *Tx) error {
 				for _, id := range batch {

@@ -16,6 +16,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -257,10 +258,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// CollectGarbage runs Badger's value log GC until it finds nothing to reclaim.
-func (s *Store) CollectGarbage() {
-	for s.db.RunValueLogGC(0.5) == nil {
+// CollectGarbage runs Badger's value log GC until it finds nothing to
+// reclaim. When ctx ends it stops, once the file being collected is done,
+// and returns ctx's error.
+func (s *Store) CollectGarbage(ctx context.Context) error {
+	for ctx.Err() == nil && s.db.RunValueLogGC(0.5) == nil {
 	}
+	return ctx.Err()
 }
 
 func modelKey(id graph.ModelID) []byte { return cat(pModel, string(id)) }
@@ -520,27 +524,47 @@ func (s *Store) Lookup(name string) (graph.Model, error) {
 		return graph.Model{}, err
 	}
 	var m graph.Model
-	err = s.View(func(r *Reader) error {
+	err = s.View(context.Background(), func(r *Reader) error {
 		m, err = r.Model(id)
 		return err
 	})
 	return m, err
 }
 
-// View runs fn with a consistent read-only view of the database.
-func (s *Store) View(fn func(r *Reader) error) error {
+// checkEvery is how many keys a scan reads between looks at its context.
+const checkEvery = 1024
+
+// View runs fn with a consistent read-only view of the database. The
+// Reader's scans stop with ctx's error when ctx ends.
+func (s *Store) View(ctx context.Context, fn func(r *Reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.db.View(func(txn *badger.Txn) error {
-		r := &Reader{txn: txn}
+		r := &Reader{ctx: ctx, txn: txn}
 		defer r.close()
 		return fn(r)
 	})
 }
 
 // Reader reads one consistent snapshot. It implements graph.EdgeSource and
-// graph.ParentSource. It must not be used after the View that made it returns.
+// graph.ParentSource. It must not be used after the View that made it
+// returns. Its scans return the View's context error once it ends.
 type Reader struct {
-	txn *badger.Txn
-	it  *badger.Iterator
+	ctx   context.Context
+	txn   *badger.Txn
+	it    *badger.Iterator
+	steps int // keys read, to look at ctx every checkEvery
+}
+
+// step counts one key read and returns the context's error every
+// checkEvery keys.
+func (r *Reader) step() error {
+	r.steps++
+	if r.steps%checkEvery != 0 {
+		return nil
+	}
+	return r.ctx.Err()
 }
 
 func (r *Reader) keys() *badger.Iterator {
@@ -585,8 +609,14 @@ func (r *Reader) ParentEdges(id graph.ModelID, fn func(graph.Edge) error) error 
 }
 
 func (r *Reader) scan(prefix []byte, decode func([]byte) (graph.Edge, error), fn func(graph.Edge) error) error {
+	if err := r.step(); err != nil {
+		return err
+	}
 	it := r.keys()
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		if err := r.step(); err != nil {
+			return err
+		}
 		e, err := decode(it.Item().Key())
 		if err != nil {
 			return err
@@ -603,6 +633,9 @@ func (r *Reader) Models(fn func(graph.Model) error) error {
 	it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256, Prefix: pModel})
 	defer it.Close()
 	for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
+		if err := r.step(); err != nil {
+			return err
+		}
 		var rec record
 		if err := it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, false) }); err != nil {
 			return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, it.Item().Key(), err)
@@ -619,6 +652,9 @@ func (r *Reader) Edges(fn func(graph.Edge) error) error {
 	it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
 	defer it.Close()
 	for it.Seek(pEdge); it.ValidForPrefix(pEdge); it.Next() {
+		if err := r.step(); err != nil {
+			return err
+		}
 		e, err := DecodeEdgeKey(it.Item().Key())
 		if err != nil {
 			return err
@@ -643,17 +679,22 @@ func (l badgerLogger) Infof(f string, v ...any)    { l.logf("INFO", f, v...) }
 func (l badgerLogger) Debugf(f string, v ...any)   {}
 
 // LoadGraph reads the whole stored graph into memory. With models, node
-// attributes are decoded too (slower); without, only ids and edges.
-func (s *Store) LoadGraph(models bool) (*graph.Graph, error) {
+// attributes are decoded too (slower); without, only ids and edges. When
+// ctx ends it stops and returns ctx's error.
+func (s *Store) LoadGraph(ctx context.Context, models bool) (*graph.Graph, error) {
 	hint := 1 << 16
 	if last, ok, _ := s.LastScan(); ok && last.Models > hint {
 		hint = last.Models + last.Models/8 // a scan counted them: no regrowing
 	}
 	var g *graph.Graph
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.View(ctx, func(r *Reader) error {
 		b := graph.NewGraphBuilder(hint)
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: models, PrefetchSize: 256, Prefix: pModel})
+		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: models, PrefetchSize: 256, Prefix: pModel})
 		for it.Seek(pModel); it.ValidForPrefix(pModel); it.Next() {
+			if err := r.step(); err != nil {
+				it.Close()
+				return err
+			}
 			if !models {
 				b.Node(graph.ModelID(it.Item().Key()[len(pModel):]), nil)
 				continue
@@ -666,24 +707,29 @@ func (s *Store) LoadGraph(models bool) (*graph.Graph, error) {
 			b.Node(rec.ID, &rec.Model)
 		}
 		it.Close()
-		r := &Reader{txn: txn}
-		err := r.Edges(func(e graph.Edge) error { return b.Edge(e) })
+		if err := r.Edges(func(e graph.Edge) error { return b.Edge(e) }); err != nil {
+			return err
+		}
 		g = b.Graph()
-		return err
+		return nil
 	})
 	return g, err
 }
 
 // EdgeGraph reads every edge (keys only, one sequential scan) into an
 // in-memory graph whose nodes are the edges' endpoints. Counting a large
-// family this way beats one seek per member.
-func (s *Store) EdgeGraph() (*graph.Graph, error) {
+// family this way beats one seek per member. When ctx ends it stops and
+// returns ctx's error.
+func (s *Store) EdgeGraph(ctx context.Context) (*graph.Graph, error) {
 	var g *graph.Graph
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.View(ctx, func(r *Reader) error {
 		b := graph.NewGraphBuilder(1 << 16)
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
+		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
 		defer it.Close()
 		for it.Seek(pEdge); it.ValidForPrefix(pEdge); it.Next() {
+			if err := r.step(); err != nil {
+				return err
+			}
 			k := it.Item().Key()[len(pEdge):]
 			i := bytes.IndexByte(k, 0)
 			j := i + 1 + bytes.IndexByte(k[i+1:], 0)
@@ -720,6 +766,9 @@ func (r *Reader) ModelsOf(ids []graph.ModelID, fn func(graph.Model) error) error
 				break
 			}
 			it.Next()
+		}
+		if err := r.step(); err != nil {
+			return err
 		}
 		m := graph.Model{ID: id, Stub: true}
 		if it.Valid() && bytes.Equal(it.Item().Key(), key) {

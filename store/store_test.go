@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -50,7 +51,7 @@ func TestPrefixesDoNotConfuseIDs(t *testing.T) {
 	s := memStore(t)
 	put(t, s, []graph.Model{{ID: "org/model"}, {ID: "org/model-v2"}, {ID: "c1"}, {ID: "c2"}, {ID: "c3"}},
 		[]graph.Edge{edge("org/model", "c1", graph.Finetune), edge("org/model-v2", "c2", graph.Adapter), edge("org/model.v3", "c3", graph.Merge)})
-	err := s.View(func(r *Reader) error {
+	err := s.View(context.Background(), func(r *Reader) error {
 		var got []graph.Edge
 		r.ChildEdges("org/model", func(e graph.Edge) error { got = append(got, e); return nil })
 		if want := []graph.Edge{edge("org/model", "c1", graph.Finetune)}; !slices.Equal(got, want) {
@@ -99,7 +100,7 @@ func TestResolve(t *testing.T) {
 func TestStubDoesNotOverwrite(t *testing.T) {
 	s := memStore(t)
 	put(t, s, []graph.Model{{ID: "c/d"}, {ID: "a/b", Downloads: 7}}, []graph.Edge{edge("a/b", "c/d", graph.Finetune)})
-	s.View(func(r *Reader) error {
+	s.View(context.Background(), func(r *Reader) error {
 		m, err := r.Model("a/b")
 		if err != nil || m.Stub || m.Downloads != 7 {
 			t.Errorf("a/b = %+v, %v", m, err)
@@ -296,7 +297,7 @@ func TestEdgeCacheFollowsChanges(t *testing.T) {
 	defer s.Close()
 	put(t, s, []graph.Model{{ID: "r"}, {ID: "a"}}, []graph.Edge{edge("r", "a", graph.Finetune)})
 	count := func() int {
-		g, err := s.CachedEdgeGraph()
+		g, err := s.CachedEdgeGraph(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +333,7 @@ func TestGraphCacheFollowsModelChanges(t *testing.T) {
 	defer s.Close()
 	put(t, s, []graph.Model{{ID: "r", Downloads: 5, License: "mit"}, {ID: "a"}}, []graph.Edge{edge("r", "a", graph.Finetune)})
 	downloads := func() int64 {
-		g, err := s.CachedGraph()
+		g, err := s.CachedGraph(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +347,7 @@ func TestGraphCacheFollowsModelChanges(t *testing.T) {
 	if d := downloads(); d != 9 {
 		t.Errorf("after a model change the cache gave %d downloads, want 9", d)
 	}
-	g, _ := s.CachedGraph()
+	g, _ := s.CachedGraph(context.Background())
 	if i, _ := g.Index("r"); g.Model(i).License != "mit" || g.EdgeCount() != 1 {
 		t.Errorf("cached graph: %+v, %d edges", g.Model(i), g.EdgeCount())
 	}
@@ -373,18 +374,18 @@ func TestFamilyAboveSeekBudget(t *testing.T) {
 		es = append(es, edge(parent, id, graph.Finetune))
 	}
 	put(t, s, ms, es)
-	c, err := s.FamilyCount("root")
+	c, err := s.FamilyCount(context.Background(), "root")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := s.Family("root", -1)
+	f, err := s.Family(context.Background(), "root", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Descendants.Total != seekBudget+500 || f.Count() != c {
 		t.Errorf("FamilyCount %+v, Family.Count %+v", c, f.Count())
 	}
-	if g, _ := s.Family("root", 1); len(g.Members) != 11 {
+	if g, _ := s.Family(context.Background(), "root", 1); len(g.Members) != 11 {
 		t.Errorf("depth 1: %d members, want 11", len(g.Members))
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -56,7 +57,7 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := st.LoadGraph(true)
+	g, err := st.LoadGraph(context.Background(), true)
 	st.Close()
 	if err != nil {
 		t.Fatal(err)

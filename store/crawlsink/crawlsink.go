@@ -61,14 +61,14 @@ func (s sink) NextPending(after *crawler.Pending, n int) ([]crawler.Pending, err
 func (s sink) Lookup(name string) (graph.Model, error) { return s.st.Lookup(name) }
 
 func (s sink) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
-	return s.st.FamilyCount(root)
+	return s.st.FamilyCount(ctx, root)
 }
 
 func (s sink) UnseenMembers(ctx context.Context, roots []graph.ModelID, maxDepth int) ([]graph.ModelID, error) {
-	return s.st.UnseenMembers(roots, maxDepth)
+	return s.st.UnseenMembers(ctx, roots, maxDepth)
 }
 
-func (s sink) Graph(ctx context.Context) (*graph.Graph, error) { return s.st.LoadGraph(false) }
+func (s sink) Graph(ctx context.Context) (*graph.Graph, error) { return s.st.LoadGraph(ctx, false) }
 
 func (s sink) LastScan() (crawler.LastScan, bool, error) {
 	last, ok, err := s.st.LastScan()
@@ -78,10 +78,10 @@ func (s sink) LastScan() (crawler.LastScan, bool, error) {
 func (s sink) MaxPageSize() (int, error) { return s.st.MaxPageSize() }
 
 func (s sink) RemoveUnseen(ctx context.Context, run *crawler.Run) error {
-	return s.st.RemoveUnseen((*store.Run)(run))
+	return s.st.RemoveUnseen(ctx, (*store.Run)(run))
 }
 
-func (s sink) Tidy(ctx context.Context, withGraph bool) error { return s.st.Tidy(withGraph) }
+func (s sink) Tidy(ctx context.Context, withGraph bool) error { return s.st.Tidy(ctx, withGraph) }
 
 // tx is a store transaction as a crawler.Tx: the methods on graph types
 // are store.Tx's own.
