@@ -397,6 +397,7 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 		}
 		p.lo, p.hi = lo, hi
 		p.winSeq = max(p.winSeq, tk.seq)
+		p.confirming = false // the next reset by the clock confirms again
 		return
 	}
 	if tk.seq < p.winSeq {
