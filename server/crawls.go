@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,11 @@ type CrawlRequest struct {
 	Full  bool     `json:"full,omitempty"`
 	Mode  string   `json:"mode,omitempty"`  // auto (default), walk or scan
 	Depth *int     `json:"depth,omitempty"` // walk depth bound (default -1: none)
+	// Restart abandons an unfinished crawl with other parameters.
+	Restart bool `json:"restart,omitempty"`
+	// SnapshotMin: after a scan, families at least this large are
+	// snapshotted for history (default 100).
+	SnapshotMin int `json:"snapshot_min,omitempty"`
 }
 
 // CheckCrawl validates a crawl request as the CLI validates its flags;
@@ -57,6 +63,9 @@ func (r *CrawlRequest) check() error {
 	if r.Depth != nil && *r.Depth < -1 {
 		return badParam("depth", "must be -1 (no bound) or more")
 	}
+	if r.SnapshotMin < 0 {
+		return badParam("snapshot_min", "must not be negative")
+	}
 	for _, s := range r.Seeds {
 		if _, err := graph.ParseModelID(s); err != nil {
 			return badParam("seeds", err.Error())
@@ -66,7 +75,7 @@ func (r *CrawlRequest) check() error {
 }
 
 func (r CrawlRequest) request() crawler.Request {
-	req := crawler.Request{All: r.All, Full: r.Full, Mode: r.Mode, Depth: -1}
+	req := crawler.Request{All: r.All, Full: r.Full, Mode: r.Mode, Depth: -1, Restart: r.Restart, SnapshotMin: r.SnapshotMin}
 	if r.Depth != nil {
 		req.Depth = *r.Depth
 	}
@@ -98,18 +107,37 @@ type Progress struct {
 	Rate           float64   `json:"rate"`            // requests per second so far
 }
 
+// Outcome is how a queued crawl ended.
+type Outcome struct {
+	ID       int       `json:"id"`
+	Run      uint64    `json:"run,omitempty"` // 0: it ended before recording a run
+	Complete bool      `json:"complete"`
+	Stopped  bool      `json:"stopped,omitempty"` // the server stopped it; the next start resumes it
+	Skipped  string    `json:"skipped,omitempty"` // seeds skipped (not on the Hub, gated, failing)
+	Error    string    `json:"error,omitempty"`
+	Finished time.Time `json:"finished"`
+	Models   int64     `json:"models"`
+	Edges    int64     `json:"edges"`
+	Pages    int64     `json:"pages"`
+	Requests int64     `json:"requests"`
+}
+
+// keptOutcomes is how many finished crawls GET /api/v1/crawl lists.
+const keptOutcomes = 20
+
 // crawls runs queued crawls one at a time.
 type crawls struct {
-	s       *Server
-	size    int
-	mu      sync.Mutex
-	queue   []queued
-	running *Progress
-	next    int
-	wake    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
+	s        *Server
+	size     int
+	mu       sync.Mutex
+	queue    []queued
+	running  *Progress
+	outcomes []Outcome // newest last
+	next     int
+	wake     chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 func newCrawls(s *Server, size int) *crawls {
@@ -161,21 +189,27 @@ func (c *crawls) work() {
 			c.queue = c.queue[1:]
 			c.running = &Progress{queued: q, Started: time.Now().UTC(), QuotaRemaining: -1, Quota: -1}
 			c.mu.Unlock()
-			c.run(q)
+			out := c.run(q)
 			c.mu.Lock()
 			c.running = nil
+			c.outcomes = append(c.outcomes, out)
+			if len(c.outcomes) > keptOutcomes {
+				c.outcomes = c.outcomes[len(c.outcomes)-keptOutcomes:]
+			}
 			c.mu.Unlock()
 		}
 	}
 }
 
 // run runs one crawl with the server's Hub settings.
-func (c *crawls) run(q queued) {
+func (c *crawls) run(q queued) Outcome {
+	out := Outcome{ID: q.ID}
 	log := c.s.log.With("crawl", q.ID)
 	w, err := crawler.NewWalker(c.s.cfg.Hub, crawlsink.New(c.s.cfg.Store))
 	if err != nil {
 		log.Error("crawl not started", "err", err)
-		return
+		out.Error, out.Finished = err.Error(), time.Now().UTC()
+		return out
 	}
 	req := q.request()
 	req.Planned = func(p crawler.Plan) {
@@ -225,34 +259,48 @@ func (c *crawls) run(q queued) {
 	count(stats)
 	c.mu.Unlock()
 	c.s.metrics.crawlSeconds.Observe(time.Since(start).Seconds())
+	out.Run, out.Finished = stats.Run.ID, time.Now().UTC()
+	out.Models, out.Edges, out.Pages, out.Requests = stats.Models, stats.Edges, stats.Pages, stats.Requests
 	var seedErr *crawler.SeedError
 	switch {
 	case err == nil || errors.As(err, &seedErr):
-		c.s.metrics.lastSuccess.SetToCurrentTime()
+		out.Complete = true
 		if err != nil {
+			out.Skipped = err.Error()
 			log.Warn("seeds skipped", "err", err)
+		}
+		if err == nil || len(seedErr.Errs) < len(q.Seeds) {
+			c.s.metrics.lastSuccess.SetToCurrentTime()
 		}
 		log.Info("crawl finished", "run", stats.Run.ID, "models", stats.Models, "edges", stats.Edges, "requests", stats.Requests,
 			"seconds", time.Since(start).Seconds())
 	case errors.Is(err, context.Canceled):
+		out.Stopped, out.Error = true, "stopped with the server; the next start resumes it"
 		log.Info("crawl stopped; its position is saved and the next start resumes it", "run", stats.Run.ID)
 	default:
+		out.Error = strings.Join(strings.Fields(err.Error()), " ")
 		log.Error("crawl failed", "run", stats.Run.ID, "err", err)
 	}
 	c.s.metrics.refresh(context.Background())
+	return out
 }
 
 // Status is GET /api/v1/crawl.
 type Status struct {
 	Running  *Progress  `json:"running"`
 	Queue    []queued   `json:"queue"`
+	Finished []Outcome  `json:"finished"` // the last crawls this server ran, newest first
 	Schedule string     `json:"schedule"`
 	Last     *store.Run `json:"last"`
 }
 
 func (c *crawls) status(ctx context.Context, schedule string) Status {
 	c.mu.Lock()
-	st := Status{Queue: slices.Clone(c.queue), Schedule: schedule}
+	st := Status{Queue: slices.Clone(c.queue), Schedule: schedule, Finished: slices.Clone(c.outcomes)}
+	slices.Reverse(st.Finished)
+	if st.Finished == nil {
+		st.Finished = []Outcome{}
+	}
 	if c.running != nil {
 		p := *c.running
 		st.Running = &p

@@ -79,6 +79,20 @@ func (s *Server) Track(seeds []string) {
 	s.metrics.refresh(context.Background())
 }
 
+// start sets what the metrics say before any crawl: the database's size
+// and when its last complete crawl finished.
+func (m *metrics) start(ctx context.Context) {
+	if runs, err := m.s.q.Runs(ctx); err == nil {
+		for _, r := range runs { // newest first
+			if r.Complete && !r.Finished.IsZero() {
+				m.lastSuccess.Set(float64(r.Finished.Unix()))
+				break
+			}
+		}
+	}
+	m.refresh(ctx)
+}
+
 // refresh reads the database's size and the tracked families' sizes.
 func (m *metrics) refresh(ctx context.Context) {
 	if g, err := m.s.cfg.Store.CachedEdgeGraph(ctx); err == nil {

@@ -78,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, q: query.New(cfg.Store), log: cfg.Logger}
 	s.metrics = newMetrics(s)
 	s.crawls = newCrawls(s, cfg.QueueSize)
+	go s.metrics.start(context.Background()) // the database's size from the start, not after the first crawl
 	return s, nil
 }
 
@@ -121,6 +122,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/api/"):
+			if allow := apiMethods[r.URL.Path]; allow != "" {
+				w.Header().Set("Allow", allow)
+				writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, r.URL.Path, allow))
+				return
+			}
 			writeError(w, http.StatusNotFound, fmt.Errorf("no such API endpoint: %s %s", r.Method, r.URL.Path))
 		case r.Method != http.MethodGet && r.Method != http.MethodHead:
 			w.Header().Set("Allow", "GET, HEAD")
@@ -130,6 +136,13 @@ func (s *Server) Handler() http.Handler {
 		}
 	})
 	return s.metrics.instrument(mux)
+}
+
+// apiMethods are the methods each API path answers (for 405's Allow).
+var apiMethods = map[string]string{
+	"/api/v1/count": "GET", "/api/v1/ancestors": "GET", "/api/v1/stats": "GET", "/api/v1/history": "GET",
+	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
+	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/crawl": "GET, POST",
 }
 
 // requireToken guards a handler with the bearer token, when one is set.
@@ -377,6 +390,17 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	switch {
+	case depth < -1:
+		s.fail(w, r, badParam("depth", "must be -1 (all) or more"))
+		return
+	case maxNodes < 0:
+		s.fail(w, r, badParam("max-nodes", "must not be negative"))
+		return
+	case q.Get("model") == "" && (depth >= 0 || maxNodes > 0):
+		s.fail(w, r, badParam("depth and max-nodes", "need model"))
+		return
+	}
 	sel := query.Selection{Format: q.Get("format"), Root: q.Get("model"), Depth: depth, MaxNodes: maxNodes, Relations: rels, Cluster: q.Get("cluster")}
 	if err := sel.Check(); err != nil {
 		if errors.Is(err, query.ErrNoGraphviz) {
@@ -417,8 +441,17 @@ func (s *Server) crawlPost(w http.ResponseWriter, r *http.Request) {
 	var req CrawlRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, badParam("body", fmt.Sprintf("must be a JSON crawl request {\"seeds\":[…],\"mode\":\"auto\",\"depth\":-1} or {\"all\":true}: %v", err)))
+	err := dec.Decode(&req)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the request body is larger than %d bytes", maxBody))
+			return
+		}
+		s.fail(w, r, badParam("body", fmt.Sprintf("must be one JSON crawl request {\"seeds\":[…],\"mode\":\"auto\",\"depth\":-1} or {\"all\":true}: %v", err)))
 		return
 	}
 	if err := req.check(); err != nil {

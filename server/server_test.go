@@ -123,9 +123,10 @@ func TestAPI(t *testing.T) {
 		{"export dot", "/api/v1/export?format=dot&model=a/ft", 200, []string{`digraph`, `"a/ft" -> "c/gguf"`}},
 		{"export csv of everything", "/api/v1/export?format=csv", 200, []string{"parent,relation,child"}},
 		{"export, unknown format", "/api/v1/export?format=pdf", 400, []string{"unknown --format"}},
-		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{"need --root"}},
+		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{"need model"}},
 		{"crawl status", "/api/v1/crawl", 200, []string{`"running":null`, `"queue":[]`, `"last":{"run":1`}},
 		{"unknown endpoint", "/api/v1/nothing", 404, []string{`"error":"no such API endpoint`}},
+		{"export, negative depth", "/api/v1/export?format=dot&model=a/ft&depth=-7", 400, []string{`"error":"depth must be -1 (all) or more"`}},
 		{"health", "/healthz", 200, []string{`"status":"ok"`}},
 		{"metrics", "/metrics", 200, []string{"hflineage_hub_requests_total", "hflineage_models"}},
 		{"the page", "/", 200, []string{"<html", "app.js"}},
@@ -174,13 +175,14 @@ func TestCrawlQueue(t *testing.T) {
 	}{
 		{"no token", "", `{"seeds":["a/ft"]}`, 401, "token"},
 		{"wrong token", "guess", `{"seeds":["a/ft"]}`, 401, "token"},
-		{"not JSON", "s3cret", `seeds=a/ft`, 400, "body must be a JSON crawl request"},
+		{"not JSON", "s3cret", `seeds=a/ft`, 400, "body must be one JSON crawl request"},
 		{"unknown field", "s3cret", `{"sedes":["a/ft"]}`, 400, "unknown field"},
 		{"nothing to crawl", "s3cret", `{}`, 400, "seeds must name"},
 		{"seeds and all", "s3cret", `{"all":true,"seeds":["a/ft"]}`, 400, "name no seeds"},
 		{"invalid seed", "s3cret", `{"seeds":["a--b/c"]}`, 400, "invalid model id"},
 		{"bad mode", "s3cret", `{"seeds":["a/ft"],"mode":"fast"}`, 400, "mode must be"},
-		{"too large", "s3cret", `{"seeds":["` + strings.Repeat("a", 70000) + `"]}`, 400, "body"},
+		{"too large", "s3cret", `{"seeds":["` + strings.Repeat("a", 70000) + `"]}`, 413, "larger than"},
+		{"two values", "s3cret", `{"seeds":["a/ft"]} {"all":true}`, 400, "more than one JSON value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := post(t, url, tc.token, tc.body)

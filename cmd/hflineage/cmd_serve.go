@@ -43,7 +43,8 @@ is saved, and the next start resumes it.`, stderr)
 	db := dbFlag(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT` (:0 picks a free port)")
 	addrFile := fs.String("addr-file", "", "write the bound host:port to `FILE` once listening")
-	token := fs.String("auth-token", os.Getenv("HFLINEAGE_SERVE_TOKEN"), "require this bearer `TOKEN` on POSTs ($HFLINEAGE_SERVE_TOKEN); needed off loopback")
+	token := fs.String("auth-token", "", "require this bearer `TOKEN` on POSTs (default $HFLINEAGE_SERVE_TOKEN); needed off loopback")
+	restart := fs.Bool("restart", false, "abandon an unfinished crawl in the database instead of resuming it")
 	every := fs.Duration("every", 0, "crawl on a schedule: every `DURATION` (e.g. 6h)")
 	cron := fs.String("cron", "", "crawl on a cron schedule `EXPR` (5 fields, e.g. \"0 3 * * *\")")
 	all := fs.Bool("all", false, "the scheduled crawl scans the whole Hub")
@@ -56,6 +57,9 @@ is saved, and the next start resumes it.`, stderr)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if *token == "" {
+		*token = os.Getenv("HFLINEAGE_SERVE_TOKEN") // read here, never shown as a flag default
 	}
 	if *every > 0 && *cron != "" {
 		return usagef("serve: give at most one of --every and --cron")
@@ -106,7 +110,12 @@ is saved, and the next start resumes it.`, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	keepOpen := false // a crawl that would not stop still writes: leave the database to the process's exit
+	defer func() {
+		if !keepOpen {
+			st.Close()
+		}
+	}()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	what := ""
 	if scheduled {
@@ -134,13 +143,21 @@ is saved, and the next start resumes it.`, stderr)
 	defer os.Remove(advert)
 	fmt.Fprintf(stderr, "serve: listening on http://%s (database %s)\n", bound, *db)
 
-	// A crawl left unfinished by the last stop resumes first.
-	if job, ok, err := st.CrawlJob(); err == nil && ok {
+	// A crawl left unfinished by the last stop resumes first (or, with
+	// --restart, is abandoned).
+	if job, ok, err := st.CrawlJob(); err == nil && ok && *restart {
+		if err := st.ClearCrawl(); err != nil {
+			return err
+		}
+		log.Info("abandoned the unfinished crawl (--restart)", "kind", job.Kind, "seeds", job.Seeds)
+	} else if err == nil && ok {
 		resume := server.CrawlRequest{Mode: job.Kind, Seeds: job.Seeds, All: job.Kind == "scan" && len(job.Seeds) == 0, Full: job.Full, Depth: &job.Depth}
 		if resume.All {
 			resume.Mode = ""
 		}
-		if _, err := srv.Crawl(resume, false); err == nil {
+		if _, err := srv.Crawl(resume, false); err != nil {
+			log.Error("the unfinished crawl cannot resume; start serve with --restart to abandon it", "kind", job.Kind, "seeds", job.Seeds, "err", err)
+		} else {
 			log.Info("resuming the unfinished crawl", "kind", job.Kind, "seeds", job.Seeds)
 		}
 	}
@@ -169,6 +186,8 @@ is saved, and the next start resumes it.`, stderr)
 	}
 
 	hs := server.HTTPServer(bound, srv.Handler())
+	// Requests in flight end with the signal (a long export or stats stops).
+	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -177,13 +196,23 @@ is saved, and the next start resumes it.`, stderr)
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopping")
-	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if sched != nil {
 		sched.Shutdown()
 	}
-	hs.Shutdown(stop)
-	if err := srv.Close(stop); err != nil {
+	// The crawl stops while the connections close: those still busy after
+	// a moment (an answer to a client that stopped reading) are cut.
+	closed := make(chan error, 1)
+	go func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		closed <- srv.Close(stop)
+	}()
+	grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if hs.Shutdown(grace) != nil {
+		hs.Close()
+	}
+	if err := <-closed; err != nil {
 		return err
 	}
 	log.Info("stopped")

@@ -219,10 +219,15 @@ func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (que
 }
 
 // crawlViaServer asks the server holding the database to run the crawl,
-// follows its progress and returns the run's totals when it ends.
+// follows its progress and returns its outcome when it ends. The server
+// crawls with its own Hub settings: --endpoint, --parallel, --rate and
+// --delay are refused rather than silently ignored.
 func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph.ModelID, stderr io.Writer) (crawler.Stats, error) {
 	var stats crawler.Stats
-	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth}
+	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 {
+		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate and --delay; drop them, or stop the server", r.base)
+	}
+	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth, "restart": f.restart, "snapshot_min": f.minSnap}
 	var names []string
 	for _, s := range seeds {
 		names = append(names, string(s))
@@ -234,42 +239,54 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 	r.token = os.Getenv("HFLINEAGE_SERVE_TOKEN")
 	resp, err := r.do(ctx, "POST", "/api/v1/crawl", nil, strings.NewReader(string(b)))
 	if err != nil {
-		return stats, fmt.Errorf("crawl: the database is held by hflineage serve at %s, which refused the crawl: %w", r.base, err)
+		return stats, fmt.Errorf("crawl: hflineage serve at %s holds the database and refused the crawl: %w", r.base, err)
 	}
 	var queued struct{ Queued int }
 	json.NewDecoder(resp.Body).Decode(&queued)
 	resp.Body.Close()
-	fmt.Fprintf(stderr, "crawl: the database is held by hflineage serve at %s; it queued this crawl (%d) and runs it\n", r.base, queued.Queued)
+	fmt.Fprintf(stderr, "crawl: hflineage serve at %s holds the database; it queued this crawl (%d) and runs it\n", r.base, queued.Queued)
 	bar := newProgress(stderr)
 	defer bar.finish()
 	start := time.Now()
 	for {
 		var st server.Status
 		if err := r.get(ctx, "/api/v1/crawl", nil, &st); err != nil {
+			if ctx.Err() == nil {
+				err = fmt.Errorf("lost the server while following crawl %d (it resumes when the server starts again): %w", queued.Queued, err)
+			}
 			return stats, err
 		}
-		mine := st.Running != nil && st.Running.ID == queued.Queued
-		for _, q := range st.Queue {
-			mine = mine || q.ID == queued.Queued
-		}
-		if st.Running != nil && st.Running.ID == queued.Queued {
-			p := st.Running
+		if p := st.Running; p != nil && p.ID == queued.Queued {
 			stats.Models, stats.Edges, stats.Pages, stats.Requests, stats.TooMany = p.Models, p.Edges, p.Pages, p.Requests, p.Throttled
 			stats.Pace.Remaining, stats.Pace.Quota = p.QuotaRemaining, p.Quota
 			stats.Elapsed = time.Since(start)
 			bar.update(stats)
 		}
-		if !mine {
+		for _, o := range st.Finished {
+			if o.ID != queued.Queued {
+				continue
+			}
+			stats.Models, stats.Edges, stats.Pages, stats.Requests = o.Models, o.Edges, o.Pages, o.Requests
 			stats.Elapsed = time.Since(start)
-			if st.Last != nil {
-				stats.Run = crawler.Run(*st.Last) // the same fields
-				if !st.Last.Complete {
-					return stats, fmt.Errorf("the crawl (run %d) did not complete; the server's log says why", st.Last.ID)
+			if o.Run != 0 {
+				var runs struct{ Runs []store.Run }
+				if r.get(ctx, "/api/v1/runs", nil, &runs) == nil {
+					for _, run := range runs.Runs {
+						if run.ID == o.Run {
+							stats.Run = crawler.Run(run)
+						}
+					}
 				}
+			}
+			switch {
+			case o.Error != "":
+				return stats, fmt.Errorf("crawl %d on the server: %s", o.ID, o.Error)
+			case o.Skipped != "":
+				return stats, &crawler.SeedError{Errs: map[string]error{"": errors.New(o.Skipped)}}
 			}
 			return stats, nil
 		}
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
 			// Ctrl-C stops following, not the server's crawl.
 			fmt.Fprintln(stderr, "crawl: no longer following; the server goes on with the crawl")
 			return stats, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -143,6 +144,30 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	out, err = exec.Command(bin, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"total":60},"max_depth":3,"complete":true`) {
 		t.Errorf("count after the resumed crawl: %v\n%s\n%s", err, out, p.stderr)
+	}
+	// crawl while the server holds the database: the server runs it.
+	hub.World.Add(hubtest.Model{ID: "z/new", Tags: hubtest.ParentTags(pt("a/ft", "adapter"))})
+	out, err = exec.Command(bin, "crawl", "--db", db, "--mode", "walk", "meta-llama/Llama-3.1-8B").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "queued this crawl") {
+		t.Errorf("crawl through the server: %v\n%s", err, out)
+	}
+	out, _ = exec.Command(bin, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B").CombinedOutput()
+	if !strings.Contains(string(out), `"total":61}`) {
+		t.Errorf("count after a crawl run by the server: %s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		has  string
+	}{
+		{[]string{"crawl", "--db", db, "nobody/nothing"}, 1, "nobody/nothing"},
+		{[]string{"crawl", "--db", db, "--parallel", "2", "a/ft"}, 2, "crawls with its own"},
+	} {
+		out, err := exec.Command(bin, tc.args...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != tc.code || !strings.Contains(string(out), tc.has) {
+			t.Errorf("%v through the server: %v (want exit %d)\n%s", tc.args, err, tc.code, out)
+		}
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.cmd.Wait()
