@@ -190,10 +190,11 @@ is saved, and the next start resumes it.`, stderr)
 	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	var serveErr error
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopping")
 	if sched != nil {
@@ -213,7 +214,11 @@ is saved, and the next start resumes it.`, stderr)
 		hs.Close()
 	}
 	if err := <-closed; err != nil {
-		return err
+		keepOpen = true
+		return fmt.Errorf("serve: %w; exiting without closing the database (the next start recovers it)", err)
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("stopped")
 	return nil // a clean stop on a signal is a success
