@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
@@ -139,12 +140,34 @@ type Hits struct {
 }
 
 // searchIndex holds every stored model id, lower-cased, most downloaded
-// first, for one data version.
+// first, for one data version: in one text, each id after a newline, so
+// that a search is a few passes of bytes.Index (vectorized) over it rather
+// than a comparison per id.
 type searchIndex struct {
 	version uint64
-	lower   []string
+	text    []byte  // "\n" + lower-cased ids joined by "\n" + "\n"
+	start   []int32 // where id k starts in text; start[len(ids)] = len(text)+1
 	ids     []graph.ModelID
 	dl      []int64
+}
+
+// at returns the index of the id whose text holds position pos.
+func (x *searchIndex) at(pos int) int {
+	k, _ := slices.BinarySearch(x.start, int32(pos)+1)
+	return k - 1
+}
+
+// lower returns id k lower-cased.
+func (x *searchIndex) lower(k int) []byte { return x.text[x.start[k] : x.start[k+1]-1] }
+
+// isPrefix reports whether id k or its name (after the slash) starts with q.
+func (x *searchIndex) isPrefix(k int, q []byte) bool {
+	s := x.lower(k)
+	if bytes.HasPrefix(s, q) {
+		return true
+	}
+	_, name, _ := bytes.Cut(s, []byte("/"))
+	return bytes.HasPrefix(name, q)
 }
 
 type searchCache struct {
@@ -171,36 +194,80 @@ func (e *Engine) Search(ctx context.Context, q string, limit int) (Hits, error) 
 	if err != nil {
 		return out, err
 	}
-	// Prefix matches (of the id or of the name after the slash) first,
-	// then substring matches; each in download order, scanning until the
-	// page is full.
-	var rest []int
-	for i, s := range idx.lower {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return out, err
-			}
-		}
-		if !strings.Contains(s, q) {
-			continue
-		}
-		_, name, _ := strings.Cut(s, "/")
-		if strings.HasPrefix(s, q) || strings.HasPrefix(name, q) {
-			out.Results = append(out.Results, Hit{idx.ids[i], idx.dl[i]})
-			if len(out.Results) == limit {
-				return out, nil
-			}
-		} else if len(rest) < limit {
-			rest = append(rest, i)
-		}
+	if strings.Contains(q, "\n") {
+		return out, nil // no id holds one
 	}
-	for _, i := range rest {
+	prefix, rest, err := idx.find(ctx, []byte(q), limit)
+	if err != nil {
+		return out, err
+	}
+	for _, k := range append(prefix, rest...) {
 		if len(out.Results) == limit {
 			break
 		}
-		out.Results = append(out.Results, Hit{idx.ids[i], idx.dl[i]})
+		out.Results = append(out.Results, Hit{idx.ids[k], idx.dl[k]})
 	}
 	return out, nil
+}
+
+// find returns, in download order, the first limit ids that start with q
+// (or whose name does) and the first limit other ids that contain q.
+func (x *searchIndex) find(ctx context.Context, q []byte, limit int) (prefix, rest []int, err error) {
+	// Every match in turn, until the page of other matches is full...
+	pos := 0
+	for n := 0; pos < len(x.text); n++ {
+		if n%256 == 255 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		j := bytes.Index(x.text[pos:], q)
+		if j < 0 {
+			return prefix, rest, nil
+		}
+		k := x.at(pos + j)
+		pos = int(x.start[k+1])
+		if x.isPrefix(k, q) {
+			if prefix = append(prefix, k); len(prefix) == limit {
+				return prefix, rest, nil
+			}
+		} else if rest = append(rest, k); len(rest) == limit {
+			break
+		}
+	}
+	// ...then only the prefix matches: a newline or the slash before q.
+	atID, atName := append([]byte("\n"), q...), append([]byte("/"), q...)
+	nextID, nextName := -1, -1 // the next match of each at or after pos; -2 when none
+	next := func(sep []byte, cur int) int {
+		if cur == -2 || cur >= pos {
+			return cur
+		}
+		if j := bytes.Index(x.text[pos:], sep); j >= 0 {
+			return pos + j
+		}
+		return -2
+	}
+	for pos < len(x.text) {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		nextID, nextName = next(atID, nextID), next(atName, nextName)
+		j := nextID
+		if j == -2 || (nextName != -2 && nextName < j) {
+			j = nextName
+		}
+		if j == -2 {
+			break
+		}
+		k := x.at(j + 1) // j is the newline or slash before q
+		pos = int(x.start[k+1])
+		if x.isPrefix(k, q) {
+			if prefix = append(prefix, k); len(prefix) == limit {
+				break
+			}
+		}
+	}
+	return prefix, rest, nil
 }
 
 func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
@@ -230,12 +297,18 @@ func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
 		return g.Nodes[i].Downloads
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(dl(b), dl(a)) })
-	idx := &searchIndex{version: v, lower: make([]string, len(order)), ids: make([]graph.ModelID, len(order)), dl: make([]int64, len(order))}
+	idx := &searchIndex{version: v, start: make([]int32, len(order)+1), ids: make([]graph.ModelID, len(order)), dl: make([]int64, len(order))}
+	text := make([]byte, 1, 1+len(order)*24)
+	text[0] = '\n'
 	for k, i := range order {
 		idx.ids[k] = g.ID(i)
-		idx.lower[k] = strings.ToLower(string(g.ID(i)))
 		idx.dl[k] = dl(i)
+		idx.start[k] = int32(len(text))
+		text = append(text, strings.ToLower(string(g.ID(i)))...)
+		text = append(text, '\n')
 	}
+	idx.start[len(order)] = int32(len(text) + 1)
+	idx.text = text
 	e.search.idx = idx
 	return idx, nil
 }

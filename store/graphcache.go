@@ -1,12 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -77,7 +81,11 @@ func (tx *Tx) bumpVersions() error {
 // cached for next time. A cache that cannot be read or written is ignored.
 // When ctx ends it stops and returns ctx's error.
 func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
-	return s.cached(ctx, edgeCacheFile, edgeVersionKey, s.EdgeGraph)
+	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, s.EdgeGraph)
+	if err != nil {
+		return nil, err
+	}
+	return b.g, nil
 }
 
 // CachedGraph returns the whole graph with node attributes (as
@@ -85,10 +93,14 @@ func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
 // matches the database, else loaded and cached for next time. When ctx
 // ends it stops and returns ctx's error.
 func (s *Store) CachedGraph(ctx context.Context) (*graph.Graph, error) {
-	return s.cached(ctx, graphCacheFile, dataVersionKey, func(ctx context.Context) (*graph.Graph, error) { return s.LoadGraph(ctx, true) })
+	b, err := s.cached(ctx, graphCacheFile, dataVersionKey, func(ctx context.Context) (*graph.Graph, error) { return s.LoadGraph(ctx, true) })
+	if err != nil {
+		return nil, err
+	}
+	return b.g, nil
 }
 
-func (s *Store) cached(ctx context.Context, file string, versionKey []byte, build func(context.Context) (*graph.Graph, error)) (*graph.Graph, error) {
+func (s *Store) cached(ctx context.Context, file string, versionKey []byte, build func(context.Context) (*graph.Graph, error)) (*builtGraph, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -100,30 +112,138 @@ func (s *Store) cached(ctx context.Context, file string, versionKey []byte, buil
 		return nil, err
 	}
 	// A long-lived process (the server) asks often: the graph of the
-	// current version is kept in memory, one per file.
+	// current version is kept in memory, one per file, and built once
+	// however many ask for it at the same time.
 	s.memo.Lock()
-	if m, ok := s.memo.graphs[file]; ok && m.version == v {
+	m, ok := s.memo.graphs[file]
+	for ok && m.version == v {
 		s.memo.Unlock()
-		return m.g, nil
+		select {
+		case <-m.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if m.err == nil {
+			return m.builtGraph, nil
+		}
+		if !errors.Is(m.err, context.Canceled) && !errors.Is(m.err, context.DeadlineExceeded) {
+			return nil, m.err
+		}
+		// The caller that was building it gave up: build it here.
+		s.memo.Lock()
+		m, ok = s.memo.graphs[file]
 	}
-	s.memo.Unlock()
-	g, err := s.cachedFile(ctx, file, v, build)
-	if err != nil {
-		return nil, err
+	if ok && m.version > v { // asked at an older version: not kept
+		s.memo.Unlock()
+		g, err := s.cachedFile(ctx, file, v, build)
+		if err != nil {
+			return nil, err
+		}
+		return &builtGraph{g: g}, nil
 	}
-	s.memo.Lock()
+	b := &builtGraph{ready: make(chan struct{})}
 	if s.memo.graphs == nil {
 		s.memo.graphs = map[string]memoGraph{}
 	}
-	s.memo.graphs[file] = memoGraph{g: g, version: v}
+	s.memo.graphs[file] = memoGraph{version: v, builtGraph: b}
 	s.memo.Unlock()
-	return g, nil
+	b.g, b.err = s.cachedFile(ctx, file, v, build)
+	if b.err != nil {
+		s.memo.Lock()
+		if s.memo.graphs[file].builtGraph == b {
+			delete(s.memo.graphs, file) // the next caller tries again
+		}
+		s.memo.Unlock()
+	}
+	close(b.ready)
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b, nil
+}
+
+// current returns the graph of file held in memory when it is built and
+// matches the database's version, else nil: it never reads or builds.
+func (s *Store) current(file string, versionKey []byte) *builtGraph {
+	s.memo.Lock()
+	m, ok := s.memo.graphs[file]
+	s.memo.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-m.ready:
+	default:
+		return nil // being built
+	}
+	if m.err != nil {
+		return nil
+	}
+	var v uint64
+	if err := s.db.View(func(txn *badger.Txn) (err error) {
+		v, err = version(txn, versionKey)
+		return err
+	}); err != nil || v != m.version {
+		return nil
+	}
+	return m.builtGraph
 }
 
 // memoGraph is a cached graph held in memory with its version.
 type memoGraph struct {
-	g       *graph.Graph
 	version uint64
+	*builtGraph
+}
+
+// builtGraph is a graph built (or being built) once for the callers that
+// ask for it, with walkers to reuse: a walker's marks are as long as the
+// graph, too costly to allocate for every count.
+type builtGraph struct {
+	ready   chan struct{} // closed once g or err is set
+	g       *graph.Graph
+	err     error
+	walkers sync.Pool // of *graph.Walker over g
+
+	// A graph read from its cache file has no index (Graph.Index searches
+	// it linearly, fine for one lookup): from the second lookup on, node
+	// numbers are found in byID, built once.
+	lookups atomic.Int64
+	sorted  sync.Once
+	byID    []int32 // node numbers in id order
+}
+
+// index returns the node number of id, as Graph.Index does.
+func (b *builtGraph) index(id graph.ModelID) (int, bool) {
+	if b.lookups.Add(1) == 1 {
+		return b.g.Index(id)
+	}
+	b.sorted.Do(func() {
+		byID := make([]int32, b.g.Len())
+		for i := range byID {
+			byID[i] = int32(i)
+		}
+		slices.SortFunc(byID, func(x, y int32) int { return cmp.Compare(b.g.ID(int(x)), b.g.ID(int(y))) })
+		b.byID = byID
+	})
+	k, ok := slices.BinarySearchFunc(b.byID, id, func(x int32, id graph.ModelID) int { return cmp.Compare(b.g.ID(int(x)), id) })
+	if !ok {
+		return 0, false
+	}
+	return int(b.byID[k]), true
+}
+
+// count sizes root's family on the graph, as Walker.Count does.
+func (b *builtGraph) count(root graph.ModelID) graph.FamilyCount {
+	i, ok := b.index(root)
+	if !ok {
+		return graph.FamilyCount{Model: root}
+	}
+	w, _ := b.walkers.Get().(*graph.Walker)
+	if w == nil {
+		w = b.g.NewWalker()
+	}
+	defer b.walkers.Put(w)
+	return w.Count(i, nil)
 }
 
 func (s *Store) cachedFile(ctx context.Context, file string, v uint64, build func(context.Context) (*graph.Graph, error)) (*graph.Graph, error) {
@@ -225,10 +345,14 @@ func (s *Store) smallFamily(ctx context.Context, root graph.ModelID, maxDepth in
 	return f, err == nil, err
 }
 
-// Family loads root's family (maxDepth < 0: no bound): a small one by
-// following the stored edges, a large one from the cached edge graph. When
-// ctx ends it stops and returns ctx's error.
+// Family loads root's family (maxDepth < 0: no bound): from the edge graph
+// when it is in memory and current (a server's), else a small one by
+// following the stored edges and a large one from the cached edge graph.
+// When ctx ends it stops and returns ctx's error.
 func (s *Store) Family(ctx context.Context, root graph.ModelID, maxDepth int) (*graph.Family, error) {
+	if b := s.current(edgeCacheFile, edgeVersionKey); b != nil {
+		return b.g.Family(ctx, root, maxDepth)
+	}
 	if f, ok, err := s.smallFamily(ctx, root, maxDepth); ok || err != nil {
 		return f, err
 	}
@@ -240,22 +364,21 @@ func (s *Store) Family(ctx context.Context, root graph.ModelID, maxDepth int) (*
 }
 
 // FamilyCount sizes root's family as graph.Family.Count does, choosing the
-// cheaper way as Family does (a large family is counted on the cached graph
-// without building a Family). When ctx ends it stops and returns ctx's error.
+// cheaper way as Family does (a family is counted on the edge graph without
+// building a Family). When ctx ends it stops and returns ctx's error.
 func (s *Store) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
+	if b := s.current(edgeCacheFile, edgeVersionKey); b != nil {
+		return b.count(root), ctx.Err()
+	}
 	if f, ok, err := s.smallFamily(ctx, root, -1); ok || err != nil {
 		if err != nil {
 			return graph.FamilyCount{}, err
 		}
 		return f.Count(), nil
 	}
-	g, err := s.CachedEdgeGraph(ctx)
+	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, s.EdgeGraph)
 	if err != nil {
 		return graph.FamilyCount{}, err
 	}
-	i, ok := g.Index(root)
-	if !ok {
-		return graph.FamilyCount{Model: root}, nil
-	}
-	return g.NewWalker().Count(i, nil), ctx.Err()
+	return b.count(root), ctx.Err()
 }

@@ -4,10 +4,14 @@
 // `crawl --all`, then times cold-process count of the largest family,
 // stats and exports, with peak RSS and the crawl's requests against the
 // lower bound, and answers the same count with networkx for comparison.
+// On the 1M-model Hub (--serve-size) it then measures `hflineage serve`
+// with a load generator of its own: count and search latencies, and counts
+// per second while a crawl writes (serve.go).
 //
-//	go run ./scripts/bench                 # 1M and 3M models
-//	go run ./scripts/bench --sizes 200000  # a quick run
+//	go run ./scripts/bench                 # 1M and 3M models, the server at 1M
+//	go run ./scripts/bench --sizes 200000  # a quick run (the server at 200k)
 //	go run ./scripts/bench --sizes ""      # the pacing table alone
+//	go run ./scripts/bench --sizes "" --pacing=false --serve-size 200000  # the server table alone
 package main
 
 import (
@@ -20,6 +24,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -37,25 +42,66 @@ func main() {
 	sizes := flag.String("sizes", "1000000,3000000", "comma-separated world sizes (models); \"\" for none")
 	pacing := flag.Bool("pacing", true, "measure pacing against rate-limited fake Hubs (about a minute)")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	serveSize := flag.Int("serve-size", -1, "measure `hflineage serve` on the Hub of `N` models (0: not at all; default: 1000000 when in --sizes, else the first of --sizes)")
+	serveDur := flag.Duration("serve-duration", 10*time.Second, "how long each server latency step runs")
+	serveClients := flag.Int("serve-clients", 4, "concurrent clients of the server latency steps")
+	serveWindow := flag.Duration("serve-crawl-window", time.Minute, "count during the server's crawl for at most this long")
 	flag.Parse()
-	work, err := os.MkdirTemp("", "hflineage-bench-")
-	check(err)
-	if !*keep {
-		defer os.RemoveAll(work)
-	}
-	bin := filepath.Join(work, "bin")
-	for _, c := range []string{"hflineage", "hubsim"} {
-		run("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
-	}
-	fmt.Printf("machine: %s\n\n", machine())
-	var rows [][]string
+	var worlds []int
 	for _, s := range strings.Split(*sizes, ",") {
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		check(err)
+		worlds = append(worlds, n)
+	}
+	if *serveSize < 0 {
+		*serveSize = 0
+		if slices.Contains(worlds, 1000000) {
+			*serveSize = 1000000
+		} else if len(worlds) > 0 {
+			*serveSize = worlds[0]
+		}
+	}
+	if *serveClients < 1 || *serveDur <= 0 || *serveWindow <= 0 {
+		fatalf("--serve-clients, --serve-duration and --serve-crawl-window must be positive")
+	}
+	serveOpts := serveOptions{duration: *serveDur, clients: *serveClients, writers: 16, window: *serveWindow}
+	work, err := os.MkdirTemp("", "hflineage-bench-")
+	check(err)
+	workDir = work
+	if !*keep {
+		defer os.RemoveAll(work)
+	} else {
+		workDir = ""
+	}
+	// A signal stops the children and removes the work directory.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		killChildren()
+		if workDir != "" {
+			os.RemoveAll(workDir)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %v\n", s)
+		os.Exit(1)
+	}()
+	bin := filepath.Join(work, "bin")
+	for _, c := range []string{"hflineage", "hubsim"} {
+		run("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
+	}
+	fmt.Printf("machine: %s\n\n", machine())
+	var rows [][]string
+	for _, n := range worlds {
 		rows = append(rows, benchWorld(bin, work, n)...)
+		if n == *serveSize { // its database, crawled already
+			rows = append(rows, benchServe(bin, work, n, filepath.Join(work, fmt.Sprintf("db-%d", n)), serveOpts)...)
+		}
+	}
+	if *serveSize > 0 && !slices.Contains(worlds, *serveSize) {
+		rows = append(rows, benchServe(bin, work, *serveSize, "", serveOpts)...)
 	}
 	if *pacing {
 		rows = append(rows, benchPacing(bin, work)...)
@@ -77,8 +123,7 @@ func measure(env []string, name string, args ...string) step {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
-		os.Exit(1)
+		fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
 	}
 	st := step{elapsed: time.Since(start), stdout: out.Bytes()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -90,24 +135,10 @@ func measure(env []string, name string, args ...string) step {
 func benchWorld(bin, work string, n int) [][]string {
 	label := fmt.Sprintf("%.1fM", float64(n)/1e6)
 	fmt.Fprintf(os.Stderr, "bench: %d models: generating and serving…\n", n)
-	addrFile := filepath.Join(work, fmt.Sprintf("addr-%d", n))
-	hub := exec.Command(filepath.Join(bin, "hubsim"), "--models", strconv.Itoa(n), "--addr", "127.0.0.1:0", "--addr-file", addrFile)
-	hub.Stderr = os.Stderr
-	check(hub.Start())
-	defer func() { hub.Process.Signal(syscall.SIGTERM); hub.Wait() }()
-	gen := time.Now()
-	for {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			break
-		}
-		if time.Since(gen) > 5*time.Minute {
-			fatalf("hubsim did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	addr, _ := os.ReadFile(addrFile)
+	addr, stopHub := startHubsim(bin, work, strconv.Itoa(n), "--models", strconv.Itoa(n))
+	defer stopHub()
 	db := filepath.Join(work, fmt.Sprintf("db-%d", n))
-	env := []string{"HF_ENDPOINT=" + strings.TrimSpace(string(addr)), "HFLINEAGE_DB=" + db}
+	env := []string{"HF_ENDPOINT=" + addr, "HFLINEAGE_DB=" + db}
 	hfl := filepath.Join(bin, "hflineage")
 	var rows [][]string
 	row := func(stepName string, s step, figure, target string) {
@@ -206,18 +237,9 @@ func benchPacing(bin, work string) [][]string {
 		hubArgs, root, label = []string{"--tree", llama2Tree}, "meta-llama/Llama-2-7b", "Llama-2-7b tree"
 	}
 	walkOnce := func(name string, extra ...string) (step, int64, int64) {
-		addrFile := filepath.Join(work, "addr-"+name)
-		hub := exec.Command(filepath.Join(bin, "hubsim"), append(append([]string{"--addr", "127.0.0.1:0", "--addr-file", addrFile}, hubArgs...), extra...)...)
-		check(hub.Start())
-		defer func() { hub.Process.Signal(syscall.SIGTERM); hub.Wait() }()
-		for i := 0; i < 600; i++ {
-			if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		addr, _ := os.ReadFile(addrFile)
-		env := []string{"HF_ENDPOINT=" + strings.TrimSpace(string(addr)), "HFLINEAGE_DB=" + filepath.Join(work, "db-"+name)}
+		addr, stopHub := startHubsim(bin, work, name, append(slices.Clone(hubArgs), extra...)...)
+		defer stopHub()
+		env := []string{"HF_ENDPOINT=" + addr, "HFLINEAGE_DB=" + filepath.Join(work, "db-"+name)}
 		fmt.Fprintf(os.Stderr, "bench: pacing: %s…\n", name)
 		s := measure(env, filepath.Join(bin, "hflineage"), "crawl", "--mode", "walk", "--json", root)
 		var cs struct{ Requests, Throttled int64 }
@@ -339,7 +361,16 @@ func check(err error) {
 	}
 }
 
+// workDir is the work directory, removed on a signal ("" with --keep).
+var workDir string
+
+// fatalf stops the children and exits; the work directory stays, for the
+// logs it names.
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	killChildren()
+	if workDir != "" {
+		fmt.Fprintf(os.Stderr, "bench: work directory kept: %s\n", workDir)
+	}
 	os.Exit(1)
 }
