@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -11,10 +12,14 @@ import (
 // once. Build one with a GraphBuilder.
 type Graph struct {
 	ids   []ModelID
-	index map[string]int32
-	off   []int32 // edges out of node i: dst[off[i]:off[i+1]]
-	dst   []int32
-	rel   []Relation
+	index map[string]int32 // set by the builder; nil for an unmarshalled graph until lazyIndex builds it
+	lazy  struct {
+		once  sync.Once
+		index map[string]int32
+	}
+	off []int32 // edges out of node i: dst[off[i]:off[i+1]]
+	dst []int32
+	rel []Relation
 	// Nodes holds node attributes when the builder was given them.
 	Nodes []NodeInfo
 }
@@ -170,7 +175,8 @@ func (g *Graph) ID(i int) ModelID { return g.ids[i] }
 // form has no index map: it is searched linearly (cheaper than building
 // the map for a single lookup).
 func (g *Graph) Index(id ModelID) (int, bool) {
-	if g.index == nil {
+	index := g.index
+	if index == nil {
 		for i, x := range g.ids {
 			if x == id {
 				return i, true
@@ -178,8 +184,24 @@ func (g *Graph) Index(id ModelID) (int, bool) {
 		}
 		return 0, false
 	}
-	i, ok := g.index[string(id)]
+	i, ok := index[string(id)]
 	return int(i), ok
+}
+
+// lookup returns the id → node index map, building it once (safe for
+// concurrent use: a shared graph serves many requests).
+func (g *Graph) lookup() map[string]int32 {
+	if g.index != nil {
+		return g.index
+	}
+	g.lazy.once.Do(func() {
+		m := make(map[string]int32, len(g.ids))
+		for i, x := range g.ids {
+			m[string(x)] = int32(i)
+		}
+		g.lazy.index = m
+	})
+	return g.lazy.index
 }
 
 // OutDegree returns the number of edges out of node i.
@@ -187,13 +209,7 @@ func (g *Graph) OutDegree(i int) int { return int(g.off[i+1] - g.off[i]) }
 
 // ChildEdges makes Graph an EdgeSource.
 func (g *Graph) ChildEdges(id ModelID, fn func(Edge) error) error {
-	if g.index == nil {
-		g.index = make(map[string]int32, len(g.ids))
-		for i, x := range g.ids {
-			g.index[string(x)] = int32(i)
-		}
-	}
-	i, ok := g.index[string(id)]
+	i, ok := g.lookup()[string(id)]
 	if !ok {
 		return nil
 	}

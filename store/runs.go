@@ -133,19 +133,26 @@ func (s *Store) GetRun(id uint64) (*Run, error) {
 func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 	var out []Run
 	err := s.View(ctx, func(rd *Reader) error {
-		it := rd.txn.NewIterator(badger.IteratorOptions{Prefix: pRun, PrefetchValues: true})
-		defer it.Close()
-		for it.Seek(pRun); it.ValidForPrefix(pRun); it.Next() {
+		// Runs are numbered from 1 and never deleted: a Get each, not an
+		// iterator, which would step over every version a running crawl
+		// wrote of its run record (one per page).
+		for id := uint64(1); ; id++ {
 			if err := rd.step(); err != nil {
 				return err
 			}
+			item, err := rd.txn.Get(runKey(id))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
 			var r Run
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
 				return fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
 			}
 			out = append(out, r)
 		}
-		return nil
 	})
 	return out, err
 }
