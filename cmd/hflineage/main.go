@@ -115,7 +115,8 @@ Usage:
   hflineage <command> [flags] [arguments]
 
 Commands:
-%s
+%s  version    print hflineage's version
+
 Run 'hflineage <command> --help' for a command's flags.
 
 Environment:
