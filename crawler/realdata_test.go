@@ -2,8 +2,6 @@ package crawler_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,26 +15,15 @@ import (
 // from ../shared and never copied into the repository; tests skip without them.
 const recordings = "../../shared/hub-recordings/model_metadata_analyses"
 
-// noSharedEnv, set to 1, hides ../shared from the tests, as in a clone
-// without it (.ci/run runs the suite once more that way).
-const noSharedEnv = "HFLINEAGE_NO_SHARED"
-
 // recordingPath returns the path of a recorded file, and whether it can be
-// used: false when the recordings are absent or hidden by HFLINEAGE_NO_SHARED.
-func recordingPath(file string) (string, bool) {
-	path := filepath.Join(recordings, file)
-	if v := os.Getenv(noSharedEnv); v != "" && v != "0" {
-		return path, false
-	}
-	_, err := os.Stat(path)
-	return path, err == nil
-}
+// used (see hubtest.Recording).
+func recordingPath(file string) (string, bool) { return hubtest.Recording(recordings, file) }
 
 func loadRealTree(t *testing.T, file string) *realTree {
 	t.Helper()
 	path, ok := recordingPath(file)
 	if !ok {
-		t.Skipf("real Hub recordings not present or hidden by %s (%s)", noSharedEnv, path)
+		t.Skipf("real Hub recordings not present or hidden by %s (%s)", hubtest.NoSharedEnv, path)
 	}
 	tr, err := hubtest.ReadTree(path)
 	if err != nil {

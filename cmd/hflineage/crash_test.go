@@ -31,20 +31,9 @@ func buildBinary(t *testing.T) string {
 // (never committed: they carry no license).
 const recordings = "../../../shared/hub-recordings/model_metadata_analyses"
 
-// noSharedEnv, set to 1, hides ../shared from the tests, as in a clone
-// without it (.ci/run runs the suite once more that way).
-const noSharedEnv = "HFLINEAGE_NO_SHARED"
-
 // recordingPath returns the path of a recorded file, and whether it can be
-// used: false when the recordings are absent or hidden by HFLINEAGE_NO_SHARED.
-func recordingPath(file string) (string, bool) {
-	path := filepath.Join(recordings, file)
-	if v := os.Getenv(noSharedEnv); v != "" && v != "0" {
-		return path, false
-	}
-	_, err := os.Stat(path)
-	return path, err == nil
-}
+// used (see hubtest.Recording).
+func recordingPath(file string) (string, bool) { return hubtest.Recording(recordings, file) }
 
 // crashWorld is the real Llama-2-7b tree when the recordings are present
 // (and not hidden), else a generated world. Tests using it derive their

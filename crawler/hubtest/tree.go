@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -119,4 +120,21 @@ func (tr *Tree) World() *World {
 		w.Add(m)
 	}
 	return w
+}
+
+// NoSharedEnv names the environment variable that, set to anything but 0,
+// hides the recorded trees from tests, as in a clone without ../shared
+// (.ci/run runs the suite once more that way).
+const NoSharedEnv = "HFLINEAGE_NO_SHARED"
+
+// Recording returns the path of a recorded tree file in dir, and whether a
+// test can use it: false when the recordings are absent (a user's clone has
+// no ../shared) or hidden by NoSharedEnv.
+func Recording(dir, file string) (string, bool) {
+	path := filepath.Join(dir, file)
+	if v := os.Getenv(NoSharedEnv); v != "" && v != "0" {
+		return path, false
+	}
+	_, err := os.Stat(path)
+	return path, err == nil
 }
