@@ -12,6 +12,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -150,7 +151,7 @@ func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AuthToken != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || !constantTimeEqual(got, s.cfg.AuthToken) {
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AuthToken)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hflineage"`)
 				writeError(w, http.StatusUnauthorized, errors.New("this server needs its token to change anything (Authorization: Bearer …)"))
 				return
@@ -158,17 +159,6 @@ func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
-}
-
-func constantTimeEqual(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d byte
-	for i := range len(a) {
-		d |= a[i] ^ b[i]
-	}
-	return d == 0
 }
 
 // writeJSON writes v as the answer.

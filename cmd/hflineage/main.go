@@ -240,8 +240,8 @@ func oneModel(cmd string, pos []string) (string, error) {
 	if len(pos) != 1 {
 		return "", usagef("%s: name exactly one MODEL", cmd)
 	}
-	if _, err := graph.ParseModelID(pos[0]); err != nil {
-		return "", usagef("%v", err)
+	if err := checkModel(pos[0]); err != nil {
+		return "", err
 	}
 	return pos[0], nil
 }

@@ -286,21 +286,12 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 			}
 			return stats, nil
 		}
-		if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
 			// Ctrl-C stops following, not the server's crawl.
 			fmt.Fprintln(stderr, "crawl: no longer following; the server goes on with the crawl")
-			return stats, err
+			return stats, ctx.Err()
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
