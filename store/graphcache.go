@@ -34,7 +34,15 @@ const (
 	graphCacheFile = "graph.bin"
 )
 
-func edgeVersion(txn *badger.Txn) (uint64, error) { return version(txn, edgeVersionKey) }
+// readVersion reads one of the version counters in its own transaction.
+func (s *Store) readVersion(key []byte) (uint64, error) {
+	var v uint64
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		v, err = version(txn, key)
+		return err
+	})
+	return v, err
+}
 
 func version(txn *badger.Txn, key []byte) (uint64, error) {
 	item, err := txn.Get(key)
@@ -104,11 +112,8 @@ func (s *Store) cached(ctx context.Context, file string, versionKey []byte, buil
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var v uint64
-	if err := s.db.View(func(txn *badger.Txn) (err error) {
-		v, err = version(txn, versionKey)
-		return err
-	}); err != nil {
+	v, err := s.readVersion(versionKey)
+	if err != nil {
 		return nil, err
 	}
 	// A long-lived process (the server) asks often: the graph of the
@@ -179,11 +184,7 @@ func (s *Store) current(file string, versionKey []byte) *builtGraph {
 	if m.err != nil {
 		return nil
 	}
-	var v uint64
-	if err := s.db.View(func(txn *badger.Txn) (err error) {
-		v, err = version(txn, versionKey)
-		return err
-	}); err != nil || v != m.version {
+	if v, err := s.readVersion(versionKey); err != nil || v != m.version {
 		return nil
 	}
 	return m.builtGraph
@@ -270,14 +271,7 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, build fun
 
 // DataVersion is a counter that every change to the database advances:
 // answers computed at one version stay true until it changes.
-func (s *Store) DataVersion() (uint64, error) {
-	var v uint64
-	err := s.db.View(func(txn *badger.Txn) (err error) {
-		v, err = version(txn, dataVersionKey)
-		return err
-	})
-	return v, err
-}
+func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersionKey) }
 
 // RefreshCaches rebuilds the stale cache files (after a crawl); the whole
 // graph's only when withGraph, as it costs a pass over every record. When
