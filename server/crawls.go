@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -278,7 +277,7 @@ func (c *crawls) run(q queued) Outcome {
 		out.Stopped, out.Error = true, "stopped with the server; the next start resumes it"
 		log.Info("crawl stopped; its position is saved and the next start resumes it", "run", stats.Run.ID)
 	default:
-		out.Error = strings.Join(strings.Fields(err.Error()), " ")
+		out.Error = oneLine(err)
 		log.Error("crawl failed", "run", stats.Run.ID, "err", err)
 	}
 	c.s.metrics.refresh(context.Background())

@@ -171,9 +171,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError writes {"error": "..."}: one line, never a stack.
 func writeError(w http.ResponseWriter, status int, err error) {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, map[string]string{"error": oneLine(err)})
 }
+
+// oneLine is an error's message on one line.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // fail maps the engine's errors to statuses.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
