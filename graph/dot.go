@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"image/color"
 	"io"
 	"sort"
 	"strconv"
@@ -14,10 +15,12 @@ import (
 // written as they are given, then edges. Callers give nodes sorted by id and
 // edges sorted by (parent, child, relation) to get deterministic output that
 // can be diffed. Every id is quoted and escaped. Each relation has its own
-// edge style, explained by a legend.
+// edge style (colour from RelationColor), explained by a legend only when
+// Legend is called: the graph itself carries exactly the lineage.
 type DOTEncoder struct {
 	w       *bufio.Writer
 	root    ModelID
+	started bool // a node or edge was written
 	inEdges bool
 	err     error
 
@@ -28,12 +31,40 @@ type DOTEncoder struct {
 	inCluster bool
 }
 
-// relationStyle is the edge style of each relation; unknown relations are drawn grey.
-var relationStyle = map[Relation]string{
-	Finetune:  `color="#1f77b4"`,
-	Adapter:   `color="#2ca02c", style=dashed`,
-	Quantized: `color="#ff7f0e", style=dotted`,
-	Merge:     `color="#9467bd", style=bold`,
+// OtherColor is the colour of relations outside Relations.
+var OtherColor = color.RGBA{0x7f, 0x7f, 0x7f, 0xff}
+
+// relationColors: finetune blue, adapter green, quantized orange, merge purple.
+var relationColors = map[Relation]color.RGBA{
+	Finetune:  {0x1f, 0x77, 0xb4, 0xff},
+	Adapter:   {0x2c, 0xa0, 0x2c, 0xff},
+	Quantized: {0xff, 0x7f, 0x0e, 0xff},
+	Merge:     {0x94, 0x67, 0xbd, 0xff},
+}
+
+// RelationColor is the colour of relation r in every picture hflineage
+// draws (DOT edges and its legend, the growth and history charts), so that a
+// relation looks the same everywhere. Unknown relations get OtherColor.
+func RelationColor(r Relation) color.RGBA {
+	if c, ok := relationColors[r]; ok {
+		return c
+	}
+	return OtherColor
+}
+
+// HexColor writes c as #rrggbb (alpha ignored), as DOT, SVG and CSS take it.
+func HexColor(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+
+// relationLine is the DOT line style of each relation besides its colour.
+var relationLine = map[Relation]string{
+	Adapter:   ", style=dashed",
+	Quantized: ", style=dotted",
+	Merge:     ", style=bold",
+}
+
+// relationStyle is the DOT edge style of r.
+func relationStyle(r Relation) string {
+	return `color="` + HexColor(RelationColor(r)) + `"` + relationLine[r]
 }
 
 // NewDOTEncoder starts a digraph named name on w. root, if not empty, is
@@ -44,16 +75,27 @@ func NewDOTEncoder(w io.Writer, name string, root ModelID) *DOTEncoder {
 	e.printf("\tgraph [rankdir=LR, fontname=\"Helvetica\"];\n")
 	e.printf("\tnode [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=10];\n")
 	e.printf("\tedge [arrowsize=0.6];\n")
+	return e
+}
+
+// Legend draws a key of the relations' edge styles: a cluster of two
+// pseudo-nodes and one pseudo-edge per relation, for rendered pictures.
+// Readers that count nodes (networkx, Gephi) would count these too, so it
+// is not drawn unless asked for. It must be called before Node and Edge.
+func (e *DOTEncoder) Legend() {
+	if e.started {
+		e.err = fmt.Errorf("dot: legend written after nodes or edges")
+		return
+	}
 	e.printf("\tsubgraph \"cluster_legend\" {\n\t\tlabel=\"relation\"; fontsize=10; style=dashed;\n")
 	for i, r := range Relations {
 		// ':' cannot occur in a model id, so these never collide with one.
 		from, to := QuoteDOT(fmt.Sprintf("legend:%d:from", i)), QuoteDOT(fmt.Sprintf("legend:%d:to", i))
 		e.printf("\t\t%s [label=\"\", shape=point];\n", from)
 		e.printf("\t\t%s [label=%s, shape=plaintext];\n", to, QuoteDOT(string(r)))
-		e.printf("\t\t%s -> %s [%s];\n", from, to, relationStyle[r])
+		e.printf("\t\t%s -> %s [%s];\n", from, to, relationStyle(r))
 	}
 	e.printf("\t}\n")
-	return e
 }
 
 func (e *DOTEncoder) printf(format string, args ...any) {
@@ -69,6 +111,7 @@ func (e *DOTEncoder) Node(m Model) {
 		e.err = fmt.Errorf("dot: node %s written after edges", m.ID)
 		return
 	}
+	e.started = true
 	if e.ClusterOf != nil {
 		if c := e.ClusterOf(m); !e.inCluster || c != e.cluster {
 			e.endCluster()
@@ -103,11 +146,8 @@ func (e *DOTEncoder) Edge(ed Edge) {
 	if !e.inEdges {
 		e.endCluster()
 	}
-	e.inEdges = true
-	style, ok := relationStyle[ed.Relation]
-	if !ok {
-		style = `color="grey50"`
-	}
+	e.inEdges, e.started = true, true
+	style := relationStyle(ed.Relation)
 	// The relation is carried as an attribute (for pydot and networkx) and
 	// shown by the style; labels would clutter large families.
 	e.printf("\t%s -> %s [relation=%s, %s];\n", QuoteDOT(string(ed.Parent)), QuoteDOT(string(ed.Child)),

@@ -63,6 +63,77 @@ func TestWriteFamilyDOTGolden(t *testing.T) {
 	renderDOT(t, buf.Bytes())
 }
 
+// TestDOTLegend: the DOT carries exactly the lineage (one node per member,
+// one edge per family edge) unless Legend is asked for, which adds a key of
+// two pseudo-nodes and one pseudo-edge per relation, drawn in the colours
+// of RelationColor.
+func TestDOTLegend(t *testing.T) {
+	f, model := testFamily(t)
+	for _, tt := range []struct {
+		name   string
+		legend bool
+		golden string
+	}{
+		{"lineage only", false, "family.dot"},
+		{"with legend", true, "family-legend.dot"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			enc := NewDOTEncoder(&buf, "lineage of "+string(f.Root), f.Root)
+			if tt.legend {
+				enc.Legend()
+			}
+			if err := WriteFamily(context.Background(), enc, f, modelsFunc(model), nil); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			golden(t, tt.golden, buf.Bytes())
+			nodes, edges := strings.Count(out, "[label="), strings.Count(out, " -> ")
+			wantNodes, wantEdges := len(f.Members), len(f.Edges)
+			if tt.legend {
+				wantNodes += 2 * len(Relations)
+				wantEdges += len(Relations)
+			}
+			if nodes != wantNodes || edges != wantEdges {
+				t.Errorf("%d nodes, %d edges; want %d, %d", nodes, edges, wantNodes, wantEdges)
+			}
+			if got := strings.Contains(out, "legend"); got != tt.legend {
+				t.Errorf("legend drawn: %v, want %v", got, tt.legend)
+			}
+			for _, r := range Relations {
+				if c := `color="` + HexColor(RelationColor(r)) + `"`; tt.legend && !strings.Contains(out, c) {
+					t.Errorf("legend lacks %s in %s", r, c)
+				}
+			}
+			renderDOT(t, buf.Bytes())
+		})
+	}
+	var buf bytes.Buffer
+	enc := NewDOTEncoder(&buf, "late", "")
+	enc.Node(Model{ID: "a/b"})
+	enc.Legend()
+	if err := enc.Close(); err == nil {
+		t.Error("Legend after Node: no error")
+	}
+}
+
+func TestRelationColor(t *testing.T) {
+	seen := map[string]Relation{}
+	for _, r := range Relations {
+		c := HexColor(RelationColor(r))
+		if other, dup := seen[c]; dup {
+			t.Errorf("%s and %s share %s", r, other, c)
+		}
+		seen[c] = r
+	}
+	if got := HexColor(RelationColor(Finetune)); got != "#1f77b4" {
+		t.Errorf("finetune is %s, want #1f77b4 (the README says blue)", got)
+	}
+	if RelationColor("weird") != OtherColor {
+		t.Error("unknown relation not OtherColor")
+	}
+}
+
 // renderDOT checks that Graphviz accepts the DOT, when it is installed.
 func renderDOT(t *testing.T, dot []byte) {
 	t.Helper()

@@ -205,23 +205,10 @@ func (f *Family) Prune(ctx context.Context, maxNodes int, weight func(ModelID) i
 		return nil, err
 	}
 	keep := map[ModelID]bool{f.Root: true}
-	for i, id := range ranked {
-		if err := canceled(ctx, i); err != nil {
-			return nil, err
-		}
-		if len(keep) >= maxNodes {
-			break
-		}
-		var path []ModelID
-		for n := id; !keep[n]; n = f.via[n] {
-			path = append(path, n)
-		}
-		if len(keep)+len(path) > maxNodes {
-			continue
-		}
-		for _, n := range path {
-			keep[n] = true
-		}
+	up := func(id ModelID) (ModelID, bool) { v, ok := f.via[id]; return v, ok }
+	err := takeWithPaths(ctx, ranked, up, func(id ModelID) bool { return keep[id] }, func(id ModelID) { keep[id] = true }, 1, maxNodes)
+	if err != nil {
+		return nil, err
 	}
 	p := &Family{Root: f.Root, Depth: map[ModelID]int{}, via: map[ModelID]ModelID{}}
 	for _, id := range f.Members {
