@@ -16,7 +16,7 @@ import (
 )
 
 // ExportFormats are the formats Export writes.
-var ExportFormats = []string{"dot", "graphml", "json", "csv", "csv-nodes", "svg", "png"}
+var ExportFormats = []string{"dot", "graphml", "json", "csv", "csv-nodes", "svg", "png", "pdf"}
 
 // ContentType is the media type of an export format.
 func ContentType(format string) string {
@@ -33,6 +33,8 @@ func ContentType(format string) string {
 		return "image/svg+xml"
 	case "png":
 		return "image/png"
+	case "pdf":
+		return "application/pdf"
 	}
 	return "application/octet-stream"
 }
@@ -48,8 +50,8 @@ func FileExtension(format string) string {
 	return format
 }
 
-// ErrNoGraphviz: svg and png need Graphviz's dot, which is not installed.
-var ErrNoGraphviz = errors.New("rendering svg/png needs Graphviz, which is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
+// ErrNoGraphviz: svg, png and pdf need Graphviz's dot, which is not installed.
+var ErrNoGraphviz = errors.New("rendering svg/png/pdf needs Graphviz, which is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)")
 
 // RenderThreshold is the family size above which pictures are laid out
 // with sfdp (force-directed, scales) rather than dot (layered, readable).
@@ -63,14 +65,19 @@ type Selection struct {
 	Root string
 	// Depth keeps members at most this many levels below Root (-1: all).
 	Depth int
-	// MaxNodes keeps at most this many members, the most downloaded, each
-	// with a path to the root (0: all).
+	// MaxNodes keeps at most this many models, the most downloaded, each
+	// with a path to the root (without Root: to its own root, a model
+	// without a parent) (0: all).
 	MaxNodes int
 	// Relations keeps only edges of these relations (nil: all); with Root
 	// the family is followed through them only.
 	Relations map[graph.Relation]bool
 	// Cluster groups DOT nodes in boxes by "author" or "relation" ("": none).
 	Cluster string
+	// Legend draws a key of the relations' edge styles in DOT output (two
+	// pseudo-nodes and an edge per relation). Pictures always have it; DOT
+	// without it carries exactly the lineage, for tools that count nodes.
+	Legend bool
 	// BeforeLayout, if set, is told the size of a picture and the Graphviz
 	// engine chosen for it before the layout starts (sfdp can take long).
 	BeforeLayout func(nodes int, layout string)
@@ -101,17 +108,21 @@ func (s Selection) Check() error {
 	case !slices.Contains(ExportFormats, s.Format):
 		return invalidf("export: unknown --format %q (want %s)", s.Format, strings.Join(ExportFormats, ", "))
 	}
-	if s.Root == "" && (s.Depth >= 0 || s.MaxNodes > 0) {
-		return invalidf("export: --depth and --max-nodes need --root")
-	}
-	if s.Depth < -1 || s.MaxNodes < 0 {
-		return invalidf("export: --depth and --max-nodes must not be negative")
+	switch {
+	case s.Depth < -1:
+		return invalidf("export: --depth must be -1 (no limit) or ≥ 0, not %d", s.Depth)
+	case s.MaxNodes < 0:
+		return invalidf("export: --max-nodes must be 0 (no limit) or more, not %d", s.MaxNodes)
+	case s.Root == "" && s.Depth >= 0:
+		return invalidf("export: --depth needs --root")
+	case s.Legend && s.Format != "dot":
+		return invalidf("export: --legend goes with dot (svg, png and pdf always have one)")
 	}
 	switch s.Cluster {
 	case "":
 	case "author", "relation":
-		if s.Format != "dot" && s.Format != "svg" && s.Format != "png" {
-			return invalidf("export: --cluster goes with dot, svg or png")
+		if s.Format != "dot" && !s.Picture() {
+			return invalidf("export: --cluster goes with dot, svg, png or pdf")
 		}
 		if s.Cluster == "relation" && s.Root == "" {
 			return invalidf("export: --cluster relation needs --root")
@@ -133,7 +144,10 @@ func (s Selection) Check() error {
 }
 
 // Picture reports whether the format is rendered by Graphviz.
-func (s Selection) Picture() bool { return s.Format == "svg" || s.Format == "png" }
+func (s Selection) Picture() bool { return s.Format == "svg" || s.Format == "png" || s.Format == "pdf" }
+
+// Binary reports whether the format is binary (png, pdf): not for a terminal.
+func (s Selection) Binary() bool { return s.Format == "png" || s.Format == "pdf" }
 
 // Export is the outcome of an export.
 type Export struct {
@@ -240,7 +254,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func newEncoder(format string, w io.Writer, root graph.ModelID) graph.Encoder {
+func newEncoder(format string, w io.Writer, root graph.ModelID, legend bool) graph.Encoder {
 	switch format {
 	case "graphml":
 		return graph.NewGraphMLEncoder(w)
@@ -255,7 +269,11 @@ func newEncoder(format string, w io.Writer, root graph.ModelID) graph.Encoder {
 	if root != "" {
 		name = "lineage of " + string(root)
 	}
-	return graph.NewDOTEncoder(w, name, root)
+	enc := graph.NewDOTEncoder(w, name, root)
+	if legend {
+		enc.Legend()
+	}
+	return enc
 }
 
 // filtered is an EdgeSource keeping only some relations.
@@ -303,14 +321,20 @@ func (e *Engine) selectFamily(ctx context.Context, r *store.Reader, s Selection,
 
 // encode writes the selection in format and returns the number of nodes.
 func (e *Engine) encode(ctx context.Context, r *store.Reader, s Selection, root graph.ModelID, w io.Writer, format string) (int, error) {
-	enc := newEncoder(format, w, root)
+	enc := newEncoder(format, w, root, s.Legend || s.Picture())
 	if s.Cluster == "author" {
 		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return authorLabel(m) }
 	}
-	if root == "" {
+	var f *graph.Family
+	var err error
+	switch {
+	case root == "" && s.MaxNodes == 0:
 		return writeAll(ctx, r, s, enc)
+	case root == "":
+		f, err = e.pruneAll(ctx, s)
+	default:
+		f, err = e.selectFamily(ctx, r, s, root)
 	}
-	f, err := e.selectFamily(ctx, r, s, root)
 	if err != nil {
 		return 0, err
 	}
@@ -343,6 +367,26 @@ func firstRelation(f *graph.Family) map[graph.ModelID]string {
 		}
 	}
 	return rel
+}
+
+// pruneAll prunes the whole graph to the selection's MaxNodes most
+// downloaded models, each with its path to its root (graph.Graph.Prune).
+func (e *Engine) pruneAll(ctx context.Context, s Selection) (*graph.Family, error) {
+	g, err := e.st.CachedGraph(ctx)
+	if err != nil {
+		return nil, err
+	}
+	weight := func(i int) int64 {
+		if g.Nodes == nil {
+			return 0
+		}
+		return g.Nodes[i].Downloads
+	}
+	var keep func(graph.Relation) bool
+	if s.Relations != nil {
+		keep = func(r graph.Relation) bool { return s.Relations[r] }
+	}
+	return g.Prune(ctx, s.MaxNodes, weight, keep)
 }
 
 // writeAll streams the whole stored graph (the store yields it sorted).
