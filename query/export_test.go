@@ -173,4 +173,3 @@ func inCycleOnly(id string, parents map[string][]string) bool {
 	}
 	return true
 }
-
