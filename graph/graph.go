@@ -104,9 +104,11 @@ func checkID(s string) error {
 		if len(p) > 96 {
 			return fmt.Errorf("%s longer than 96 characters", what)
 		}
-		for j := 0; j < len(p); j++ {
-			c := p[j]
+		for j, c := range p { // by character, so that the message names 'é', not a byte of it
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+				if _, size := utf8.DecodeRuneInString(p[j:]); c == utf8.RuneError && size == 1 {
+					return fmt.Errorf("byte %#x not allowed (not UTF-8)", p[j])
+				}
 				return fmt.Errorf("character %q not allowed", c)
 			}
 		}

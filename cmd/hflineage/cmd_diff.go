@@ -18,7 +18,7 @@ run that started from an empty database logs no changes: everything it
 stored is new.`, stderr)
 	db := dbFlag(fs)
 	jsonOut := fs.Bool("json", false, `print {"run","mode","finished","complete","models_added":[…],"models_removed":[…],"edges_added":[{"parent","child","relation"}],"edges_removed":[…]}`)
-	runFlag := fs.Uint64("run", 0, "show run `N` instead of the last")
+	runFlag := fs.Int64("run", 0, "show run `N` (runs are numbered from 1, as history lists them) instead of the last")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -26,7 +26,10 @@ stored is new.`, stderr)
 	if len(pos) > 1 {
 		return usagef("diff: name at most one MODEL")
 	}
-	o := query.DiffOptions{Run: *runFlag}
+	if isSet(fs, "run") && *runFlag < 1 {
+		return usagef("diff: --run %d: runs are numbered from 1 (leave --run out for the last run)", *runFlag)
+	}
+	o := query.DiffOptions{Run: uint64(*runFlag)}
 	if len(pos) == 1 {
 		if err := checkModel(pos[0]); err != nil {
 			return err

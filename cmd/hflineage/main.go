@@ -55,14 +55,22 @@ func resumable(err error) error {
 	return err
 }
 
-// usageError is a mistake in the command line: exit code 2.
-type usageError struct{ msg string }
+// usageError is a mistake in the command line: exit code 2. cmd, set by
+// run, names the command whose --help the error points to.
+type usageError struct{ msg, cmd string }
 
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// helpRequest is a command's --help: run prints text on stdout and the
+// exit code is 0. It wraps flag.ErrHelp.
+type helpRequest struct{ text string }
+
+func (h *helpRequest) Error() string { return flag.ErrHelp.Error() }
+func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
 
 func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
@@ -78,7 +86,11 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hflineage: interrupted")
 		return exitCanceled
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "hflineage: %s\nRun 'hflineage help' for usage.\n", ue.msg)
+		help := "hflineage help"
+		if ue.cmd != "" {
+			help = "hflineage " + ue.cmd + " --help"
+		}
+		fmt.Fprintf(stderr, "hflineage: %s\nrun '%s' for usage\n", oneLine(ue.msg), help)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "hflineage: %s\n", oneLine(err.Error()))
@@ -139,47 +151,82 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
+		if len(args) > 1 && !isHelpFlag(args[1]) {
 			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
 		}
 		fmt.Fprintf(stdout, mainUsage, list.String())
 		return nil
 	case "version", "--version":
+		if len(args) > 1 && isHelpFlag(args[1]) {
+			_, err := fmt.Fprint(stdout, "Usage: hflineage version\n\nPrints hflineage's version.\n")
+			return err
+		}
 		fmt.Fprintln(stdout, "hflineage", crawler.Version)
 		return nil
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(ctx, args[1:], stdout, stderr)
+			err := c.run(ctx, args[1:], stdout, stderr)
+			var help *helpRequest
+			var ue *usageError
+			switch {
+			case errors.As(err, &help):
+				if _, werr := io.WriteString(stdout, help.text); werr != nil {
+					return werr
+				}
+			case errors.As(err, &ue) && ue.cmd == "":
+				ue.cmd = c.name
+			}
+			return err
 		}
 	}
 	return usagef("unknown command %q", name)
 }
 
-// newFlags returns a flag set whose --help prints usage and flag defaults.
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
+}
+
+// newFlags returns a flag set for command name whose Usage writes the
+// usage and the flags' defaults to the set's output, which is io.Discard
+// except while parseFlags collects the text of a --help: the flag package
+// itself prints nothing. The writer is unused (every command declares its
+// flags the same way).
+func newFlags(name, usage string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hflineage %s\n\nFlags:\n", usage)
-		fs.SetOutput(stderr)
+		fmt.Fprintf(fs.Output(), "Usage: hflineage %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
 
+// helpText is a command's --help: its usage, then its flags.
+func helpText(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.Usage()
+	fs.SetOutput(io.Discard)
+	return b.String()
+}
+
 // parseFlags parses flags given before, between or after positional
-// arguments, and returns the positional ones.
+// arguments, and returns the positional ones. --help returns a
+// *helpRequest; a flag that is unknown, lacks its value or has a bad one
+// is a usage error that names it as the user would type it (--name).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, err
+				return nil, &helpRequest{text: helpText(fs)}
 			}
-			return nil, usagef("%s: %v", fs.Name(), err)
+			return nil, usagef("%s: %s", fs.Name(), flagError(fs, err))
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -191,6 +238,58 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagError rewords the flag package's parse errors the way the flags are
+// documented: "--name", and what a bad value should look like.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "flag --" + name + " needs a value"
+	}
+	// invalid value "x" for flag -name: parse error
+	// invalid boolean value "x" for -name: parse error
+	for _, p := range []string{" for flag -", " for -"} {
+		head, rest, ok := strings.Cut(msg, p)
+		if !ok {
+			continue
+		}
+		name, why, _ := strings.Cut(rest, ": ")
+		head = strings.Replace(head, "invalid boolean value", "invalid value", 1)
+		if f := fs.Lookup(name); f != nil && why == "parse error" {
+			why = wantedValue(f.Value)
+		}
+		return fmt.Sprintf("%s for --%s: %s", head, name, why)
+	}
+	return msg
+}
+
+// wantedValue says what a flag's value should look like.
+func wantedValue(v flag.Value) string {
+	switch fmt.Sprintf("%T", v) {
+	case "*flag.intValue", "*flag.int64Value":
+		return "want a whole number"
+	case "*flag.uintValue", "*flag.uint64Value":
+		return "want a whole number, 0 or more"
+	case "*flag.durationValue":
+		return "want a duration such as 90s, 30m or 6h"
+	case "*flag.boolValue":
+		return "want true or false"
+	case "*flag.float64Value":
+		return "want a number"
+	}
+	return "parse error"
+}
+
+// isSet reports whether the command line gave flag name (a default and
+// an explicit value equal to it differ).
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // defaultDB is $HFLINEAGE_DB, else the per-user data directory.
