@@ -87,6 +87,43 @@ type LicenseDrift struct {
 	Top           []LicensePair `json:"top"`
 }
 
+// DanglingReason is what the database knows of a dangling parent: a parent
+// named in a model's tags of which it holds no record of its own.
+type DanglingReason string
+
+// The reasons, from what the crawls saw. Only the first two say the Hub does
+// not have the parent (deleted, private, gated or misspelled); a parent
+// outside every crawled family was simply never asked for.
+const (
+	// NotListedByScan: named by a model that a complete scan listed, and
+	// not listed by the scans (which list every public model).
+	NotListedByScan DanglingReason = "not_listed_by_scan"
+	// LookupFailed: the Hub answered 401 or 404 when a crawl asked for it
+	// (a walk's seed, or a family member that left).
+	LookupFailed DanglingReason = "lookup_failed"
+	// NotLookedUp: named only by models a walk stored and never asked for:
+	// outside the crawled families, and the Hub may well serve it.
+	NotLookedUp DanglingReason = "not_looked_up"
+)
+
+// DanglingParent is one dangling parent, with how many models name it.
+type DanglingParent struct {
+	Model    ModelID        `json:"model"`
+	Children int            `json:"children"` // distinct models naming it as a parent (in the scope studied)
+	Reason   DanglingReason `json:"reason"`
+}
+
+// DanglingCounts splits the dangling parents by what the database knows of
+// them: NotOnHub = NotListedByScan + LookupFailed, and NotOnHub +
+// NotLookedUp = Stats.DanglingParents.
+type DanglingCounts struct {
+	NotOnHub        int              `json:"not_on_hub"`
+	NotListedByScan int              `json:"not_listed_by_scan"`
+	LookupFailed    int              `json:"lookup_failed"`
+	NotLookedUp     int              `json:"not_looked_up"`
+	Top             []DanglingParent `json:"top"` // most named first, then by id
+}
+
 // Quality summarises how clean the declared lineage is.
 type Quality struct {
 	SelfLoops          int `json:"self_loops"`
@@ -103,25 +140,42 @@ type Stats struct {
 	ModelsWithParent int            `json:"models_with_parent"`
 	Edges            int            `json:"edges"`
 	EdgesByRelation  EdgeCounts     `json:"edges_by_relation"`
-	DanglingParents  int            `json:"dangling_parents"` // parents named in tags but never listed (deleted, private, misspelled)
-	Roots            int            `json:"roots"`            // models with children and no parent
-	LargestFamilies  []FamilyStat   `json:"largest_families"`
-	Depth            []Bucket       `json:"depth_distribution"`  // models by shortest distance from a root
-	FanOut           []Bucket       `json:"fanout_distribution"` // models with children, by number of children
-	TopAuthors       []AuthorStat   `json:"top_authors"`         // authors of derivatives
-	Growth           []FamilyGrowth `json:"growth_by_month"`
-	LicenseDrift     LicenseDrift   `json:"license_drift"`
-	Quality          Quality        `json:"metadata_quality"`
+	DanglingParents  int            `json:"dangling_parents"` // parents named in tags of which the database holds no record (see Dangling)
+	Dangling         DanglingCounts `json:"dangling"`         // the dangling parents by what the database knows of them
+	// Roots: models with children and no parent (a self-loop aside); with
+	// Root set, the chosen model. They are exactly the depth-0 bucket.
+	Roots int `json:"roots"`
+	// ModelsWithoutLineage: models with neither parent nor child (self-loops
+	// aside), counted in no depth bucket (0 with Root set).
+	ModelsWithoutLineage int          `json:"models_without_lineage"`
+	LargestFamilies      []FamilyStat `json:"largest_families"`
+	// Depth: models by shortest distance from a root or a dangling parent
+	// (depth 0 is the roots: a dangling parent is not a model, its children
+	// are at depth 1); "unreachable" for models reached from neither (in
+	// cycles only). The buckets add up to Models - ModelsWithoutLineage.
+	Depth        []Bucket       `json:"depth_distribution"`
+	FanOut       []Bucket       `json:"fanout_distribution"` // parents (dangling ones included) by number of distinct children
+	TopAuthors   []AuthorStat   `json:"top_authors"`         // authors of derivatives
+	Growth       []FamilyGrowth `json:"growth_by_month"`
+	LicenseDrift LicenseDrift   `json:"license_drift"`
+	Quality      Quality        `json:"metadata_quality"`
 }
 
 // StatsOptions tune ComputeStats.
 type StatsOptions struct {
 	Top  int     // length of the rankings (default 10)
 	Root ModelID // restrict everything to this family ("" for the whole graph)
+	// DanglingReasons, if set, says what is known of the dangling parents
+	// ids (the stubs in scope, sorted); an id it leaves out, or every id
+	// when it is nil, is NotLookedUp.
+	DanglingReasons func(ctx context.Context, ids []ModelID) (map[ModelID]DanglingReason, error)
 }
 
 // ComputeStats describes g, which must carry node attributes (Models).
-// When ctx ends it stops and returns ctx's error.
+// Stubs (NodeInfo.Stub) are the dangling parents: they are counted apart and
+// in no other figure, but their edges are edges and make their children
+// models with a parent. When ctx ends it stops and returns ctx's error, as
+// it does an error of o.DanglingReasons.
 func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) {
 	if o.Top <= 0 {
 		o.Top = 10
@@ -141,33 +195,38 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 		}
 	}
 	s := Stats{Root: o.Root}
-	indeg := make([]int32, n)
 	mergeParents := make([]int32, n)
 	selfLoop := make([]bool, n)
+	hasParent := make([]bool, n) // a parent in scope other than itself
+	children := make([]int32, n) // distinct children in scope other than itself
 	drift := map[[2]string]int{}
+	kids := map[int32]bool{}
 	for p := 0; p < n; p++ {
 		if err := canceled(ctx, p); err != nil {
 			return Stats{}, err
 		}
-		if !in[p] {
-			continue
-		}
+		clear(kids)
 		for k := g.off[p]; k < g.off[p+1]; k++ {
 			c := g.dst[k]
 			if !in[c] {
 				continue
 			}
+			if g.rel[k] == Merge {
+				mergeParents[c]++ // a merge's parents outside the family are still its parents
+			}
+			if !in[p] {
+				continue
+			}
 			s.Edges++
 			s.EdgesByRelation.add(g.rel[k])
-			indeg[c]++
-			if g.rel[k] == Merge {
-				mergeParents[c]++
-			}
 			if int(c) == p {
 				selfLoop[p] = true
+				continue
 			}
+			hasParent[c] = true
+			kids[c] = true
 			pl, cl := g.Nodes[p].License, g.Nodes[c].License
-			if pl != "" && cl != "" && int(c) != p {
+			if pl != "" && cl != "" {
 				s.LicenseDrift.EdgesCompared++
 				if !strings.EqualFold(pl, cl) {
 					s.LicenseDrift.Drifted++
@@ -175,9 +234,11 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 				}
 			}
 		}
+		children[p] = int32(len(kids))
 	}
 	authors := map[string]*AuthorStat{}
-	var rootsList []int
+	var rootsList, stubs []int
+	lineage := make([]bool, n) // counted in the depth distribution
 	for i := 0; i < n; i++ {
 		if err := canceled(ctx, i); err != nil {
 			return Stats{}, err
@@ -187,7 +248,7 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 		}
 		m := &g.Nodes[i]
 		if m.Stub {
-			s.DanglingParents++
+			stubs = append(stubs, i)
 			continue
 		}
 		s.Models++
@@ -197,8 +258,21 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 		if mergeParents[i] == 1 {
 			s.Quality.SingleParentMerges++
 		}
-		hasParent := indeg[i] > 0 && !(indeg[i] == 1 && selfLoop[i])
-		if hasParent && i != rootIdx {
+		switch {
+		case rootIdx >= 0:
+			lineage[i] = true
+			if i == rootIdx {
+				rootsList = append(rootsList, i)
+			}
+		case !hasParent[i] && children[i] > 0:
+			lineage[i] = true
+			rootsList = append(rootsList, i)
+		case !hasParent[i]:
+			s.ModelsWithoutLineage++
+		default:
+			lineage[i] = true
+		}
+		if hasParent[i] && i != rootIdx {
 			s.ModelsWithParent++
 			author := m.Author
 			if author == "" {
@@ -212,19 +286,20 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 			a.Derivatives++
 			a.Downloads += m.Downloads
 		}
-		if (!hasParent || i == rootIdx) && g.OutDegree(i) > 0 {
-			rootsList = append(rootsList, i)
-		}
 	}
 	s.Roots = len(rootsList)
+	s.DanglingParents = len(stubs)
 	s.Quality.DanglingParents = s.DanglingParents
-	s.TopAuthors = topAuthors(authors, o.Top)
-	s.LicenseDrift.Top = topPairs(drift, o.Top)
 	var err error
-	if s.Depth, err = depthDistribution(ctx, g, in, rootsList, rootIdx); err != nil {
+	if s.Dangling, err = danglingCounts(ctx, g, stubs, children, o); err != nil {
 		return Stats{}, err
 	}
-	if s.FanOut, err = fanOutDistribution(ctx, g, in); err != nil {
+	s.TopAuthors = topAuthors(authors, o.Top)
+	s.LicenseDrift.Top = topPairs(drift, o.Top)
+	if s.Depth, err = depthDistribution(ctx, g, in, hasParent, lineage, rootIdx); err != nil {
+		return Stats{}, err
+	}
+	if s.FanOut, err = fanOutDistribution(ctx, in, children); err != nil {
 		return Stats{}, err
 	}
 	if s.Quality.Cycles, s.Quality.ModelsInCycles, err = cycles(ctx, g, in); err != nil {
@@ -234,11 +309,7 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 	// Families: every root's (or the one root's), largest first.
 	var fams []FamilyStat
 	w := g.NewWalker()
-	candidates := rootsList
-	if rootIdx >= 0 {
-		candidates = []int{rootIdx}
-	}
-	for _, r := range candidates {
+	for _, r := range rootsList {
 		if err := ctx.Err(); err != nil {
 			return Stats{}, err
 		}
@@ -268,6 +339,50 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 		s.Growth = []FamilyGrowth{}
 	}
 	return s, ctx.Err()
+}
+
+// danglingCounts splits the stubs by what o.DanglingReasons knows of them
+// and ranks them by how many models name them.
+func danglingCounts(ctx context.Context, g *Graph, stubs []int, children []int32, o StatsOptions) (DanglingCounts, error) {
+	dc := DanglingCounts{Top: []DanglingParent{}}
+	var reasons map[ModelID]DanglingReason
+	if o.DanglingReasons != nil && len(stubs) > 0 {
+		ids := make([]ModelID, len(stubs))
+		for k, i := range stubs {
+			ids[k] = g.ids[i]
+		}
+		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+		var err error
+		if reasons, err = o.DanglingReasons(ctx, ids); err != nil {
+			return DanglingCounts{}, err
+		}
+	}
+	all := make([]DanglingParent, 0, len(stubs))
+	for _, i := range stubs {
+		r, ok := reasons[g.ids[i]]
+		if !ok {
+			r = NotLookedUp
+		}
+		switch r {
+		case NotListedByScan:
+			dc.NotListedByScan++
+		case LookupFailed:
+			dc.LookupFailed++
+		default:
+			r = NotLookedUp
+			dc.NotLookedUp++
+		}
+		all = append(all, DanglingParent{Model: g.ids[i], Children: int(children[i]), Reason: r})
+	}
+	dc.NotOnHub = dc.NotListedByScan + dc.LookupFailed
+	sort.Slice(all, func(a, b int) bool {
+		if all[a].Children != all[b].Children {
+			return all[a].Children > all[b].Children
+		}
+		return all[a].Model < all[b].Model
+	})
+	dc.Top = append(dc.Top, all[:min(len(all), o.Top)]...)
+	return dc, nil
 }
 
 // growth counts a family's descendants by month of creation.
@@ -326,31 +441,18 @@ func topPairs(m map[[2]string]int, top int) []LicensePair {
 	return out
 }
 
-// depthDistribution counts models by shortest distance from the roots
-// (multi-source breadth-first search); models reachable from no root (in
-// cycles only) are counted as "unreachable".
-func depthDistribution(ctx context.Context, g *Graph, in []bool, roots []int, rootIdx int) ([]Bucket, error) {
+// depthDistribution counts the models marked in lineage by shortest
+// distance from the sources (multi-source breadth-first search): the chosen
+// root, or every node in scope without a parent (roots, dangling parents,
+// models without lineage). Models reached from no source (in cycles only)
+// are counted as "unreachable".
+func depthDistribution(ctx context.Context, g *Graph, in, hasParent, lineage []bool, rootIdx int) ([]Bucket, error) {
 	n := g.Len()
 	depth := make([]int32, n)
 	for i := range depth {
 		depth[i] = -1
 	}
-	queue := make([]int32, 0, len(roots))
-	// Sources: the chosen root, or every model without a parent.
-	hasParent := make([]bool, n)
-	for p := 0; p < n; p++ {
-		if err := canceled(ctx, p); err != nil {
-			return nil, err
-		}
-		if !in[p] {
-			continue
-		}
-		for k := g.off[p]; k < g.off[p+1]; k++ {
-			if c := g.dst[k]; in[c] && int(c) != p {
-				hasParent[c] = true
-			}
-		}
-	}
+	var queue []int32
 	for i := 0; i < n; i++ {
 		if in[i] && ((rootIdx < 0 && !hasParent[i]) || i == rootIdx) {
 			depth[i] = 0
@@ -370,10 +472,10 @@ func depthDistribution(ctx context.Context, g *Graph, in []bool, roots []int, ro
 		}
 	}
 	counts := map[int32]int{}
-	var maxD int32
+	maxD := int32(-1)
 	unreachable := 0
 	for i := 0; i < n; i++ {
-		if !in[i] || g.Nodes[i].Stub {
+		if !lineage[i] {
 			continue
 		}
 		if depth[i] < 0 {
@@ -393,26 +495,19 @@ func depthDistribution(ctx context.Context, g *Graph, in []bool, roots []int, ro
 	return out, nil
 }
 
-// fanOutDistribution buckets models with children by how many they have.
-func fanOutDistribution(ctx context.Context, g *Graph, in []bool) ([]Bucket, error) {
+// fanOutDistribution buckets the nodes in scope that have children by how
+// many distinct children they have (themselves aside); a dangling parent
+// counts, as the parent of its children.
+func fanOutDistribution(ctx context.Context, in []bool, children []int32) ([]Bucket, error) {
 	edges := []int{1, 2, 5, 10, 100, 1000, 10000}
 	labels := []string{"1", "2-4", "5-9", "10-99", "100-999", "1000-9999", "10000+"}
 	counts := make([]int, len(labels))
-	for p := 0; p < g.Len(); p++ {
+	for p := range in {
 		if err := canceled(ctx, p); err != nil {
 			return nil, err
 		}
-		if !in[p] {
-			continue
-		}
-		kids := map[int32]bool{}
-		for k := g.off[p]; k < g.off[p+1]; k++ {
-			if c := g.dst[k]; in[c] && int(c) != p {
-				kids[c] = true
-			}
-		}
-		d := len(kids)
-		if d == 0 {
+		d := int(children[p])
+		if !in[p] || d == 0 {
 			continue
 		}
 		b := sort.Search(len(edges), func(i int) bool { return edges[i] > d }) - 1
