@@ -1,11 +1,16 @@
 // Command hubsim serves a fake Hugging Face Hub on localhost, so that
-// hflineage can be tried and benchmarked offline:
+// hflineage (or any Hub client) can be tried, tested and benchmarked
+// offline:
 //
 //	hubsim --models 50000 --addr 127.0.0.1:8088 &
 //	HF_ENDPOINT=http://127.0.0.1:8088 hflineage crawl base-org-0/Base-Model-0
 //
 // The world is generated (deterministic for a --seed) or read from a
-// recorded family tree (--tree FILE, the model_metadata_analyses JSON form).
+// recorded family tree (--world FILE, the model_metadata_analyses JSON
+// form). Flags switch on each behaviour of the Hub that crawler/hubtest
+// has: quotas with RateLimit headers and Retry-After, faults, slow answers,
+// renames, gated and private models, a page cap, foreign-host links.
+// hubsim --help lists them with examples.
 package main
 
 import (
@@ -13,10 +18,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,69 +31,228 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8088", "listen `ADDR` (loopback only is wise)")
-	models := flag.Int("models", 10000, "generate a world of `N` models")
-	seed := flag.Uint64("seed", 1, "generator `SEED`")
-	tree := flag.String("tree", "", "serve a recorded family tree from `FILE` instead of a generated world")
-	page := flag.Int("page", 1000, "largest page the listing endpoint returns (`N`)")
-	addrFile := flag.String("addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
-	quota := flag.Int("quota", 0, "rate limit: `N` requests per --window (default 1,000,000 per 5 minutes)")
-	window := flag.Duration("window", 5*time.Minute, "rate-limit window")
-	rounding := flag.String("rounding", "up", "how `t` (seconds to the window's reset) is rounded: up, down or nearest")
-	noHeaders := flag.Bool("no-ratelimit-headers", false, "leave out the RateLimit headers (as a mirror might), still answering 429 over quota")
-	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: hubsim [flags]\n\nServes a fake Hugging Face Hub API on ADDR.\n\nFlags:\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	round, err := hubtest.ParseRounding(*rounding)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hubsim: --rounding:", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "hubsim:", err)
 		os.Exit(2)
-	}
-	limits := rateLimits{quota: *quota, window: *window, rounding: round, noHeaders: *noHeaders}
-	if err := run(*addr, *addrFile, *models, *seed, *tree, *page, limits); err != nil {
+	default:
 		fmt.Fprintln(os.Stderr, "hubsim:", err)
 		os.Exit(1)
 	}
 }
 
-// rateLimits are the fake Hub's quota and how it announces it.
-type rateLimits struct {
-	quota     int
-	window    time.Duration
-	rounding  hubtest.Rounding
-	noHeaders bool
+// usageError is a bad flag or flag value: exit code 2.
+type usageError struct{ error }
+
+const usageHead = `Usage: hubsim [flags]
+
+Serves a fake Hugging Face Hub API (/api/models, /api/models/{id},
+/api/models/{id}/revision/{rev}) on ADDR, as the real Hub answers: tag
+filters, expand[], sort=, skip=, Link pagination, 307 renames, 401 for
+missing and private repos, RateLimit headers.
+
+Examples:
+  hubsim --models 50000 &                       # a generated Hub of 50,000 models
+  HF_ENDPOINT=http://127.0.0.1:8088 hflineage crawl base-org-0/Base-Model-0
+
+  hubsim --world Llama-2-7b_finetunes_20250422_180448.json   # a recorded family tree
+  hubsim --quota 60 --window 5s --retry-after   # 429s past 60 requests per 5 s
+  hubsim --fault 503 --fault-every 5            # every 5th request fails with 503
+  hubsim --slow 200ms                           # every answer 200 ms late
+  hubsim --rename old/name=base-org-0/Base-Model-0 \
+         --gated base-org-1/Base-Model-1 --private base-org-2/Base-Model-2
+  hubsim --page 100 --max-limit 500             # short pages; limit>500 is a 400
+  hubsim --link-host huggingface.co             # next-page links point at another host
+
+Flags:
+`
+
+// config is what the flags ask for.
+type config struct {
+	addr, addrFile string
+	world          string // "generated" or a recorded tree file
+	models         int
+	seed           uint64
+	page, maxLimit int
+	quota          int
+	window         time.Duration
+	rounding       hubtest.Rounding
+	noHeaders      bool
+	retryAfter     bool
+	fault          hubtest.Fault
+	faultEvery     int
+	slow           time.Duration
+	linkHost       string
+	renames        [][2]string
+	gated          [][2]string
+	private        []string
 }
 
-func run(addr, addrFile string, models int, seed uint64, tree string, page int, rl rateLimits) error {
+// listFlag collects a repeatable flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseFlags reads the command line. Help goes to stderr and returns
+// flag.ErrHelp; a bad flag is a usageError.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("hubsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8088", "listen on `ADDR` (loopback only is wise; port 0 picks a free one)")
+	fs.StringVar(&c.addrFile, "addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
+	fs.StringVar(&c.world, "world", "generated", "what the Hub holds (`SOURCE`): generated (--models, --seed) or a recorded family tree FILE (model_metadata_analyses JSON: recorded tags, downloads, gated, lastModified)")
+	tree := fs.String("tree", "", "same as --world `FILE` (kept for scripts)")
+	fs.IntVar(&c.models, "models", 10000, "generate a world of `N` models")
+	fs.Uint64Var(&c.seed, "seed", 1, "generator `SEED` (same seed, same world)")
+	fs.IntVar(&c.page, "page", 1000, "largest page (`N` models) the listing endpoint returns, whatever limit= asks")
+	fs.IntVar(&c.maxLimit, "max-limit", 0, "answer 400 to a listing whose limit= exceeds `N` (0: never)")
+	fs.IntVar(&c.quota, "quota", 0, "rate limit: `N` requests per --window, then 429 (0: 1,000,000 per 5 minutes)")
+	fs.DurationVar(&c.window, "window", 5*time.Minute, "rate-limit window `D` (fixed windows, the first starting at the first request)")
+	rounding := fs.String("rounding", "up", "how `t` in RateLimit (seconds to the window's reset) is rounded: up, down or nearest")
+	fs.BoolVar(&c.noHeaders, "no-ratelimit-headers", false, "leave out the RateLimit headers (as a mirror might), still answering 429 over quota")
+	fs.BoolVar(&c.retryAfter, "retry-after", false, "add Retry-After (seconds to the reset) to 429s")
+	fault := fs.String("fault", "503", "the fault --fault-every injects: `KIND`, one of "+strings.Join(hubtest.FaultNames()[1:], ", "))
+	fs.IntVar(&c.faultEvery, "fault-every", 0, "fail every `N`th request (the Nth, 2Nth, …) with --fault (0: never)")
+	fs.DurationVar(&c.slow, "slow", 0, "answer every request `D` late (e.g. 200ms)")
+	fs.StringVar(&c.linkHost, "link-host", "", "put `HOST` in next-page links instead of the server's own (a mirror passing the Hub's links through, or a hostile Hub)")
+	var renames, gated, private listFlag
+	fs.Var(&renames, "rename", "make OLD answer 307 to NEW, a model of the world (`OLD=NEW`; repeatable)")
+	fs.Var(&gated, "gated", "make a model gated (`ID[=manual|auto]`; manual unless said; its metadata is still served; repeatable)")
+	fs.Var(&private, "private", "make model `ID` private: 401, and left out of listings (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHead)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))}
+	}
+	bad := func(format string, a ...any) (*config, error) { return nil, usageError{fmt.Errorf(format, a...)} }
+	if *tree != "" {
+		if c.world != "generated" && c.world != *tree {
+			return bad("--tree and --world name different worlds")
+		}
+		c.world = *tree
+	}
+	var err error
+	if c.rounding, err = hubtest.ParseRounding(*rounding); err != nil {
+		return bad("--rounding: %v", err)
+	}
+	if c.fault, err = hubtest.ParseFault(*fault); err != nil {
+		return bad("--fault: %v", err)
+	}
+	switch {
+	case c.models < 1:
+		return bad("--models must be at least 1")
+	case c.page < 1:
+		return bad("--page must be at least 1")
+	case c.maxLimit < 0, c.quota < 0, c.faultEvery < 0:
+		return bad("--max-limit, --quota and --fault-every must not be negative")
+	case c.window <= 0:
+		return bad("--window must be positive")
+	case c.slow < 0:
+		return bad("--slow must not be negative")
+	}
+	for _, r := range renames {
+		old, id, ok := strings.Cut(r, "=")
+		if !ok || old == "" || id == "" {
+			return bad("--rename %q: want OLD=NEW", r)
+		}
+		c.renames = append(c.renames, [2]string{old, id})
+	}
+	for _, g := range gated {
+		id, how, ok := strings.Cut(g, "=")
+		if !ok {
+			how = "manual"
+		}
+		if how != "manual" && how != "auto" {
+			return bad("--gated %q: the gate is manual or auto", g)
+		}
+		c.gated = append(c.gated, [2]string{id, how})
+	}
+	c.private = private
+	return c, nil
+}
+
+// newHub builds the fake Hub the config describes, not yet listening, and
+// the id of a model worth crawling.
+func newHub(c *config) (*hubtest.Server, string, error) {
 	var w *hubtest.World
 	root := ""
-	if tree != "" {
-		tr, err := hubtest.ReadTree(tree)
+	if c.world != "generated" {
+		tr, err := hubtest.ReadTree(c.world)
 		if err != nil {
-			return err
+			return nil, "", fmt.Errorf("--world: %w", err)
 		}
 		w, root = tr.World(), tr.Root
 	} else {
-		w = hubtest.Generate(hubtest.GenOptions{Models: models, Seed: seed})
+		w = hubtest.Generate(hubtest.GenOptions{Models: c.models, Seed: c.seed})
 		root = "base-org-0/Base-Model-0"
 	}
-	hub := &hubtest.Server{World: w, MaxPageSize: page, Quota: rl.quota, Window: rl.window, Rounding: rl.rounding, NoRateLimitHeaders: rl.noHeaders}
-	ln, err := net.Listen("tcp", addr)
+	for _, r := range c.renames {
+		if _, ok := w.Get(r[1]); !ok {
+			return nil, "", usageError{fmt.Errorf("--rename %s=%s: no model %s in the world", r[0], r[1], r[1])}
+		}
+		if _, ok := w.Get(r[0]); ok {
+			return nil, "", usageError{fmt.Errorf("--rename %s=%s: %s is a model of the world; a renamed id must be free", r[0], r[1], r[0])}
+		}
+		w.Rename(r[0], r[1])
+	}
+	for _, g := range c.gated {
+		if !w.Update(g[0], func(m *hubtest.Model) { m.Gated = g[1] }) {
+			return nil, "", usageError{fmt.Errorf("--gated %s: no such model in the world", g[0])}
+		}
+	}
+	for _, id := range c.private {
+		if !w.Update(id, func(m *hubtest.Model) { m.Private = true }) {
+			return nil, "", usageError{fmt.Errorf("--private %s: no such model in the world", id)}
+		}
+	}
+	hub := &hubtest.Server{
+		World: w, MaxPageSize: c.page, MaxLimit: c.maxLimit,
+		Quota: c.quota, Window: c.window, Rounding: c.rounding, NoRateLimitHeaders: c.noHeaders, RetryAfter: c.retryAfter,
+		Delay: c.slow, LinkHost: c.linkHost,
+	}
+	if c.faultEvery > 0 {
+		hub.Fault = hubtest.EveryNth(c.faultEvery, c.fault)
+	}
+	return hub, root, nil
+}
+
+// run serves until ctx ends.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	if addrFile != "" {
-		if err := os.WriteFile(addrFile, []byte("http://"+ln.Addr().String()+"\n"), 0o644); err != nil {
+	hub, root, err := newHub(c)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	if c.addrFile != "" {
+		if err := os.WriteFile(c.addrFile, []byte("http://"+ln.Addr().String()+"\n"), 0o644); err != nil {
+			ln.Close()
 			return err
 		}
 	}
 	srv := &http.Server{Handler: hub, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(os.Stderr, "hubsim: serving %d models on http://%s (try: HF_ENDPOINT=http://%s hflineage crawl %s)\n",
-		w.Len(), ln.Addr(), ln.Addr(), root)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	fmt.Fprintf(stderr, "hubsim: serving %d models on http://%s (try: HF_ENDPOINT=http://%s hflineage crawl %s)\n",
+		hub.World.Len(), ln.Addr(), ln.Addr(), root)
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -104,15 +104,20 @@ func Generate(o GenOptions) *World {
 		if quantized {
 			tags = append(tags, "gguf")
 		}
+		downloads := int64(math.Floor(math.Pow(r.Float64(), -1.2))) - 1
+		likes := int64(r.IntN(3)) * int64(r.IntN(3))
 		w.Add(Model{
-			ID:           id,
-			Downloads:    int64(math.Floor(math.Pow(r.Float64(), -1.2))) - 1,
-			Likes:        int64(r.IntN(3)) * int64(r.IntN(3)),
-			CreatedAt:    created,
-			LastModified: created.Add(time.Duration(r.Int64N(int64(max(time.Hour, min(90*24*time.Hour, GeneratedUntil.Sub(created))))))),
-			LibraryName:  map[bool]string{true: "gguf", false: "transformers"}[quantized],
-			PipelineTag:  "text-generation",
-			Tags:         tags,
+			ID:        id,
+			Downloads: downloads,
+			Likes:     likes,
+			// Trending: a few liked models, drawn from the id so that the
+			// generator's random stream (and so every world) is unchanged.
+			TrendingScore: likes * int64(hash("trend:"+id)%4),
+			CreatedAt:     created,
+			LastModified:  created.Add(time.Duration(r.Int64N(int64(max(time.Hour, min(90*24*time.Hour, GeneratedUntil.Sub(created))))))),
+			LibraryName:   map[bool]string{true: "gguf", false: "transformers"}[quantized],
+			PipelineTag:   "text-generation",
+			Tags:          tags,
 		})
 		ids = append(ids, id)
 		license = append(license, lic)

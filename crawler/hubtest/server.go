@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,10 @@ type Server struct {
 	// Hub may filter a page after selecting it. Pages come out short or
 	// empty, yet carry rel="next" while the listing goes on.
 	PageFilter func(m Model) bool
+
+	// Delay makes every answer wait this long before it is written (a slow
+	// Hub); a request whose client gives up meanwhile is not answered.
+	Delay time.Duration
 
 	mu          sync.Mutex
 	requests    []Request
@@ -126,6 +131,41 @@ const (
 	BadCredentials
 )
 
+var faultNames = [...]string{"none", "500", "502", "503", "drop", "truncate", "garbage", "wrong-shape", "slow",
+	"gated", "forbidden", "bad-credentials"}
+
+func (f Fault) String() string {
+	if f >= 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+// FaultNames lists the names ParseFault reads, in Fault order.
+func FaultNames() []string { return append([]string(nil), faultNames[:]...) }
+
+// ParseFault reads a fault by the name String gives it ("503", "drop",
+// "gated", …).
+func ParseFault(s string) (Fault, error) {
+	for i, n := range faultNames {
+		if n == s {
+			return Fault(i), nil
+		}
+	}
+	return 0, fmt.Errorf("fault must be one of %s, not %q", strings.Join(faultNames[1:], ", "), s)
+}
+
+// EveryNth returns a Server.Fault that fails every nth request (the nth,
+// 2nth, …) with f, and lets the others through.
+func EveryNth(n int, f Fault) func(int, *http.Request) Fault {
+	return func(i int, _ *http.Request) Fault {
+		if n > 0 && i%n == 0 {
+			return f
+		}
+		return NoFault
+	}
+}
+
 // Request is what the server saw of one request.
 type Request struct {
 	Method        string
@@ -186,6 +226,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	s.mu.Lock()
 	n := len(s.requests) + 1
+	// Every answer of the Hub carries an X-Request-Id (recorded:
+	// "Root=1-67dd6985-78012b7506dd8c831b8e7c28;<trace id>").
+	w.Header().Set("X-Request-Id", fmt.Sprintf("Root=1-%08x-%024x", time.Now().Unix(), hash(fmt.Sprint(n, time.Now().UnixNano()))))
 	s.requests = append(s.requests, Request{
 		Method: r.Method, URL: r.URL.RequestURI(), Authorization: r.Header.Get("Authorization"),
 		UserAgent: r.Header.Get("User-Agent"),
@@ -203,6 +246,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if over {
 		httpError(rec, http.StatusTooManyRequests, "", "You have exceeded our rate limit")
 		return
+	}
+	if s.Delay > 0 {
+		select {
+		case <-time.After(s.Delay):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	fault := NoFault
 	if s.Fault != nil {
@@ -320,10 +370,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/models" || r.URL.Path == "/api/models/":
 		s.serveList(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/models/"):
-		s.serveModel(w, r, strings.TrimPrefix(r.URL.Path, "/api/models/"))
+		id, rev := splitModelPath(strings.TrimPrefix(r.URL.EscapedPath(), "/api/models/"))
+		s.serveModel(w, r, id, rev)
 	default:
 		httpError(w, http.StatusNotFound, "", "Not Found")
 	}
+}
+
+// splitModelPath splits the escaped path after /api/models/ into the repo
+// id and, for /api/models/{id}/revision/{rev} (what @huggingface/hub's
+// modelInfo calls, with rev "HEAD" unless asked), the revision; rev is
+// "" for /api/models/{id}.
+func splitModelPath(p string) (id, rev string) {
+	parts := strings.Split(p, "/")
+	if n := len(parts); n >= 3 && parts[n-2] == "revision" {
+		rev, parts = parts[n-1], parts[:n-2]
+		if u, err := url.PathUnescape(rev); err == nil {
+			rev = u
+		}
+	}
+	id = strings.Join(parts, "/")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	return id, rev
 }
 
 func httpError(w http.ResponseWriter, status int, code, msg string) {
@@ -336,29 +406,28 @@ func httpError(w http.ResponseWriter, status int, code, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// listFields are the properties the list endpoint accepts in expand[].
-var listFields = map[string]bool{
-	"author": true, "cardData": true, "config": true, "createdAt": true, "disabled": true,
-	"downloads": true, "downloadsAllTime": true, "gated": true, "lastModified": true,
-	"library_name": true, "likes": true, "pipeline_tag": true, "private": true, "sha": true,
-	"siblings": true, "tags": true, "trendingScore": true,
-}
-
-// modelOnlyFields are accepted in expand[] by the single-model endpoint only.
-var modelOnlyFields = map[string]bool{"baseModels": true, "childrenModelCount": true, "usedStorage": true}
-
 func expandOf(q url.Values) []string {
 	return append(q["expand[]"], q["expand"]...)
 }
 
-func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, id string) {
+// serveModel answers /api/models/{id} and /api/models/{id}/revision/{rev}:
+// the model under its canonical id whatever the letter case asked; a 307
+// with a relative Location for a renamed repo (recorded); 401 RepoNotFound
+// alike for missing and private repos (the fake Hub has no accounts, so
+// every caller is "others" and never the owner). A gated repo's metadata
+// is served (gated:"manual"); only its files are locked.
+func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, id, rev string) {
 	m, renamed, ok := s.World.lookup(id)
 	if renamed != "" {
 		loc := "/api/models/" + renamed
+		if rev != "" {
+			loc += "/revision/" + url.PathEscape(rev)
+		}
 		if r.URL.RawQuery != "" {
 			loc += "?" + r.URL.RawQuery
 		}
 		w.Header().Set("Location", loc)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		fmt.Fprintf(w, "Temporary Redirect. Redirecting to %s", loc)
 		return
@@ -367,33 +436,39 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, id string) {
 		httpError(w, http.StatusUnauthorized, "RepoNotFound", "Repository not found")
 		return
 	}
-	expand := expandOf(r.URL.Query())
-	for _, f := range expand {
-		if !listFields[f] && !modelOnlyFields[f] {
-			httpError(w, http.StatusBadRequest, "", fmt.Sprintf("invalid expand field %q", f))
+	if rev != "" && rev != "HEAD" && rev != "main" {
+		if sha, _ := s.field(&m, "sha"); rev != sha {
+			// Inferred: the Hub's answer to an unknown revision is a 404
+			// RevisionNotFound (huggingface_hub's RevisionNotFoundError).
+			httpError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
 			return
 		}
 	}
-	writeJSON(w, s.render(m, expand, true))
+	q := r.URL.Query()
+	if msg := checkExpand(q, true); msg != "" {
+		httpError(w, http.StatusBadRequest, "", msg)
+		return
+	}
+	// full, cardData and config change nothing here: the single-model
+	// body already has the card, the config and the files.
+	writeJSON(w, s.render(m, expandOf(q), true, q))
 }
 
 // cursor is a keyset position, as the Hub's own cursors are (base64 of a
 // query on the sort key and _id): the next page starts strictly after it,
 // so models added or removed meanwhile do not shift the pages.
 type cursor struct {
-	Seq  int    `json:"seq,omitempty"`
-	Time string `json:"t,omitempty"` // sort=lastModified: the last model's lastModified
-	ID   string `json:"id,omitempty"`
+	Seq int    `json:"seq,omitempty"`
+	Key int64  `json:"k,omitempty"` // with sort=: the last model's sort key
+	ID  string `json:"id,omitempty"`
 }
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	expand := expandOf(q)
-	for _, f := range expand {
-		if !listFields[f] {
-			httpError(w, http.StatusBadRequest, "", fmt.Sprintf("invalid expand field %q for a model listing", f))
-			return
-		}
+	if msg := checkExpand(q, false); msg != "" {
+		httpError(w, http.StatusBadRequest, "", msg)
+		return
 	}
 	limit := 1000
 	if l := q.Get("limit"); l != "" {
@@ -414,11 +489,19 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 	limit = min(limit, max)
 	sortBy := q.Get("sort")
-	switch sortBy {
-	case "", "lastModified", "createdAt":
-	default:
+	if sortBy != "" && !slices.Contains(SortKeys, sortBy) {
 		httpError(w, http.StatusBadRequest, "", fmt.Sprintf("unsupported sort %q", sortBy))
 		return
+	}
+	// direction= is deprecated: every order is descending, whatever it says.
+	skip := 0
+	if v := q.Get("skip"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			httpError(w, http.StatusBadRequest, "", "invalid skip")
+			return
+		}
+		skip = n
 	}
 	var after *cursor
 	if c := q.Get("cursor"); c != "" {
@@ -437,6 +520,9 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 	if author := q.Get("author"); author != "" {
 		all = filterModels(all, func(m *entry) bool { return strings.EqualFold(m.Author, author) })
 	}
+	if task := q.Get("pipeline_tag"); task != "" {
+		all = filterModels(all, func(m *entry) bool { return m.PipelineTag == task })
+	}
 	start := 0
 	if after != nil {
 		start = sort.Search(len(all), func(i int) bool { return !keyBefore(all[i], sortBy, after) })
@@ -444,20 +530,24 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 			start++
 		}
 	}
+	// skip is an offset from where the listing (or its cursor) starts;
+	// the next link carries the cursor alone, so a page is skipped once.
+	start = min(start+skip, len(all))
 	end := min(start+limit, len(all))
 	page := all[start:end]
 	if end < len(all) {
 		last := page[len(page)-1]
 		cur := cursor{Seq: last.seq, ID: last.ID}
 		if sortBy != "" {
-			cur.Time = sortTime(last, sortBy).Format(time.RFC3339Nano)
+			cur.Key = sortKey(&last.Model, sortBy)
 		}
 		next := *r.URL
 		nq := next.Query()
 		raw, _ := json.Marshal(cur)
 		nq.Set("cursor", base64.RawURLEncoding.EncodeToString(raw))
+		nq.Del("skip")
 		next.RawQuery = nq.Encode()
-		next.Scheme, next.Host = "http", r.Host
+		next.Scheme, next.Host = scheme(r), r.Host
 		if s.LinkHost != "" {
 			next.Host = s.LinkHost
 		}
@@ -466,10 +556,23 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 	out := make([]map[string]any, 0, len(page))
 	for _, m := range page {
 		if s.PageFilter == nil || s.PageFilter(m.Model) {
-			out = append(out, s.render(m.Model, expand, false))
+			out = append(out, s.render(m.Model, expand, false, q))
 		}
 	}
 	writeJSON(w, out)
+}
+
+// scheme is the scheme the client used: https behind a TLS-terminating
+// proxy that says so in X-Forwarded-Proto, or when the server itself
+// speaks TLS (the Hub's own links are https://huggingface.co/…).
+func scheme(r *http.Request) string {
+	if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+		return p
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // keyBefore reports whether m sorts before the cursor position c.
@@ -477,10 +580,8 @@ func keyBefore(m *entry, sortBy string, c *cursor) bool {
 	if sortBy == "" {
 		return m.seq < c.Seq
 	}
-	t, _ := time.Parse(time.RFC3339Nano, c.Time)
-	mt := sortTime(m, sortBy)
-	if !mt.Equal(t) {
-		return mt.After(t) // descending
+	if k := sortKey(&m.Model, sortBy); k != c.Key {
+		return k > c.Key // descending
 	}
 	return m.ID < c.ID
 }
@@ -489,8 +590,7 @@ func keyEqual(m *entry, sortBy string, c *cursor) bool {
 	if sortBy == "" {
 		return m.seq == c.Seq
 	}
-	t, _ := time.Parse(time.RFC3339Nano, c.Time)
-	return sortTime(m, sortBy).Equal(t) && m.ID == c.ID
+	return sortKey(&m.Model, sortBy) == c.Key && m.ID == c.ID
 }
 
 func filterModels(ms []*entry, keep func(*entry) bool) []*entry {
@@ -504,47 +604,6 @@ func filterModels(ms []*entry, keep func(*entry) bool) []*entry {
 }
 
 const hubTime = "2006-01-02T15:04:05.000Z"
-
-// render shapes a model as the Hub does: with expand, only _id, id and the
-// named fields; without, the default set.
-func (s *Server) render(m Model, expand []string, single bool) map[string]any {
-	all := map[string]any{
-		"author":       m.Author,
-		"createdAt":    m.CreatedAt.UTC().Format(hubTime),
-		"downloads":    m.Downloads,
-		"gated":        m.Gated,
-		"lastModified": m.LastModified.UTC().Format(hubTime),
-		"library_name": m.LibraryName,
-		"likes":        m.Likes,
-		"pipeline_tag": m.PipelineTag,
-		"private":      m.Private,
-		"tags":         m.Tags,
-		"disabled":     false,
-		"sha":          fmt.Sprintf("%040x", len(m.ID)),
-	}
-	if single {
-		all["childrenModelCount"] = s.childrenCount(m.ID)
-	}
-	out := map[string]any{"_id": fmt.Sprintf("%024x", hash(m.ID)), "id": m.ID}
-	if len(expand) == 0 {
-		out["modelId"] = m.ID
-		for _, k := range []string{"likes", "downloads", "tags", "pipeline_tag", "library_name", "createdAt", "private"} {
-			out[k] = all[k]
-		}
-		if single {
-			for _, k := range []string{"author", "sha", "lastModified", "gated", "disabled"} {
-				out[k] = all[k]
-			}
-		}
-		return out
-	}
-	for _, f := range expand {
-		if v, ok := all[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
-}
 
 // childrenCount counts a model's direct children per relation, as the
 // single-model endpoint's childrenModelCount does.

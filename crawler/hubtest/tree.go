@@ -32,6 +32,11 @@ type TreeMeta struct {
 	PipelineTag string   `json:"pipeline_tag"`
 	Tags        []string `json:"tags"`
 	CreatedAt   string   `json:"created_at"`
+	// LastModified and Gated ("manual", "auto" or false) as recorded;
+	// SHA the recorded head commit.
+	LastModified string `json:"last_modified"`
+	Gated        any    `json:"gated"`
+	SHA          string `json:"sha"`
 }
 
 // ReadTree reads a recorded tree file ({"models":[…]}, the JSON form).
@@ -84,6 +89,9 @@ func ReadTree(path string) (*Tree, error) {
 	return tr, nil
 }
 
+// recordedTime is how the recorded metadata writes dates.
+const recordedTime = "2006-01-02 15:04:05-07:00"
+
 // World builds a fake Hub holding the tree: each model's lineage tags come
 // from the recorded child lists, its other fields and tags from its recorded
 // metadata (parents named there but outside the tree are kept, as co-parents).
@@ -102,9 +110,19 @@ func (tr *Tree) World() *World {
 		m := Model{ID: id, CreatedAt: PlaceholderCreatedAt}
 		if meta, ok := tr.Meta[id]; ok {
 			m.Downloads, m.Likes, m.LibraryName, m.PipelineTag = meta.Downloads, meta.Likes, meta.LibraryName, meta.PipelineTag
-			if t, err := time.Parse("2006-01-02 15:04:05-07:00", meta.CreatedAt); err == nil {
+			if t, err := time.Parse(recordedTime, meta.CreatedAt); err == nil {
 				m.CreatedAt = t
 			}
+			if t, err := time.Parse(recordedTime, meta.LastModified); err == nil {
+				m.LastModified = t
+			}
+			switch g := meta.Gated.(type) {
+			case string:
+				m.Gated = g
+			case bool:
+				m.Gated = g
+			}
+			m.SHA = meta.SHA
 			for _, tag := range meta.Tags {
 				if _, p, isParent := graph.ParseBaseModelTag(tag); isParent && ids[string(p)] {
 					continue // lineage inside the tree comes from the child lists

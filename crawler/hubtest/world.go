@@ -26,6 +26,19 @@ type Model struct {
 	Gated        any // false, "auto" or "manual"
 	Private      bool
 	Tags         []string
+
+	// SHA is the head commit; "" serves a stable one made from the id.
+	SHA string
+	// DownloadsAllTime is served as downloadsAllTime (and sorts by it);
+	// 0 serves Downloads.
+	DownloadsAllTime int64
+	// TrendingScore is served as trendingScore (and sorts by it).
+	TrendingScore int64
+	// Extra holds further fields of the model's info, served as they are
+	// and overriding the ones the fake Hub makes up from the fields above
+	// (cardData, config, siblings, spaces, safetensors, transformersInfo,
+	// model-index, inferenceProviderMapping, widgetData, usedStorage, …).
+	Extra map[string]any
 }
 
 // Parent declares one parent of a model; Relation "" writes only the legacy
@@ -137,6 +150,43 @@ func uniq(tags []string) []string {
 	return out
 }
 
+// Update changes the model id in place with fn, keeping its place in
+// listings (Add would move it to the end). fn must not change the id. It
+// reports whether the model exists.
+func (w *World) Update(id string, fn func(*Model)) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.models[id]
+	if !ok {
+		return false
+	}
+	w.removeLocked(e)
+	m := e.Model
+	fn(&m)
+	m.ID = id
+	if m.Gated == nil {
+		m.Gated = false
+	}
+	ne := &entry{Model: m, seq: e.seq}
+	w.models[id] = ne
+	w.lower[strings.ToLower(id)] = id
+	for _, t := range uniq(m.Tags) {
+		w.byTag[t] = append(w.byTag[t], ne)
+	}
+	return true
+}
+
+// Canonical returns the id a model is served under when asked for as id:
+// itself, its letter case corrected, or the target of a rename. ok is false
+// when the Hub would not know it.
+func (w *World) Canonical(id string) (canonical string, ok bool) {
+	m, renamed, found := w.lookup(id)
+	if renamed != "" {
+		return renamed, true
+	}
+	return m.ID, found
+}
+
 // Rename makes old answer with a 307 to the model now called id.
 func (w *World) Rename(old, id string) {
 	w.mu.Lock()
@@ -192,8 +242,8 @@ func (w *World) lookup(id string) (m Model, renamed string, ok bool) {
 }
 
 // list returns the public models carrying every tag in filters (all models
-// when filters is empty), oldest first, or by sortBy ("lastModified",
-// "createdAt") newest first, ties by id. The result must not be modified.
+// when filters is empty), oldest first, or by sortBy (one of SortKeys)
+// largest (newest) first, ties by id. The result must not be modified.
 func (w *World) list(filters []string, sortBy string) []*entry {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -235,9 +285,9 @@ func (w *World) list(filters []string, sortBy string) []*entry {
 	}
 	if sortBy != "" {
 		sort.SliceStable(out, func(i, j int) bool {
-			ti, tj := sortTime(out[i], sortBy), sortTime(out[j], sortBy)
-			if !ti.Equal(tj) {
-				return ti.After(tj)
+			ki, kj := sortKey(&out[i].Model, sortBy), sortKey(&out[j].Model, sortBy)
+			if ki != kj {
+				return ki > kj
 			}
 			return out[i].ID < out[j].ID
 		})
@@ -248,11 +298,43 @@ func (w *World) list(filters []string, sortBy string) []*entry {
 	return out
 }
 
-func sortTime(m *entry, sortBy string) time.Time {
-	if sortBy == "createdAt" {
-		return m.CreatedAt
+// SortKeys are the values of sort= the fake Hub accepts on /api/models: the
+// ones hub-api.md lists and the ones @huggingface/hub's listModels may send.
+// Every order is descending (the Hub deprecated direction=), but id, which
+// is ascending; ties go by id.
+var SortKeys = []string{"createdAt", "downloads", "downloadsAllTime", "lastModified", "likes", "likes30d",
+	"trendingScore", "num_parameters", "mainSize", "id"}
+
+// sortKey is the number a model sorts by under sortBy. likes30d sorts by
+// likes (the fake Hub keeps no history of likes); id sorts by id alone
+// (the key is 0 for all, and ties go by id).
+func sortKey(m *Model, sortBy string) int64 {
+	switch sortBy {
+	case "createdAt":
+		return m.CreatedAt.UnixNano()
+	case "lastModified":
+		return m.LastModified.UnixNano()
+	case "downloads":
+		return m.Downloads
+	case "downloadsAllTime":
+		return allTimeDownloads(m)
+	case "likes", "likes30d":
+		return m.Likes
+	case "trendingScore":
+		return m.TrendingScore
+	case "num_parameters":
+		return parameters(m)
+	case "mainSize":
+		return parameters(m) * 2
 	}
-	return m.LastModified
+	return 0
+}
+
+func allTimeDownloads(m *Model) int64 {
+	if m.DownloadsAllTime != 0 {
+		return m.DownloadsAllTime
+	}
+	return m.Downloads
 }
 
 func hasAll(tags, want []string) bool {

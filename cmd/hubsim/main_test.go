@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsRefuses(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rounding", "sideways"}, "--rounding"},
+		{[]string{"--fault", "boom"}, "--fault"},
+		{[]string{"--models", "0"}, "--models"},
+		{[]string{"--page", "0"}, "--page"},
+		{[]string{"--quota", "-1"}, "must not be negative"},
+		{[]string{"--window", "0s"}, "--window"},
+		{[]string{"--slow", "-1s"}, "--slow"},
+		{[]string{"--rename", "nothing"}, "OLD=NEW"},
+		{[]string{"--gated", "a/b=sometimes"}, "manual or auto"},
+		{[]string{"--tree", "a.json", "--world", "b.json"}, "different worlds"},
+		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--no-such-flag"}, "not defined"},
+	}
+	for _, tt := range tests {
+		_, err := parseFlags(tt.args, io.Discard)
+		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want a usage error about %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := parseFlags([]string{"--help"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help: %v", err)
+	}
+}
+
+func TestNewHubRefusesUnknownModels(t *testing.T) {
+	for _, args := range [][]string{
+		{"--private", "no/such"}, {"--gated", "no/such"}, {"--rename", "a/b=no/such"},
+		{"--rename", "base-org-1/Base-Model-1=base-org-0/Base-Model-0"}, {"--world", "/nonexistent/tree.json"},
+	} {
+		c, err := parseFlags(append([]string{"--models", "100"}, args...), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := newHub(c); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}
+
+// TestFlags: each behaviour flag shows in the answers.
+func TestFlags(t *testing.T) {
+	start := func(args ...string) *httptest.Server {
+		c, err := parseFlags(append([]string{"--models", "200"}, args...), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hub, _, err := newHub(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(hub)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	status := func(srv *httptest.Server, path string) (int, http.Header) {
+		resp, err := noRedirect.Get(srv.URL + path)
+		if err != nil {
+			return 0, nil
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	srv := start("--private", "base-org-2/Base-Model-2", "--gated", "base-org-1/Base-Model-1=auto", "--rename", "x/old=base-org-0/Base-Model-0")
+	if code, _ := status(srv, "/api/models/base-org-2/Base-Model-2"); code != 401 {
+		t.Errorf("private: %d", code)
+	}
+	if code, h := status(srv, "/api/models/x/old"); code != 307 || h.Get("Location") != "/api/models/base-org-0/Base-Model-0" {
+		t.Errorf("rename: %d %v", code, h.Get("Location"))
+	}
+	resp, _ := http.Get(srv.URL + "/api/models/base-org-1/Base-Model-1?expand[]=gated")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"gated":"auto"`) {
+		t.Errorf("gated: %s", b)
+	}
+
+	srv = start("--quota", "2", "--window", "1h", "--retry-after", "--rounding", "down")
+	status(srv, "/api/models?limit=1")
+	_, h := status(srv, "/api/models?limit=1")
+	if code, h3 := status(srv, "/api/models?limit=1"); code != 429 || h3.Get("Retry-After") == "" || !strings.HasPrefix(h.Get("RateLimit"), `"api";r=0;t=35`) {
+		t.Errorf("quota: %d, Retry-After %q, RateLimit %q", code, h3.Get("Retry-After"), h.Get("RateLimit"))
+	}
+
+	srv = start("--fault", "502", "--fault-every", "2")
+	var codes []int
+	for range 4 {
+		code, _ := status(srv, "/api/models?limit=1")
+		codes = append(codes, code)
+	}
+	if codes[0] != 200 || codes[1] != 502 || codes[2] != 200 || codes[3] != 502 {
+		t.Errorf("--fault 502 --fault-every 2: %v", codes)
+	}
+
+	srv = start("--page", "3", "--max-limit", "50", "--link-host", "elsewhere.example")
+	if code, h := status(srv, "/api/models?limit=10"); code != 200 || !strings.HasPrefix(h.Get("Link"), "<http://elsewhere.example/api/models?") {
+		t.Errorf("--page/--link-host: %d %s", code, h.Get("Link"))
+	}
+	if code, _ := status(srv, "/api/models?limit=51"); code != 400 {
+		t.Errorf("--max-limit: %d", code)
+	}
+}
+
+// TestRunStops: hubsim serves until its context ends, then returns nil.
+func TestRunStops(t *testing.T) {
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--models", "100", "--addr", "127.0.0.1:0", "--addr-file", addrFile}, io.Discard)
+	}()
+	var base string
+	for base == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if b, err := os.ReadFile(addrFile); err == nil && strings.HasSuffix(string(b), "\n") {
+			base = strings.TrimSpace(string(b))
+		}
+	}
+	resp, err := http.Get(base + "/api/models/base-org-0/Base-Model-0/revision/HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
