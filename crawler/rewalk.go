@@ -75,6 +75,7 @@ func (wk *walk) onLookupResponse(r *colly.Response, rq *request, err error) {
 		wk.mu.Lock()
 		wk.gone = append(wk.gone, rq.id)
 		wk.mu.Unlock()
+		wk.recordMissing(string(rq.id), err) // a stub while children name it
 		wk.release(rq)
 	case errors.Is(err, ErrBadToken):
 		wk.fail(err)

@@ -97,6 +97,14 @@ type Tx interface {
 	Run() *Run
 }
 
+// MissingRecorder is a Tx that can also record that the Hub answered 401
+// or 404 to a lookup of name (a seed, a member that left): so that stats
+// can tell a parent the Hub does not have from one never asked for. A walk
+// records through it when its Tx has it; a Tx without it records nothing.
+type MissingRecorder interface {
+	MarkMissing(name string, status int) error
+}
+
 // Job is the crawl in progress: its parameters and a scan's position.
 // (The sink keeps it; store.CrawlJob has the same fields.)
 type Job struct {

@@ -619,6 +619,26 @@ func (wk *walk) skipSeed(rq *request, err error) {
 	wk.mu.Lock()
 	wk.seedErrs[rq.seed] = fmt.Errorf("seed %s skipped: %w", rq.seed, err)
 	wk.mu.Unlock()
+	wk.recordMissing(rq.seed, err)
+}
+
+// recordMissing records, when the sink's Tx is a MissingRecorder, that a
+// lookup of name was answered 401 or 404 (err wraps ErrNotFound and the
+// HTTPError). Other failures are not recorded.
+func (wk *walk) recordMissing(name string, err error) {
+	var he *HTTPError
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &he) {
+		return
+	}
+	err = wk.commitPage(func(tx Tx) error {
+		if r, ok := tx.(MissingRecorder); ok {
+			return r.MarkMissing(name, he.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		wk.fail(err)
+	}
 }
 
 // retryable reports whether a failed page is worth asking for again (after
@@ -665,7 +685,7 @@ func statusError(r *colly.Response, rq *request, tokenSent bool) error {
 	case (r.StatusCode == http.StatusUnauthorized || r.StatusCode == http.StatusForbidden) && he.Code == "GatedRepo":
 		return fmt.Errorf("%w (%v)", ErrGated, he)
 	case r.StatusCode == http.StatusUnauthorized, r.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%w (%v)", ErrNotFound, he)
+		return fmt.Errorf("%w (%w)", ErrNotFound, he)
 	case r.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("access denied: %v", he)
 	case r.StatusCode >= 300 && r.StatusCode < 400:

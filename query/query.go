@@ -260,7 +260,7 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	if err != nil {
 		return graph.Stats{}, err
 	}
-	return graph.ComputeStats(ctx, g, graph.StatsOptions{Top: o.Top, Root: root})
+	return graph.ComputeStats(ctx, g, graph.StatsOptions{Top: o.Top, Root: root, DanglingReasons: e.st.DanglingReasons})
 }
 
 // HistoryRun is a family's size after one run.

@@ -91,3 +91,7 @@ func (t tx) SetCrawlJob(job crawler.Job) error    { return t.Tx.SetCrawlJob(stor
 func (t tx) SetCrawlTally(c crawler.Tally) error  { return t.Tx.SetCrawlTally(store.CrawlTally(c)) }
 func (t tx) SetLastScan(l crawler.LastScan) error { return t.Tx.SetLastScan(store.LastScan(l)) }
 func (t tx) Run() *crawler.Run                    { return (*crawler.Run)(t.Tx.Run()) }
+
+// A store transaction records the Hub's 401 and 404 answers (its own
+// MarkMissing, promoted), for stats.
+var _ crawler.MissingRecorder = tx{}
