@@ -38,7 +38,8 @@ type Request struct {
 // Crawl runs one crawl: a walk of the seeds' families or a scan of the
 // Hub, as the request and the planner say, then tidies the database (value
 // log GC, caches) when it completed. Errors are those of Walk and Scan; a
-// scan also returns a *SeedError for seeds it did not list.
+// scan also returns a *SeedError for seeds it did not list, and a walk whose
+// every seed failed returns ErrNothingCrawled wrapping its *SeedError.
 func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 	mode := req.Mode
 	if mode == "" {
@@ -71,12 +72,27 @@ func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 		}
 	} else {
 		stats, err = w.Walk(ctx, req.Seeds, Options{Depth: req.Depth, Restart: req.Restart, Progress: req.Progress, Warn: req.Warn})
+		if isSeedError(err) && stats.Models == 0 {
+			// No seed could be fetched: the walk stored nothing. Its run
+			// stays on record (the requests were made) but not as complete.
+			if run := stats.Run; run.ID != 0 && run.Complete {
+				if w.sink.Commit(&run, func(tx Tx) error { tx.Run().Complete = false; return nil }) == nil {
+					stats.Run = run
+				}
+			}
+			return stats, fmt.Errorf("%w: %w", ErrNothingCrawled, err)
+		}
 	}
 	if err == nil || isSeedError(err) {
 		w.sink.Tidy(ctx, mode == "scan") // best effort: count and stats read the caches
 	}
 	return stats, err
 }
+
+// ErrNothingCrawled wraps the *SeedError of a walk none of whose seeds
+// could be fetched (unknown to the Hub, gated, failing): nothing was
+// stored, and its run is recorded as not complete.
+var ErrNothingCrawled = errors.New("nothing crawled")
 
 func isSeedError(err error) bool {
 	var se *SeedError

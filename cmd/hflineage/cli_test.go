@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
 )
 
 // TestHelp: every command's --help, -h and 'help CMD' print its usage once,
@@ -74,6 +77,54 @@ func TestUsageErrors(t *testing.T) {
 			}
 			if want := tt.msg + "\n" + help + "\n"; code != exitUsage || stdout != "" || stderr != want {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and stderr:\n%s", code, stdout, stderr, want)
+			}
+		})
+	}
+}
+
+// TestUnknownSeeds: a crawl whose every seed is unknown to the Hub says
+// that nothing was crawled, exits 1, and leaves its run on record as not
+// complete; one known seed beside an unknown one is crawled (exit 1 still,
+// the unknown one named) and its run is complete.
+func TestUnknownSeeds(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	tests := []struct {
+		name     string
+		seeds    []string
+		stderr   string
+		complete bool
+		diff     string // diff's first line, after "run 1 (walk, "
+	}{
+		{"only unknown", []string{"nobody/nothing"}, "hflineage: nothing crawled: seed nobody/nothing skipped: model not found on the Hub", false, "incomplete)\nit stored nothing\n"},
+		{"two unknown", []string{"nobody/nothing", "nobody/else"}, "hflineage: nothing crawled: seed nobody/else skipped: model not found on the Hub", false, "incomplete)\nit stored nothing\n"},
+		{"unknown beside known", []string{"nobody/nothing", "b/lora"}, "hflineage: seed nobody/nothing skipped: model not found on the Hub", true, ")\nstarted from an empty database: all 1 models and 1 edges it stored are new\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "db")
+			code, stdout, stderr := cli(t, append([]string{"crawl", "--json", "--db", db, "--endpoint", srv.URL}, tt.seeds...)...)
+			if code != exitFailure || !strings.Contains(stderr, "\n"+tt.stderr) || strings.Count(stderr, "hflineage:") != 1 {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a line starting %q", code, stderr, tt.stderr)
+			}
+			var out struct {
+				Complete bool   `json:"complete"`
+				Run      uint64 `json:"run"`
+				Error    string `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+				t.Fatalf("%v: %q", err, stdout)
+			}
+			if out.Complete != tt.complete || out.Run != 1 || out.Error == "" {
+				t.Errorf("--json: %+v, want complete %v in run 1 with an error", out, tt.complete)
+			}
+			code, stdout, _ = cli(t, "diff", "--db", db)
+			if code != 0 || !strings.HasPrefix(stdout, "run 1 (walk, ") || !strings.HasSuffix(stdout, tt.diff) {
+				t.Errorf("diff (exit %d):\n%s\nwant its end %q", code, stdout, tt.diff)
+			}
+			// The next crawl starts afresh: nothing is left to resume.
+			if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "a/ft"); code != 0 {
+				t.Errorf("next crawl: exit %d: %s", code, stderr)
 			}
 		})
 	}

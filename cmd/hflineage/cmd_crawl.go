@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -167,7 +171,13 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 		Seeds: seeds, All: f.all, Full: f.full, Mode: f.mode, Depth: f.depth, Restart: f.restart, SnapshotMin: f.minSnap,
 		Planned:  func(p crawler.Plan) { fmt.Fprintf(stderr, "plan: %s — %s\n", p.Mode, p.Reason) },
 		Progress: bar.update,
-		Warn:     func(s string) { fmt.Fprintln(stderr, "warning: "+s) },
+		Warn: func(s string) {
+			if bar.bar != nil {
+				bar.println("warning: " + s)
+			} else {
+				fmt.Fprintln(stderr, "warning: "+s)
+			}
+		},
 	})
 	bar.finish()
 	fmt.Fprintln(stderr, summaryLine(stats, err))
@@ -184,20 +194,31 @@ func summaryLine(s crawler.Stats, err error) string {
 	if s.Resumed {
 		line += " (resumed)"
 	}
-	if err != nil && !isSeedError(err) {
+	switch {
+	case errors.Is(err, crawler.ErrNothingCrawled):
+		line += " (nothing crawled)"
+	case err != nil && !isSeedError(err):
 		line += " (incomplete)"
 	}
 	return line
 }
 
+// isSeedError reports a crawl that completed without some of its seeds
+// (not one that crawled nothing).
 func isSeedError(err error) bool {
 	var se *crawler.SeedError
-	return errors.As(err, &se)
+	return errors.As(err, &se) && !errors.Is(err, crawler.ErrNothingCrawled)
 }
 
-// progress draws a progress line on stderr when it is a terminal.
+// progress draws a progress line on stderr when it is a terminal, fitted
+// to the terminal's width at every update so that it never wraps (a
+// wrapped line leaves a new line behind at every redraw). Elsewhere (a
+// pipe, a file, a test's buffer) it draws nothing.
 type progress struct {
-	bar *progressbar.ProgressBar
+	mu    sync.Mutex
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	width func() int // the terminal's columns now
 }
 
 func newProgress(stderr io.Writer) *progress {
@@ -205,13 +226,25 @@ func newProgress(stderr io.Writer) *progress {
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return &progress{}
 	}
-	return &progress{bar: progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("crawling"),
+	return newProgressBar(stderr, func() int {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+		return 80
+	})
+}
+
+// newProgressBar draws on w, a terminal width() columns wide. The bar
+// redraws itself every 100 ms (its spinner and elapsed time move during a
+// long wait for the quota), from a goroutine of its own until finish.
+func newProgressBar(w io.Writer, width func() int) *progress {
+	return &progress{w: w, width: width, bar: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionUseANSICodes(true), // clear to the end of the line: a shorter line leaves nothing behind
 	)}
 }
 
@@ -219,30 +252,105 @@ func (p *progress) update(s crawler.Stats) {
 	if p.bar == nil {
 		return
 	}
-	rate := 0.0
-	if secs := s.Elapsed.Seconds(); secs > 0 {
-		rate = float64(s.Requests) / secs
-	}
-	desc := fmt.Sprintf("models %d · edges %d · requests %d (%.1f/s", s.Models, s.Edges, s.Requests, rate)
-	if s.Pace.Limit > 0 {
-		desc += fmt.Sprintf(", capped at %.1f/s", s.Pace.Limit)
-	}
-	desc += ")"
-	if s.Pace.Remaining >= 0 && s.Pace.Quota > 0 {
-		desc += fmt.Sprintf(" · quota %d/%d left", s.Pace.Remaining, s.Pace.Quota)
-		if s.Pace.Window > 0 {
-			desc += " per " + s.Pace.Window.String()
-		}
-	}
-	if s.Pace.Waits > 0 {
-		desc += fmt.Sprintf(" · waited for resets %s", s.Pace.Waited.Round(time.Second))
-	}
-	p.bar.Describe(desc)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bar.Describe(fitProgress(s, p.width()))
 	p.bar.Set64(s.Pages)
+}
+
+// println prints a line (a warning) above the progress line.
+func (p *progress) println(line string) {
+	if p.bar == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprint(p.w, "\r\x1b[2K"+line+"\n")
 }
 
 func (p *progress) finish() {
 	if p.bar != nil {
 		p.bar.Finish()
+	}
+}
+
+// The progress line is "SPINNER DESCRIPTION  [ELAPSED] ": the bar adds
+// progressFrame columns around the description, and the elapsed time
+// (which the bar redraws on its own) may grow by elapsedGrowth columns
+// between two updates ("59s" → "1m0s"). The last column stays empty: a
+// terminal that wraps on writing it would break the line.
+const (
+	progressFrame = 7 // "⠋ " before, "  [" and "] " around the elapsed time after
+	elapsedGrowth = 2
+)
+
+// progressFields are the parts of the progress line in the order shown,
+// each with its rank (0 is dropped last): the models stored say how far
+// the crawl got, the request rate whether it moves; totals of requests and
+// edges come next, and the pacing details (time waited for the quota's
+// resets, what is left of it, a cap) go first when space runs short.
+func progressFields(s crawler.Stats) []progressField {
+	rate := 0.0
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		rate = float64(s.Requests) / secs
+	}
+	f := []progressField{
+		{0, fmt.Sprintf("models %d", s.Models)},
+		{3, fmt.Sprintf("edges %d", s.Edges)},
+		{2, fmt.Sprintf("requests %d", s.Requests)},
+		{1, fmt.Sprintf("%.1f req/s", rate)},
+	}
+	if s.Pace.Limit > 0 {
+		f = append(f, progressField{6, fmt.Sprintf("capped at %.1f/s", s.Pace.Limit)})
+	}
+	if s.Pace.Remaining >= 0 && s.Pace.Quota > 0 {
+		q := fmt.Sprintf("quota %d/%d left", s.Pace.Remaining, s.Pace.Quota)
+		if s.Pace.Window > 0 {
+			q += " per " + s.Pace.Window.String()
+		}
+		f = append(f, progressField{5, q})
+	}
+	if s.Pace.Waits > 0 {
+		f = append(f, progressField{4, fmt.Sprintf("waited %s for resets", s.Pace.Waited.Round(time.Second))})
+	}
+	return f
+}
+
+type progressField struct {
+	rank int
+	text string
+}
+
+const progressSep = " · "
+
+// fitProgress is the progress line's description for a terminal width
+// columns wide: the fields of s that fit, the least useful left out first;
+// the number of models alone, or nothing, when even "models N" does not.
+func fitProgress(s crawler.Stats, width int) string {
+	elapsed := (s.Elapsed.Truncate(time.Second)).String()
+	room := width - 1 - progressFrame - len(elapsed) - elapsedGrowth
+	fields := progressFields(s)
+	for {
+		texts := make([]string, len(fields))
+		for i, f := range fields {
+			texts[i] = f.text
+		}
+		line := strings.Join(texts, progressSep)
+		if utf8.RuneCountInString(line) <= room {
+			return line
+		}
+		if len(fields) == 1 { // a very narrow terminal: the count alone, or nothing
+			if n := fmt.Sprint(s.Models); len(n) <= room {
+				return n
+			}
+			return ""
+		}
+		drop := 0
+		for i, f := range fields {
+			if f.rank > fields[drop].rank {
+				drop = i
+			}
+		}
+		fields = slices.Delete(fields, drop, drop+1)
 	}
 }

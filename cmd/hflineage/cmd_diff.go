@@ -52,12 +52,19 @@ stored is new.`, stderr)
 	if out.Full {
 		fmt.Fprint(stdout, ", full")
 	}
-	if out.Finished != "" {
-		fmt.Fprintf(stdout, ", finished %s", out.Finished)
-	} else {
+	switch {
+	case out.Finished == "":
 		fmt.Fprint(stdout, ", unfinished")
+	case !out.Complete:
+		fmt.Fprintf(stdout, ", ended %s, incomplete", out.Finished)
+	default:
+		fmt.Fprintf(stdout, ", finished %s", out.Finished)
 	}
 	fmt.Fprintln(stdout, ")")
+	if out.AllNew && out.RunModels == 0 && out.RunEdges == 0 {
+		_, err := fmt.Fprintln(stdout, "it stored nothing")
+		return err
+	}
 	if out.AllNew {
 		_, err := fmt.Fprintf(stdout, "started from an empty database: all %d models and %d edges it stored are new\n", out.RunModels, out.RunEdges)
 		return err
