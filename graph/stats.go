@@ -149,10 +149,11 @@ type Stats struct {
 	// aside), counted in no depth bucket (0 with Root set).
 	ModelsWithoutLineage int          `json:"models_without_lineage"`
 	LargestFamilies      []FamilyStat `json:"largest_families"`
-	// Depth: models by shortest distance from a root or a dangling parent
-	// (depth 0 is the roots: a dangling parent is not a model, its children
-	// are at depth 1); "unreachable" for models reached from neither (in
-	// cycles only). The buckets add up to Models - ModelsWithoutLineage.
+	// Depth: models by shortest distance from a root (depth 0 is the
+	// roots), and models no root reaches by distance from a dangling parent
+	// (not a model: its children are at depth 1); "unreachable" for models
+	// reached from neither (in cycles only). The buckets add up to Models -
+	// ModelsWithoutLineage.
 	Depth        []Bucket       `json:"depth_distribution"`
 	FanOut       []Bucket       `json:"fanout_distribution"` // parents (dangling ones included) by number of distinct children
 	TopAuthors   []AuthorStat   `json:"top_authors"`         // authors of derivatives
@@ -442,10 +443,10 @@ func topPairs(m map[[2]string]int, top int) []LicensePair {
 }
 
 // depthDistribution counts the models marked in lineage by shortest
-// distance from the sources (multi-source breadth-first search): the chosen
-// root, or every node in scope without a parent (roots, dangling parents,
-// models without lineage). Models reached from no source (in cycles only)
-// are counted as "unreachable".
+// distance from a root: the chosen one, or every model in scope without a
+// parent; then models no root reaches, by distance from a dangling parent
+// (multi-source breadth-first searches). Models reached from neither (in
+// cycles only) are counted as "unreachable".
 func depthDistribution(ctx context.Context, g *Graph, in, hasParent, lineage []bool, rootIdx int) ([]Bucket, error) {
 	n := g.Len()
 	depth := make([]int32, n)
@@ -453,22 +454,38 @@ func depthDistribution(ctx context.Context, g *Graph, in, hasParent, lineage []b
 		depth[i] = -1
 	}
 	var queue []int32
-	for i := 0; i < n; i++ {
-		if in[i] && ((rootIdx < 0 && !hasParent[i]) || i == rootIdx) {
-			depth[i] = 0
-			queue = append(queue, int32(i))
+	bfs := func(source func(i int) bool) error {
+		queue = queue[:0]
+		for i := 0; i < n; i++ {
+			if in[i] && depth[i] < 0 && source(i) {
+				depth[i] = 0
+				queue = append(queue, int32(i))
+			}
 		}
+		for h := 0; h < len(queue); h++ {
+			if err := canceled(ctx, h); err != nil {
+				return err
+			}
+			p := queue[h]
+			for k := g.off[p]; k < g.off[p+1]; k++ {
+				if c := g.dst[k]; in[c] && depth[c] < 0 {
+					depth[c] = depth[p] + 1
+					queue = append(queue, c)
+				}
+			}
+		}
+		return nil
 	}
-	for h := 0; h < len(queue); h++ {
-		if err := canceled(ctx, h); err != nil {
+	if rootIdx >= 0 {
+		if err := bfs(func(i int) bool { return i == rootIdx }); err != nil {
 			return nil, err
 		}
-		p := queue[h]
-		for k := g.off[p]; k < g.off[p+1]; k++ {
-			if c := g.dst[k]; in[c] && depth[c] < 0 {
-				depth[c] = depth[p] + 1
-				queue = append(queue, c)
-			}
+	} else {
+		if err := bfs(func(i int) bool { return !hasParent[i] && !g.Nodes[i].Stub }); err != nil {
+			return nil, err
+		}
+		if err := bfs(func(i int) bool { return g.Nodes[i].Stub }); err != nil {
+			return nil, err
 		}
 	}
 	counts := map[int32]int{}

@@ -117,11 +117,12 @@ func TestComputeStats(t *testing.T) {
 			ModelsWithoutLineage: 2, // dave/selfie, eve/lone
 			LargestFamilies: []FamilyStat{baseFamily, {Model: "fam2/root", Author: "fam2", License: "gemma",
 				Descendants: RelationCounts{Finetune: 1, Total: 1}, MaxDepth: 1, Downloads: 60, Likes: 6}},
-			// 0: the two roots; 1: alice/ft, bob/ft, fam2/kid, and from the
-			// stubs bob/merge, x/orphan, x/orphan2; 2: alice/ft-GGUF,
-			// carol/lora, carol/single-merge; the cycle unreachable. 2+6+3+2
-			// = 15 models - 2 without lineage.
-			Depth: []Bucket{{"0", 2}, {"1", 6}, {"2", 3}, {"unreachable", 2}},
+			// 0: the two roots; 1: alice/ft, bob/ft, fam2/kid, and x/orphan,
+			// x/orphan2 which only the stubs reach; 2: alice/ft-GGUF,
+			// carol/lora, carol/single-merge, bob/merge (a root reaches it:
+			// not depth 1 below the stub gone/parent); the cycle
+			// unreachable. 2+5+4+2 = 15 models - 2 without lineage.
+			Depth: []Bucket{{"0", 2}, {"1", 5}, {"2", 4}, {"unreachable", 2}},
 			// 1 child: other/missing, cyc/a, cyc/b, fam2/root; 2: meta/base
 			// (bob/ft once though by two edges), alice/ft, bob/ft, gone/parent.
 			FanOut: fanOut(4, 4),
@@ -149,7 +150,7 @@ func TestComputeStats(t *testing.T) {
 			}},
 			Roots: 2, ModelsWithoutLineage: 2,
 			LargestFamilies: []FamilyStat{baseFamily},
-			Depth:           []Bucket{{"0", 2}, {"1", 6}, {"2", 3}, {"unreachable", 2}},
+			Depth:           []Bucket{{"0", 2}, {"1", 5}, {"2", 4}, {"unreachable", 2}},
 			FanOut:          fanOut(4, 4),
 			TopAuthors:      []AuthorStat{{"alice", 2, 350}},
 			Growth:          []FamilyGrowth{baseGrowth},

@@ -15,11 +15,24 @@ import (
 func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("stats", `stats [flags]
 
-Describes the stored ecosystem: models, edges by relation, dangling parents,
-the largest families (unique descendants by relation, summed downloads and
-likes), depth and fan-out distributions, top authors of derivatives, growth
-by month of creation, license drift and metadata quality. --root restricts
-all of it to one family. The JSON form is documented in the README.`, stderr)
+Describes the stored ecosystem: models, edges by relation, roots, dangling
+parents, the largest families (unique descendants by relation, summed
+downloads and likes), depth and fan-out distributions, top authors of
+derivatives, growth by month of creation, license drift and metadata
+quality. --root restricts all of it to one family. The JSON form is
+documented in the README.
+
+A root is a model with children and no parent (a self-loop aside); the
+roots are exactly depth 0 of the depth distribution, which counts models
+by shortest distance from a root (models no root reaches: from a dangling
+parent). Models with neither parent nor child are counted apart ("models
+without lineage"). With --root the chosen model is the one root.
+
+A dangling parent is named in a model's tags but has no record in the
+database. The database knows the Hub does not have it when a complete scan
+did not list it, or when the Hub answered 401/404 to a crawl's lookup;
+any other is outside the crawled families and was never looked up (after
+a walk, the co-parents of merges are: the Hub may well serve them).`, stderr)
 	db := dbFlag(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	top := fs.Int("top", 10, "length of the rankings (`N`)")
@@ -72,8 +85,14 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	fmt.Fprintf(tw, "models with a parent\t%d\n", s.ModelsWithParent)
 	fmt.Fprintf(tw, "edges\t%d (finetune %d, adapter %d, quantized %d, merge %d, other %d)\n", s.Edges,
 		s.EdgesByRelation.Finetune, s.EdgesByRelation.Adapter, s.EdgesByRelation.Quantized, s.EdgesByRelation.Merge, s.EdgesByRelation.Other)
-	fmt.Fprintf(tw, "dangling parents\t%d (named in tags, never listed: deleted, private or misspelled)\n", s.DanglingParents)
-	fmt.Fprintf(tw, "roots\t%d (models with children and no parent)\n", s.Roots)
+	fmt.Fprintf(tw, "roots\t%d (models with children and no parent: depth 0)\n", s.Roots)
+	fmt.Fprintf(tw, "models without lineage\t%d (no parent, no children)\n", s.ModelsWithoutLineage)
+	d := s.Dangling
+	fmt.Fprintf(tw, "dangling parents\t%d (named in tags, no record in the database)\n", s.DanglingParents)
+	if s.DanglingParents > 0 {
+		fmt.Fprintf(tw, "  not on the Hub\t%d (not listed by a complete scan %d, 401/404 to a lookup %d)\n", d.NotOnHub, d.NotListedByScan, d.LookupFailed)
+		fmt.Fprintf(tw, "  not looked up\t%d (outside the crawled families: the Hub may have them)\n", d.NotLookedUp)
+	}
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nLargest families\n")
@@ -85,15 +104,26 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	}
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nDepth (models by distance from a root)\n")
+	if len(d.Top) > 0 {
+		fmt.Fprintf(w, "\nDangling parents, most named first\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "%8s\tknown\tmodel\n", "children")
+		for _, p := range d.Top {
+			fmt.Fprintf(tw, "%8d\t%s\t%s\n", p.Children, danglingReasonText[p.Reason], p.Model)
+		}
+		tw.Flush()
+	}
+
+	fmt.Fprintf(w, "\nDepth (models by shortest distance from a root, else from a dangling parent)\n")
 	writeBars(w, s.Depth)
-	fmt.Fprintf(w, "\nFan-out (models by number of children)\n")
+	fmt.Fprintf(w, "\nFan-out (parents, dangling ones included, by number of children)\n")
 	writeBars(w, s.FanOut)
 
 	fmt.Fprintf(w, "\nTop authors of derivatives\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "derivatives\tdownloads\t author\n")
 	for _, a := range s.TopAuthors {
-		fmt.Fprintf(tw, "%d\t%d downloads\t %s\n", a.Derivatives, a.Downloads, a.Author)
+		fmt.Fprintf(tw, "%d\t%d\t %s\n", a.Derivatives, a.Downloads, a.Author)
 	}
 	tw.Flush()
 
@@ -116,6 +146,14 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	_, err := fmt.Fprintf(w, "\nMetadata quality: %d self-loops, %d cycles (%d models), %d dangling parents, %d single-parent merges\n",
 		q.SelfLoops, q.Cycles, q.ModelsInCycles, q.DanglingParents, q.SingleParentMerges)
 	return err
+}
+
+// danglingReasonText says in the text report what is known of a dangling
+// parent.
+var danglingReasonText = map[graph.DanglingReason]string{
+	graph.NotListedByScan: "not on the Hub (not listed by a complete scan)",
+	graph.LookupFailed:    "not on the Hub (401/404 to a lookup)",
+	graph.NotLookedUp:     "not looked up",
 }
 
 // writeBars draws a distribution as text bars.
