@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/term"
+
 	"github.com/hflineage/hflineage/query"
 )
 
@@ -22,20 +24,22 @@ exports can be diffed. Nodes carry downloads, likes, createdAt, license,
 library, pipeline and author; every edge its relation.
 
 Formats:
-  dot        Graphviz (edges styled per relation, with a legend)
+  dot        Graphviz (edges styled per relation; --legend adds a key)
   graphml    Gephi, Cytoscape, networkx (nx.read_graphml), yEd
   json       networkx node-link (nx.node_link_graph)
   csv        edge list: parent,relation,child, then the child's attributes
   csv-nodes  node table
-  svg, png   a picture rendered by Graphviz (dot for small families, sfdp
-             for large ones; needs the graphviz package)`, stderr)
+  svg, png,  a picture rendered by Graphviz, with a key of the relations
+  pdf        (dot for small graphs, sfdp for large ones; needs the graphviz
+             package); png and pdf go to -o FILE or a pipe, not a terminal`, stderr)
 	db := dbFlag(fs)
 	format := fs.String("format", "", "output `FORMAT`: "+strings.Join(query.ExportFormats, ", "))
 	root := fs.String("root", "", "export only the family of `MODEL`")
-	depth := fs.Int("depth", -1, "with --root: keep members at most `N` levels below it (-1: all)")
-	maxNodes := fs.Int("max-nodes", 0, "with --root: keep at most `N` members, the most downloaded, each with a path to the root (0: all)")
+	depth := fs.Int("depth", -1, "with --root: keep members at most `N` levels below it (-1: no limit)")
+	maxNodes := fs.Int("max-nodes", 0, "keep at most `N` models, the most downloaded, each with its path to the root (without --root: to its own root) (0: all)")
 	relations := fs.String("relation", "", "keep only edges of these relations (`R[,R]`: adapter, finetune, merge, quantized); with --root the family is followed through them only")
 	cluster := fs.String("cluster", "", "dot, svg, png: group nodes in boxes `BY` author or relation (relation needs --root)")
+	legend := fs.Bool("legend", false, "dot: draw a key of the relations (pseudo-nodes that tools counting nodes would count)")
 	out := fs.String("o", "", "write to `FILE` (default stdout; not a directory)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -48,9 +52,12 @@ Formats:
 	if err != nil {
 		return usagef("export: --relation: %v", err)
 	}
-	sel := query.Selection{Format: *format, Root: *root, Depth: *depth, MaxNodes: *maxNodes, Relations: rels, Cluster: *cluster}
+	sel := query.Selection{Format: *format, Root: *root, Depth: *depth, MaxNodes: *maxNodes, Relations: rels, Cluster: *cluster, Legend: *legend}
 	if err := sel.Check(); err != nil {
 		return queryError(err)
+	}
+	if err := binaryToTerminal(sel.Format, *out, terminal(stdout)); err != nil {
+		return err
 	}
 	if *out != "" && *out != "-" {
 		if _, _, err := outputTarget(*out); err != nil {
@@ -71,13 +78,29 @@ Formats:
 	}
 	sel.BeforeLayout = func(nodes int, layout string) {
 		if layout == "sfdp" {
-			fmt.Fprintf(stderr, "export: %d nodes: laying out with sfdp; --max-nodes gives a more readable picture\n", nodes)
+			fmt.Fprintf(stderr, "export: %d nodes: laying out with sfdp; --max-nodes 300 gives a more readable picture\n", nodes)
 		}
 	}
 	return writeOutput(*out, stdout, func(w io.Writer) error {
 		_, err := q.Write(ctx, sel, w)
 		return queryError(err)
 	})
+}
+
+// binaryToTerminal refuses, in one line, a binary format (png, pdf) bound
+// for stdout when stdout is a terminal, which it would fill with garbage; a
+// pipe or a file gets it.
+func binaryToTerminal(format, out string, stdoutIsTerminal bool) error {
+	if !stdoutIsTerminal || (out != "" && out != "-") || !(query.Selection{Format: format}).Binary() {
+		return nil
+	}
+	return fmt.Errorf("export: %s is binary and stdout is a terminal: give -o FILE.%s, or pipe it", format, query.FileExtension(format))
+}
+
+// terminal reports whether w writes to a terminal.
+func terminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && f.Fd() != ^uintptr(0) && term.IsTerminal(int(f.Fd()))
 }
 
 // writeOutput runs write on stdout, or on the file at path. A new file, or

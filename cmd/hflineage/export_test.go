@@ -6,11 +6,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/graph"
@@ -80,6 +83,13 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 		if code, _, stderr := cli(t, "export", "--db", db, "--format", format, "-o", path); code != 0 {
 			t.Fatalf("export %s: %s", format, stderr)
 		}
+	}
+	// DOT carries exactly the lineage: one node statement per model, one
+	// edge per edge, no legend.
+	if b, err := os.ReadFile(filepath.Join(dir, "all.dot")); err != nil {
+		t.Error(err)
+	} else if nodes, edges := bytes.Count(b, []byte(" [label=")), bytes.Count(b, []byte(" -> ")); nodes != g.Len() || edges != g.EdgeCount() || bytes.Contains(b, []byte("legend")) {
+		t.Errorf("dot: %d nodes, %d edges (legend: %v); the store has %d, %d", nodes, edges, bytes.Contains(b, []byte("legend")), g.Len(), g.EdgeCount())
 	}
 	// CSV: plain readers see every edge and node.
 	for format, want := range map[string]int{"csv": g.EdgeCount(), "csv-nodes": g.Len()} {
@@ -219,3 +229,103 @@ func TestPlots(t *testing.T) {
 }
 
 func xmlDecoder(b []byte) *xml.Decoder { return xml.NewDecoder(bytes.NewReader(b)) }
+
+func TestBinaryToTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		format, out string
+		terminal    bool
+		refused     bool
+	}{
+		{"png", "", true, true},
+		{"png", "-", true, true},
+		{"pdf", "", true, true},
+		{"png", "", false, false}, // a pipe or a file
+		{"png", "fam.png", true, false},
+		{"svg", "", true, false}, // text
+		{"dot", "", true, false},
+	} {
+		err := binaryToTerminal(tc.format, tc.out, tc.terminal)
+		if (err != nil) != tc.refused {
+			t.Errorf("%s -o %q, terminal %v: %v", tc.format, tc.out, tc.terminal, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "-o FILE."+tc.format) || !strings.Contains(err.Error(), "pipe")) {
+			t.Errorf("%s: hint %q", tc.format, err)
+		}
+	}
+}
+
+// TestExportPNGToTerminal runs export with stdout on a pseudo-terminal, as
+// main gives it: png and pdf are refused with a one-line hint and nothing
+// is written; piped, the PNG goes through.
+func TestExportPNGToTerminal(t *testing.T) {
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("Graphviz not installed")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "meta-llama/Llama-3.1-8B"); code != 0 {
+		t.Fatal(stderr)
+	}
+	ctx := context.Background()
+	for _, format := range []string{"png", "pdf"} {
+		var errb bytes.Buffer
+		err := run(ctx, []string{"export", "--db", db, "--format", format, "--root", "meta-llama/Llama-3.1-8B"}, newInterruptibleWriter(ctx, tty), &errb)
+		code := exitCode(err, &errb)
+		want := "hflineage: export: " + format + " is binary and stdout is a terminal: give -o FILE." + format + ", or pipe it\n"
+		if code != 1 || errb.String() != want {
+			t.Errorf("%s to a terminal: exit %d, stderr %q; want 1, %q", format, code, errb.String(), want)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	err = run(ctx, []string{"export", "--db", db, "--format", "png", "--root", "meta-llama/Llama-3.1-8B"}, newInterruptibleWriter(ctx, w), io.Discard)
+	w.Close()
+	if b := <-got; err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("png to a pipe: %v, %q", err, b[:min(len(b), 8)])
+	}
+	// Nothing reached the terminal.
+	tty.Close()
+	rest, _ := io.ReadAll(ptmx)
+	if len(rest) > 0 {
+		t.Errorf("the terminal got %q", rest[:min(len(rest), 40)])
+	}
+}
+
+// TestExportFlags: what --depth accepts, and --max-nodes on the whole
+// database of a generated world (what the sfdp hint suggests).
+func TestExportFlags(t *testing.T) {
+	world := hubtest.Generate(hubtest.GenOptions{Models: 3000, Seed: 6})
+	srv := hubtest.NewServer(world)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "--all"); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, _, stderr := cli(t, "export", "--db", db, "--format", "dot", "--root", "base-org-0/Base-Model-0", "--depth", "-7")
+	if code != 2 || !strings.HasPrefix(stderr, "hflineage: export: --depth must be -1 (no limit) or ≥ 0, not -7\n") {
+		t.Errorf("--depth -7: exit %d, %q", code, stderr)
+	}
+	code, stdout, stderr := cli(t, "export", "--db", db, "--format", "csv-nodes", "--max-nodes", "100")
+	if rows := strings.Count(stdout, "\n") - 1; code != 0 || rows > 100 || rows < 90 {
+		t.Errorf("--max-nodes 100 without --root: exit %d, %d models: %s", code, rows, stderr)
+	}
+	code, stdout, _ = cli(t, "export", "--db", db, "--format", "dot", "--max-nodes", "50", "--legend")
+	if nodes := strings.Count(stdout, " [label="); code != 0 || nodes > 50+2*len(graph.Relations) || !strings.Contains(stdout, "cluster_legend") {
+		t.Errorf("dot --max-nodes 50 --legend: exit %d, %d node statements", code, nodes)
+	}
+	code, _, stderr = cli(t, "export", "--db", db, "--format", "csv", "--legend")
+	if code != 2 || !strings.Contains(stderr, "--legend goes with dot") {
+		t.Errorf("csv --legend: exit %d, %q", code, stderr)
+	}
+}

@@ -19,6 +19,7 @@ const stdoutGrace = 100 * time.Millisecond
 // also after the context ended (a scheduler's last log line).
 type interruptibleWriter struct {
 	ctx  context.Context
+	w    io.Writer // the writer written to, for Fd
 	mu   sync.Mutex
 	todo chan []byte
 	done chan writeResult
@@ -31,7 +32,7 @@ type writeResult struct {
 }
 
 func newInterruptibleWriter(ctx context.Context, w io.Writer) *interruptibleWriter {
-	iw := &interruptibleWriter{ctx: ctx, todo: make(chan []byte), done: make(chan writeResult)}
+	iw := &interruptibleWriter{ctx: ctx, w: w, todo: make(chan []byte), done: make(chan writeResult)}
 	go func() {
 		for p := range iw.todo {
 			n, err := w.Write(p)
@@ -65,4 +66,13 @@ func (iw *interruptibleWriter) Write(p []byte) (int, error) {
 		iw.err = iw.ctx.Err()
 		return 0, iw.err
 	}
+}
+
+// Fd is the file descriptor written to (as os.File's), so that a command
+// can tell a terminal; ^uintptr(0) when that is not a file.
+func (iw *interruptibleWriter) Fd() uintptr {
+	if f, ok := iw.w.(interface{ Fd() uintptr }); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
 }
