@@ -6,12 +6,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"image/png"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 
@@ -202,27 +204,76 @@ func TestPlots(t *testing.T) {
 	for _, args := range [][]string{
 		{"stats", "--db", db, "--root", base, "--plot", filepath.Join(dir, "growth.svg")},
 		{"history", "--db", db, base, "--plot", filepath.Join(dir, "history.svg")},
+		{"stats", "--db", db, "--root", base, "--plot", filepath.Join(dir, "growth.png")},
+		{"history", "--db", db, base, "--plot", filepath.Join(dir, "history.png")},
 	} {
 		if code, _, stderr := cli(t, args...); code != 0 {
 			t.Fatalf("%v: %s", args, stderr)
 		}
-		svg, err := os.ReadFile(args[len(args)-1])
+		b, err := os.ReadFile(args[len(args)-1])
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Well-formed XML with a title, axes labels and a legend.
-		dec := xmlDecoder(svg)
+		if strings.HasSuffix(args[len(args)-1], ".png") {
+			if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+				t.Errorf("%s --plot .png: %v", args[0], err)
+			}
+			continue
+		}
+		// Well-formed XML with a title, axes, every month's label and a legend.
+		dec := xmlDecoder(b)
+		var texts []string
+		inText := false
 		for {
-			if _, err := dec.Token(); err != nil {
-				if err.Error() != "EOF" {
+			tok, err := dec.Token()
+			if err != nil {
+				if err != io.EOF {
 					t.Errorf("%s: not well-formed: %v", args[0], err)
 				}
 				break
 			}
+			switch tok := tok.(type) {
+			case xml.StartElement:
+				inText = tok.Name.Local == "text"
+			case xml.CharData:
+				if inText {
+					texts = append(texts, strings.TrimSpace(string(tok)))
+				}
+			case xml.EndElement:
+				inText = false
+			}
 		}
-		for _, want := range []string{base, "descendants", "<path"} {
-			if !bytes.Contains(svg, []byte(want)) {
+		all := strings.Join(texts, "\n")
+		for _, want := range []string{base, "descendants"} {
+			if !strings.Contains(all, want) {
 				t.Errorf("%s plot lacks %q", args[0], want)
+			}
+		}
+		if !bytes.Contains(b, []byte("<path")) {
+			t.Errorf("%s plot draws no line", args[0])
+		}
+		switch args[0] {
+		case "stats":
+			var months []string
+			for _, s := range texts {
+				if _, err := time.Parse("2006-01", s); err == nil {
+					months = append(months, s)
+				}
+			}
+			for i := 1; i < len(months); i++ {
+				prev, _ := time.Parse("2006-01", months[i-1])
+				if want := prev.AddDate(0, 1, 0).Format("2006-01"); months[i] != want {
+					t.Errorf("growth plot: %s follows %s, want %s", months[i], months[i-1], want)
+				}
+			}
+			if len(months) < 12 || !strings.Contains(all, "new that month") || !strings.Contains(all, "family size (cumulative)") {
+				t.Errorf("growth plot: %d months, legend in %q", len(months), texts)
+			}
+		case "history":
+			for _, want := range []string{"run 1 · ", "run 2 · ", "total", "adapter", "finetune", "merge", "quantized"} {
+				if !strings.Contains(all, want) {
+					t.Errorf("history plot lacks %q", want)
+				}
 			}
 		}
 	}
