@@ -16,7 +16,7 @@ oldest first. Runs record the seeds of walks and, after a scan, every family
 with at least --snapshot-min descendants (100 by default).`, stderr)
 	db := dbFlag(fs)
 	jsonOut := fs.Bool("json", false, `print {"model","runs":[{"run","finished","mode","descendants":{…}}]}`)
-	plot := fs.String("plot", "", "draw the family's size over the runs as an SVG to `FILE`")
+	plot := fs.String("plot", "", "draw the family's size over the runs to `FILE` (SVG; PNG if it ends in .png)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ a walk, the co-parents of merges are: the Hub may well serve them).`, stderr)
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	top := fs.Int("top", 10, "length of the rankings (`N`)")
 	root := fs.String("root", "", "describe only the family of `MODEL`")
-	plot := fs.String("plot", "", "with --root: draw the family's growth by month as an SVG to `FILE`")
+	plot := fs.String("plot", "", "with --root: draw the family's growth by month to `FILE` (SVG; PNG if it ends in .png)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
