@@ -123,21 +123,27 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	stats, err := crawlOnce(ctx, f, seeds, rate, stderr)
 	if f.jsonOut {
-		out := map[string]any{
-			"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
-			"requests": stats.Requests, "throttled": stats.TooMany, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
-			"complete": err == nil || isSeedError(err), "quota_waits": stats.Pace.Waits, "retries": stats.Retries,
-			"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
-			"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,
-		}
-		if err != nil {
-			out["error"] = oneLine(err.Error())
-		}
-		if jerr := json.NewEncoder(stdout).Encode(out); jerr != nil && err == nil {
+		if jerr := json.NewEncoder(stdout).Encode(crawlJSON(stats, err)); jerr != nil && err == nil {
 			return jerr
 		}
 	}
 	return resumable(err)
+}
+
+// crawlJSON is a crawl's summary for --json (crawl's, and schedule's for
+// each run).
+func crawlJSON(stats crawler.Stats, err error) map[string]any {
+	out := map[string]any{
+		"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
+		"requests": stats.Requests, "throttled": stats.TooMany, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
+		"complete": err == nil || isSeedError(err), "quota_waits": stats.Pace.Waits, "retries": stats.Retries,
+		"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
+		"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,
+	}
+	if err != nil {
+		out["error"] = oneLine(err.Error())
+	}
+	return out
 }
 
 // crawlOnce opens the database, crawls as f says, prints the summary line

@@ -45,8 +45,7 @@ is saved, and the next start resumes it.`, stderr)
 	addrFile := fs.String("addr-file", "", "write the bound host:port to `FILE` once listening")
 	token := fs.String("auth-token", "", "require this bearer `TOKEN` on POSTs (default $HFLINEAGE_SERVE_TOKEN); needed off loopback")
 	restart := fs.Bool("restart", false, "abandon an unfinished crawl in the database instead of resuming it")
-	every := fs.Duration("every", 0, "crawl on a schedule: every `DURATION` (e.g. 6h)")
-	cron := fs.String("cron", "", "crawl on a cron schedule `EXPR` (5 fields, e.g. \"0 3 * * *\")")
+	sf := defineScheduleFlags(fs, "crawl MODELs (or --all)")
 	all := fs.Bool("all", false, "the scheduled crawl scans the whole Hub")
 	full := fs.Bool("full", false, "with --all: list everything and remove what the Hub no longer has")
 	mode := fs.String("mode", "auto", "`walk`, scan or auto: how scheduled crawls crawl MODELs")
@@ -61,13 +60,11 @@ is saved, and the next start resumes it.`, stderr)
 	if *token == "" {
 		*token = os.Getenv("HFLINEAGE_SERVE_TOKEN") // read here, never shown as a flag default
 	}
-	if *every > 0 && *cron != "" {
-		return usagef("serve: give at most one of --every and --cron")
+	def, jobOpts, err := sf.job("serve", fs)
+	if err != nil {
+		return err
 	}
-	if *every < 0 || (*every > 0 && *every < time.Second) {
-		return usagef("serve: --every must be at least 1s")
-	}
-	scheduled := *every > 0 || *cron != ""
+	scheduled := def != nil
 	if scheduled && !*all && len(pos) == 0 {
 		return usagef("serve: a schedule needs MODELs or --all")
 	}
@@ -119,7 +116,7 @@ is saved, and the next start resumes it.`, stderr)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	what := ""
 	if scheduled {
-		what = scheduleWhat(*every, *cron, *all, pos)
+		what = scheduleWhat(sf, *all, pos)
 	}
 	srv, err := server.New(server.Config{Store: st, Hub: hub, AuthToken: *token, Schedule: what, Logger: log})
 	if err != nil {
@@ -164,10 +161,6 @@ is saved, and the next start resumes it.`, stderr)
 	var sched gocron.Scheduler
 	if scheduled {
 		srv.Track(pos)
-		def := gocron.DurationJob(*every)
-		if *cron != "" {
-			def = gocron.CronJob(*cron, false)
-		}
 		if sched, err = gocron.NewScheduler(); err != nil {
 			return err
 		}
@@ -178,8 +171,8 @@ is saved, and the next start resumes it.`, stderr)
 				log.Error("scheduled crawl not queued", "err", err)
 			}
 		}
-		if _, err := sched.NewJob(def, gocron.NewTask(task), gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
-			return usagef("serve: %v", err)
+		if _, err := sched.NewJob(def, gocron.NewTask(task), jobOpts...); err != nil {
+			return fmt.Errorf("serve: %w", err)
 		}
 		sched.Start()
 		log.Info("scheduled", "what", what)

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+)
+
+func TestScheduleFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--cron", "0 3 * *"}, `schedule: --cron "0 3 * *": expected exactly 5 fields, found 4`},
+		{[]string{"--cron", "61 * * * *"}, `schedule: --cron "61 * * * *": end of range (61) above maximum (59): 61`},
+		{[]string{"--cron", "CRON_TZ=Mars/Base 0 3 * * *"}, `schedule: --cron "CRON_TZ=Mars/Base 0 3 * * *": provided bad location Mars/Base: unknown time zone Mars/Base`},
+		{[]string{"--every", "0s"}, "schedule: --every must be positive, not 0s (e.g. 6h)"},
+		{[]string{"--every", "-5m"}, "schedule: --every must be positive, not -5m0s (e.g. 6h)"},
+		{[]string{"--every", "500ms"}, "schedule: --every must be at least 1s"},
+		{[]string{"--every", "1h", "--cron", "0 3 * * *"}, "schedule: give --every or --cron, not both"},
+		{[]string{"--now"}, "schedule: --now goes with --cron (or --every)"},
+		{nil, "schedule: give --every or --cron"},
+		{[]string{"--every", "1h", "--runs", "-1"}, "schedule: --runs must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			args := append(append([]string{"schedule", "--db", db}, tt.args...), "a/b")
+			code, stdout, stderr := cli(t, args...)
+			want := "hflineage: " + tt.msg + "\nrun 'hflineage schedule --help' for usage\n"
+			if code != exitUsage || stdout != "" || stderr != want {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and:\n%s", code, stdout, stderr, want)
+			}
+		})
+	}
+	// serve checks its schedule the same way.
+	code, _, stderr := cli(t, "serve", "--db", db, "--cron", "bogus", "a/b")
+	if want := "hflineage: serve: --cron \"bogus\": expected exactly 5 fields, found 1\nrun 'hflineage serve --help' for usage\n"; code != exitUsage || stderr != want {
+		t.Errorf("serve --cron bogus: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// background runs hflineage in-process until it returns or ctx ends.
+func background(ctx context.Context, args ...string) (stdout, stderr *lockedBuffer, result chan int) {
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	result = make(chan int, 1)
+	go func() {
+		err := run(ctx, args, stdout, stderr)
+		result <- exitCode(err, stderr)
+	}()
+	return stdout, stderr, result
+}
+
+// waitUntil waits for cond, failing the test after a minute.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+	}
+}
+
+// TestScheduleJSON: --json prints one JSON object per run, with the keys of
+// crawl --json, and nothing else on stdout; --every starts at once.
+func TestScheduleJSON(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	code, stdout, stderr := cli(t, "crawl", "--json", "--db", filepath.Join(t.TempDir(), "db"), "--endpoint", srv.URL, "a/ft")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var crawlOut map[string]any
+	if err := json.Unmarshal([]byte(stdout), &crawlOut); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys := sortedKeys(crawlOut)
+
+	code, stdout, stderr = cli(t, "schedule", "--every", "1s", "--runs", "2", "--json", "--db", db, "--endpoint", srv.URL, "a/ft")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines on stdout, want 2:\n%s", len(lines), stdout)
+	}
+	for i, l := range lines {
+		var out map[string]any
+		if err := json.Unmarshal([]byte(l), &out); err != nil {
+			t.Fatalf("line %d: %v: %q", i+1, err, l)
+		}
+		if keys := sortedKeys(out); !slices.Equal(keys, wantKeys) {
+			t.Errorf("run %d: keys %v, want those of crawl --json %v", i+1, keys, wantKeys)
+		}
+		if out["run"] != float64(i+1) || out["complete"] != true || out["models"] != float64(4) {
+			t.Errorf("run %d: %s", i+1, l)
+		}
+	}
+	if !strings.Contains(stderr, " scheduled: crawl [a/ft] every 1s (first run now)\n") || !strings.HasSuffix(stderr, " scheduler stopped after 2 runs\n") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}
+
+// TestScheduleCron: --cron waits for its first tick (no request meanwhile)
+// and says when that is; a signal then stops it with exit 130. With --now
+// it crawls at once.
+func TestScheduleCron(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr, result := background(ctx, "schedule", "--cron", "CRON_TZ=UTC 0 3 * * *", "--db", db, "--endpoint", srv.URL, "a/ft")
+	waitUntil(t, "the scheduled line", func() bool { return strings.Contains(stdout.String(), "scheduled:") })
+	next := time.Now().UTC().Truncate(24 * time.Hour).Add(3 * time.Hour)
+	if !next.After(time.Now()) {
+		next = next.Add(24 * time.Hour)
+	}
+	want := ` scheduled: crawl [a/ft] on "CRON_TZ=UTC 0 3 * * *" (first run ` + next.Format(time.RFC3339) + ")\n"
+	if got := stdout.String(); !strings.HasSuffix(got, want) {
+		t.Errorf("stdout %q, want it to end with %q", got, want)
+	}
+	cancel()
+	if code := <-result; code != exitCanceled {
+		t.Errorf("exit %d after the signal, want 130: %s", code, stderr)
+	}
+	if n := srv.RequestCount(); n != 0 {
+		t.Errorf("%d requests before the first tick", n)
+	}
+	if !strings.HasSuffix(stdout.String(), " scheduler stopped after 0 runs\n") || stderr.String() != "hflineage: interrupted\n" {
+		t.Errorf("stdout %q, stderr %q", stdout, stderr)
+	}
+
+	code, out, errs := cli(t, "schedule", "--cron", "0 3 * * *", "--now", "--runs", "1", "--db", db, "--endpoint", srv.URL, "a/ft")
+	if code != 0 || !strings.Contains(out, "(first run now)\n") || !strings.Contains(out, " crawl: 4 models") {
+		t.Errorf("--now: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}
+
+// TestScheduleSkipsOverlap: a tick that comes while the crawl still runs
+// is skipped and logged (gocron's singleton mode), and the run goes on.
+func TestScheduleSkipsOverlap(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	srv.Delay = 1500 * time.Millisecond // each answer: the walk takes a few seconds, the ticks come every second
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	code, stdout, stderr := cli(t, "schedule", "--every", "1s", "--runs", "1", "--mode", "walk", "--db", db, "--endpoint", srv.URL, "b/lora")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	skipped := 0
+	for _, l := range lines {
+		if strings.HasSuffix(l, " skipped: the previous crawl is still running") {
+			skipped++
+		}
+	}
+	if skipped == 0 || !strings.Contains(lines[len(lines)-2], " crawl: 1 models") || !strings.HasSuffix(lines[len(lines)-1], " scheduler stopped after 1 runs") {
+		t.Errorf("no skipped tick, or the run missing:\n%s", stdout)
+	}
+}
+
+// TestScheduleStopsDuringCrawl: a signal during a crawl stops it, the
+// position saved, exit 130.
+func TestScheduleStopsDuringCrawl(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	srv.Delay = time.Second
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr, result := background(ctx, "schedule", "--every", "1h", "--mode", "walk", "--db", db, "--endpoint", srv.URL, "meta-llama/Llama-3.1-8B")
+	waitUntil(t, "a request", func() bool { return srv.RequestCount() > 0 })
+	cancel()
+	if code := <-result; code != exitCanceled {
+		t.Errorf("exit %d, want 130: %s", code, stderr)
+	}
+	if !strings.Contains(stdout.String(), " stopped: crawl: ") || !strings.HasSuffix(stdout.String(), " scheduler stopped after 1 runs\n") ||
+		stderr.String() != "hflineage: interrupted; "+errResumable.Error()+"\n" {
+		t.Errorf("stdout:\n%s\nstderr %q", stdout, stderr)
+	}
+}
