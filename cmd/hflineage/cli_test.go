@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,27 @@ func TestUnknownSeeds(t *testing.T) {
 				t.Errorf("next crawl: exit %d: %s", code, stderr)
 			}
 		})
+	}
+}
+
+// TestUnknownSeedViaServe: the same through hflineage serve, which holds
+// the database and runs the crawl.
+func TestUnknownSeedViaServe(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, serveErr, result := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0", "--endpoint", srv.URL)
+	defer func() {
+		cancel()
+		if code := <-result; code != 0 {
+			t.Errorf("serve: exit %d: %s", code, serveErr)
+		}
+	}()
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+	code, stdout, stderr := cli(t, "crawl", "--json", "--db", db, "nobody/nothing")
+	if code != exitFailure || !strings.Contains(stderr, "\nhflineage: nothing crawled: seed nobody/nothing skipped: model not found on the Hub") ||
+		!strings.Contains(stderr, "(nothing crawled)\n") || !strings.Contains(stdout, `"complete":false`) {
+		t.Errorf("exit %d, stdout %s, stderr:\n%s", code, stdout, stderr)
 	}
 }

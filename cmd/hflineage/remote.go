@@ -282,6 +282,9 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 			case o.Error != "":
 				return stats, fmt.Errorf("crawl %d on the server: %s", o.ID, o.Error)
 			case o.Skipped != "":
+				if why, ok := strings.CutPrefix(o.Skipped, crawler.ErrNothingCrawled.Error()+": "); ok {
+					return stats, fmt.Errorf("%w: %w", crawler.ErrNothingCrawled, &crawler.SeedError{Errs: map[string]error{"": errors.New(why)}})
+				}
 				return stats, &crawler.SeedError{Errs: map[string]error{"": errors.New(o.Skipped)}}
 			}
 			return stats, nil
