@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -20,6 +21,9 @@ type Graph struct {
 	off []int32 // edges out of node i: dst[off[i]:off[i+1]]
 	dst []int32
 	rel []Relation
+	// sorted: ids are in strictly increasing order (a graph decoded from a
+	// cache written by CSRWriter), so Index searches them by bisection.
+	sorted bool
 	// Nodes holds node attributes when the builder was given them.
 	Nodes []NodeInfo
 }
@@ -41,6 +45,15 @@ func (n NodeInfo) CreatedAt() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(n.Created, 0).UTC()
+}
+
+// NodeInfoOf returns the attributes of m a NodeInfo keeps.
+func NodeInfoOf(m *Model) NodeInfo {
+	n := NodeInfo{Author: m.Author, License: m.License, Downloads: m.Downloads, Likes: m.Likes, Stub: m.Stub}
+	if !m.CreatedAt.IsZero() {
+		n.Created = m.CreatedAt.Unix()
+	}
+	return n
 }
 
 // Model returns node i as a Model (the attributes NodeInfo keeps).
@@ -77,10 +90,8 @@ func (b *GraphBuilder) Node(id ModelID, m *Model) {
 		if b.g.Nodes == nil {
 			b.g.Nodes = make([]NodeInfo, len(b.g.ids)-1, cap(b.g.ids))
 		}
-		n := NodeInfo{Author: b.str(m.Author), License: b.str(m.License), Downloads: m.Downloads, Likes: m.Likes, Stub: m.Stub}
-		if !m.CreatedAt.IsZero() {
-			n.Created = m.CreatedAt.Unix()
-		}
+		n := NodeInfoOf(m)
+		n.Author, n.License = b.str(n.Author), b.str(n.License)
 		b.g.Nodes = append(b.g.Nodes, n)
 	}
 }
@@ -172,10 +183,13 @@ func (g *Graph) EdgeCount() int { return len(g.dst) }
 func (g *Graph) ID(i int) ModelID { return g.ids[i] }
 
 // Index returns the node number of id. A graph decoded from its cached
-// form has no index map: it is searched linearly (cheaper than building
-// the map for a single lookup).
+// form has no index map: its ids are bisected when sorted, else searched
+// linearly (cheaper than building the map for a single lookup).
 func (g *Graph) Index(id ModelID) (int, bool) {
 	index := g.index
+	if index == nil && g.sorted {
+		return slices.BinarySearch(g.ids, id)
+	}
 	if index == nil {
 		for i, x := range g.ids {
 			if x == id {
@@ -207,10 +221,22 @@ func (g *Graph) lookup() map[string]int32 {
 // OutDegree returns the number of edges out of node i.
 func (g *Graph) OutDegree(i int) int { return int(g.off[i+1] - g.off[i]) }
 
+// Sorted reports whether the node numbers follow the ids' order, so that
+// Index bisects rather than needs a map.
+func (g *Graph) Sorted() bool { return g.sorted }
+
 // ChildEdges makes Graph an EdgeSource.
 func (g *Graph) ChildEdges(id ModelID, fn func(Edge) error) error {
-	i, ok := g.lookup()[string(id)]
-	if !ok {
+	var i int32
+	if g.index == nil && g.sorted {
+		k, ok := slices.BinarySearch(g.ids, id)
+		if !ok {
+			return nil
+		}
+		i = int32(k)
+	} else if k, ok := g.lookup()[string(id)]; ok {
+		i = k
+	} else {
 		return nil
 	}
 	for k := g.off[i]; k < g.off[i+1]; k++ {

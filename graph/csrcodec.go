@@ -1,20 +1,28 @@
 package graph
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // The binary form of a Graph's topology (ids, edges, relations; no node
 // attributes), for caching the whole edge graph beside the database:
 //
-//	magic "HFLCSR1\n", uint64 tag (the caller's version), uint32 n, uint32 m
+//	magic "HFLCSR2\n", uint64 tag (the caller's version), uint8 flags
+//	(1: ids strictly increasing), uint32 n, uint32 m
 //	uint32 total id bytes, ids concatenated, n uint32 id ends
 //	n+1 uint32 offsets, m uint32 targets
 //	uint8 relation count, relations as (uint8 length, bytes), m uint8 relation indexes
 //	node attributes (see appendNodes)
-var csrMagic = []byte("HFLCSR1\n")
+//
+// A graph with sorted ids is found by bisection, without an index map; a
+// CSRWriter writes one from sorted scans without holding a Graph.
+var csrMagic = []byte("HFLCSR2\n")
+
+const csrSorted = 1
 
 // ErrBadCSR: the bytes are not a graph made by MarshalCSR.
 var ErrBadCSR = errors.New("malformed graph cache")
@@ -38,9 +46,14 @@ func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
 		}
 	}
 	n, m := len(g.ids), len(g.dst)
-	b := make([]byte, 0, len(csrMagic)+20+idBytes+4*n+4*(n+1)+5*m+256)
+	b := make([]byte, 0, len(csrMagic)+21+idBytes+4*n+4*(n+1)+5*m+256)
 	b = append(b, csrMagic...)
 	b = binary.LittleEndian.AppendUint64(b, tag)
+	var flags uint8
+	if g.sorted || idsIncrease(g.ids) {
+		flags |= csrSorted
+	}
+	b = append(b, flags)
 	b = binary.LittleEndian.AppendUint32(b, uint32(n))
 	b = binary.LittleEndian.AppendUint32(b, uint32(m))
 	b = binary.LittleEndian.AppendUint32(b, uint32(idBytes))
@@ -165,6 +178,19 @@ func (r *csrReader) nodes(n int) []NodeInfo {
 	return nodes
 }
 
+// CSRTag returns the tag of the encoded graph that b begins with (its
+// first CSRHeaderLen bytes suffice); ok is false when b does not begin like
+// MarshalCSR's output.
+func CSRTag(b []byte) (tag uint64, ok bool) {
+	if len(b) < CSRHeaderLen || string(b[:len(csrMagic)]) != string(csrMagic) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b[len(csrMagic):]), true
+}
+
+// CSRHeaderLen is how many bytes of an encoded graph CSRTag reads.
+const CSRHeaderLen = 16
+
 // UnmarshalCSR decodes a graph made by MarshalCSR and returns its tag. The
 // graph's id index is built lazily (Index scans until then).
 func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
@@ -173,6 +199,7 @@ func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 		return nil, 0, ErrBadCSR
 	}
 	tag := r.u64()
+	flags := r.u8()
 	n, m, idBytes := int(r.u32()), int(r.u32()), int(r.u32())
 	if r.err != nil || idBytes > len(r.b) || n > len(r.b)/4 || m > len(r.b)/4 {
 		return nil, 0, ErrBadCSR
@@ -220,7 +247,22 @@ func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 			return nil, 0, ErrBadCSR
 		}
 	}
+	if flags&csrSorted != 0 {
+		if !idsIncrease(g.ids) {
+			return nil, 0, ErrBadCSR
+		}
+		g.sorted = true
+	}
 	return g, tag, nil
+}
+
+func idsIncrease(ids []ModelID) bool {
+	for i := 1; i < len(ids); i++ {
+		if ids[i-1] >= ids[i] {
+			return false
+		}
+	}
+	return true
 }
 
 type csrReader struct {
@@ -257,4 +299,195 @@ func (r *csrReader) u8() uint8 {
 		return b[0]
 	}
 	return 0
+}
+
+// CSRWriter encodes a graph in MarshalCSR's form straight from sorted
+// scans of a store: every node in strictly increasing id order, then every
+// edge in non-decreasing parent order. It keeps only the encoded form (ids
+// as one byte slice, no map, no string per node): a fraction of what a
+// Graph of the same size holds. Errors are returned by Node and Edge and
+// again by WriteTo.
+type CSRWriter struct {
+	withNodes bool
+	ids       []byte
+	ends      []uint32
+	nodes     []byte // encoded attributes, as appendNodes writes them
+	table     []string
+	tableIdx  map[string]uint64
+	count     []uint32 // edges out of each node
+	dst       []uint32
+	rel       []uint8
+	rels      []Relation
+	parent    int // node of the last edge's parent
+	err       error
+}
+
+// NewCSRWriter starts an empty graph; withNodes keeps node attributes.
+func NewCSRWriter(withNodes bool) *CSRWriter {
+	return &CSRWriter{withNodes: withNodes, tableIdx: map[string]uint64{}}
+}
+
+func (w *CSRWriter) id(i int) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = w.ends[i-1]
+	}
+	return w.ids[start:w.ends[i]]
+}
+
+// LastID returns the id of the last node given, valid until the next Node.
+func (w *CSRWriter) LastID() []byte { return w.id(len(w.ends) - 1) }
+
+// Len returns the number of nodes given so far.
+func (w *CSRWriter) Len() int { return len(w.ends) }
+
+// Node adds the next node; n is its attributes (nil: none known, as for a
+// stub). It fails on an id not above the previous one or after Edge.
+func (w *CSRWriter) Node(id []byte, n *NodeInfo) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.count != nil {
+		w.err = fmt.Errorf("graph cache: node %q after edges", id)
+		return w.err
+	}
+	if k := len(w.ends); k > 0 && string(w.id(k-1)) >= string(id) {
+		w.err = fmt.Errorf("graph cache: node %q out of order", id)
+		return w.err
+	}
+	w.ids = append(w.ids, id...)
+	w.ends = append(w.ends, uint32(len(w.ids)))
+	if w.withNodes {
+		var info NodeInfo
+		if n != nil {
+			info = *n
+		}
+		w.nodes = binary.AppendUvarint(w.nodes, w.intern(info.Author))
+		w.nodes = binary.AppendUvarint(w.nodes, w.intern(info.License))
+		w.nodes = binary.AppendVarint(w.nodes, info.Downloads)
+		w.nodes = binary.AppendVarint(w.nodes, info.Likes)
+		w.nodes = binary.AppendVarint(w.nodes, info.Created)
+		if info.Stub {
+			w.nodes = append(w.nodes, 1)
+		} else {
+			w.nodes = append(w.nodes, 0)
+		}
+	}
+	return nil
+}
+
+func (w *CSRWriter) intern(s string) uint64 {
+	if i, ok := w.tableIdx[s]; ok {
+		return i
+	}
+	i := uint64(len(w.table))
+	w.tableIdx[s] = i
+	w.table = append(w.table, s)
+	return i
+}
+
+// find returns the node of id, searching from node lo on.
+func (w *CSRWriter) find(id []byte, lo int) (int, bool) {
+	i, j := lo, len(w.ends)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if string(w.id(h)) < string(id) {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i, i < len(w.ends) && string(w.id(i)) == string(id)
+}
+
+// Edge adds an edge between two nodes given before. Parents must come in
+// non-decreasing order (a scan of edge keys gives them so).
+func (w *CSRWriter) Edge(parent, child, rel []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.count == nil {
+		w.count = make([]uint32, len(w.ends))
+	}
+	p, ok := w.find(parent, w.parent)
+	if !ok {
+		w.err = fmt.Errorf("graph cache: edge from %q: parent unknown or out of order", parent)
+		return w.err
+	}
+	c, ok := w.find(child, 0)
+	if !ok {
+		w.err = fmt.Errorf("graph cache: edge to unknown node %q", child)
+		return w.err
+	}
+	ri := -1
+	for i, r := range w.rels {
+		if string(r) == string(rel) {
+			ri = i
+			break
+		}
+	}
+	if ri < 0 {
+		if len(w.rels) == 255 || len(rel) > 255 {
+			w.err = fmt.Errorf("graph cache: too many or too long relations")
+			return w.err
+		}
+		ri = len(w.rels)
+		w.rels = append(w.rels, internRelation(rel))
+	}
+	w.parent = p
+	w.count[p]++
+	w.dst = append(w.dst, uint32(c))
+	w.rel = append(w.rel, uint8(ri))
+	return nil
+}
+
+// WriteTo writes the graph with the tag to out, in MarshalCSR's form with
+// its ids sorted.
+func (w *CSRWriter) WriteTo(out io.Writer, tag uint64) error {
+	if w.err != nil {
+		return w.err
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	scratch := make([]byte, 0, binary.MaxVarintLen64)
+	u32 := func(v uint32) { bw.Write(binary.LittleEndian.AppendUint32(scratch[:0], v)) }
+	n, m := len(w.ends), len(w.dst)
+	bw.Write(csrMagic)
+	bw.Write(binary.LittleEndian.AppendUint64(scratch[:0], tag))
+	bw.WriteByte(csrSorted)
+	u32(uint32(n))
+	u32(uint32(m))
+	u32(uint32(len(w.ids)))
+	bw.Write(w.ids)
+	for _, e := range w.ends {
+		u32(e)
+	}
+	off := uint32(0)
+	u32(0)
+	for i := 0; i < n; i++ {
+		if w.count != nil {
+			off += w.count[i]
+		}
+		u32(off)
+	}
+	for _, d := range w.dst {
+		u32(d)
+	}
+	bw.WriteByte(uint8(len(w.rels)))
+	for _, r := range w.rels {
+		bw.WriteByte(uint8(len(r)))
+		bw.WriteString(string(r))
+	}
+	bw.Write(w.rel)
+	if !w.withNodes {
+		bw.WriteByte(0)
+	} else {
+		bw.WriteByte(1)
+		bw.Write(binary.AppendUvarint(scratch[:0], uint64(len(w.table))))
+		for _, s := range w.table {
+			bw.Write(binary.AppendUvarint(scratch[:0], uint64(len(s))))
+			bw.WriteString(s)
+		}
+		bw.Write(w.nodes)
+	}
+	return bw.Flush()
 }

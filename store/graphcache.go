@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,12 +86,12 @@ func (tx *Tx) bumpVersions() error {
 	return nil
 }
 
-// CachedEdgeGraph returns the graph of every edge (as EdgeGraph), read from
-// the cache file when it matches the database, else built by a scan and
-// cached for next time. A cache that cannot be read or written is ignored.
-// When ctx ends it stops and returns ctx's error.
+// CachedEdgeGraph returns the graph of every edge (as EdgeGraph, with its
+// ids sorted), read from the cache file when it matches the database, else
+// built by a scan and cached for next time. A cache that cannot be read or
+// written is ignored. When ctx ends it stops and returns ctx's error.
 func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
-	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, s.EdgeGraph)
+	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, false)
 	if err != nil {
 		return nil, err
 	}
@@ -97,18 +99,18 @@ func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
 }
 
 // CachedGraph returns the whole graph with node attributes (as
-// LoadGraph(true), less tags and the rarer fields), from graph.bin when it
-// matches the database, else loaded and cached for next time. When ctx
-// ends it stops and returns ctx's error.
+// LoadGraph(true), less tags and the rarer fields, with its ids sorted),
+// from graph.bin when it matches the database, else loaded and cached for
+// next time. When ctx ends it stops and returns ctx's error.
 func (s *Store) CachedGraph(ctx context.Context) (*graph.Graph, error) {
-	b, err := s.cached(ctx, graphCacheFile, dataVersionKey, func(ctx context.Context) (*graph.Graph, error) { return s.LoadGraph(ctx, true) })
+	b, err := s.cached(ctx, graphCacheFile, dataVersionKey, true)
 	if err != nil {
 		return nil, err
 	}
 	return b.g, nil
 }
 
-func (s *Store) cached(ctx context.Context, file string, versionKey []byte, build func(context.Context) (*graph.Graph, error)) (*builtGraph, error) {
+func (s *Store) cached(ctx context.Context, file string, versionKey []byte, withNodes bool) (*builtGraph, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -140,7 +142,7 @@ func (s *Store) cached(ctx context.Context, file string, versionKey []byte, buil
 	}
 	if ok && m.version > v { // asked at an older version: not kept
 		s.memo.Unlock()
-		g, err := s.cachedFile(ctx, file, v, build)
+		g, err := s.cachedFile(ctx, file, v, versionKey, withNodes)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +154,7 @@ func (s *Store) cached(ctx context.Context, file string, versionKey []byte, buil
 	}
 	s.memo.graphs[file] = memoGraph{version: v, builtGraph: b}
 	s.memo.Unlock()
-	b.g, b.err = s.cachedFile(ctx, file, v, build)
+	b.g, b.err = s.cachedFile(ctx, file, v, versionKey, withNodes)
 	if b.err != nil {
 		s.memo.Lock()
 		if s.memo.graphs[file].builtGraph == b {
@@ -215,7 +217,7 @@ type builtGraph struct {
 
 // index returns the node number of id, as Graph.Index does.
 func (b *builtGraph) index(id graph.ModelID) (int, bool) {
-	if b.lookups.Add(1) == 1 {
+	if b.g.Sorted() || b.lookups.Add(1) == 1 {
 		return b.g.Index(id)
 	}
 	b.sorted.Do(func() {
@@ -247,10 +249,11 @@ func (b *builtGraph) count(root graph.ModelID) graph.FamilyCount {
 	return w.Count(i, nil)
 }
 
-func (s *Store) cachedFile(ctx context.Context, file string, v uint64, build func(context.Context) (*graph.Graph, error)) (*graph.Graph, error) {
-	path := filepath.Join(s.dir, file)
+// cachedFile reads file's graph when it is of version v, else builds it
+// from the database (encodeCache) and writes the file for next time.
+func (s *Store) cachedFile(ctx context.Context, file string, v uint64, versionKey []byte, withNodes bool) (*graph.Graph, error) {
 	if s.dir != "" {
-		if b, err := os.ReadFile(path); err == nil {
+		if b, err := os.ReadFile(filepath.Join(s.dir, file)); err == nil {
 			if g, tag, err := graph.UnmarshalCSR(b); err == nil && tag == v {
 				return g, ctx.Err()
 			}
@@ -259,14 +262,20 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, build fun
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	g, err := build(ctx)
+	w, tag, err := s.encodeCache(ctx, versionKey, withNodes)
 	if err != nil {
 		return nil, err
 	}
-	if s.dir != "" && !s.readOnly {
-		s.writeCache(file, g, v)
+	var buf bytes.Buffer
+	if err := w.WriteTo(&buf, tag); err != nil {
+		return nil, err
 	}
-	return g, nil
+	w = nil // the encoded form only, from here on
+	if s.dir != "" && !s.readOnly {
+		s.writeCache(file, func(out io.Writer) error { _, err := out.Write(buf.Bytes()); return err })
+	}
+	g, _, err := graph.UnmarshalCSR(buf.Bytes())
+	return g, err
 }
 
 // DataVersion is a counter that every change to the database advances:
@@ -274,29 +283,74 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, build fun
 func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersionKey) }
 
 // RefreshCaches rebuilds the stale cache files (after a crawl); the whole
-// graph's only when withGraph, as it costs a pass over every record. When
-// ctx ends it stops, leaving the caches stale, and returns ctx's error.
+// graph's only when withGraph, as it costs a pass over every record. A
+// database on disk has them written straight from its scans (the graphs
+// are not kept in memory); one in memory or opened read-only builds them
+// in memory. When ctx ends it stops, leaving the caches stale, and returns
+// ctx's error.
 func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
-	if _, err := s.CachedEdgeGraph(ctx); err != nil {
-		return err
+	caches := []struct {
+		file      string
+		key       []byte
+		withNodes bool
+	}{{edgeCacheFile, edgeVersionKey, false}, {graphCacheFile, dataVersionKey, true}}
+	if !withGraph {
+		caches = caches[:1]
 	}
-	if withGraph {
-		_, err := s.CachedGraph(ctx)
-		return err
+	for _, c := range caches {
+		if s.dir == "" || s.readOnly {
+			if _, err := s.cached(ctx, c.file, c.key, c.withNodes); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.refreshFile(ctx, c.file, c.key, c.withNodes); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (s *Store) writeCache(file string, g *graph.Graph, version uint64) {
-	b, err := g.MarshalCSR(version)
+// refreshFile rewrites a cache file unless it is of the current version.
+// A file that cannot be written is left as it is.
+func (s *Store) refreshFile(ctx context.Context, file string, versionKey []byte, withNodes bool) error {
+	v, err := s.readVersion(versionKey)
 	if err != nil {
-		return
+		return err
 	}
+	if tag, ok := fileTag(filepath.Join(s.dir, file)); ok && tag == v {
+		return nil
+	}
+	w, tag, err := s.encodeCache(ctx, versionKey, withNodes)
+	if err != nil {
+		return err
+	}
+	s.writeCache(file, func(out io.Writer) error { return w.WriteTo(out, tag) })
+	return nil
+}
+
+// fileTag reads the version a cache file is tagged with.
+func fileTag(path string) (uint64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	b := make([]byte, graph.CSRHeaderLen)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return 0, false
+	}
+	return graph.CSRTag(b)
+}
+
+// writeCache replaces file with what write writes, through a temporary
+// file renamed into place; on any error the old file stays.
+func (s *Store) writeCache(file string, write func(io.Writer) error) {
 	tmp, err := os.CreateTemp(s.dir, "."+file+"-*.tmp")
 	if err != nil {
 		return
 	}
-	_, werr := tmp.Write(b)
+	werr := write(tmp)
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil {
 		os.Remove(tmp.Name())
@@ -370,7 +424,7 @@ func (s *Store) FamilyCount(ctx context.Context, root graph.ModelID) (graph.Fami
 		}
 		return f.Count(), nil
 	}
-	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, s.EdgeGraph)
+	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, false)
 	if err != nil {
 		return graph.FamilyCount{}, err
 	}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// encodeCache builds a cache file's graph from one read view, streaming:
+// the sorted ids of every node (every model withNodes, and every edge's
+// endpoints) merged from the model, edge and reverse-edge keys, then the
+// edges in key order. It holds the encoded graph only, never a
+// graph.Graph nor a map of ids: a fraction of LoadGraph's memory. It
+// returns the version (of versionKey) the graph was read at. When ctx ends
+// it stops and returns ctx's error.
+func (s *Store) encodeCache(ctx context.Context, versionKey []byte, withNodes bool) (*graph.CSRWriter, uint64, error) {
+	w := graph.NewCSRWriter(withNodes)
+	var v uint64
+	err := s.View(ctx, func(r *Reader) (err error) {
+		if v, err = version(r.txn, versionKey); err != nil {
+			return err
+		}
+		if err := r.mergeNodes(w, withNodes); err != nil {
+			return err
+		}
+		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
+		defer it.Close()
+		for it.Seek(pEdge); it.ValidForPrefix(pEdge); it.Next() {
+			if err := r.step(); err != nil {
+				return err
+			}
+			parent, child, rel, err := splitEdgeKey(it.Item().Key(), pEdge)
+			if err != nil {
+				return err
+			}
+			if err := w.Edge(parent, child, rel); err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return w, v, nil
+}
+
+// splitEdgeKey splits an edge key (forward or reverse) after its prefix
+// into its three parts, without copying.
+func splitEdgeKey(key, prefix []byte) (a, b, rel []byte, err error) {
+	k := key[len(prefix):]
+	i := bytes.IndexByte(k, 0)
+	j := i + 1 + bytes.IndexByte(k[i+1:], 0)
+	if i <= 0 || j <= i+1 || j >= len(k)-1 {
+		return nil, nil, nil, fmt.Errorf("%w: malformed edge key %q", ErrCorrupt, key)
+	}
+	return k[:i], k[i+1 : j], k[j+1:], nil
+}
+
+// idStream steps through the distinct ids one key prefix yields in
+// order: model ids, edge parents or reverse-edge children.
+type idStream struct {
+	it     *badger.Iterator
+	prefix []byte
+	edge   bool   // an edge key: the id is its first part
+	id     []byte // current id (valid until the next step); nil at the end
+}
+
+func (s *idStream) load() error {
+	if !s.it.ValidForPrefix(s.prefix) {
+		s.id = nil
+		return nil
+	}
+	k := s.it.Item().Key()
+	if !s.edge {
+		s.id = k[len(s.prefix):]
+		return nil
+	}
+	a, _, _, err := splitEdgeKey(k, s.prefix)
+	s.id = a
+	return err
+}
+
+// skip steps past every key of id.
+func (s *idStream) skip(r *Reader, id []byte) error {
+	for s.id != nil && bytes.Equal(s.id, id) {
+		if err := r.step(); err != nil {
+			return err
+		}
+		s.it.Next()
+		if err := s.load(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeNodes gives w every node in id order: the models (with their
+// attributes, withNodes) and every endpoint of an edge (parents from the
+// forward keys, children from the reverse keys), each once; an endpoint
+// without a record is a stub.
+func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool) error {
+	prefixes := []struct {
+		p    []byte
+		edge bool
+	}{{pEdge, true}, {pParent, true}}
+	if withNodes {
+		prefixes = append(prefixes, struct {
+			p    []byte
+			edge bool
+		}{pModel, false})
+	}
+	streams := make([]*idStream, len(prefixes))
+	for i, p := range prefixes {
+		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: !p.edge, PrefetchSize: 64, Prefix: p.p})
+		defer it.Close()
+		it.Seek(p.p)
+		streams[i] = &idStream{it: it, prefix: p.p, edge: p.edge}
+		if err := streams[i].load(); err != nil {
+			return err
+		}
+	}
+	stub := graph.NodeInfo{Stub: true}
+	for {
+		var least []byte
+		for _, s := range streams {
+			if s.id != nil && (least == nil || bytes.Compare(s.id, least) < 0) {
+				least = s.id
+			}
+		}
+		if least == nil {
+			return nil
+		}
+		info := &stub
+		if withNodes {
+			if m := streams[2]; m.id != nil && bytes.Equal(m.id, least) {
+				var rec record
+				if err := m.it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, true) }); err != nil {
+					return fmt.Errorf("%w: model record %q: %v", ErrCorrupt, m.it.Item().Key(), err)
+				}
+				n := graph.NodeInfoOf(&rec.Model)
+				info = &n
+			}
+		}
+		if err := w.Node(least, info); err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		id := w.LastID() // least's key moves with its iterator
+		for _, s := range streams {
+			if err := s.skip(r, id); err != nil {
+				return err
+			}
+		}
+	}
+}

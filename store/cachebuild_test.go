@@ -1,0 +1,147 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// TestEncodeCacheMatchesLoadGraph checks that the cache files built by
+// streaming scans hold the graphs LoadGraph and EdgeGraph build in memory:
+// the same nodes with the same attributes, the same edges, on stores with
+// ids that share prefixes, self-loops, stubs, several relations between
+// one pair, and edges whose endpoints have no record at all.
+func TestEncodeCacheMatchesLoadGraph(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			s := memStore(t)
+			rng := rand.New(rand.NewPCG(seed, 2))
+			n := 50 + rng.IntN(300)
+			id := func(i int) graph.ModelID {
+				return graph.ModelID(fmt.Sprintf("org-%d/m%d", i%7, i/3)) // org-1/m1 and org-1/m10 share a prefix
+			}
+			var ms []graph.Model
+			var es []graph.Edge
+			rels := []graph.Relation{graph.Finetune, graph.Adapter, graph.Merge, graph.Quantized, "weird"}
+			for i := 0; i < n; i++ {
+				m := graph.Model{ID: id(i), Author: fmt.Sprint("a", rng.IntN(5)), License: []string{"", "mit", "apache-2.0"}[rng.IntN(3)],
+					Downloads: rng.Int64N(1000), Likes: rng.Int64N(50)}
+				if rng.IntN(2) == 0 {
+					m.CreatedAt = time.Unix(1.6e9+rng.Int64N(1e8), 0)
+				}
+				ms = append(ms, m)
+				for k := rng.IntN(3); k > 0; k-- {
+					p := id(rng.IntN(n + 20)) // some parents are never stored: stubs
+					es = append(es, edge(p, m.ID, rels[rng.IntN(len(rels))]))
+				}
+			}
+			put(t, s, ms, es)
+			// Edges between ids that have no record.
+			err := s.db.Update(func(txn *badger.Txn) error {
+				for _, e := range []graph.Edge{edge("zz/orphan", "aa/orphan", graph.Finetune), edge(id(1), "zz/orphan-child", graph.Adapter)} {
+					if err := txn.Set(EdgeKey(e), nil); err != nil {
+						return err
+					}
+					if err := txn.Set(parentKey(e), nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for _, withNodes := range []bool{false, true} {
+				var want *graph.Graph
+				if withNodes {
+					want, err = s.LoadGraph(ctx, true)
+				} else {
+					want, err = s.EdgeGraph(ctx)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, _, err := s.encodeCache(ctx, dataVersionKey, withNodes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				if err := w.WriteTo(&buf, 3); err != nil {
+					t.Fatal(err)
+				}
+				got, tag, err := graph.UnmarshalCSR(buf.Bytes())
+				if err != nil || tag != 3 || !got.Sorted() {
+					t.Fatalf("withNodes %v: decode: tag %d, sorted %v, %v", withNodes, tag, got != nil && got.Sorted(), err)
+				}
+				if got.Len() != want.Len() || got.EdgeCount() != want.EdgeCount() {
+					t.Fatalf("withNodes %v: %d nodes, %d edges; want %d, %d", withNodes, got.Len(), got.EdgeCount(), want.Len(), want.EdgeCount())
+				}
+				for i := 0; i < want.Len(); i++ {
+					j, ok := got.Index(want.ID(i))
+					if !ok {
+						t.Fatalf("withNodes %v: %s missing", withNodes, want.ID(i))
+					}
+					if gm, wm := got.Model(j), want.Model(i); !gm.CreatedAt.Equal(wm.CreatedAt) || gm.Author != wm.Author || gm.License != wm.License ||
+						gm.Downloads != wm.Downloads || gm.Likes != wm.Likes || gm.Stub != wm.Stub {
+						t.Errorf("withNodes %v: %s is %+v, want %+v", withNodes, wm.ID, gm, wm)
+					}
+				}
+				var ge, we []graph.Edge
+				got.Edges(func(e graph.Edge) { ge = append(ge, e) })
+				want.Edges(func(e graph.Edge) { we = append(we, e) })
+				slices.SortFunc(ge, cmpEdge)
+				slices.SortFunc(we, cmpEdge)
+				if !slices.Equal(ge, we) {
+					t.Errorf("withNodes %v: edges differ:\n got %v\nwant %v", withNodes, ge, we)
+				}
+			}
+		})
+	}
+}
+
+func cmpEdge(a, b graph.Edge) int {
+	return cmp.Or(cmp.Compare(a.Parent, b.Parent), cmp.Compare(a.Child, b.Child), cmp.Compare(a.Relation, b.Relation))
+}
+
+// TestRefreshCachesWritesCurrentFiles checks that RefreshCaches writes
+// both cache files at the database's versions, and leaves a current file
+// alone.
+func TestRefreshCachesWritesCurrentFiles(t *testing.T) {
+	dir := t.TempDir() + "/db"
+	s, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put(t, s, []graph.Model{{ID: "r", Downloads: 3}, {ID: "a"}}, []graph.Edge{edge("r", "a", graph.Finetune)})
+	ctx := context.Background()
+	if err := s.RefreshCaches(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file string
+		key  []byte
+	}{{edgeCacheFile, edgeVersionKey}, {graphCacheFile, dataVersionKey}} {
+		v, _ := s.readVersion(c.key)
+		if tag, ok := fileTag(dir + "/" + c.file); !ok || tag != v {
+			t.Errorf("%s: tag %d (%v), want %d", c.file, tag, ok, v)
+		}
+	}
+	g, err := s.CachedGraph(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := g.Index("r"); !ok || g.Model(i).Downloads != 3 || g.EdgeCount() != 1 {
+		t.Errorf("graph.bin: r found %v, %+v, %d edges", ok, g.Model(i), g.EdgeCount())
+	}
+}
