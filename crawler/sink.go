@@ -158,6 +158,9 @@ type Run struct {
 	LogChanges bool
 	// Watermark is the latest lastModified a scan has seen.
 	Watermark time.Time
+	// Bulk: a scan into an empty database, which the sink may write
+	// without reading first.
+	Bulk bool
 }
 
 // LastScan is what the sink remembers of the latest complete scan.

@@ -55,6 +55,9 @@ type Run struct {
 	LogChanges bool `json:"log_changes"`
 	// Watermark is the latest lastModified a scan has seen.
 	Watermark time.Time `json:"watermark,omitzero"`
+	// Bulk: a scan into an empty database (no models, no earlier run),
+	// which writes without reading first (see bulk.go).
+	Bulk bool `json:"bulk,omitempty"`
 }
 
 // Changed reports whether the run added or removed any model or edge. An
@@ -82,6 +85,7 @@ func (s *Store) NewRun(mode string, full bool, seeds []string) (*Run, error) {
 		it.Seek(pModel)
 		r.LogChanges = it.ValidForPrefix(pModel)
 		it.Close()
+		r.Bulk = mode == "scan" && !r.LogChanges && last == nil
 		return putJSON(txn, runKey(r.ID), r)
 	})
 	if err != nil {
@@ -171,10 +175,24 @@ func (s *Store) LastRun() (*Run, error) {
 // run and logged, and the run record is saved in the same transaction.
 // run is changed only when the transaction commits.
 func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
+	var bulk *bulkIndex
+	if run.Bulk && !run.Complete {
+		s.bulk.Lock() // one bulk commit at a time: they share the index
+		defer s.bulk.Unlock()
+		if s.bulk.idx == nil || s.bulk.idx.run != run.ID {
+			s.bulk.idx = nil
+			idx, err := s.newBulkIndex(context.Background(), run.ID)
+			if err != nil {
+				return err
+			}
+			s.bulk.idx = idx
+		}
+		bulk = s.bulk.idx
+	}
 	for attempt := 0; ; attempt++ {
 		work := *run
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn, run: &work}
+			tx := &Tx{txn: txn, run: &work, bulk: bulk}
 			if err := fn(tx); err != nil {
 				return err
 			}
@@ -183,6 +201,18 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 			}
 			return putJSON(txn, runKey(work.ID), &work)
 		})
+		if bulk != nil && (err != nil || work.Complete) {
+			// Done with, or the failed commit noted keys as stored that
+			// are not: the next commit rebuilds the index from disk.
+			s.bulk.idx, bulk = nil, nil
+			if err != nil && attempt < 10 && errors.Is(err, badger.ErrConflict) {
+				idx, ierr := s.newBulkIndex(context.Background(), run.ID)
+				if ierr != nil {
+					return ierr
+				}
+				s.bulk.idx, bulk = idx, idx
+			}
+		}
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}
@@ -479,7 +509,10 @@ func (tx *Tx) removeModel(id graph.ModelID, stubPass bool) error {
 		if rec.Stub {
 			return nil
 		}
-		return tx.txn.Set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}}))
+		return tx.set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}}))
+	}
+	if tx.bulk != nil {
+		delete(tx.bulk.present, id)
 	}
 	return tx.txn.Delete(modelKey(id))
 }

@@ -66,6 +66,12 @@ type Store struct {
 		sync.Mutex
 		graphs map[string]memoGraph // by cache file name
 	}
+	// bulk is the index of the bulk run in progress (see bulk.go); nil
+	// when none, or when a failed commit may have left it wrong.
+	bulk struct {
+		sync.Mutex
+		idx *bulkIndex
+	}
 }
 
 // Options tune Open.
@@ -329,9 +335,10 @@ func split3(k, prefix []byte) (string, string, string, error) {
 // committed atomically, or not at all.
 type Tx struct {
 	txn          *badger.Txn
-	run          *Run // nil outside a run
-	edgesChanged bool // bump the edge version at commit
-	dataChanged  bool // bump the data version at commit
+	run          *Run       // nil outside a run
+	bulk         *bulkIndex // in a bulk run: reads of keys it never wrote are skipped
+	edgesChanged bool       // bump the edge version at commit
+	dataChanged  bool       // bump the data version at commit
 }
 
 // Update runs fn in a read-write transaction and commits it. A Badger
@@ -361,7 +368,11 @@ type record struct {
 }
 
 func (tx *Tx) getRecord(id graph.ModelID) (rec record, found bool, err error) {
-	item, err := tx.txn.Get(modelKey(id))
+	key := modelKey(id)
+	if tx.bulk != nil && !tx.bulk.mayHave(key) {
+		return rec, false, nil
+	}
+	item, err := tx.txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return rec, false, nil
 	}
@@ -391,7 +402,7 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 	if tx.run != nil {
 		rec.Run = tx.run.ID
 	}
-	if err := tx.txn.Set(modelKey(m.ID), encodeRecord(&rec)); err != nil {
+	if err := tx.set(modelKey(m.ID), encodeRecord(&rec)); err != nil {
 		return err
 	}
 	if !found || old.Stub {
@@ -404,9 +415,12 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 			return err
 		}
 	}
-	keep := make(map[graph.Parent]bool, len(old.Parents))
-	for _, p := range old.Parents {
-		keep[p] = true
+	var keep map[graph.Parent]bool // parents stored already
+	if len(old.Parents) > 0 {
+		keep = make(map[graph.Parent]bool, len(old.Parents))
+		for _, p := range old.Parents {
+			keep[p] = true
+		}
 	}
 	for _, p := range parents {
 		if keep[p] {
@@ -433,18 +447,35 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 // PutStub stores id as a stub node (named as a parent, never seen itself)
 // unless a record of it exists.
 func (tx *Tx) PutStub(id graph.ModelID) error {
-	_, err := tx.txn.Get(modelKey(id))
-	if err == nil {
-		return nil
+	key := modelKey(id)
+	if tx.bulk != nil {
+		if tx.bulk.present[id] {
+			return nil
+		}
+		tx.bulk.present[id] = true // stored already, or below
 	}
-	if !errors.Is(err, badger.ErrKeyNotFound) {
-		return err
+	if tx.bulk == nil || tx.bulk.mayHave(key) {
+		_, err := tx.txn.Get(key)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
 	}
 	tx.dataChanged = true
-	if err := tx.txn.Set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}})); err != nil {
+	if err := tx.set(key, encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}})); err != nil {
 		return err
 	}
 	return tx.setAliasIfAbsent(string(id), id)
+}
+
+// set writes a key, noting model and alias keys in a bulk run's index.
+func (tx *Tx) set(key, value []byte) error {
+	if tx.bulk != nil {
+		tx.bulk.wrote(key)
+	}
+	return tx.txn.Set(key, value)
 }
 
 func (tx *Tx) deleteEdge(e graph.Edge) error {
@@ -471,12 +502,15 @@ func (tx *Tx) putEdge(e graph.Edge) error {
 
 // PutAlias makes name (in any letter case) resolve to the canonical id.
 func (tx *Tx) PutAlias(name string, canonical graph.ModelID) error {
-	return tx.txn.Set(aliasKey(name), []byte(canonical))
+	return tx.set(aliasKey(name), []byte(canonical))
 }
 
 func (tx *Tx) setAliasIfAbsent(name string, canonical graph.ModelID) error {
 	if strings.ToLower(name) == name {
 		return nil // Resolve finds an all-lower-case id by its model key
+	}
+	if tx.bulk != nil && !tx.bulk.mayHave(aliasKey(name)) {
+		return tx.PutAlias(name, canonical)
 	}
 	_, err := tx.txn.Get(aliasKey(name))
 	if err == nil {
