@@ -25,8 +25,8 @@ and the next tick runs as planned.
                the first start (6h: at 0h, 6h, 12h …)
   --cron EXPR  crawls at the times EXPR names, in the local time zone
                (CRON_TZ=UTC before the 5 fields for another one): the first
-               crawl waits for the first of them, unless --now crawls once at
-               once first
+               crawl waits for the first of them; with --now, one crawl also
+               starts right away
 
 One log line per run on stdout, timestamped (with --json: one JSON object
 per run, with the keys of 'crawl --json', and the other log lines on
@@ -48,9 +48,9 @@ type scheduleFlags struct {
 
 func defineScheduleFlags(fs *flag.FlagSet, what string) *scheduleFlags {
 	f := &scheduleFlags{}
-	fs.DurationVar(&f.every, "every", 0, what+" every `DURATION` (e.g. 6h), the first time at once")
+	fs.DurationVar(&f.every, "every", 0, what+" every `DURATION` (e.g. 6h), the first time right away")
 	fs.StringVar(&f.cron, "cron", "", what+" on a cron schedule `EXPR` (5 fields, e.g. \"0 3 * * *\": daily at 03:00 local time), the first time at its first tick")
-	fs.BoolVar(&f.now, "now", false, "with --cron: also crawl once at once (--every always starts at once)")
+	fs.BoolVar(&f.now, "now", false, "with --cron: also crawl once right away (--every always starts right away)")
 	return f
 }
 
