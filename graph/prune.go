@@ -38,11 +38,13 @@ func takeWithPaths[N comparable](ctx context.Context, ranked []N, up func(N) (N,
 // Prune keeps at most maxNodes models of the whole graph, for a picture of
 // it: models in decreasing order of weight (ties by id), each taken only
 // together with its shortest path up to a root, so that every kept model
-// is drawn with where it comes from. A root is a model with no parent (a
-// self-loop does not count); models reachable only through a cycle hang
-// from the first of them in id order. keep, if not nil, says which
-// relations to follow: edges of the others are left out, and so are models
-// touching no kept edge. Edges between kept models are kept.
+// is drawn with where it comes from. Only models with lineage take part:
+// a model without a parent or child (a self-loop does not count) is left
+// out, however downloaded. A root is a model with children and no parent;
+// models reachable only through a cycle hang from the first of them in id
+// order. keep, if not nil, says which relations to follow: edges of the
+// others are left out, and so is lineage through them alone. Edges between
+// kept models are kept.
 //
 // The result is a Family without a Root (Root is empty; Members, sorted by
 // id, and Edges are set; Depth is each member's distance from its root),
@@ -51,24 +53,16 @@ func takeWithPaths[N comparable](ctx context.Context, ranked []N, up func(N) (N,
 func (g *Graph) Prune(ctx context.Context, maxNodes int, weight func(i int) int64, keep func(Relation) bool) (*Family, error) {
 	n := len(g.ids)
 	follow := func(k int32) bool { return keep == nil || keep(g.rel[k]) }
-	// Which models are in the picture, and which have a parent.
+	// Which models have lineage, and which have a parent.
 	in := make([]bool, n)
 	hasParent := make([]bool, n)
 	for i := 0; i < n; i++ {
 		if err := canceled(ctx, i); err != nil {
 			return nil, err
 		}
-		if keep == nil {
-			in[i] = true
-		}
 		for k := g.off[i]; k < g.off[i+1]; k++ {
-			if !follow(k) {
-				continue
-			}
-			c := g.dst[k]
-			in[i], in[c] = true, true
-			if c != int32(i) {
-				hasParent[c] = true
+			if c := g.dst[k]; follow(k) && c != int32(i) {
+				in[i], in[c], hasParent[c] = true, true, true
 			}
 		}
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestGraphPrune prunes a whole graph of two trees, a cycle without a root,
-// a self-loop and a lone model.
+// a self-loop and a lone model (these two without lineage: never kept).
 func TestGraphPrune(t *testing.T) {
 	b := NewGraphBuilder(0)
 	for _, id := range strings.Fields("r1 a b r2 c d x y s lone") {
@@ -22,7 +22,7 @@ func TestGraphPrune(t *testing.T) {
 	g := b.Graph()
 	downloads := map[ModelID]int64{"b": 100, "d": 50, "y": 40, "lone": 30, "s": 20}
 	weight := func(i int) int64 { return downloads[g.ID(i)] }
-	all := []ModelID{"a", "b", "c", "d", "lone", "r1", "r2", "s", "x", "y"}
+	all := []ModelID{"a", "b", "c", "d", "r1", "r2", "x", "y"}
 	tests := []struct {
 		name string
 		max  int
@@ -31,12 +31,12 @@ func TestGraphPrune(t *testing.T) {
 	}{
 		{"no limit", 0, nil, all},
 		{"limit above size", 100, nil, all},
-		{"one: the heaviest with a path does not fit, the next alone does", 1, nil, []ModelID{"lone"}},
+		{"one: no path fits but a root's", 1, nil, []ModelID{"r1"}},
 		{"heaviest with its path to its root", 3, nil, []ModelID{"a", "b", "r1"}},
 		{"d's path does not fit; the cycle hangs from x", 5, nil, []ModelID{"a", "b", "r1", "x", "y"}},
-		{"d's path fits at 7, the cycle no longer does, the lone model does", 7, nil, []ModelID{"a", "b", "c", "d", "lone", "r1", "r2"}},
+		{"d's path fits at 7, the cycle no longer does, its first model does", 7, nil, []ModelID{"a", "b", "c", "d", "r1", "r2", "x"}},
 		{"finetune only: models without a finetune edge are out", 0, func(r Relation) bool { return r == Finetune },
-			[]ModelID{"a", "c", "d", "r1", "s", "x", "y"}},
+			[]ModelID{"a", "c", "d", "r1", "x", "y"}},
 		{"finetune only, pruned: y is a root once merge is not followed", 3, func(r Relation) bool { return r == Finetune },
 			[]ModelID{"c", "d", "y"}},
 	}

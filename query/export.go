@@ -66,8 +66,8 @@ type Selection struct {
 	// Depth keeps members at most this many levels below Root (-1: all).
 	Depth int
 	// MaxNodes keeps at most this many models, the most downloaded, each
-	// with a path to the root (without Root: to its own root, a model
-	// without a parent) (0: all).
+	// with a path to the root; without Root, of the models with lineage,
+	// each with a path to its own root (graph.Graph.Prune) (0: all).
 	MaxNodes int
 	// Relations keeps only edges of these relations (nil: all); with Root
 	// the family is followed through them only.

@@ -99,15 +99,21 @@ func TestMaxNodesWholeGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parents := map[string][]string{}
+	parents, children := map[string][]string{}, map[string]int{}
 	g.Edges(func(e graph.Edge) {
 		if e.Parent != e.Child {
 			parents[string(e.Child)] = append(parents[string(e.Child)], string(e.Parent))
+			children[string(e.Parent)]++
 		}
 	})
-	heaviest := 0
-	for i := 1; i < g.Len(); i++ {
-		if m := g.Model(i); m.Downloads > g.Model(heaviest).Downloads || (m.Downloads == g.Model(heaviest).Downloads && m.ID < g.Model(heaviest).ID) {
+	// The most downloaded root (children, no parent) is kept whatever N.
+	heaviest := -1
+	for i := 0; i < g.Len(); i++ {
+		m := g.Model(i)
+		if children[string(m.ID)] == 0 || len(parents[string(m.ID)]) > 0 {
+			continue
+		}
+		if heaviest < 0 || m.Downloads > g.Model(heaviest).Downloads || (m.Downloads == g.Model(heaviest).Downloads && m.ID < g.Model(heaviest).ID) {
 			heaviest = i
 		}
 	}
@@ -146,9 +152,12 @@ func TestMaxNodesWholeGraph(t *testing.T) {
 			if len(parents[id]) > 0 && !hasKeptParent[id] && !inCycleOnly(id, parents) {
 				t.Errorf("--max-nodes %d: %s kept without any of its parents %v", max, id, parents[id])
 			}
+			if len(parents[id]) == 0 && children[id] == 0 {
+				t.Errorf("--max-nodes %d: %s kept without any lineage", max, id)
+			}
 		}
-		if h := string(g.ID(heaviest)); len(parents[h]) == 0 && !kept[h] {
-			t.Errorf("--max-nodes %d: the most downloaded model %s left out", max, h)
+		if h := string(g.ID(heaviest)); !kept[h] {
+			t.Errorf("--max-nodes %d: the most downloaded root %s left out", max, h)
 		}
 		t.Logf("--max-nodes %d: %d models, %d edges", max, len(out.Nodes), len(out.Links))
 	}

@@ -36,7 +36,7 @@ Formats:
 	format := fs.String("format", "", "output `FORMAT`: "+strings.Join(query.ExportFormats, ", "))
 	root := fs.String("root", "", "export only the family of `MODEL`")
 	depth := fs.Int("depth", -1, "with --root: keep members at most `N` levels below it (-1: no limit)")
-	maxNodes := fs.Int("max-nodes", 0, "keep at most `N` models, the most downloaded, each with its path to the root (without --root: to its own root) (0: all)")
+	maxNodes := fs.Int("max-nodes", 0, "keep at most `N` models, the most downloaded, each with its path to the root (without --root: models with lineage, each with its path to its root) (0: all)")
 	relations := fs.String("relation", "", "keep only edges of these relations (`R[,R]`: adapter, finetune, merge, quantized); with --root the family is followed through them only")
 	cluster := fs.String("cluster", "", "dot, svg, png: group nodes in boxes `BY` author or relation (relation needs --root)")
 	legend := fs.Bool("legend", false, "dot: draw a key of the relations (pseudo-nodes that tools counting nodes would count)")
