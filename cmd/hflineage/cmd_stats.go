@@ -167,6 +167,6 @@ func writeBars(w io.Writer, bs []graph.Bucket) {
 		if b.Count > 0 && n == 0 {
 			n = 1
 		}
-		fmt.Fprintf(w, "  %12s %8d %s\n", b.Label, b.Count, strings.Repeat("█", n))
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %12s %8d %s", b.Label, b.Count, strings.Repeat("█", n)), " "))
 	}
 }

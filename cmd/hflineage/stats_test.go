@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -102,5 +104,64 @@ func TestStatsSaysWhatItKnows(t *testing.T) {
 		if !missing[p.Model] || p.Reason != graph.NotListedByScan {
 			t.Errorf("after the scan: %+v", p)
 		}
+	}
+}
+
+// TestREADMEStatsExamples runs the examples of the README's stats section
+// and compares their output byte for byte (an example ending in "…" with
+// the lines it shows).
+func TestREADMEStatsExamples(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n### stats\n")
+	section, _, _ = strings.Cut(section, "\n### ")
+	examples := regexp.MustCompile("(?s)```\n\\$ hflineage (stats[^\n]*)\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(examples) == 0 {
+		t.Fatal("no stats example in the README")
+	}
+	// walked crawls root on hub into a new database.
+	walked := func(t *testing.T, world *hubtest.World, args ...string) string {
+		srv := hubtest.NewServer(world)
+		defer srv.Close()
+		db := filepath.Join(t.TempDir(), "db")
+		if code, _, stderr := cli(t, append([]string{"crawl", "--db", db, "--endpoint", srv.URL}, args...)...); code != 0 {
+			t.Fatalf("crawl: %s", stderr)
+		}
+		return db
+	}
+	for _, ex := range examples {
+		command, want := ex[1], ex[2]
+		t.Run(command, func(t *testing.T) {
+			var db string
+			switch command {
+			case "stats --top 3": // hubsim --models 5000, its default seed
+				db = walked(t, hubtest.Generate(hubtest.GenOptions{Models: 5000, Seed: 1}), "--mode", "walk", "base-org-1/Base-Model-1")
+			case "stats --root meta-llama/Llama-2-7b":
+				path, ok := recordingPath("Llama-2-7b_finetunes_20250422_180448.json")
+				if !ok {
+					t.Skip("the recorded Llama-2-7b tree is absent or hidden")
+				}
+				tr, err := hubtest.ReadTree(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				db = walked(t, tr.World(), tr.Root)
+			default:
+				t.Fatalf("the README shows %q: add how to reproduce it here", command)
+			}
+			code, got, stderr := cli(t, append(strings.Fields(command), "--db", db)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if shown, cut := strings.CutSuffix(want, "…\n"); cut {
+				got = got[:min(len(got), len(shown))]
+				want = shown
+			}
+			if got != want {
+				t.Errorf("the README shows\n%s\nthe command prints\n%s", want, got)
+			}
+		})
 	}
 }
