@@ -143,7 +143,8 @@ type Stats struct {
 	DanglingParents  int            `json:"dangling_parents"` // parents named in tags of which the database holds no record (see Dangling)
 	Dangling         DanglingCounts `json:"dangling"`         // the dangling parents by what the database knows of them
 	// Roots: models with children and no parent (a self-loop aside); with
-	// Root set, the chosen model. They are exactly the depth-0 bucket.
+	// Root set, the chosen model (none when it is a stub: not a model).
+	// They are exactly the depth-0 bucket.
 	Roots int `json:"roots"`
 	// ModelsWithoutLineage: models with neither parent nor child (self-loops
 	// aside), counted in no depth bucket (0 with Root set).
@@ -307,10 +308,14 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 		return Stats{}, err
 	}
 
-	// Families: every root's (or the one root's), largest first.
+	// Families: every root's (or the chosen root's, a stub too), largest first.
 	var fams []FamilyStat
 	w := g.NewWalker()
-	for _, r := range rootsList {
+	candidates := rootsList
+	if rootIdx >= 0 {
+		candidates = []int{rootIdx}
+	}
+	for _, r := range candidates {
 		if err := ctx.Err(); err != nil {
 			return Stats{}, err
 		}

@@ -179,6 +179,23 @@ func TestComputeStats(t *testing.T) {
 			Quality: Quality{SingleParentMerges: 1},
 		},
 	}, {
+		name: "family of a dangling parent",
+		opts: StatsOptions{Root: "gone/parent"},
+		want: Stats{
+			Root: "gone/parent", Models: 2, ModelsWithParent: 2, Edges: 2, EdgesByRelation: EdgeCounts{Finetune: 1, Merge: 1},
+			DanglingParents: 1,
+			Dangling:        DanglingCounts{NotLookedUp: 1, Top: []DanglingParent{{Model: "gone/parent", Children: 2, Reason: NotLookedUp}}},
+			// The stub is depth 0 but no model, so no root.
+			LargestFamilies: []FamilyStat{{Model: "gone/parent", Descendants: RelationCounts{Finetune: 1, Merge: 1, Total: 2}, MaxDepth: 1, Downloads: 9}},
+			Depth:           []Bucket{{"0", 0}, {"1", 2}},
+			FanOut:          fanOut(0, 1),
+			TopAuthors:      []AuthorStat{{"bob", 1, 5}, {"x", 1, 4}},
+			Growth:          []FamilyGrowth{{Model: "gone/parent", Months: []MonthCount{{"2024-04", 1}}, UnknownDates: 1}},
+			LicenseDrift:    LicenseDrift{Top: []LicensePair{}},
+			// bob/merge's other merge parent, alice/ft, is outside: not a single-parent merge.
+			Quality: Quality{DanglingParents: 1},
+		},
+	}, {
 		name: "family of a leaf",
 		opts: StatsOptions{Root: "carol/lora"},
 		want: Stats{
