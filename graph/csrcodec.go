@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 )
 
 // The binary form of a Graph's topology (ids, edges, relations; no node
@@ -192,7 +193,8 @@ func CSRTag(b []byte) (tag uint64, ok bool) {
 const CSRHeaderLen = 16
 
 // UnmarshalCSR decodes a graph made by MarshalCSR and returns its tag. The
-// graph's id index is built lazily (Index scans until then).
+// graph's ids share b's memory: b must not be modified afterwards. A graph
+// with unsorted ids has its id index built lazily (Index scans until then).
 func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 	r := csrReader{b: b}
 	if string(r.next(len(csrMagic))) != string(csrMagic) {
@@ -204,7 +206,13 @@ func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 	if r.err != nil || idBytes > len(r.b) || n > len(r.b)/4 || m > len(r.b)/4 {
 		return nil, 0, ErrBadCSR
 	}
-	all := string(r.next(idBytes)) // one allocation for every id
+	// Every id is a substring of b's id section, not a copy: b must not
+	// change after (UnmarshalCSR's callers hand it over, as the doc says).
+	idSection := r.next(idBytes)
+	all := ""
+	if len(idSection) > 0 {
+		all = unsafe.String(&idSection[0], len(idSection))
+	}
 	g := &Graph{ids: make([]ModelID, n), off: make([]int32, n+1), dst: make([]int32, m), rel: make([]Relation, m)}
 	start := 0
 	for i := 0; i < n; i++ {

@@ -362,29 +362,40 @@ func (s *Store) writeCache(file string, write func(io.Writer) error) {
 }
 
 // seekBudget is how many members a family may have before reading it from
-// the cached edge graph is cheaper than a seek per member.
-const seekBudget = 4096
+// the cached edge graph is cheaper than a seek per member; edgeBudget is
+// how many edges it may have (one seek can yield thousands: the children
+// of a popular base).
+const (
+	seekBudget = 4096
+	edgeBudget = 4 * seekBudget
+)
 
 var errOverBudget = errors.New("family larger than the seek budget")
 
-// budgeted is an EdgeSource that gives up after a number of lookups.
+// budgeted is an EdgeSource that gives up after a number of lookups or of
+// edges.
 type budgeted struct {
-	src  graph.EdgeSource
-	left int
+	src         graph.EdgeSource
+	left, edges int
 }
 
 func (b *budgeted) ChildEdges(id graph.ModelID, fn func(graph.Edge) error) error {
 	if b.left--; b.left < 0 {
 		return errOverBudget
 	}
-	return b.src.ChildEdges(id, fn)
+	return b.src.ChildEdges(id, func(e graph.Edge) error {
+		if b.edges--; b.edges < 0 {
+			return errOverBudget
+		}
+		return fn(e)
+	})
 }
 
 // smallFamily loads root's family by following the stored edges; ok is
-// false when it has more than seekBudget members.
+// false when it has more than seekBudget members or edgeBudget edges.
 func (s *Store) smallFamily(ctx context.Context, root graph.ModelID, maxDepth int) (f *graph.Family, ok bool, err error) {
 	err = s.View(ctx, func(r *Reader) error {
-		f, err = graph.LoadFamily(ctx, &budgeted{src: r, left: seekBudget}, root, maxDepth)
+		f, err = graph.LoadFamily(ctx, &budgeted{src: r, left: seekBudget, edges: edgeBudget}, root, maxDepth)
 		return err
 	})
 	if errors.Is(err, errOverBudget) {
