@@ -1,8 +1,14 @@
 // Package hubtest provides a fake Hugging Face Hub for tests, in the spirit
 // of net/http/httptest: a World of models, and a Server that answers the
-// parts of the Hub API hflineage uses as the real Hub does (see
-// shared/hub-api.md): tag filters, expand[], Link pagination with any page
-// size, 307 renames, case-insensitive lookups, 401 for unknown repos.
+// model endpoints as the real Hub does (see shared/hub-api.md and the
+// recorded answers): /api/models with tag filters, search, author, sort,
+// skip, expand[], full, cardData and config, Link pagination with any page
+// size; /api/models/{id} and /api/models/{id}/revision/{rev} (what the
+// Hub's JavaScript client calls) with the recorded default body, baseModels
+// and childrenModelCount; 307 renames, case-insensitive lookups, 401 for
+// missing and private repos; RateLimit headers and quotas, and injected
+// faults. The conformance directory runs the Hub's own JavaScript client
+// against it (cmd/hubsim's TestConformance).
 package hubtest
 
 import (
@@ -174,17 +180,6 @@ func (w *World) Update(id string, fn func(*Model)) bool {
 		w.byTag[t] = append(w.byTag[t], ne)
 	}
 	return true
-}
-
-// Canonical returns the id a model is served under when asked for as id:
-// itself, its letter case corrected, or the target of a rename. ok is false
-// when the Hub would not know it.
-func (w *World) Canonical(id string) (canonical string, ok bool) {
-	m, renamed, found := w.lookup(id)
-	if renamed != "" {
-		return renamed, true
-	}
-	return m.ID, found
 }
 
 // Rename makes old answer with a 307 to the model now called id.
