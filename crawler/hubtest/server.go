@@ -451,7 +451,11 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, id, rev stri
 	}
 	// full, cardData and config change nothing here: the single-model
 	// body already has the card, the config and the files.
-	writeJSON(w, s.render(m, expandOf(q), true, q))
+	body, _ := json.Marshal(s.render(m, expandOf(q), true, q))
+	// The recorded model answers carry an ETag (its form is the Hub's own).
+	w.Header().Set("ETag", fmt.Sprintf(`W/"%x"`, hash(string(body))))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(append(body, '\n'))
 }
 
 // cursor is a keyset position, as the Hub's own cursors are (base64 of a

@@ -208,6 +208,9 @@ func TestModelRevisionRoute(t *testing.T) {
 		if got := resp.Header.Get("X-Error-Code"); got != tt.errorHdr {
 			t.Errorf("%s: X-Error-Code %q, want %q", tt.path, got, tt.errorHdr)
 		}
+		if (tt.status == 200) != strings.HasPrefix(resp.Header.Get("ETag"), `W/"`) {
+			t.Errorf("%s: ETag %q", tt.path, resp.Header.Get("ETag"))
+		}
 		if !strings.HasPrefix(resp.Header.Get("X-Request-Id"), "Root=1-") {
 			t.Errorf("%s: X-Request-Id %q", tt.path, resp.Header.Get("X-Request-Id"))
 		}
