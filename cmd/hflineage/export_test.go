@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -378,5 +379,87 @@ func TestExportFlags(t *testing.T) {
 	code, _, stderr = cli(t, "export", "--db", db, "--format", "csv", "--legend")
 	if code != 2 || !strings.Contains(stderr, "--legend goes with dot") {
 		t.Errorf("csv --legend: exit %d, %q", code, stderr)
+	}
+}
+
+// TestREADMEExportExamples runs the examples of the README's export section
+// on the recorded Llama-2-7b tree (stdout on a pseudo-terminal, as at a
+// shell prompt) and compares what they print byte for byte; files named
+// with -o are written into a temporary directory and checked by type.
+func TestREADMEExportExamples(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "\n### export\n")
+	section, _, _ = strings.Cut(section, "\n### ")
+	var blocks []string
+	for _, m := range regexp.MustCompile("(?s)```\n(\\$ hflineage export.*?)```").FindAllStringSubmatch(section, -1) {
+		blocks = append(blocks, m[1])
+	}
+	if len(blocks) == 0 {
+		t.Fatal("no export example in the README")
+	}
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("Graphviz not installed")
+	}
+	path, ok := recordingPath("Llama-2-7b_finetunes_20250422_180448.json")
+	if !ok {
+		t.Skip("the recorded Llama-2-7b tree is absent or hidden")
+	}
+	tr, err := hubtest.ReadTree(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := hubtest.NewServer(tr.World())
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, tr.Root); code != 0 {
+		t.Fatal(stderr)
+	}
+	magic := map[string]string{".png": "\x89PNG", ".svg": "<svg", ".pdf": "%PDF", ".graphml": "<?xml", ".dot": "digraph"}
+	for _, block := range blocks {
+		// Each "$ " line is a command, the lines up to the next its output.
+		for _, ex := range strings.Split(strings.TrimPrefix(block, "$ "), "\n$ ") {
+			command, want, _ := strings.Cut(ex, "\n")
+			if want != "" && !strings.HasSuffix(want, "\n") {
+				want += "\n" // the split took it
+			}
+			command, _, _ = strings.Cut(command, "#") // a shell comment
+			command = strings.TrimSpace(command)
+			t.Run(command, func(t *testing.T) {
+				args := strings.Fields(command)[1:]
+				out := ""
+				for i := range args {
+					if args[i] == "-o" && i+1 < len(args) {
+						out = filepath.Join(dir, args[i+1])
+						args[i+1] = out
+					}
+				}
+				ptmx, tty, err := pty.Open()
+				if err != nil {
+					t.Skipf("no pseudo-terminal: %v", err)
+				}
+				defer ptmx.Close()
+				ctx := context.Background()
+				var errb bytes.Buffer
+				err = run(ctx, append(args, "--db", db), newInterruptibleWriter(ctx, tty), &errb)
+				exitCode(err, &errb)
+				tty.Close()
+				if got := errb.String(); got != want {
+					t.Errorf("the README shows\n%s\nthe command prints\n%s", want, got)
+				}
+				if rest, _ := io.ReadAll(ptmx); len(rest) > 0 {
+					t.Errorf("the terminal got %q", rest[:min(len(rest), 40)])
+				}
+				if out != "" {
+					b, err := os.ReadFile(out)
+					if err != nil || !bytes.Contains(b[:min(len(b), 400)], []byte(magic[filepath.Ext(out)])) {
+						t.Errorf("%s: %v, starts %q", out, err, b[:min(len(b), 8)])
+					}
+				}
+			})
+		}
 	}
 }
