@@ -2,6 +2,7 @@ package hubtest
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -228,7 +229,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(s.requests) + 1
 	// Every answer of the Hub carries an X-Request-Id (recorded:
 	// "Root=1-67dd6985-78012b7506dd8c831b8e7c28;<trace id>").
-	w.Header().Set("X-Request-Id", fmt.Sprintf("Root=1-%08x-%024x", time.Now().Unix(), hash(fmt.Sprint(n, time.Now().UnixNano()))))
+	seed := fmt.Sprint(n, time.Now().UnixNano())
+	w.Header().Set("X-Request-Id", fmt.Sprintf("Root=1-%08x-%016x%08x", time.Now().Unix(), hash(seed), uint32(hash("id:"+seed))))
 	s.requests = append(s.requests, Request{
 		Method: r.Method, URL: r.URL.RequestURI(), Authorization: r.Header.Get("Authorization"),
 		UserAgent: r.Header.Get("User-Agent"),
@@ -452,10 +454,13 @@ func (s *Server) serveModel(w http.ResponseWriter, r *http.Request, id, rev stri
 	// full, cardData and config change nothing here: the single-model
 	// body already has the card, the config and the files.
 	body, _ := json.Marshal(s.render(m, expandOf(q), true, q))
-	// The recorded model answers carry an ETag (its form is the Hub's own).
-	w.Header().Set("ETag", fmt.Sprintf(`W/"%x"`, hash(string(body))))
+	body = append(body, '\n')
+	// The recorded model answers carry a weak ETag of the body's length in
+	// hex and its SHA-1 in base64 (W/"5a0f-Da8srpPPbf6OIRWE8Qkr5XUiD6g").
+	sum := sha1.Sum(body)
+	w.Header().Set("ETag", fmt.Sprintf(`W/"%x-%s"`, len(body), base64.RawStdEncoding.EncodeToString(sum[:])))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(append(body, '\n'))
+	w.Write(body)
 }
 
 // cursor is a keyset position, as the Hub's own cursors are (base64 of a
