@@ -205,10 +205,18 @@ func (e *NodeLinkEncoder) Close() error {
 // CSVEncoder writes the edge list as CSV: parent,relation,child, then the
 // child's attributes and the parent's license (license drift at a glance).
 // Nodes are not written (see CSVNodesEncoder) but their attributes are
-// remembered for the edge rows.
+// remembered for the edge rows, unless Lookup is set.
 type CSVEncoder struct {
 	w     *csv.Writer
 	attrs map[ModelID]Model
+	// Lookup, if set, gives the record of an edge's endpoint when its row
+	// is written (the zero Model for an unknown id), so that nodes need
+	// not be remembered: Node then does nothing, and a whole database is
+	// written holding no node in memory. Its first error ends the rows;
+	// Close returns it.
+	Lookup func(ModelID) (Model, error)
+	parent Model // the last parent looked up: edges come grouped by parent
+	err    error
 }
 
 // CSVEdgeHeader is the header row of the edge list.
@@ -222,22 +230,45 @@ func NewCSVEncoder(w io.Writer) *CSVEncoder {
 	return e
 }
 
-// Node remembers a node's attributes for its edges.
+// Node remembers a node's attributes for its edges (without Lookup).
 func (e *CSVEncoder) Node(m Model) {
+	if e.Lookup != nil {
+		return
+	}
 	m.Tags = nil
 	e.attrs[m.ID] = m
 }
 
 // Edge writes one row.
 func (e *CSVEncoder) Edge(ed Edge) {
-	c, p := e.attrs[ed.Child], e.attrs[ed.Parent]
+	var c, p Model
+	switch {
+	case e.err != nil:
+		return
+	case e.Lookup == nil:
+		c, p = e.attrs[ed.Child], e.attrs[ed.Parent]
+	default:
+		if e.parent.ID != ed.Parent || ed.Parent == "" {
+			if e.parent, e.err = e.Lookup(ed.Parent); e.err != nil {
+				return
+			}
+			e.parent.ID = ed.Parent
+		}
+		if c, e.err = e.Lookup(ed.Child); e.err != nil {
+			return
+		}
+		p = e.parent
+	}
 	e.w.Write([]string{string(ed.Parent), string(ed.Relation), string(ed.Child), authorOf(Model{ID: ed.Child, Author: c.Author}),
 		strconv.FormatInt(c.Downloads, 10), strconv.FormatInt(c.Likes, 10), timeAttr(c.CreatedAt), c.License, c.LibraryName, c.PipelineTag, p.License})
 }
 
-// Close flushes.
+// Close flushes; it returns the first error of Lookup or of writing.
 func (e *CSVEncoder) Close() error {
 	e.w.Flush()
+	if e.err != nil {
+		return e.err
+	}
 	return e.w.Error()
 }
 

@@ -6,13 +6,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"testing"
 	"time"
 )
 
-func encodeTestFamily(t *testing.T, enc func(*bytes.Buffer) Encoder) []byte {
-	t.Helper()
-	f, _ := testFamily(t)
+// testModel is the record of each member of testFamily.
+func testModel(id ModelID) Model {
 	models := map[ModelID]Model{
 		"meta-llama/Llama-3.1-8B": {ID: "meta-llama/Llama-3.1-8B", Author: "meta-llama", Downloads: 1000, Likes: 10, License: "llama3.1",
 			CreatedAt: time.Date(2024, 7, 18, 8, 56, 0, 0, time.UTC), LibraryName: "transformers", PipelineTag: "text-generation"},
@@ -21,14 +21,17 @@ func encodeTestFamily(t *testing.T, enc func(*bytes.Buffer) Encoder) []byte {
 		"w/x":       {ID: "w/x", Stub: true},
 		"b/lora":    {ID: "b/lora", License: `odd "license" <&>`},
 	}
-	model := func(id ModelID) Model {
-		if m, ok := models[id]; ok {
-			return m
-		}
-		return Model{ID: id}
+	if m, ok := models[id]; ok {
+		return m
 	}
+	return Model{ID: id}
+}
+
+func encodeTestFamily(t *testing.T, enc func(*bytes.Buffer) Encoder) []byte {
+	t.Helper()
+	f, _ := testFamily(t)
 	var buf bytes.Buffer
-	if err := WriteFamily(context.Background(), enc(&buf), f, modelsFunc(model), nil); err != nil {
+	if err := WriteFamily(context.Background(), enc(&buf), f, modelsFunc(testModel), nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -78,6 +81,22 @@ func TestNodeLinkGolden(t *testing.T) {
 func TestCSVGoldenAndRoundTrip(t *testing.T) {
 	edges := encodeTestFamily(t, func(b *bytes.Buffer) Encoder { return NewCSVEncoder(b) })
 	golden(t, "family.csv", edges)
+	// Looking the endpoints up row by row writes the same bytes.
+	var lookups int
+	looked := encodeTestFamily(t, func(b *bytes.Buffer) Encoder {
+		e := NewCSVEncoder(b)
+		e.Lookup = func(id ModelID) (Model, error) { lookups++; return testModel(id), nil }
+		return e
+	})
+	if !bytes.Equal(looked, edges) || lookups == 0 {
+		t.Errorf("with Lookup (%d lookups):\n%s\nwant\n%s", lookups, looked, edges)
+	}
+	failing := NewCSVEncoder(&bytes.Buffer{})
+	failing.Lookup = func(ModelID) (Model, error) { return Model{}, errors.New("damaged") }
+	failing.Edge(Edge{"a", "b", Finetune})
+	if err := failing.Close(); err == nil || err.Error() != "damaged" {
+		t.Errorf("a lookup error: Close gave %v", err)
+	}
 	nodes := encodeTestFamily(t, func(b *bytes.Buffer) Encoder { return NewCSVNodesEncoder(b) })
 	golden(t, "family-nodes.csv", nodes)
 	rows, err := csv.NewReader(bytes.NewReader(edges)).ReadAll()

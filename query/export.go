@@ -391,6 +391,8 @@ func (e *Engine) pruneAll(ctx context.Context, s Selection) (*graph.Family, erro
 
 // writeAll streams the whole stored graph (the store yields it sorted).
 // With a relation filter, only models touching a kept edge are written.
+// The CSV edge list looks its endpoints up as it writes each row, rather
+// than remembering every model.
 func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encoder) (int, error) {
 	var keep map[graph.ModelID]bool
 	if s.Relations != nil {
@@ -406,13 +408,30 @@ func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encod
 		}
 	}
 	nodes := 0
-	err := r.Models(func(m graph.Model) error {
-		if keep == nil || keep[m.ID] {
-			nodes++
-			enc.Node(m)
+	var err error
+	if c, ok := enc.(*graph.CSVEncoder); ok {
+		c.Lookup = func(id graph.ModelID) (graph.Model, error) {
+			m, err := r.Model(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return graph.Model{}, nil
+			}
+			return m, err
 		}
-		return ctx.Err()
-	})
+		err = r.ModelIDs(func(id graph.ModelID) error {
+			if keep == nil || keep[id] {
+				nodes++
+			}
+			return ctx.Err()
+		})
+	} else {
+		err = r.Models(func(m graph.Model) error {
+			if keep == nil || keep[m.ID] {
+				nodes++
+				enc.Node(m)
+			}
+			return ctx.Err()
+		})
+	}
 	if err != nil {
 		return 0, err
 	}
