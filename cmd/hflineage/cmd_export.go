@@ -19,7 +19,8 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 Exports the lineage graph. With --root, MODEL, its descendants and every
 edge between two of them (co-parents from outside the family are left out);
-without, the whole database, streamed. Output is deterministic (sorted), so
+without, the whole database, streamed (with --max-nodes, its most downloaded
+models with lineage and their paths). Output is deterministic (sorted), so
 exports can be diffed. Nodes carry downloads, likes, createdAt, license,
 library, pipeline and author; every edge its relation.
 
@@ -38,7 +39,7 @@ Formats:
 	depth := fs.Int("depth", -1, "with --root: keep members at most `N` levels below it (-1: no limit)")
 	maxNodes := fs.Int("max-nodes", 0, "keep at most `N` models, the most downloaded, each with its path to the root (without --root: models with lineage, each with its path to its root) (0: all)")
 	relations := fs.String("relation", "", "keep only edges of these relations (`R[,R]`: adapter, finetune, merge, quantized); with --root the family is followed through them only")
-	cluster := fs.String("cluster", "", "dot, svg, png: group nodes in boxes `BY` author or relation (relation needs --root)")
+	cluster := fs.String("cluster", "", "dot, svg, png, pdf: group nodes in boxes `BY` author or relation (relation needs --root)")
 	legend := fs.Bool("legend", false, "dot: draw a key of the relations (pseudo-nodes that tools counting nodes would count)")
 	out := fs.String("o", "", "write to `FILE` (default stdout; not a directory)")
 	pos, err := parseFlags(fs, args)
