@@ -170,6 +170,7 @@ func TestExportPictures(t *testing.T) {
 	}{
 		{"svg", "<svg", nil},
 		{"png", "\x89PNG", nil},
+		{"pdf", "%PDF", nil},
 		{"svg", "<svg", []string{"--cluster", "relation"}},
 		{"svg", "<svg", []string{"--cluster", "author", "--relation", "finetune,quantized"}},
 	} {
@@ -181,6 +182,10 @@ func TestExportPictures(t *testing.T) {
 		b, _ := os.ReadFile(path)
 		if !bytes.Contains(b[:min(len(b), 400)], []byte(tc.magic)) {
 			t.Errorf("%v: not %s: %q", tc.extra, tc.format, b[:min(len(b), 80)])
+		}
+		// Pictures carry the relation legend.
+		if tc.format == "svg" && (!bytes.Contains(b, []byte(">relation</text>")) || !bytes.Contains(b, []byte(">quantized</text>"))) {
+			t.Errorf("%v: svg without the relation legend", tc.extra)
 		}
 	}
 	// --relation follows only those relations from the root.
