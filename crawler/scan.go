@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gocolly/colly/v2"
@@ -67,6 +68,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 	}
 	wk.col = wk.newCollector()
 	if wk.job.ScanNext != "-" {
+		wk.scanPages = newPageOrder(wk.job.ScanNext, wk.job.ScanSince)
 		wk.send(&request{kind: "scan", url: wk.job.ScanNext})
 		wk.col.Wait()
 	}
@@ -101,9 +103,6 @@ func (wk *walk) startScan(opts ScanOptions) error {
 	})
 }
 
-// Incremental reports whether the scan reads only what changed.
-func (wk *walk) incremental() bool { return !wk.job.ScanSince.IsZero() }
-
 // smallerPages handles a 400 to limit=1000 (a Hub that refuses that page
 // size): the scan goes on with 500, and the database remembers it.
 func (wk *walk) smallerPages(err error, rq *request) bool {
@@ -125,6 +124,7 @@ func (wk *walk) smallerPages(err error, rq *request) bool {
 		wk.fail(cerr)
 		return true
 	}
+	wk.scanPages.same(u.String(), rq.url)
 	wk.send(&request{kind: "scan", url: u.String()})
 	return true
 }
@@ -139,15 +139,30 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 		return err
 	}
 	wk.skipUnsafe("of the Hub's listing", skipped)
-	if wk.incremental() {
+	order := wk.scanPages
+	if !order.since.IsZero() { // incremental
 		// Newest first: once one model is older than the last scan's
 		// watermark (less the overlap), so is everything after it.
 		for _, m := range models {
-			if m.LastModified.Before(wk.job.ScanSince) {
+			if m.LastModified.Before(order.since) {
 				next = ""
 				break
 			}
 		}
+	}
+	// The next page is fetched and decoded while this one commits (one
+	// page ahead, no more: it is asked for once the page before this one
+	// has committed); pages commit in listing order, each with the
+	// position after it, so a crash resumes after the last page committed.
+	seq := order.seq(rq.url)
+	if !order.wait(seq) {
+		return nil // a page before this one failed: the scan stops there
+	}
+	committed := false
+	defer func() { order.done(committed) }()
+	if next != "" {
+		order.after(next, seq)
+		wk.send(&request{kind: "scan", url: next})
 	}
 	// An empty page is not the end while it carries a next link: the Hub
 	// may filter a page's models after selecting them.
@@ -176,12 +191,71 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 		wk.fail(err)
 		return nil
 	}
+	committed = true
 	wk.job = job
 	wk.pageDone()
-	if next != "" {
-		wk.send(&request{kind: "scan", url: next})
-	}
 	return nil
+}
+
+// pageOrder numbers a scan's pages in listing order, by URL, and lets page
+// n commit only after page n-1 did, so that the next page can be fetched
+// while one commits. A page that does not commit stops the ones after it.
+type pageOrder struct {
+	since  time.Time // an incremental scan's end (zero for a full one)
+	mu     sync.Mutex
+	turn   sync.Cond
+	seqs   map[string]int // URL → page number
+	next   int            // the page whose turn it is to commit
+	failed bool           // a page failed to commit
+}
+
+func newPageOrder(first string, since time.Time) *pageOrder {
+	o := &pageOrder{since: since, seqs: map[string]int{first: 0}}
+	o.turn.L = &o.mu
+	return o
+}
+
+// seq returns the number of the page at url.
+func (o *pageOrder) seq(url string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.seqs[url]
+}
+
+// after numbers url as the page after page n.
+func (o *pageOrder) after(url string, n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seqs[url] = n + 1
+}
+
+// same numbers url as the page at old (the same page asked for again).
+func (o *pageOrder) same(url, old string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seqs[url] = o.seqs[old]
+}
+
+// wait blocks until page n may commit; false when a page before it failed.
+func (o *pageOrder) wait(n int) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.next < n && !o.failed {
+		o.turn.Wait()
+	}
+	return !o.failed
+}
+
+// done ends the turn of the page that waited last, committed or not.
+func (o *pageOrder) done(committed bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if committed {
+		o.next++
+	} else {
+		o.failed = true
+	}
+	o.turn.Broadcast()
 }
 
 // checkedNext reads a response's next-page link and refuses links back to

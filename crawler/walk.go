@@ -142,6 +142,8 @@ type walk struct {
 	delta        *Tally // what the commit in progress adds to models, edges, pages (guarded by commit)
 	baseRequests int64  // the run's requests before this attempt
 
+	scanPages *pageOrder // a scan's pages, committed in listing order (scan.go)
+
 	mu       sync.Mutex
 	listings map[graph.ModelID]map[string]bool // URLs already fetched per listing in progress (loop guard)
 	scanSeen map[string]bool                   // URLs already fetched by a scan (loop guard)

@@ -13,20 +13,6 @@ import (
 	"github.com/hflineage/hflineage/crawler/hubtest"
 )
 
-// buildBinary compiles hflineage once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "hflineage")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // recordings holds the real Hub recordings, read from ../shared when present
 // (never committed: they carry no license).
 const recordings = "../../../shared/hub-recordings/model_metadata_analyses"
