@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -67,6 +68,7 @@ Examples:
          --gated base-org-1/Base-Model-1 --private base-org-2/Base-Model-2
   hubsim --page 100 --max-limit 500             # short pages; limit>500 is a 400
   hubsim --link-host huggingface.co             # next-page links point at another host
+  hubsim --thin-pages 3                         # listing pages a third short, still linking on
 
 Flags:
 `
@@ -87,6 +89,7 @@ type config struct {
 	faultEvery     int
 	slow           time.Duration
 	linkHost       string
+	thinPages      int
 	renames        [][2]string
 	gated          [][2]string
 	private        []string
@@ -121,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.faultEvery, "fault-every", 0, "fail every `N`th request (the Nth, 2Nth, …) with --fault (0: never)")
 	fs.DurationVar(&c.slow, "slow", 0, "answer every request `D` late (e.g. 200ms)")
 	fs.StringVar(&c.linkHost, "link-host", "", "put `HOST` in next-page links instead of the server's own (a mirror passing the Hub's links through, or a hostile Hub)")
+	fs.IntVar(&c.thinPages, "thin-pages", 0, "leave about one in `N` models out of listing pages after the page is chosen: pages come short (or empty) yet link on, as the Hub's may (0: never)")
 	var renames, gated, private listFlag
 	fs.Var(&renames, "rename", "make OLD answer 307 to NEW, a model of the world (`OLD=NEW`; repeatable)")
 	fs.Var(&gated, "gated", "make a model gated (`ID[=manual|auto]`; manual unless said; its metadata is still served; repeatable)")
@@ -157,8 +161,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return bad("--models must be at least 1")
 	case c.page < 1:
 		return bad("--page must be at least 1")
-	case c.maxLimit < 0, c.quota < 0, c.faultEvery < 0:
-		return bad("--max-limit, --quota and --fault-every must not be negative")
+	case c.maxLimit < 0, c.quota < 0, c.faultEvery < 0, c.thinPages < 0:
+		return bad("--max-limit, --quota, --fault-every and --thin-pages must not be negative")
 	case c.window <= 0:
 		return bad("--window must be positive")
 	case c.slow < 0:
@@ -226,6 +230,11 @@ func newHub(c *config) (*hubtest.Server, string, error) {
 	}
 	if c.faultEvery > 0 {
 		hub.Fault = hubtest.EveryNth(c.faultEvery, c.fault)
+	}
+	if n := uint32(c.thinPages); n > 0 {
+		// Which models are left out depends on the id alone, so a listing
+		// asked again thins the same way.
+		hub.PageFilter = func(m hubtest.Model) bool { return crc32.ChecksumIEEE([]byte(m.ID))%n != 0 }
 	}
 	return hub, root, nil
 }

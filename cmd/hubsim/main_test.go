@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -120,6 +121,35 @@ func TestFlags(t *testing.T) {
 	}
 	if code, _ := status(srv, "/api/models?limit=51"); code != 400 {
 		t.Errorf("--max-limit: %d", code)
+	}
+
+	// --thin-pages: short pages that still link on, and nothing listed twice.
+	srv = start("--thin-pages", "3", "--page", "10")
+	url, listed, short := srv.URL+"/api/models?filter=base_model:base-org-0/Base-Model-0", map[string]bool{}, 0
+	for url != "" {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		for _, m := range page {
+			if listed[m.ID] {
+				t.Errorf("--thin-pages: %s listed twice", m.ID)
+			}
+			listed[m.ID] = true
+		}
+		url = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			url = strings.TrimSuffix(strings.TrimPrefix(l, "<"), `>; rel="next"`)
+			if len(page) < 10 {
+				short++
+			}
+		}
+	}
+	if short == 0 || len(listed) == 0 {
+		t.Errorf("--thin-pages 3: %d models listed, %d short pages before the last", len(listed), short)
 	}
 }
 
