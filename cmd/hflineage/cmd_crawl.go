@@ -175,15 +175,9 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 	bar := newProgress(stderr)
 	stats, err = w.Crawl(ctx, crawler.Request{
 		Seeds: seeds, All: f.all, Full: f.full, Mode: f.mode, Depth: f.depth, Restart: f.restart, SnapshotMin: f.minSnap,
-		Planned:  func(p crawler.Plan) { fmt.Fprintf(stderr, "plan: %s — %s\n", p.Mode, p.Reason) },
+		Planned:  func(p crawler.Plan) { bar.println(fmt.Sprintf("plan: %s — %s", p.Mode, p.Reason)) },
 		Progress: bar.update,
-		Warn: func(s string) {
-			if bar.bar != nil {
-				bar.println("warning: " + s)
-			} else {
-				fmt.Fprintln(stderr, "warning: "+s)
-			}
-		},
+		Warn:     func(s string) { bar.println("warning: " + s) },
 	})
 	bar.finish()
 	fmt.Fprintln(stderr, summaryLine(stats, err))
@@ -221,16 +215,17 @@ func isSeedError(err error) bool {
 // wrapped line leaves a new line behind at every redraw). Elsewhere (a
 // pipe, a file, a test's buffer) it draws nothing.
 type progress struct {
-	mu    sync.Mutex
 	w     io.Writer
-	bar   *progressbar.ProgressBar
-	width func() int // the terminal's columns now
+	width func() int // the terminal's columns now; nil: not a terminal
+
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar // made at the first update
 }
 
 func newProgress(stderr io.Writer) *progress {
 	f, ok := stderr.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return &progress{}
+		return &progress{w: stderr}
 	}
 	return newProgressBar(stderr, func() int {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
@@ -240,41 +235,54 @@ func newProgress(stderr io.Writer) *progress {
 	})
 }
 
-// newProgressBar draws on w, a terminal width() columns wide. The bar
-// redraws itself every 100 ms (its spinner and elapsed time move during a
-// long wait for the quota), from a goroutine of its own until finish.
+// newProgressBar draws on w, a terminal width() columns wide.
 func newProgressBar(w io.Writer, width func() int) *progress {
-	return &progress{w: w, width: width, bar: progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionUseANSICodes(true), // clear to the end of the line: a shorter line leaves nothing behind
-	)}
+	return &progress{w: w, width: width}
 }
 
 func (p *progress) update(s crawler.Stats) {
-	if p.bar == nil {
+	if p.width == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.bar.Describe(fitProgress(s, p.width()))
+	desc := fitProgress(s, p.width())
+	if p.bar == nil {
+		// The bar redraws itself every 100 ms (its spinner and elapsed
+		// time move during a long wait for the quota) from a goroutine of
+		// its own, which reads the start time without its lock: drawing
+		// the first frame in NewOptions64 (OptionSetRenderBlankState) sets
+		// that time before the goroutine starts.
+		p.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionUseANSICodes(true), // clear to the end of the line: a shorter line leaves nothing behind
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	} else {
+		p.bar.Describe(desc)
+	}
 	p.bar.Set64(s.Pages)
 }
 
-// println prints a line (a warning) above the progress line.
+// println prints a line (the plan, a warning), above the progress line
+// when one is drawn.
 func (p *progress) println(line string) {
-	if p.bar == nil {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprint(p.w, "\r\x1b[2K"+line+"\n")
+	if p.bar != nil {
+		line = "\r\x1b[2K" + line
+	}
+	fmt.Fprintln(p.w, line)
 }
 
 func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.bar != nil {
 		p.bar.Finish()
 	}

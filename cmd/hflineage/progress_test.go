@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/creack/pty"
 
 	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/crawler/hubtest"
@@ -133,12 +137,11 @@ func TestNoProgressOffTerminal(t *testing.T) {
 		} else {
 			p = newProgress(w)
 		}
-		if p.bar != nil {
-			t.Errorf("a progress bar on %T", w)
-		}
-		p.update(busyStats) // no-ops
-		p.println("x")
+		p.update(busyStats)
 		p.finish()
+		if p.width != nil || p.bar != nil {
+			t.Errorf("a progress bar on %v", w)
+		}
 	}
 	srv := hubtest.NewServer(testWorld())
 	defer srv.Close()
@@ -156,4 +159,56 @@ func mustCreate(t *testing.T) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// TestProgressOnTerminal crawls with stderr on a pseudo-terminal 40 and 80
+// columns wide, as main gives it: the progress line is drawn, every frame
+// fits in the width (so the terminal never wraps it), and it is cleared
+// before the summary.
+func TestProgressOnTerminal(t *testing.T) {
+	srv := hubtest.NewServer(testWorld())
+	srv.Delay = 300 * time.Millisecond // a few answers per throttle period: several frames
+	defer srv.Close()
+	for _, cols := range []uint16{40, 80} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) {
+			ptmx, tty, err := pty.Open()
+			if err != nil {
+				t.Skipf("no pseudo-terminal: %v", err)
+			}
+			defer ptmx.Close()
+			if err := pty.Setsize(ptmx, &pty.Winsize{Cols: cols, Rows: 24}); err != nil {
+				t.Fatal(err)
+			}
+			var screen lockedBuffer
+			read := make(chan struct{})
+			go func() {
+				defer close(read)
+				io.Copy(&screen, ptmx)
+			}()
+			var stdout bytes.Buffer
+			db := filepath.Join(t.TempDir(), "db")
+			err = run(context.Background(), []string{"crawl", "--db", db, "--endpoint", srv.URL, "--parallel", "1", "meta-llama/Llama-3.1-8B"}, &stdout, tty)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tty.Close() // the reader sees the end once the terminal is drained
+			<-read
+			text := screen.String()
+			frames := 0
+			for _, frame := range strings.Split(text, "\r") {
+				frame = strings.NewReplacer("\x1b[0K", "", "\x1b[2K", "").Replace(frame)
+				r, _ := utf8.DecodeRuneInString(frame)
+				if r < '⠀' || r > '⣿' { // not a frame: the plan, the summary, the line ends
+					continue
+				}
+				frames++
+				if n := utf8.RuneCountInString(frame); n > int(cols)-1 || strings.Contains(frame, "\n") {
+					t.Errorf("frame of %d columns on a %d-column terminal: %q", n, cols, frame)
+				}
+			}
+			if frames < 2 || !strings.Contains(text, "\x1b[2K\rcrawl: 6 models") {
+				t.Errorf("%d frames; the summary after a cleared line? %q", frames, text)
+			}
+		})
+	}
 }
