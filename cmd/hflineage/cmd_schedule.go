@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
+
+	"github.com/hflineage/hflineage/crawler"
 )
 
 const scheduleUsage = `schedule (--every DURATION | --cron "EXPR") [--now] [--runs N] [--json] [crawl flags] (MODEL... | --all)
@@ -148,6 +150,10 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seeds, rate, err := f.check(pos)
 	if err != nil {
 		return err
+	}
+	// A bad endpoint is a mistake on the command line, not a failed run.
+	if _, err := crawler.NewWalker(crawler.Config{Endpoint: f.endpoint, Parallel: f.parallel, Delay: f.delay, Rate: rate}, nil); err != nil {
+		return usagef("schedule: %v", err)
 	}
 
 	var mu sync.Mutex // serialises log lines

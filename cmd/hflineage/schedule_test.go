@@ -28,6 +28,7 @@ func TestScheduleFlags(t *testing.T) {
 		{[]string{"--now"}, "schedule: --now goes with --cron (or --every)"},
 		{nil, "schedule: give --every or --cron"},
 		{[]string{"--every", "1h", "--runs", "-1"}, "schedule: --runs must not be negative"},
+		{[]string{"--every", "1h", "--endpoint", "ftp://x"}, `schedule: invalid endpoint "ftp://x": want http(s)://host[:port]`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
