@@ -363,39 +363,77 @@ func (g *Graph) Families(ctx context.Context, min int) ([]FamilyCount, error) {
 }
 
 // Family loads the family of root from the in-memory graph, as LoadFamily
-// does from an EdgeSource (maxDepth < 0: no bound). When ctx ends it stops
-// and returns ctx's error.
+// does from an EdgeSource (maxDepth < 0: no bound). The walk runs over node
+// numbers; on a graph with sorted ids (a decoded cache) the edges come out
+// sorted without comparing ids. When ctx ends it stops and returns ctx's
+// error.
 func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family, error) {
-	f := &Family{Root: root, Members: []ModelID{root}, Depth: map[ModelID]int{root: 0}, via: map[ModelID]ModelID{}}
 	r, ok := g.Index(root)
 	if !ok {
-		return f, ctx.Err()
+		return &Family{Root: root, Members: []ModelID{root}, Depth: map[ModelID]int{root: 0}, via: map[ModelID]ModelID{}}, ctx.Err()
 	}
-	depth := map[int32]int32{int32(r): 0}
+	// depth[i] is node i's depth + 1 (0: not reached); via[i] its parent
+	// on one shortest path.
+	depth := make([]int32, len(g.ids))
+	via := make([]int32, len(g.ids))
+	depth[r] = 1
 	queue := []int32{int32(r)}
 	for h := 0; h < len(queue); h++ {
 		if err := canceled(ctx, h); err != nil {
 			return nil, err
 		}
 		n := queue[h]
-		d := depth[n]
+		if maxDepth >= 0 && int(depth[n]) > maxDepth {
+			continue // its children lie beyond maxDepth
+		}
+		for k := g.off[n]; k < g.off[n+1]; k++ {
+			if c := g.dst[k]; depth[c] == 0 {
+				depth[c], via[c] = depth[n]+1, n
+				queue = append(queue, c)
+			}
+		}
+	}
+	f := &Family{Root: root, Members: make([]ModelID, len(queue)), Depth: make(map[ModelID]int, len(queue)),
+		via: make(map[ModelID]ModelID, len(queue)-1)}
+	for i, n := range queue {
+		id := g.ids[n]
+		f.Members[i] = id
+		f.Depth[id] = int(depth[n] - 1)
+		if i > 0 {
+			f.via[id] = g.ids[via[n]]
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Every edge between two members, parents in node order.
+	byNode := slices.Clone(queue)
+	slices.Sort(byNode)
+	sorted := g.sorted
+	for i, n := range byNode {
+		if err := canceled(ctx, i); err != nil {
+			return nil, err
+		}
+		last := int32(-1)
 		for k := g.off[n]; k < g.off[n+1]; k++ {
 			c := g.dst[k]
-			dc, seen := depth[c]
-			if !seen {
-				if maxDepth >= 0 && int(d) >= maxDepth {
-					continue
-				}
-				dc = d + 1
-				depth[c] = dc
-				queue = append(queue, c)
-				f.Members = append(f.Members, g.ids[c])
-				f.Depth[g.ids[c]] = int(dc)
-				f.via[g.ids[c]] = g.ids[n]
+			if depth[c] == 0 {
+				continue
 			}
+			if c < last || (c == last && g.rel[k] < g.rel[k-1]) {
+				sorted = false // children out of order within a parent
+			}
+			last = c
 			f.Edges = append(f.Edges, Edge{Parent: g.ids[n], Child: g.ids[c], Relation: g.rel[k]})
 		}
 	}
-	sortEdges(f.Edges)
+	if sorted {
+		f.sorted = make([]ModelID, len(byNode))
+		for i, n := range byNode {
+			f.sorted[i] = g.ids[n]
+		}
+	} else {
+		sortEdges(f.Edges)
+	}
 	return f, ctx.Err()
 }

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"unsafe"
 )
 
 // The binary form of a Graph's topology (ids, edges, relations; no node
 // attributes), for caching the whole edge graph beside the database:
 //
-//	magic "HFLCSR2\n", uint64 tag (the caller's version), uint8 flags
+//	magic "HFLCSR3\n", uint64 tag (the caller's version), uint8 flags
 //	(1: ids strictly increasing), uint32 n, uint32 m
 //	uint32 total id bytes, ids concatenated, n uint32 id ends
 //	n+1 uint32 offsets, m uint32 targets
@@ -21,7 +22,7 @@ import (
 //
 // A graph with sorted ids is found by bisection, without an index map; a
 // CSRWriter writes one from sorted scans without holding a Graph.
-var csrMagic = []byte("HFLCSR2\n")
+var csrMagic = []byte("HFLCSR3\n")
 
 const csrSorted = 1
 
@@ -84,41 +85,66 @@ func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
 }
 
 // appendNodes writes the node attributes section: a flag byte (0: none),
-// then a string table (authors, licenses) and per node author and license
-// indexes, downloads, likes, created, stub.
+// then a string table (authors, licenses) and, per node, a record of
+// nodeRecordLen bytes (appendNodeRecord): fixed width, so that NodeTable
+// finds a node's attributes without decoding the others.
 func appendNodes(b []byte, nodes []NodeInfo) []byte {
 	if nodes == nil {
 		return append(b, 0)
 	}
 	b = append(b, 1)
-	index := map[string]uint64{}
+	index := map[string]uint32{}
 	var table []string
 	for _, n := range nodes {
 		for _, s := range []string{n.Author, n.License} {
 			if _, ok := index[s]; !ok {
-				index[s] = uint64(len(table))
+				index[s] = uint32(len(table))
 				table = append(table, s)
 			}
 		}
 	}
+	b = appendTable(b, table)
+	for _, n := range nodes {
+		b = appendNodeRecord(b, index[n.Author], index[n.License], &n)
+	}
+	return b
+}
+
+func appendTable(b []byte, table []string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(table)))
 	for _, s := range table {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	for _, n := range nodes {
-		b = binary.AppendUvarint(b, index[n.Author])
-		b = binary.AppendUvarint(b, index[n.License])
-		b = binary.AppendVarint(b, n.Downloads)
-		b = binary.AppendVarint(b, n.Likes)
-		b = binary.AppendVarint(b, n.Created)
-		if n.Stub {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
-	}
 	return b
+}
+
+// nodeRecordLen is the size of a node's record: uint32 author and license
+// indexes into the string table, int64 downloads, likes and created, uint8
+// stub.
+const nodeRecordLen = 4 + 4 + 8 + 8 + 8 + 1
+
+func appendNodeRecord(b []byte, author, license uint32, n *NodeInfo) []byte {
+	b = binary.LittleEndian.AppendUint32(b, author)
+	b = binary.LittleEndian.AppendUint32(b, license)
+	b = binary.LittleEndian.AppendUint64(b, uint64(n.Downloads))
+	b = binary.LittleEndian.AppendUint64(b, uint64(n.Likes))
+	b = binary.LittleEndian.AppendUint64(b, uint64(n.Created))
+	if n.Stub {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// nodeRecord decodes a record made by appendNodeRecord; ok is false when
+// an index is outside the table.
+func nodeRecord(rec []byte, table []string) (n NodeInfo, ok bool) {
+	a, l := binary.LittleEndian.Uint32(rec), binary.LittleEndian.Uint32(rec[4:])
+	if int64(a) >= int64(len(table)) || int64(l) >= int64(len(table)) {
+		return n, false
+	}
+	return NodeInfo{Author: table[a], License: table[l], Downloads: int64(binary.LittleEndian.Uint64(rec[8:])),
+		Likes: int64(binary.LittleEndian.Uint64(rec[16:])), Created: int64(binary.LittleEndian.Uint64(rec[24:])), Stub: rec[32] == 1}, true
 }
 
 func (r *csrReader) uvarint() uint64 {
@@ -134,23 +160,27 @@ func (r *csrReader) uvarint() uint64 {
 	return v
 }
 
-func (r *csrReader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = ErrBadCSR
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
 func (r *csrReader) nodes(n int) []NodeInfo {
 	if r.u8() == 0 {
 		return nil
 	}
+	table := r.table()
+	if r.err != nil || n > len(r.b)/nodeRecordLen {
+		r.err = ErrBadCSR
+		return nil
+	}
+	nodes := make([]NodeInfo, n)
+	for i := range nodes {
+		var ok bool
+		if nodes[i], ok = nodeRecord(r.next(nodeRecordLen), table); !ok {
+			r.err = ErrBadCSR
+			return nil
+		}
+	}
+	return nodes
+}
+
+func (r *csrReader) table() []string {
 	k := r.uvarint()
 	if k > uint64(len(r.b)) {
 		r.err = ErrBadCSR
@@ -160,23 +190,7 @@ func (r *csrReader) nodes(n int) []NodeInfo {
 	for i := range table {
 		table[i] = string(r.next(int(min(r.uvarint(), uint64(len(r.b)+1)))))
 	}
-	if n > len(r.b)/5 { // every node takes at least 5 bytes
-		r.err = ErrBadCSR
-		return nil
-	}
-	nodes := make([]NodeInfo, n)
-	for i := range nodes {
-		a, l := r.uvarint(), r.uvarint()
-		if a >= k || l >= k {
-			r.err = ErrBadCSR
-			return nil
-		}
-		nodes[i] = NodeInfo{Author: table[a], License: table[l], Downloads: r.varint(), Likes: r.varint(), Created: r.varint(), Stub: r.u8() == 1}
-		if r.err != nil {
-			return nil
-		}
-	}
-	return nodes
+	return table
 }
 
 // CSRTag returns the tag of the encoded graph that b begins with (its
@@ -319,9 +333,9 @@ type CSRWriter struct {
 	withNodes bool
 	ids       []byte
 	ends      []uint32
-	nodes     []byte // encoded attributes, as appendNodes writes them
+	nodes     []byte // node records, as appendNodes writes them
 	table     []string
-	tableIdx  map[string]uint64
+	tableIdx  map[string]uint32
 	count     []uint32 // edges out of each node
 	dst       []uint32
 	rel       []uint8
@@ -332,7 +346,7 @@ type CSRWriter struct {
 
 // NewCSRWriter starts an empty graph; withNodes keeps node attributes.
 func NewCSRWriter(withNodes bool) *CSRWriter {
-	return &CSRWriter{withNodes: withNodes, tableIdx: map[string]uint64{}}
+	return &CSRWriter{withNodes: withNodes, tableIdx: map[string]uint32{}}
 }
 
 func (w *CSRWriter) id(i int) []byte {
@@ -341,6 +355,17 @@ func (w *CSRWriter) id(i int) []byte {
 		start = w.ends[i-1]
 	}
 	return w.ids[start:w.ends[i]]
+}
+
+// Grow makes room for about nodes more nodes of idBytes bytes of ids in
+// all, so that a writer told its size up front does not regrow (and copy)
+// its buffers as nodes come.
+func (w *CSRWriter) Grow(nodes, idBytes int) {
+	w.ids = slices.Grow(w.ids, idBytes)
+	w.ends = slices.Grow(w.ends, nodes)
+	if w.withNodes {
+		w.nodes = slices.Grow(w.nodes, nodes*nodeRecordLen)
+	}
 }
 
 // LastID returns the id of the last node given, valid until the next Node.
@@ -370,25 +395,16 @@ func (w *CSRWriter) Node(id []byte, n *NodeInfo) error {
 		if n != nil {
 			info = *n
 		}
-		w.nodes = binary.AppendUvarint(w.nodes, w.intern(info.Author))
-		w.nodes = binary.AppendUvarint(w.nodes, w.intern(info.License))
-		w.nodes = binary.AppendVarint(w.nodes, info.Downloads)
-		w.nodes = binary.AppendVarint(w.nodes, info.Likes)
-		w.nodes = binary.AppendVarint(w.nodes, info.Created)
-		if info.Stub {
-			w.nodes = append(w.nodes, 1)
-		} else {
-			w.nodes = append(w.nodes, 0)
-		}
+		w.nodes = appendNodeRecord(w.nodes, w.intern(info.Author), w.intern(info.License), &info)
 	}
 	return nil
 }
 
-func (w *CSRWriter) intern(s string) uint64 {
+func (w *CSRWriter) intern(s string) uint32 {
 	if i, ok := w.tableIdx[s]; ok {
 		return i
 	}
-	i := uint64(len(w.table))
+	i := uint32(len(w.table))
 	w.tableIdx[s] = i
 	w.table = append(w.table, s)
 	return i
@@ -490,12 +506,87 @@ func (w *CSRWriter) WriteTo(out io.Writer, tag uint64) error {
 		bw.WriteByte(0)
 	} else {
 		bw.WriteByte(1)
-		bw.Write(binary.AppendUvarint(scratch[:0], uint64(len(w.table))))
-		for _, s := range w.table {
-			bw.Write(binary.AppendUvarint(scratch[:0], uint64(len(s))))
-			bw.WriteString(s)
-		}
+		bw.Write(appendTable(nil, w.table))
 		bw.Write(w.nodes)
 	}
 	return bw.Flush()
+}
+
+// NodeTable reads node attributes in place from an encoded graph with
+// sorted ids and node attributes (as graph.bin holds), without decoding
+// the graph: an id is found by bisection and its fixed-width record read.
+// It reads the bytes it was made from, which must not change while it is
+// used.
+type NodeTable struct {
+	ids   []byte
+	ends  []byte // uint32 per node
+	nodes []byte // nodeRecordLen per node
+	table []string
+}
+
+// NewNodeTable returns the table of encoded graph b, and b's tag. It fails
+// with ErrBadCSR when b is not a graph with sorted ids and attributes.
+func NewNodeTable(b []byte) (*NodeTable, uint64, error) {
+	r := csrReader{b: b}
+	if string(r.next(len(csrMagic))) != string(csrMagic) {
+		return nil, 0, ErrBadCSR
+	}
+	tag := r.u64()
+	flags := r.u8()
+	n, m, idBytes := uint64(r.u32()), uint64(r.u32()), uint64(r.u32())
+	if r.err != nil || flags&csrSorted == 0 || idBytes+4*n+4*(n+1)+5*m > uint64(len(r.b)) {
+		return nil, 0, ErrBadCSR
+	}
+	t := &NodeTable{ids: r.next(int(idBytes)), ends: r.next(int(4 * n))}
+	r.next(int(4*(n+1) + 4*m)) // offsets and targets
+	for k := r.u8(); k > 0 && r.err == nil; k-- {
+		r.next(int(r.u8()))
+	}
+	r.next(int(m)) // relation indexes
+	if r.u8() != 1 {
+		return nil, 0, ErrBadCSR
+	}
+	t.table = r.table()
+	if r.err != nil || uint64(len(r.b)) != n*nodeRecordLen {
+		return nil, 0, ErrBadCSR
+	}
+	t.nodes = r.b
+	prev := uint32(0)
+	for i := uint64(0); i < n; i++ {
+		end := binary.LittleEndian.Uint32(t.ends[4*i:])
+		if end < prev || uint64(end) > idBytes {
+			return nil, 0, ErrBadCSR
+		}
+		prev = end
+	}
+	return t, tag, nil
+}
+
+// Len returns the number of nodes.
+func (t *NodeTable) Len() int { return len(t.ends) / 4 }
+
+func (t *NodeTable) id(i int) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = binary.LittleEndian.Uint32(t.ends[4*(i-1):])
+	}
+	return t.ids[start:binary.LittleEndian.Uint32(t.ends[4*i:])]
+}
+
+// Find returns the attributes of id; ok is false when id is not a node
+// (or its record is damaged).
+func (t *NodeTable) Find(id ModelID) (n NodeInfo, ok bool) {
+	i, j := 0, t.Len()
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if string(t.id(h)) < string(id) {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	if i == t.Len() || string(t.id(i)) != string(id) {
+		return n, false
+	}
+	return nodeRecord(t.nodes[i*nodeRecordLen:], t.table)
 }

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"bytes"
+	"context"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -56,6 +58,38 @@ func TestCSRWriter(t *testing.T) {
 			t.Errorf("%s: counts differ", id)
 		}
 	}
+	for _, id := range ids {
+		for _, depth := range []int{-1, 0, 1, 2} {
+			f, err := got.Family(context.Background(), id, depth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wf, _ := LoadFamily(context.Background(), want, id, depth)
+			if !slices.Equal(f.Members, wf.Members) || !slices.Equal(f.Edges, wf.Edges) || !slices.Equal(f.SortedMembers(), wf.SortedMembers()) ||
+				f.Count() != wf.Count() || !maps.Equal(f.Depth, wf.Depth) {
+				t.Errorf("family of %s to depth %d:\n got %v %v\nwant %v %v", id, depth, f.Members, f.Edges, wf.Members, wf.Edges)
+			}
+		}
+	}
+	nt, tag, err := NewNodeTable(buf.Bytes())
+	if err != nil || tag != 9 || nt.Len() != len(ids) {
+		t.Fatalf("node table: tag %d, %v", tag, err)
+	}
+	for i, id := range ids {
+		if n, ok := nt.Find(id); !ok || n != want.Nodes[i] {
+			t.Errorf("node table: %s is %+v (%v), want %+v", id, n, ok, want.Nodes[i])
+		}
+	}
+	for _, id := range []ModelID{"", "0", "a/c", "zz"} {
+		if _, ok := nt.Find(id); ok {
+			t.Errorf("node table: %q found", id)
+		}
+	}
+	for cut := 0; cut < buf.Len(); cut += 5 {
+		if _, _, err := NewNodeTable(buf.Bytes()[:cut]); err == nil {
+			t.Errorf("node table: truncated at %d accepted", cut)
+		}
+	}
 	if _, ok := got.Index("a/c"); ok {
 		t.Error("a/c found")
 	}
@@ -93,4 +127,23 @@ func TestCSRWriter(t *testing.T) {
 			t.Errorf("%s: accepted", tc.name)
 		}
 	}
+}
+
+func FuzzNodeTable(f *testing.F) {
+	w := NewCSRWriter(true)
+	w.Node([]byte("a"), &NodeInfo{Author: "x", Downloads: 3})
+	w.Node([]byte("b"), nil)
+	w.Edge([]byte("a"), []byte("b"), []byte("finetune"))
+	var buf bytes.Buffer
+	w.WriteTo(&buf, 1)
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		nt, _, err := NewNodeTable(data)
+		if err != nil {
+			return
+		}
+		for _, id := range []ModelID{"a", "b", "c", ""} {
+			nt.Find(id) // must not panic on any accepted input
+		}
+	})
 }

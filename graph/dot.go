@@ -29,6 +29,7 @@ type DOTEncoder struct {
 	ClusterOf func(Model) string
 	cluster   string
 	inCluster bool
+	styles    map[Relation]string // relationStyle, computed once per relation
 }
 
 // OtherColor is the colour of relations outside Relations.
@@ -120,18 +121,57 @@ func (e *DOTEncoder) Node(m Model) {
 				QuoteDOT("cluster:"+c), QuoteDOT(c))
 		}
 	}
-	var attrs []string
-	attrs = append(attrs, "label="+QuoteDOT(string(m.ID)))
+	// Written piece by piece (no fmt): a family of 100,000s of members.
+	id := string(m.ID)
+	e.write("\t")
+	e.quote(id)
+	e.write(" [label=")
+	e.quote(id)
 	if m.Downloads > 0 || m.Likes > 0 {
-		attrs = append(attrs, "tooltip="+QuoteDOT(fmt.Sprintf("%s\ndownloads: %d\nlikes: %d", m.ID, m.Downloads, m.Likes)))
+		e.write(", tooltip=")
+		d, l := strconv.FormatInt(m.Downloads, 10), strconv.FormatInt(m.Likes, 10)
+		if plainDOT(id) {
+			e.write(`"` + id + `\ndownloads: ` + d + `\nlikes: ` + l + `"`)
+		} else {
+			e.write(QuoteDOT(id + "\ndownloads: " + d + "\nlikes: " + l))
+		}
 	}
 	switch {
 	case m.ID == e.root:
-		attrs = append(attrs, `style="rounded,filled,bold"`, `fillcolor="#ffe08a"`)
+		e.write(`, style="rounded,filled,bold", fillcolor="#ffe08a"`)
 	case m.Stub:
-		attrs = append(attrs, `style="rounded,dashed"`, `color="grey50"`, `fontcolor="grey40"`)
+		e.write(`, style="rounded,dashed", color="grey50", fontcolor="grey40"`)
 	}
-	e.printf("\t%s [%s];\n", QuoteDOT(string(m.ID)), strings.Join(attrs, ", "))
+	e.write("];\n")
+}
+
+// write writes s unless an error was met.
+func (e *DOTEncoder) write(s string) {
+	if e.err == nil {
+		_, e.err = e.w.WriteString(s)
+	}
+}
+
+// quote writes s as QuoteDOT returns it.
+func (e *DOTEncoder) quote(s string) {
+	if !plainDOT(s) {
+		e.write(QuoteDOT(s))
+		return
+	}
+	e.write(`"`)
+	e.write(s)
+	e.write(`"`)
+}
+
+// plainDOT reports whether QuoteDOT only adds quotes around s: printable
+// ASCII without quote or backslash.
+func plainDOT(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *DOTEncoder) endCluster() {
@@ -147,11 +187,23 @@ func (e *DOTEncoder) Edge(ed Edge) {
 		e.endCluster()
 	}
 	e.inEdges, e.started = true, true
-	style := relationStyle(ed.Relation)
+	style, ok := e.styles[ed.Relation]
+	if !ok {
+		if e.styles == nil {
+			e.styles = map[Relation]string{}
+		}
+		style = relationStyle(ed.Relation)
+		e.styles[ed.Relation] = style
+	}
 	// The relation is carried as an attribute (for pydot and networkx) and
 	// shown by the style; labels would clutter large families.
-	e.printf("\t%s -> %s [relation=%s, %s];\n", QuoteDOT(string(ed.Parent)), QuoteDOT(string(ed.Child)),
-		QuoteDOT(string(ed.Relation)), style)
+	e.write("\t")
+	e.quote(string(ed.Parent))
+	e.write(" -> ")
+	e.quote(string(ed.Child))
+	e.write(" [relation=")
+	e.quote(string(ed.Relation))
+	e.write(", " + style + "];\n")
 }
 
 // Close ends the graph and flushes. It returns the first error met while writing.

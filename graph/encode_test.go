@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -127,4 +129,42 @@ func TestDOTClusters(t *testing.T) {
 	})
 	golden(t, "family-clusters.dot", out)
 	renderDOT(t, out)
+}
+
+// TestDOTLinesAsFormatted checks the DOT encoder's node and edge lines,
+// written piece by piece, against the same lines formatted with fmt from
+// QuoteDOT, for ids that need escaping and ids that do not.
+func TestDOTLinesAsFormatted(t *testing.T) {
+	ids := []ModelID{"org/plain-1.0", `we"ird\id`, "line\nbreak", "ünï/cödé", "tab\there", "del\x7f", "bad\xffutf8"}
+	for _, id := range ids {
+		for _, m := range []Model{{ID: id}, {ID: id, Downloads: 12, Likes: 3}, {ID: id, Likes: 1, Stub: true}, {ID: id, Stub: true}} {
+			for _, root := range []ModelID{"", id} {
+				var buf bytes.Buffer
+				e := NewDOTEncoder(&buf, "g", root)
+				e.Node(m)
+				e.Edge(Edge{Parent: id, Child: "c/d", Relation: Merge})
+				e.Edge(Edge{Parent: "c/d", Child: id, Relation: "we\"ird"})
+				if err := e.Close(); err != nil {
+					t.Fatal(err)
+				}
+				attrs := []string{"label=" + QuoteDOT(string(m.ID))}
+				if m.Downloads > 0 || m.Likes > 0 {
+					attrs = append(attrs, "tooltip="+QuoteDOT(fmt.Sprintf("%s\ndownloads: %d\nlikes: %d", m.ID, m.Downloads, m.Likes)))
+				}
+				switch {
+				case m.ID == root:
+					attrs = append(attrs, `style="rounded,filled,bold"`, `fillcolor="#ffe08a"`)
+				case m.Stub:
+					attrs = append(attrs, `style="rounded,dashed"`, `color="grey50"`, `fontcolor="grey40"`)
+				}
+				want := fmt.Sprintf("\t%s [%s];\n", QuoteDOT(string(m.ID)), strings.Join(attrs, ", ")) +
+					fmt.Sprintf("\t%s -> %s [relation=%s, %s];\n", QuoteDOT(string(id)), QuoteDOT("c/d"), QuoteDOT("merge"), relationStyle(Merge)) +
+					fmt.Sprintf("\t%s -> %s [relation=%s, %s];\n", QuoteDOT("c/d"), QuoteDOT(string(id)), QuoteDOT("we\"ird"), relationStyle("we\"ird")) + "}\n"
+				_, got, _ := strings.Cut(buf.String(), "\tedge [arrowsize=0.6];\n")
+				if got != want {
+					t.Errorf("%+v root %q:\n got %q\nwant %q", m, root, got, want)
+				}
+			}
+		}
+	}
 }

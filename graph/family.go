@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"sort"
 )
 
@@ -32,6 +33,8 @@ type Family struct {
 	Edges []Edge
 	// via is each descendant's parent on one shortest path from Root.
 	via map[ModelID]ModelID
+	// sorted, if set, holds Members sorted by id (Graph.Family knows it).
+	sorted []ModelID
 }
 
 // LoadFamily walks src breadth-first from root. maxDepth < 0 means no bound;
@@ -233,6 +236,9 @@ func (f *Family) Prune(ctx context.Context, maxNodes int, weight func(ModelID) i
 
 // SortedMembers returns the members sorted by id.
 func (f *Family) SortedMembers() []ModelID {
+	if f.sorted != nil {
+		return slices.Clone(f.sorted)
+	}
 	s := append([]ModelID(nil), f.Members...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s

@@ -329,7 +329,7 @@ func (e *Engine) encode(ctx context.Context, r *store.Reader, s Selection, root 
 	var err error
 	switch {
 	case root == "" && s.MaxNodes == 0:
-		return writeAll(ctx, r, s, enc)
+		return e.writeAll(ctx, r, s, enc)
 	case root == "":
 		f, err = e.pruneAll(ctx, s)
 	default:
@@ -347,7 +347,41 @@ func (e *Engine) encode(ctx context.Context, r *store.Reader, s Selection, root 
 		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return rel[m.ID] }
 		less = func(a, b graph.Model) bool { return rel[a.ID] < rel[b.ID] }
 	}
-	return len(f.Members), graph.WriteFamily(ctx, enc, f, r.ModelsOf, less)
+	models := r.ModelsOf
+	if format == "dot" && len(f.Members) > nodeTableAbove {
+		t, release, err := e.st.NodeTable(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if t != nil {
+			defer release()
+			models = nodeAttrs(t)
+		}
+	}
+	return len(f.Members), graph.WriteFamily(ctx, enc, f, models, less)
+}
+
+// nodeTableAbove is the family size above which a DOT export reads its
+// members' attributes from graph.bin (store.NodeTable) rather than from
+// their records: a seek costs more than a bisection of the file, and DOT
+// needs only what graph.bin keeps (downloads, likes, stub).
+const nodeTableAbove = 4096
+
+// nodeAttrs reads members from t as Reader.ModelsOf reads their records,
+// with the attributes graph.bin keeps (stubs for ids it does not know).
+func nodeAttrs(t *graph.NodeTable) func(ids []graph.ModelID, fn func(graph.Model) error) error {
+	return func(ids []graph.ModelID, fn func(graph.Model) error) error {
+		for _, id := range ids {
+			m := graph.Model{ID: id, Stub: true}
+			if n, ok := t.Find(id); ok {
+				m = graph.Model{ID: id, Author: n.Author, License: n.License, Downloads: n.Downloads, Likes: n.Likes, CreatedAt: n.CreatedAt(), Stub: n.Stub}
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 func authorLabel(m graph.Model) string {
@@ -393,7 +427,17 @@ func (e *Engine) pruneAll(ctx context.Context, s Selection) (*graph.Family, erro
 // With a relation filter, only models touching a kept edge are written.
 // The CSV edge list looks its endpoints up as it writes each row, rather
 // than remembering every model.
-func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encoder) (int, error) {
+func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encoder) (int, error) {
+	// Badger reads its files in place: every so often the pages read are
+	// handed back, so that the process does not keep the whole database.
+	keys := 0
+	step := func() error {
+		if keys++; keys%releaseEvery == 0 {
+			e.st.ReleaseTablePages()
+		}
+		return ctx.Err()
+	}
+	defer e.st.ReleaseTablePages()
 	var keep map[graph.ModelID]bool
 	if s.Relations != nil {
 		keep = map[graph.ModelID]bool{}
@@ -401,7 +445,7 @@ func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encod
 			if s.Relations[e.Relation] {
 				keep[e.Parent], keep[e.Child] = true, true
 			}
-			return ctx.Err()
+			return step()
 		})
 		if err != nil {
 			return 0, err
@@ -421,7 +465,7 @@ func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encod
 			if keep == nil || keep[id] {
 				nodes++
 			}
-			return ctx.Err()
+			return step()
 		})
 	} else {
 		err = r.Models(func(m graph.Model) error {
@@ -429,7 +473,7 @@ func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encod
 				nodes++
 				enc.Node(m)
 			}
-			return ctx.Err()
+			return step()
 		})
 	}
 	if err != nil {
@@ -439,10 +483,14 @@ func writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encod
 		if s.Relations == nil || s.Relations[e.Relation] {
 			enc.Edge(e)
 		}
-		return ctx.Err()
+		return step()
 	})
 	if err != nil {
 		return 0, err
 	}
 	return nodes, enc.Close()
 }
+
+// releaseEvery is how many models or edges a whole export writes between
+// calls of store.ReleaseTablePages.
+const releaseEvery = 1 << 16

@@ -19,19 +19,28 @@ import (
 // it stops and returns ctx's error.
 func (s *Store) encodeCache(ctx context.Context, versionKey []byte, withNodes bool) (*graph.CSRWriter, uint64, error) {
 	w := graph.NewCSRWriter(withNodes)
+	if last, ok, _ := s.LastScan(); ok && withNodes && last.Models > 0 {
+		// Every model is a node: room for them and their ids (about 30
+		// bytes each on the Hub) at once rather than by doubling.
+		w.Grow(last.Models+last.Models/16, 32*last.Models)
+	}
 	var v uint64
 	err := s.View(ctx, func(r *Reader) (err error) {
 		if v, err = version(r.txn, versionKey); err != nil {
 			return err
 		}
-		if err := r.mergeNodes(w, withNodes); err != nil {
+		if err := r.mergeNodes(w, withNodes, s.ReleaseTablePages); err != nil {
 			return err
 		}
 		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
 		defer it.Close()
-		for it.Seek(pEdge); it.ValidForPrefix(pEdge); it.Next() {
+		it.Seek(pEdge)
+		for n := 1; it.ValidForPrefix(pEdge); n++ {
 			if err := r.step(); err != nil {
 				return err
+			}
+			if n%releaseEvery == 0 {
+				s.ReleaseTablePages()
 			}
 			parent, child, rel, err := splitEdgeKey(it.Item().Key(), pEdge)
 			if err != nil {
@@ -40,14 +49,20 @@ func (s *Store) encodeCache(ctx context.Context, versionKey []byte, withNodes bo
 			if err := w.Edge(parent, child, rel); err != nil {
 				return fmt.Errorf("%w: %v", ErrCorrupt, err)
 			}
+			it.Next()
 		}
 		return nil
 	})
+	s.ReleaseTablePages()
 	if err != nil {
 		return nil, 0, err
 	}
 	return w, v, nil
 }
+
+// releaseEvery is how many keys a long scan reads between calls of
+// ReleaseTablePages.
+const releaseEvery = 1 << 16
 
 // splitEdgeKey splits an edge key (forward or reverse) after its prefix
 // into its three parts, without copying.
@@ -103,7 +118,7 @@ func (s *idStream) skip(r *Reader, id []byte) error {
 // attributes, withNodes) and every endpoint of an edge (parents from the
 // forward keys, children from the reverse keys), each once; an endpoint
 // without a record is a stub.
-func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool) error {
+func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool, release func()) error {
 	prefixes := []struct {
 		p    []byte
 		edge bool
@@ -125,7 +140,10 @@ func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool) error {
 		}
 	}
 	stub := graph.NodeInfo{Stub: true}
-	for {
+	for nodes := 1; ; nodes++ {
+		if nodes%releaseEvery == 0 {
+			release()
+		}
 		var least []byte
 		for _, s := range streams {
 			if s.id != nil && (least == nil || bytes.Compare(s.id, least) < 0) {

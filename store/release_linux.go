@@ -1,0 +1,55 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// ReleaseTablePages tells the kernel that this process no longer needs the
+// pages it has mapped of the database's table and value-log files. Badger
+// maps every table file and reads it in place, so a scan of the whole
+// database (an export, a cache rebuild) or a crawl that writes it would
+// otherwise keep the whole database resident in the process, gigabytes at
+// Hub scale. The pages stay in the kernel's page cache (shared, clean or
+// written back as usual: MAP_SHARED mappings lose nothing) and are mapped
+// again when read. It is cheap (a read of /proc/self/maps) and safe at any
+// moment; long scans call it every few tens of thousands of keys.
+func (s *Store) ReleaseTablePages() {
+	if s.dir == "" {
+		return
+	}
+	dir, err := filepath.Abs(s.dir)
+	if err != nil {
+		return
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // as /proc/self/maps names the files
+	}
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	prefix := []byte(dir + "/")
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		// 7f2c…-7f2d… rw-s 00000000 fd:01 123 /path/000001.sst
+		f := bytes.Fields(sc.Bytes())
+		if len(f) < 6 || !bytes.HasPrefix(f[5], prefix) || !(bytes.HasSuffix(f[5], []byte(".sst")) || bytes.HasSuffix(f[5], []byte(".vlog"))) {
+			continue
+		}
+		lo, hi, ok := bytes.Cut(f[0], []byte("-"))
+		if !ok || f[1][len(f[1])-1] != 's' { // shared mappings only
+			continue
+		}
+		start, err1 := strconv.ParseUint(string(lo), 16, 64)
+		end, err2 := strconv.ParseUint(string(hi), 16, 64)
+		if err1 != nil || err2 != nil || end <= start {
+			continue
+		}
+		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED)
+	}
+}
