@@ -55,9 +55,7 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
-	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "--all"); code != 0 {
-		t.Fatal(stderr)
-	}
+	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
 	// What the store holds.
 	st, err := store.Open(db, store.Options{MustExist: true})
 	if err != nil {

@@ -45,3 +45,24 @@ func buildBinary(t *testing.T) string {
 	}
 	return binary.path
 }
+
+// crawlSetup runs `crawl args…` to build a test's database. Under the race
+// detector (and not -short) it runs the real binary, built once without it:
+// an in-process crawl --all of a 50,000-model Hub under -race took most of
+// the minutes of the tests that start with one, and checks nothing those
+// tests look at. The crawl itself is tested under the race detector by the
+// crawler's tests and by the crawls these tests make after their setup;
+// without -race the setup crawl runs in-process.
+func crawlSetup(t *testing.T, args ...string) {
+	t.Helper()
+	args = append([]string{"crawl"}, args...)
+	if !raceEnabled || testing.Short() {
+		if code, _, stderr := cli(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		return
+	}
+	if out, err := exec.Command(buildBinary(t), args...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+}

@@ -27,9 +27,7 @@ func TestScanStatsHistoryDiff(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "db")
 	base := "base-org-0/Base-Model-0"
 
-	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", srv.URL, "--all", "--snapshot-min", "50"); code != 0 {
-		t.Fatalf("crawl --all: %s", stderr)
-	}
+	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all", "--snapshot-min", "50")
 	code, stdout, stderr := cli(t, "stats", "--db", db, "--json")
 	if code != 0 {
 		t.Fatal(stderr)
