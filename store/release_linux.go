@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // ReleaseTablePages tells the kernel that this process no longer needs the
@@ -29,11 +31,31 @@ func (s *Store) ReleaseTablePages() {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real // as /proc/self/maps names the files
 	}
+	releaseMapped([]byte(dir + "/"))
+}
+
+// lastRelease is when releaseWhileWriting last released (Unix ns).
+var lastRelease atomic.Int64
+
+// releaseWhileWriting releases the mapped pages of every database's table
+// files in the process, at most once a second. A crawl commits page by
+// page while Badger writes its tables through maps: without it the tables
+// a crawl writes would stay resident in it, the size of the database.
+func releaseWhileWriting() {
+	now, last := time.Now().UnixNano(), lastRelease.Load()
+	if now-last < int64(time.Second) || !lastRelease.CompareAndSwap(last, now) {
+		return
+	}
+	releaseMapped([]byte("/"))
+}
+
+// releaseMapped advises away the shared mappings of *.sst and *.vlog
+// files whose path begins with prefix.
+func releaseMapped(prefix []byte) {
 	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return
 	}
-	prefix := []byte(dir + "/")
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		// 7f2c…-7f2d… rw-s 00000000 fd:01 123 /path/000001.sst
