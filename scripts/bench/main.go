@@ -191,6 +191,7 @@ func benchWorld(bin, work string, n int) [][]string {
 	edges := filepath.Join(work, "edges.csv")
 	csvStep := measure(env, hfl, "export", "--format", "csv", "-o", edges)
 	row("export csv (all)", csvStep, fmt.Sprintf("%d edges", ss.Edges), "≤ 512 MiB")
+	rows = append(rows, benchExports(env, hfl, work, label, ss.Models)...)
 
 	if exec.Command(python, "-c", "import networkx").Run() == nil {
 		nx := measure(nil, python, "-c", networkxCount, edges, root)
