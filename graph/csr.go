@@ -312,6 +312,9 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 				w.queue = append(w.queue, ch)
 				c.Descendants.Total++
 				c.MaxDepth = max(c.MaxDepth, int(w.depth[ch]))
+				if n == r {
+					c.Children.Total++ // distinct: each is stamped once
+				}
 				if visit != nil {
 					visit(int(ch), int(w.depth[ch]))
 				}
@@ -325,14 +328,6 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 			}
 		}
 	}
-	// Direct children: distinct, counted separately (several relations to one child).
-	seen := map[int32]bool{}
-	for k := g.off[r]; k < g.off[r+1]; k++ {
-		if g.dst[k] != r {
-			seen[g.dst[k]] = true
-		}
-	}
-	c.Children.Total = len(seen)
 	return c
 }
 

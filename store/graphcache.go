@@ -370,7 +370,7 @@ func (s *Store) writeCache(file string, write func(io.Writer) error) {
 // of a popular base).
 const (
 	seekBudget = 4096
-	edgeBudget = 4 * seekBudget
+	edgeBudget = 2 * seekBudget
 )
 
 var errOverBudget = errors.New("family larger than the seek budget")
