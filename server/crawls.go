@@ -108,11 +108,13 @@ type Progress struct {
 
 // Outcome is how a queued crawl ended.
 type Outcome struct {
-	ID       int       `json:"id"`
-	Run      uint64    `json:"run,omitempty"` // 0: it ended before recording a run
-	Complete bool      `json:"complete"`
-	Stopped  bool      `json:"stopped,omitempty"` // the server stopped it; the next start resumes it
-	Skipped  string    `json:"skipped,omitempty"` // seeds skipped (not on the Hub, gated, failing)
+	ID       int    `json:"id"`
+	Run      uint64 `json:"run,omitempty"` // 0: it ended before recording a run
+	Complete bool   `json:"complete"`
+	Stopped  bool   `json:"stopped,omitempty"` // the server stopped it; the next start resumes it
+	Skipped  string `json:"skipped,omitempty"` // seeds skipped (not on the Hub, gated, failing) by a crawl that completed
+	// Error says why the crawl did not complete; a walk none of whose
+	// seeds could be fetched has "nothing crawled: " and the seeds' errors.
 	Error    string    `json:"error,omitempty"`
 	Finished time.Time `json:"finished"`
 	Models   int64     `json:"models"`
@@ -262,6 +264,11 @@ func (c *crawls) run(q queued) Outcome {
 	out.Models, out.Edges, out.Pages, out.Requests = stats.Models, stats.Edges, stats.Pages, stats.Requests
 	var seedErr *crawler.SeedError
 	switch {
+	case errors.Is(err, crawler.ErrNothingCrawled):
+		// No seed was on the Hub (or reachable): as the CLI's crawl, a
+		// failure whose run is recorded as not complete.
+		out.Error = oneLine(err)
+		log.Error("crawl crawled nothing", "run", stats.Run.ID, "err", err)
 	case err == nil || errors.As(err, &seedErr):
 		out.Complete = true
 		if err != nil {

@@ -220,6 +220,23 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// boolParam reads an optional boolean parameter (absent: false; present
+// without a value, as in "?legend": true).
+func boolParam(r *http.Request, name string) (bool, error) {
+	vs, ok := r.URL.Query()[name]
+	if !ok {
+		return false, nil
+	}
+	if vs[0] == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(vs[0])
+	if err != nil {
+		return false, badParam(name, "must be true or false")
+	}
+	return b, nil
+}
+
 type paramError struct{ name, msg string }
 
 func (e *paramError) Error() string        { return e.name + " " + e.msg }
@@ -365,6 +382,10 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g)
 }
 
+// export answers the CLI's export: the parameters are its flags (model is
+// --root) and are validated by the same query.Selection.Check, with its
+// messages; without model, the whole database (with max-nodes, pruned as
+// graph.Graph.Prune prunes it).
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	depth, err := intParam(r, "depth", -1)
@@ -377,26 +398,21 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	legend, err := boolParam(r, "legend")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rels, err := query.ParseRelations(q.Get("relation"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	switch {
-	case depth < -1:
-		s.fail(w, r, badParam("depth", "must be -1 (all) or more"))
-		return
-	case maxNodes < 0:
-		s.fail(w, r, badParam("max-nodes", "must not be negative"))
-		return
-	case q.Get("model") == "" && (depth >= 0 || maxNodes > 0):
-		s.fail(w, r, badParam("depth and max-nodes", "need model"))
-		return
-	}
-	sel := query.Selection{Format: q.Get("format"), Root: q.Get("model"), Depth: depth, MaxNodes: maxNodes, Relations: rels, Cluster: q.Get("cluster")}
+	sel := query.Selection{Format: q.Get("format"), Root: q.Get("model"), Depth: depth, MaxNodes: maxNodes, Relations: rels,
+		Cluster: q.Get("cluster"), Legend: legend}
 	if err := sel.Check(); err != nil {
 		if errors.Is(err, query.ErrNoGraphviz) {
-			s.fail(w, r, badParam("format", "svg and png need Graphviz on the server, which is not installed"))
+			s.fail(w, r, badParam("format", q.Get("format")+" needs Graphviz on the server, which is not installed"))
 			return
 		}
 		s.fail(w, r, err)

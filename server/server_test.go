@@ -122,11 +122,11 @@ func TestAPI(t *testing.T) {
 		{"graph, bad max-nodes", "/api/v1/graph?model=" + root + "&max-nodes=0x", 400, []string{"max-nodes"}},
 		{"export dot", "/api/v1/export?format=dot&model=a/ft", 200, []string{`digraph`, `"a/ft" -> "c/gguf"`}},
 		{"export csv of everything", "/api/v1/export?format=csv", 200, []string{"parent,relation,child"}},
-		{"export, unknown format", "/api/v1/export?format=pdf", 400, []string{"unknown --format"}},
-		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{"need model"}},
+		{"export, unknown format", "/api/v1/export?format=gif", 400, []string{`"error":"export: unknown --format \"gif\" (want dot,`}},
+		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{`"error":"export: --depth needs --root"`}},
 		{"crawl status", "/api/v1/crawl", 200, []string{`"running":null`, `"queue":[]`, `"last":{"run":1`}},
 		{"unknown endpoint", "/api/v1/nothing", 404, []string{`"error":"no such API endpoint`}},
-		{"export, negative depth", "/api/v1/export?format=dot&model=a/ft&depth=-7", 400, []string{`"error":"depth must be -1 (all) or more"`}},
+		{"export, negative depth", "/api/v1/export?format=dot&model=a/ft&depth=-7", 400, []string{`"error":"export: --depth must be -1 (no limit) or ≥ 0, not -7"`}},
 		{"health", "/healthz", 200, []string{`"status":"ok"`}},
 		{"metrics", "/metrics", 200, []string{"hflineage_hub_requests_total", "hflineage_models"}},
 		{"the page", "/", 200, []string{"<html", "app.js"}},
@@ -283,5 +283,81 @@ func TestAnswersDuringACrawl(t *testing.T) {
 	}
 	if len(distinct) < 2 {
 		t.Errorf("the counts never changed during the crawl (%v): the test did not overlap it", seen)
+	}
+}
+
+// TestExport: GET /api/v1/export takes the CLI's export flags (model is
+// --root), refuses what the CLI refuses with the CLI's message, and
+// answers exactly what the query engine writes for the CLI.
+func TestExport(t *testing.T) {
+	s, ts, _ := newTestServer(t, Config{})
+	for _, tc := range []struct {
+		name, params string
+		sel          query.Selection // for a 200: the CLI's selection
+		status       int
+		err          string // for an error: the whole message
+	}{
+		{"dot of a family", "format=dot&model=a/ft", query.Selection{Format: "dot", Root: "a/ft", Depth: -1}, 200, ""},
+		{"dot of a family with its legend", "format=dot&model=a/ft&legend=true",
+			query.Selection{Format: "dot", Root: "a/ft", Depth: -1, Legend: true}, 200, ""},
+		{"legend without a value", "format=dot&model=a/ft&legend",
+			query.Selection{Format: "dot", Root: "a/ft", Depth: -1, Legend: true}, 200, ""},
+		{"legend=false", "format=dot&legend=false", query.Selection{Format: "dot", Depth: -1}, 200, ""},
+		{"dot of everything", "format=dot", query.Selection{Format: "dot", Depth: -1}, 200, ""},
+		{"dot of everything with its legend", "format=dot&legend=1", query.Selection{Format: "dot", Depth: -1, Legend: true}, 200, ""},
+		{"max-nodes without a model prunes everything", "format=dot&max-nodes=5",
+			query.Selection{Format: "dot", Depth: -1, MaxNodes: 5}, 200, ""},
+		{"max-nodes without a model, csv", "format=csv&max-nodes=3", query.Selection{Format: "csv", Depth: -1, MaxNodes: 3}, 200, ""},
+		{"max-nodes without a model, clustered, with a legend", "format=dot&max-nodes=8&cluster=author&legend=true",
+			query.Selection{Format: "dot", Depth: -1, MaxNodes: 8, Cluster: "author", Legend: true}, 200, ""},
+		{"max-nodes of a family", "format=json&model=" + root + "&max-nodes=4",
+			query.Selection{Format: "json", Root: root, Depth: -1, MaxNodes: 4}, 200, ""},
+		{"legend with csv", "format=csv&legend=true", query.Selection{}, 400,
+			"export: --legend goes with dot (svg, png and pdf always have one)"},
+		{"legend with svg", "format=svg&legend=true", query.Selection{}, 400,
+			"export: --legend goes with dot (svg, png and pdf always have one)"},
+		{"legend neither true nor false", "format=dot&legend=maybe", query.Selection{}, 400, "legend must be true or false"},
+		{"negative max-nodes", "format=dot&max-nodes=-1", query.Selection{}, 400, "export: --max-nodes must be 0 (no limit) or more, not -1"},
+		{"max-nodes not a number", "format=dot&max-nodes=ten", query.Selection{}, 400, "max-nodes must be an integer"},
+		{"no format", "model=a/ft", query.Selection{}, 400, "export: --format is required (" + strings.Join(query.ExportFormats, ", ") + ")"},
+		{"cluster by relation without a model", "format=dot&cluster=relation", query.Selection{}, 400, "export: --cluster relation needs --root"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, _ := get(t, ts.URL+"/api/v1/export?"+tc.params)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
+			}
+			if tc.status != 200 {
+				var e struct{ Error string }
+				if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error != tc.err {
+					t.Errorf("error %q, want %q (%v)", e.Error, tc.err, err)
+				}
+				if tc.sel.Format != "" {
+					t.Fatal("a refused export with a selection: fix the table")
+				}
+				return
+			}
+			var want strings.Builder
+			if _, err := s.q.Write(context.Background(), tc.sel, &want); err != nil {
+				t.Fatal(err)
+			}
+			if body != want.String() {
+				t.Errorf("the answer is not the CLI's export:\n%s\nwant:\n%s", body, want.String())
+			}
+			if tc.sel.MaxNodes > 0 && tc.sel.Root == "" {
+				all := tc.sel
+				all.MaxNodes = 0
+				var whole strings.Builder
+				if _, err := s.q.Write(context.Background(), all, &whole); err != nil {
+					t.Fatal(err)
+				}
+				if len(body) >= whole.Len() {
+					t.Errorf("max-nodes %d did not prune the whole database (%d bytes, %d for everything)", tc.sel.MaxNodes, len(body), whole.Len())
+				}
+			}
+			if hasLegend := strings.Contains(body, "cluster_legend"); tc.sel.Format == "dot" && hasLegend != tc.sel.Legend {
+				t.Errorf("legend drawn: %v, want %v:\n%s", hasLegend, tc.sel.Legend, body)
+			}
+		})
 	}
 }

@@ -185,6 +185,10 @@ func (r *remote) Plan(ctx context.Context, s query.Selection) (*query.Incomplete
 	return c.Incomplete, err
 }
 
+// Write asks the server for the export: every field of the selection goes
+// as the API's parameter (Legend, and MaxNodes also without Root), so that
+// the output is byte for byte the direct export's. BeforeLayout is not
+// called (the server lays pictures out) and the Export it returns is empty.
 func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (query.Export, error) {
 	p := url.Values{"format": {s.Format}}
 	if s.Root != "" {
@@ -203,6 +207,9 @@ func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (que
 	}
 	if s.Cluster != "" {
 		p.Set("cluster", s.Cluster)
+	}
+	if s.Legend {
+		p.Set("legend", "true")
 	}
 	resp, err := r.do(ctx, "GET", "/api/v1/export", p, nil)
 	if err != nil {
@@ -278,13 +285,14 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 					}
 				}
 			}
+			if why, ok := strings.CutPrefix(o.Error, crawler.ErrNothingCrawled.Error()+": "); ok {
+				// No seed on the Hub: the direct crawl's error, exit code and summary.
+				return stats, fmt.Errorf("%w: %w", crawler.ErrNothingCrawled, &crawler.SeedError{Errs: map[string]error{"": errors.New(why)}})
+			}
 			switch {
 			case o.Error != "":
 				return stats, fmt.Errorf("crawl %d on the server: %s", o.ID, o.Error)
 			case o.Skipped != "":
-				if why, ok := strings.CutPrefix(o.Skipped, crawler.ErrNothingCrawled.Error()+": "); ok {
-					return stats, fmt.Errorf("%w: %w", crawler.ErrNothingCrawled, &crawler.SeedError{Errs: map[string]error{"": errors.New(why)}})
-				}
 				return stats, &crawler.SeedError{Errs: map[string]error{"": errors.New(o.Skipped)}}
 			}
 			return stats, nil

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+)
+
+// TestExportViaServe: while `serve` holds the database, export asks it over
+// HTTP, and prints byte for byte what the direct export printed: also with
+// --legend, and with --max-nodes without --root (the whole database
+// pruned), which the API once refused. Refusals are the same lines with the
+// same exit code.
+func TestExportViaServe(t *testing.T) {
+	hub := hubtest.NewServer(hubtest.Generate(hubtest.GenOptions{Models: 2000, Seed: 7}))
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", hub.URL, "--all"); code != 0 {
+		t.Fatalf("crawl --all: exit %d: %s", code, stderr)
+	}
+	const family = "base-org-0/Base-Model-0"
+	exports := [][]string{
+		{"--format", "dot"},
+		{"--format", "dot", "--legend"},
+		{"--format", "dot", "--max-nodes", "40"},
+		{"--format", "dot", "--max-nodes", "40", "--legend", "--cluster", "author"},
+		{"--format", "dot", "--max-nodes", "25", "--relation", "finetune,quantized"},
+		{"--format", "csv", "--max-nodes", "40"},
+		{"--format", "csv-nodes", "--max-nodes", "40"},
+		{"--format", "json", "--max-nodes", "40"},
+		{"--format", "graphml", "--max-nodes", "40"},
+		{"--format", "dot", "--root", family, "--legend"},
+		{"--format", "dot", "--root", family, "--max-nodes", "30", "--legend", "--cluster", "relation"},
+		{"--format", "dot", "--root", family, "--depth", "1"},
+		{"--format", "csv", "--legend"},
+		{"--format", "dot", "--depth", "2"},
+		{"--format", "dot", "--max-nodes", "-3"},
+	}
+	if _, err := exec.LookPath("dot"); err == nil {
+		exports = append(exports, []string{"--format", "svg", "--max-nodes", "40"}, []string{"--format", "svg", "--root", family, "--max-nodes", "30"})
+	}
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	run := func(args []string) result {
+		code, stdout, stderr := cli(t, append([]string{"export", "--db", db}, args...)...)
+		return result{code, stdout, stderr}
+	}
+	direct := make([]result, len(exports))
+	for i, args := range exports {
+		direct[i] = run(args)
+	}
+	// Sanity: the direct exports are what they claim, so that equal
+	// answers mean something.
+	if d := direct[1].stdout; !strings.Contains(d, "cluster_legend") || strings.Contains(direct[0].stdout, "cluster_legend") {
+		t.Fatalf("the direct dot export's legend is not drawn only with --legend")
+	}
+	if len(direct[2].stdout) == 0 || len(direct[2].stdout) >= len(direct[0].stdout)/2 {
+		t.Fatalf("--max-nodes 40 without --root did not prune the database: %d bytes of %d", len(direct[2].stdout), len(direct[0].stdout))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve: exit %d: %s", code, serveErr)
+		}
+	}()
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+	q, closeEngine, err := openEngine(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeEngine()
+	if _, ok := q.(*remote); !ok {
+		t.Fatalf("with serve holding the database, export reads it itself (%T): the test would compare nothing", q)
+	}
+	for i, args := range exports {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			got, want := run(args), direct[i]
+			if got.code != want.code || got.stderr != want.stderr {
+				t.Errorf("through serve: exit %d, stderr %q; direct: exit %d, stderr %q", got.code, got.stderr, want.code, want.stderr)
+			}
+			if got.stdout != want.stdout {
+				t.Errorf("through serve, %d bytes differ from the direct export's %d:\n%.600s\nwant:\n%.600s", len(got.stdout), len(want.stdout), got.stdout, want.stdout)
+			}
+		})
+	}
+}
