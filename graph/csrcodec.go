@@ -465,6 +465,40 @@ func (w *CSRWriter) Edge(parent, child, rel []byte) error {
 	return nil
 }
 
+// Graph returns the graph written so far as a Graph with sorted ids (node
+// attributes too, when kept), without encoding it: the ids share one copy
+// of their bytes. The writer must not be used after.
+func (w *CSRWriter) Graph() (*Graph, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	n, m := len(w.ends), len(w.dst)
+	all := string(w.ids)
+	w.ids = nil
+	g := &Graph{ids: make([]ModelID, n), off: make([]int32, n+1), dst: make([]int32, m), rel: make([]Relation, m), sorted: true}
+	start := uint32(0)
+	for i, end := range w.ends {
+		g.ids[i] = ModelID(all[start:end])
+		start = end
+		if w.count != nil {
+			g.off[i+1] = g.off[i] + int32(w.count[i])
+		}
+	}
+	for k, d := range w.dst {
+		g.dst[k], g.rel[k] = int32(d), w.rels[w.rel[k]]
+	}
+	if w.withNodes {
+		g.Nodes = make([]NodeInfo, n)
+		for i := range g.Nodes {
+			var ok bool
+			if g.Nodes[i], ok = nodeRecord(w.nodes[i*nodeRecordLen:], w.table); !ok {
+				return nil, ErrBadCSR
+			}
+		}
+	}
+	return g, nil
+}
+
 // WriteTo writes the graph with the tag to out, in MarshalCSR's form with
 // its ids sorted.
 func (w *CSRWriter) WriteTo(out io.Writer, tag uint64) error {

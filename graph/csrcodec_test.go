@@ -43,6 +43,11 @@ func TestCSRWriter(t *testing.T) {
 	if err != nil || tag != 9 || !got.Sorted() {
 		t.Fatalf("decode: tag %d, %v", tag, err)
 	}
+	direct, err := w.Graph()
+	if err != nil || !direct.Sorted() || !slices.Equal(direct.ids, got.ids) || !slices.Equal(direct.off, got.off) ||
+		!slices.Equal(direct.dst, got.dst) || !slices.Equal(direct.rel, got.rel) || !slices.Equal(direct.Nodes, got.Nodes) {
+		t.Errorf("CSRWriter.Graph differs from the decoded graph (%v)", err)
+	}
 	var ge, we []Edge
 	got.Edges(func(e Edge) { ge = append(ge, e) })
 	want.Edges(func(e Edge) { we = append(we, e) })

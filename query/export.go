@@ -430,9 +430,10 @@ func (e *Engine) pruneAll(ctx context.Context, s Selection) (*graph.Family, erro
 func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encoder) (int, error) {
 	// Badger reads its files in place: every so often the pages read are
 	// handed back, so that the process does not keep the whole database.
-	keys := 0
+	keys, weight := 0, 1
 	step := func() error {
-		if keys++; keys%releaseEvery == 0 {
+		if keys += weight; keys >= releaseEvery {
+			keys = 0
 			e.st.ReleaseTablePages()
 		}
 		return ctx.Err()
@@ -467,6 +468,10 @@ func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc
 			}
 			return step()
 		})
+		// A row's lookups read pages anywhere in the database, where a
+		// scan reads them in order: pages are handed back 16 times as
+		// often.
+		weight = 16
 	} else {
 		err = r.Models(func(m graph.Model) error {
 			if keep == nil || keep[m.ID] {

@@ -18,8 +18,27 @@ import (
 // returns the version (of versionKey) the graph was read at. When ctx ends
 // it stops and returns ctx's error.
 func (s *Store) encodeCache(ctx context.Context, versionKey []byte, withNodes bool) (*graph.CSRWriter, uint64, error) {
-	w := graph.NewCSRWriter(withNodes)
-	if last, ok, _ := s.LastScan(); ok && withNodes && last.Models > 0 {
+	return s.sortedGraph(ctx, versionKey, withNodes, withNodes)
+}
+
+// ScanGraph returns the graph of every model and edge, without node
+// attributes, as LoadGraph(ctx, false) does but with its ids sorted and
+// built from sorted scans (no id map: a third of the memory at Hub
+// scale). A scan's end reads it to snapshot the families. When ctx ends
+// it stops and returns ctx's error.
+func (s *Store) ScanGraph(ctx context.Context) (*graph.Graph, error) {
+	w, _, err := s.sortedGraph(ctx, dataVersionKey, true, false)
+	if err != nil {
+		return nil, err
+	}
+	return w.Graph()
+}
+
+// sortedGraph builds a graph as encodeCache does: every model a node when
+// models (with its attributes when attrs), else only the edges' endpoints.
+func (s *Store) sortedGraph(ctx context.Context, versionKey []byte, models, attrs bool) (*graph.CSRWriter, uint64, error) {
+	w := graph.NewCSRWriter(attrs)
+	if last, ok, _ := s.LastScan(); ok && models && last.Models > 0 {
 		// Every model is a node: room for them and their ids (about 30
 		// bytes each on the Hub) at once rather than by doubling.
 		w.Grow(last.Models+last.Models/16, 32*last.Models)
@@ -29,7 +48,7 @@ func (s *Store) encodeCache(ctx context.Context, versionKey []byte, withNodes bo
 		if v, err = version(r.txn, versionKey); err != nil {
 			return err
 		}
-		if err := r.mergeNodes(w, withNodes, s.ReleaseTablePages); err != nil {
+		if err := r.mergeNodes(w, models, attrs, s.ReleaseTablePages); err != nil {
 			return err
 		}
 		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pEdge})
@@ -115,15 +134,15 @@ func (s *idStream) skip(r *Reader, id []byte) error {
 }
 
 // mergeNodes gives w every node in id order: the models (with their
-// attributes, withNodes) and every endpoint of an edge (parents from the
+// attributes when attrs) and every endpoint of an edge (parents from the
 // forward keys, children from the reverse keys), each once; an endpoint
 // without a record is a stub.
-func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool, release func()) error {
+func (r *Reader) mergeNodes(w *graph.CSRWriter, models, attrs bool, release func()) error {
 	prefixes := []struct {
 		p    []byte
 		edge bool
 	}{{pEdge, true}, {pParent, true}}
-	if withNodes {
+	if models {
 		prefixes = append(prefixes, struct {
 			p    []byte
 			edge bool
@@ -131,7 +150,7 @@ func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool, release func()) 
 	}
 	streams := make([]*idStream, len(prefixes))
 	for i, p := range prefixes {
-		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: !p.edge, PrefetchSize: 64, Prefix: p.p})
+		it := r.txn.NewIterator(badger.IteratorOptions{PrefetchValues: !p.edge && attrs, PrefetchSize: 64, Prefix: p.p})
 		defer it.Close()
 		it.Seek(p.p)
 		streams[i] = &idStream{it: it, prefix: p.p, edge: p.edge}
@@ -154,7 +173,7 @@ func (r *Reader) mergeNodes(w *graph.CSRWriter, withNodes bool, release func()) 
 			return nil
 		}
 		info := &stub
-		if withNodes {
+		if attrs {
 			if m := streams[2]; m.id != nil && bytes.Equal(m.id, least) {
 				var rec record
 				if err := m.it.Item().Value(func(v []byte) error { return decodeRecord(v, &rec, true) }); err != nil {

@@ -61,6 +61,32 @@ func TestEncodeCacheMatchesLoadGraph(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
+			// The scan's graph: every model, no attributes.
+			sg, err := s.ScanGraph(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lg, err := s.LoadGraph(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sg.Len() != lg.Len() || sg.EdgeCount() != lg.EdgeCount() || sg.Nodes != nil || !sg.Sorted() {
+				t.Fatalf("ScanGraph: %d nodes, %d edges; LoadGraph %d, %d", sg.Len(), sg.EdgeCount(), lg.Len(), lg.EdgeCount())
+			}
+			for i := 0; i < lg.Len(); i++ {
+				j, ok := sg.Index(lg.ID(i))
+				if !ok || sg.OutDegree(j) != lg.OutDegree(i) {
+					t.Fatalf("ScanGraph: %s found %v, out-degree %d, want %d", lg.ID(i), ok, sg.OutDegree(j), lg.OutDegree(i))
+				}
+			}
+			var se, le []graph.Edge
+			sg.Edges(func(e graph.Edge) { se = append(se, e) })
+			lg.Edges(func(e graph.Edge) { le = append(le, e) })
+			slices.SortFunc(se, cmpEdge)
+			slices.SortFunc(le, cmpEdge)
+			if !slices.Equal(se, le) {
+				t.Errorf("ScanGraph's edges differ from LoadGraph's")
+			}
 			for _, withNodes := range []bool{false, true} {
 				var want *graph.Graph
 				if withNodes {

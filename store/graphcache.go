@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -291,7 +292,14 @@ func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersion
 // are not kept in memory); one in memory or opened read-only builds them
 // in memory. When ctx ends it stops, leaving the caches stale, and returns
 // ctx's error.
+//
+// The cache files are written straight from the scans, holding the
+// encoded graph only (about 230 MiB for 3M models).
 func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
+	// After a crawl the heap holds much that is free but not yet returned
+	// to the system: return it first, so that the rebuild's memory does
+	// not come on top of it.
+	debug.FreeOSMemory()
 	caches := []struct {
 		file      string
 		key       []byte

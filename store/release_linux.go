@@ -12,7 +12,8 @@ import (
 )
 
 // ReleaseTablePages tells the kernel that this process no longer needs the
-// pages it has mapped of the database's table and value-log files. Badger
+// pages it has mapped of the database's files (tables, value log, memtable
+// logs). Badger
 // maps every table file and reads it in place, so a scan of the whole
 // database (an export, a cache rebuild) or a crawl that writes it would
 // otherwise keep the whole database resident in the process, gigabytes at
@@ -49,8 +50,8 @@ func releaseWhileWriting() {
 	releaseMapped([]byte("/"))
 }
 
-// releaseMapped advises away the shared mappings of *.sst and *.vlog
-// files whose path begins with prefix.
+// releaseMapped advises away the shared mappings of Badger's files whose
+// path begins with prefix.
 func releaseMapped(prefix []byte) {
 	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
@@ -60,7 +61,7 @@ func releaseMapped(prefix []byte) {
 	for sc.Scan() {
 		// 7f2c…-7f2d… rw-s 00000000 fd:01 123 /path/000001.sst
 		f := bytes.Fields(sc.Bytes())
-		if len(f) < 6 || !bytes.HasPrefix(f[5], prefix) || !(bytes.HasSuffix(f[5], []byte(".sst")) || bytes.HasSuffix(f[5], []byte(".vlog"))) {
+		if len(f) < 6 || !bytes.HasPrefix(f[5], prefix) || !badgerFile(f[5]) {
 			continue
 		}
 		lo, hi, ok := bytes.Cut(f[0], []byte("-"))
@@ -74,4 +75,15 @@ func releaseMapped(prefix []byte) {
 		}
 		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED)
 	}
+}
+
+// badgerFile reports whether path is one of the files Badger maps: tables
+// (.sst), the value log (.vlog) and memtable logs (.mem).
+func badgerFile(path []byte) bool {
+	for _, ext := range []string{".sst", ".vlog", ".mem"} {
+		if bytes.HasSuffix(path, []byte(ext)) {
+			return true
+		}
+	}
+	return false
 }

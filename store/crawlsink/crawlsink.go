@@ -68,7 +68,7 @@ func (s sink) UnseenMembers(ctx context.Context, roots []graph.ModelID, maxDepth
 	return s.st.UnseenMembers(ctx, roots, maxDepth)
 }
 
-func (s sink) Graph(ctx context.Context) (*graph.Graph, error) { return s.st.LoadGraph(ctx, false) }
+func (s sink) Graph(ctx context.Context) (*graph.Graph, error) { return s.st.ScanGraph(ctx) }
 
 func (s sink) LastScan() (crawler.LastScan, bool, error) {
 	last, ok, err := s.st.LastScan()
