@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, offline: serve a fake Hub (a generated world with the Hub's
 # shape, or the recorded Llama-2-7b tree when ../shared is present), crawl a
-# base model's family from it, count it, and export and render its tree.
+# base model's family from it, count it, and export its tree: DOT with the
+# relation legend (--legend), and the picture rendered by hflineage through
+# Graphviz (which always draws the legend).
 # Usage: scripts/demo.sh [OUTDIR]      (default ./demo-out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,11 +31,12 @@ set -x
 "$bin/hflineage" crawl --restart "$root"
 "$bin/hflineage" count "$root"
 "$bin/hflineage" count --json "$root"
-"$bin/hflineage" export --format dot --root "$root" --max-nodes 60 -o "$out/family.dot"
+"$bin/hflineage" export --format dot --legend --root "$root" --max-nodes 60 -o "$out/family.dot"
 set +x
 if command -v dot >/dev/null; then
-  dot -Tsvg "$out/family.dot" -o "$out/family.svg"
+  # The picture, with its key of the relations (pictures always carry it).
+  (set -x; "$bin/hflineage" export --format svg --root "$root" --max-nodes 60 -o "$out/family.svg")
   echo "rendered $out/family.svg"
 else
-  echo "Graphviz is not installed (apt-get install graphviz): $out/family.dot not rendered"
+  echo "Graphviz is not installed (apt-get install graphviz): $out/family.dot (with its legend) not rendered"
 fi
