@@ -298,8 +298,15 @@ func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersion
 func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
 	// After a crawl the heap holds much that is free but not yet returned
 	// to the system: return it first, so that the rebuild's memory does
-	// not come on top of it.
+	// not come on top of it. The rebuild then holds its encoded graph,
+	// which does not move, while decoding records makes garbage: at the
+	// default GOGC the heap would grow to twice the graph before a
+	// collection, so it collects at a quarter more, for the rebuild only
+	// (one rebuild at a time, so that the setting is put back).
+	refreshing.Lock()
+	defer refreshing.Unlock()
 	debug.FreeOSMemory()
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	caches := []struct {
 		file      string
 		key       []byte
@@ -321,6 +328,10 @@ func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
 	}
 	return nil
 }
+
+// refreshing serialises RefreshCaches, which changes the GC's setting
+// while it runs.
+var refreshing sync.Mutex
 
 // refreshFile rewrites a cache file unless it is of the current version.
 // A file that cannot be written is left as it is.
