@@ -24,15 +24,17 @@ import (
 const serveAddrFile = "serve.addr"
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", `serve [flags] [--every D | --cron EXPR] [--all | MODEL...]
+	fs := newFlags("serve", `serve [flags] [--every D | --cron EXPR [--now]] [--all | MODEL...]
 
 Runs the lineage service: one process owns the database, answers the HTTP
 API and the web explorer at any moment (also during a crawl, from committed
 pages), exports Prometheus metrics at /metrics, and runs crawls one at a
 time: those POSTed to /api/v1/crawl and, with --every or --cron, MODEL's
 families (or the whole Hub with --all) on a schedule (a tick that would
-overlap a crawl is skipped and logged). While it runs, the read commands
-(count, ancestors, stats, history, diff, export) ask it over HTTP.
+overlap a crawl is skipped and logged): --every crawls at once and then
+every D; --cron waits for the expression's first time (logged as
+first_run), and --now adds a crawl at once. While it runs, the read
+commands (count, ancestors, stats, history, diff, export) ask it over HTTP.
 
 Loopback only by default. Bound to another address, it refuses to start
 without a token (--auth-token or $HFLINEAGE_SERVE_TOKEN), which every POST
@@ -171,11 +173,18 @@ is saved, and the next start resumes it.`, stderr)
 				log.Error("scheduled crawl not queued", "err", err)
 			}
 		}
-		if _, err := sched.NewJob(def, gocron.NewTask(task), jobOpts...); err != nil {
+		job, err := sched.NewJob(def, gocron.NewTask(task), jobOpts...)
+		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 		sched.Start()
-		log.Info("scheduled", "what", what)
+		first := "now"
+		if sf.cron != "" && !sf.now {
+			if next, err := job.NextRun(); err == nil && !next.IsZero() {
+				first = next.UTC().Format(time.RFC3339)
+			}
+		}
+		log.Info("scheduled", "what", what, "first_run", first)
 	}
 
 	hs := server.HTTPServer(bound, srv.Handler())

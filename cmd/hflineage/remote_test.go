@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/server"
 )
 
 // TestExportViaServe: while `serve` holds the database, export asks it over
@@ -89,6 +91,61 @@ func TestExportViaServe(t *testing.T) {
 			}
 			if got.stdout != want.stdout {
 				t.Errorf("through serve, %d bytes differ from the direct export's %d:\n%.600s\nwant:\n%.600s", len(got.stdout), len(want.stdout), got.stdout, want.stdout)
+			}
+		})
+	}
+}
+
+// TestServeScheduleStart: serve's schedule starts as schedule's does.
+// --cron waits for its first time (no request to the Hub meanwhile) and the
+// "scheduled" log line says when; --every and --cron --now crawl at once.
+func TestServeScheduleStart(t *testing.T) {
+	next := time.Now().UTC().Truncate(24 * time.Hour).Add(3 * time.Hour)
+	if !next.After(time.Now()) {
+		next = next.Add(24 * time.Hour)
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		first string // the first_run the log names
+		now   bool   // a crawl starts at once
+	}{
+		{"cron waits", []string{"--cron", "CRON_TZ=UTC 0 3 * * *"}, next.Format(time.RFC3339), false},
+		{"cron --now", []string{"--cron", "CRON_TZ=UTC 0 3 * * *", "--now"}, "now", true},
+		{"every", []string{"--every", "6h"}, "now", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hub := hubtest.NewServer(testWorld())
+			defer hub.Close()
+			db := filepath.Join(t.TempDir(), "db")
+			ctx, cancel := context.WithCancel(context.Background())
+			args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--endpoint", hub.URL}, tc.flags...)
+			_, stderr, done := background(ctx, append(args, "a/ft")...)
+			defer func() {
+				cancel()
+				if code := <-done; code != 0 {
+					t.Errorf("serve: exit %d: %s", code, stderr)
+				}
+			}()
+			waitUntil(t, "the scheduled line", func() bool { return strings.Contains(stderr.String(), "msg=scheduled") })
+			if want := " first_run=" + tc.first + "\n"; !strings.Contains(stderr.String(), want) {
+				t.Errorf("the log does not say %q:\n%s", want, stderr)
+			}
+			if tc.now {
+				waitUntil(t, "the first crawl", func() bool { return strings.Contains(stderr.String(), `msg="crawl finished"`) })
+				return
+			}
+			// Nothing to wait for: the server answers, and has asked the Hub nothing.
+			r, ok := findServer(db)
+			if !ok {
+				t.Fatalf("the server does not answer:\n%s", stderr)
+			}
+			var st server.Status
+			if err := r.get(ctx, "/api/v1/crawl", nil, &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Running != nil || len(st.Queue) > 0 || len(st.Finished) > 0 || hub.RequestCount() != 0 {
+				t.Errorf("a crawl before the first cron time: %+v, %d requests to the Hub", st, hub.RequestCount())
 			}
 		})
 	}
