@@ -108,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/search", s.search)
 	mux.HandleFunc("GET /api/v1/graph", s.graph)
 	mux.HandleFunc("GET /api/v1/export", s.export)
+	mux.HandleFunc("GET /api/v1/export/plan", s.exportPlan)
 	mux.HandleFunc("GET /api/v1/crawl", s.crawlStatus)
 	mux.HandleFunc("POST /api/v1/crawl", s.requireToken(s.crawlPost))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
@@ -143,7 +144,7 @@ func (s *Server) Handler() http.Handler {
 var apiMethods = map[string]string{
 	"/api/v1/count": "GET", "/api/v1/ancestors": "GET", "/api/v1/stats": "GET", "/api/v1/history": "GET",
 	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
-	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/crawl": "GET, POST",
+	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/export/plan": "GET", "/api/v1/crawl": "GET, POST",
 }
 
 // requireToken guards a handler with the bearer token, when one is set.
@@ -382,39 +383,49 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g)
 }
 
-// export answers the CLI's export: the parameters are its flags (model is
-// --root) and are validated by the same query.Selection.Check, with its
-// messages; without model, the whole database (with max-nodes, pruned as
+// exportSelection reads an export's parameters: the CLI's export flags
+// (model is --root), validated by the same query.Selection.Check, with its
+// messages. Without model, the whole database (with max-nodes, pruned as
 // graph.Graph.Prune prunes it).
-func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+func exportSelection(r *http.Request) (query.Selection, error) {
 	q := r.URL.Query()
 	depth, err := intParam(r, "depth", -1)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return query.Selection{}, err
 	}
 	maxNodes, err := intParam(r, "max-nodes", 0)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return query.Selection{}, err
 	}
 	legend, err := boolParam(r, "legend")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return query.Selection{}, err
 	}
 	rels, err := query.ParseRelations(q.Get("relation"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return query.Selection{}, err
 	}
 	sel := query.Selection{Format: q.Get("format"), Root: q.Get("model"), Depth: depth, MaxNodes: maxNodes, Relations: rels,
 		Cluster: q.Get("cluster"), Legend: legend}
 	if err := sel.Check(); err != nil {
 		if errors.Is(err, query.ErrNoGraphviz) {
-			s.fail(w, r, badParam("format", q.Get("format")+" needs Graphviz on the server, which is not installed"))
-			return
+			return query.Selection{}, badParam("format", sel.Format+" needs Graphviz on the server, which is not installed")
 		}
+		return query.Selection{}, err
+	}
+	return sel, nil
+}
+
+// Headers of an export answer that say how a picture was laid out, so
+// that a client can tell its user what the CLI tells (export's sfdp hint).
+const (
+	headerNodes  = "X-Hflineage-Nodes"
+	headerLayout = "X-Hflineage-Layout"
+)
+
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	sel, err := exportSelection(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -429,13 +440,36 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	// Rendered into memory first, so that a failure is still an error
 	// answer rather than a truncated download.
 	var buf strings.Builder
-	if _, err := s.q.Write(r.Context(), sel, &buf); err != nil {
+	x, err := s.q.Write(r.Context(), sel, &buf)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", query.ContentType(sel.Format))
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, query.FileExtension(sel.Format)))
+	if x.Layout != "" {
+		w.Header().Set(headerNodes, strconv.Itoa(x.Nodes))
+		w.Header().Set(headerLayout, x.Layout)
+	}
 	io.WriteString(w, buf.String())
+}
+
+// exportPlan answers, for the parameters of an export, whether the last
+// crawl of what it would export completed: {"incomplete": null} or the
+// crawl that did not (query.Engine.Plan), so that a client warns as the
+// CLI does before the export.
+func (s *Server) exportPlan(w http.ResponseWriter, r *http.Request) {
+	sel, err := exportSelection(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.q.Plan(r.Context(), sel)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]*query.Incomplete{"incomplete": in})
 }
 
 func (s *Server) crawlStatus(w http.ResponseWriter, r *http.Request) {

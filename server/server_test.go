@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,57 @@ func TestExport(t *testing.T) {
 				t.Errorf("legend drawn: %v, want %v:\n%s", hasLegend, tc.sel.Legend, body)
 			}
 		})
+	}
+}
+
+// TestExportPlanAndLayout: GET /api/v1/export/plan says what the CLI's
+// export warns of before an export (the last crawl of what it exports did
+// not complete), with the export's checks; a picture's answer says how
+// many nodes Graphviz laid out and with which engine.
+func TestExportPlanAndLayout(t *testing.T) {
+	srv, ts, _ := newTestServer(t, Config{})
+	plans := []struct {
+		name, params string
+		status       int
+		has          string
+	}{
+		{"a family", "format=dot&model=a/ft", 200, `{"incomplete":null}`},
+		{"the whole database", "format=csv&max-nodes=3", 200, `{"incomplete":null}`},
+		{"checked as an export", "format=csv&legend=true", 400, `"error":"export: --legend goes with dot`},
+		{"an unknown model", "format=dot&model=no/such", 404, `is not in the database`},
+	}
+	check := func(when string) {
+		for _, tc := range plans {
+			t.Run(when+", "+tc.name, func(t *testing.T) {
+				status, body, _ := get(t, ts.URL+"/api/v1/export/plan?"+tc.params)
+				if status != tc.status || !strings.Contains(body, tc.has) {
+					t.Errorf("%d %s; want %d with %s", status, body, tc.status, tc.has)
+				}
+			})
+		}
+	}
+	check("after a complete walk")
+	// A walk of a/ft that stored something and did not finish.
+	st := srv.cfg.Store
+	r, err := st.NewRun("walk", false, []string{"a/ft"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateRun(r, func(tx *store.Tx) error { tx.Run().ModelsAdded = 1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	plans[0].has = `{"incomplete":{"model":"a/ft","run":2,"command":"hflineage crawl a/ft"}}`
+	plans[1].has = `{"incomplete":{"run":2,"command":"hflineage crawl a/ft"}}`
+	check("after an unfinished walk")
+
+	if _, err := exec.LookPath("dot"); err != nil {
+		t.Skip("Graphviz is not installed")
+	}
+	status, body, h := get(t, ts.URL+"/api/v1/export?format=svg&model=a/ft")
+	if status != 200 || h.Get("X-Hflineage-Layout") != "dot" || h.Get("X-Hflineage-Nodes") != "4" {
+		t.Errorf("svg of a/ft: %d, layout %q, nodes %q: %.200s", status, h.Get("X-Hflineage-Layout"), h.Get("X-Hflineage-Nodes"), body)
+	}
+	if _, _, h := get(t, ts.URL+"/api/v1/export?format=dot&model=a/ft"); h.Get("X-Hflineage-Layout") != "" {
+		t.Errorf("a DOT export names a layout: %q", h.Get("X-Hflineage-Layout"))
 	}
 }

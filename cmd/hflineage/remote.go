@@ -172,24 +172,30 @@ func (r *remote) Diff(ctx context.Context, o query.DiffOptions) (query.Diff, err
 	return d, err
 }
 
-// Plan checks the selection and, for a family, says whether its last
-// crawl completed (the server's count carries it).
+// Plan checks the selection and asks the server whether the last crawl
+// of what it exports completed, as the direct Plan says (for a family or
+// the whole database). A server without that question (an older binary)
+// is asked the family's count instead.
 func (r *remote) Plan(ctx context.Context, s query.Selection) (*query.Incomplete, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	if s.Root == "" {
-		return nil, nil
+	var plan struct{ Incomplete *query.Incomplete }
+	err := r.get(ctx, "/api/v1/export/plan", exportParams(s), &plan)
+	var re *remoteError
+	if errors.As(err, &re) && re.status == http.StatusNotFound && strings.HasPrefix(re.msg, "no such API endpoint") {
+		if s.Root == "" {
+			return nil, nil
+		}
+		c, err := r.Count(ctx, s.Root)
+		return c.Incomplete, err
 	}
-	c, err := r.Count(ctx, s.Root)
-	return c.Incomplete, err
+	return plan.Incomplete, err
 }
 
-// Write asks the server for the export: every field of the selection goes
-// as the API's parameter (Legend, and MaxNodes also without Root), so that
-// the output is byte for byte the direct export's. BeforeLayout is not
-// called (the server lays pictures out) and the Export it returns is empty.
-func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (query.Export, error) {
+// exportParams are the API's parameters for a selection: every field but
+// BeforeLayout (Legend, and MaxNodes also without Root).
+func exportParams(s query.Selection) url.Values {
 	p := url.Values{"format": {s.Format}}
 	if s.Root != "" {
 		p.Set("model", s.Root)
@@ -200,8 +206,10 @@ func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (que
 	}
 	if s.Relations != nil {
 		var rels []string
-		for rel := range s.Relations {
-			rels = append(rels, string(rel))
+		for _, rel := range graph.Relations {
+			if s.Relations[rel] {
+				rels = append(rels, string(rel))
+			}
 		}
 		p.Set("relation", strings.Join(rels, ","))
 	}
@@ -211,18 +219,30 @@ func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (que
 	if s.Legend {
 		p.Set("legend", "true")
 	}
-	resp, err := r.do(ctx, "GET", "/api/v1/export", p, nil)
+	return p
+}
+
+// Write asks the server for the export, so that the output is byte for
+// byte the direct export's. The server lays pictures out: BeforeLayout is
+// told the size and engine it answers with, once the picture is drawn.
+func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (query.Export, error) {
+	resp, err := r.do(ctx, "GET", "/api/v1/export", exportParams(s), nil)
 	if err != nil {
 		return query.Export{}, err
 	}
 	defer resp.Body.Close()
+	x := query.Export{Layout: resp.Header.Get("X-Hflineage-Layout")}
+	x.Nodes, _ = strconv.Atoi(resp.Header.Get("X-Hflineage-Nodes"))
+	if x.Layout != "" && s.BeforeLayout != nil {
+		s.BeforeLayout(x.Nodes, x.Layout)
+	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		if ctx.Err() != nil {
-			return query.Export{}, ctx.Err()
+			return x, ctx.Err()
 		}
-		return query.Export{}, fmt.Errorf("export from the server: %w", err)
+		return x, fmt.Errorf("export from the server: %w", err)
 	}
-	return query.Export{}, nil
+	return x, nil
 }
 
 // crawlViaServer asks the server holding the database to run the crawl,

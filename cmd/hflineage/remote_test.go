@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +47,11 @@ func TestExportViaServe(t *testing.T) {
 		{"--format", "dot", "--max-nodes", "-3"},
 	}
 	if _, err := exec.LookPath("dot"); err == nil {
-		exports = append(exports, []string{"--format", "svg", "--max-nodes", "40"}, []string{"--format", "svg", "--root", family, "--max-nodes", "30"})
+		exports = append(exports, []string{"--format", "svg", "--max-nodes", "40"}, []string{"--format", "svg", "--root", family, "--max-nodes", "30"},
+			[]string{"--format", "svg"}) // 2,000 nodes: laid out with sfdp, which export names on stderr
+		if testing.Short() {
+			exports = exports[:len(exports)-1] // sfdp takes seconds
+		}
 	}
 	type result struct {
 		code           int
@@ -64,6 +72,10 @@ func TestExportViaServe(t *testing.T) {
 	}
 	if len(direct[2].stdout) == 0 || len(direct[2].stdout) >= len(direct[0].stdout)/2 {
 		t.Fatalf("--max-nodes 40 without --root did not prune the database: %d bytes of %d", len(direct[2].stdout), len(direct[0].stdout))
+	}
+
+	if last := exports[len(exports)-1]; len(last) == 2 && last[1] == "svg" && !strings.Contains(direct[len(direct)-1].stderr, "laying out with sfdp") {
+		t.Fatalf("the direct svg of the whole database does not name sfdp: %q", direct[len(direct)-1].stderr)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -148,5 +160,58 @@ func TestServeScheduleStart(t *testing.T) {
 				t.Errorf("a crawl before the first cron time: %+v, %d requests to the Hub", st, hub.RequestCount())
 			}
 		})
+	}
+}
+
+// TestExportViaServeIncomplete: after a crawl that did not complete, export
+// through serve warns as the direct export does, for the whole database as
+// for a family, before the same output.
+func TestExportViaServeIncomplete(t *testing.T) {
+	hub := hubtest.NewServer(hubtest.Generate(hubtest.GenOptions{Models: 2000, Seed: 7}))
+	defer hub.Close()
+	hub.MaxPageSize = 100
+	db := filepath.Join(t.TempDir(), "db")
+	// The first scan stops (as on Ctrl-C) while its 8th page is listed:
+	// the pages before it are stored, the run is not complete.
+	ctx, cancel := context.WithCancel(context.Background())
+	hub.Fault = func(n int, _ *http.Request) hubtest.Fault {
+		if n == 8 {
+			cancel()
+			return hubtest.Slow
+		}
+		return hubtest.NoFault
+	}
+	var stderr bytes.Buffer
+	if code := exitCode(run(ctx, []string{"crawl", "--db", db, "--endpoint", hub.URL, "--all"}, io.Discard, &stderr), &stderr); code != exitCanceled {
+		t.Fatalf("the interrupted crawl: exit %d: %s", code, &stderr)
+	}
+	exports := [][]string{
+		{"--format", "csv"},
+		{"--format", "dot", "--max-nodes", "20", "--legend"},
+		{"--format", "dot", "--root", "base-org-0/Base-Model-0"},
+	}
+	direct := make([][3]string, len(exports))
+	for i, args := range exports {
+		code, stdout, stderr := cli(t, append([]string{"export", "--db", db}, args...)...)
+		direct[i] = [3]string{strconv.Itoa(code), stdout, stderr}
+	}
+	if !strings.HasPrefix(direct[0][2], "warning: the last crawl did not complete (run 1); this export may be partial") {
+		t.Fatalf("the direct export does not warn of the unfinished crawl: %q", direct[0][2])
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	_, serveErr, done := background(sctx, "serve", "--db", db, "--addr", "127.0.0.1:0", "--restart")
+	defer func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("serve: exit %d: %s", code, serveErr)
+		}
+	}()
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+	for i, args := range exports {
+		code, stdout, stderr := cli(t, append([]string{"export", "--db", db}, args...)...)
+		if got := [3]string{strconv.Itoa(code), stdout, stderr}; got != direct[i] {
+			t.Errorf("%v through serve: exit %s, stderr %q, %d bytes; direct: exit %s, stderr %q, %d bytes",
+				args, got[0], got[2], len(got[1]), direct[i][0], direct[i][2], len(direct[i][1]))
+		}
 	}
 }
