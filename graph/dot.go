@@ -21,6 +21,7 @@ type DOTEncoder struct {
 	w       *bufio.Writer
 	root    ModelID
 	started bool // a node or edge was written
+	legend  bool // Legend was called: the key is written at Close
 	inEdges bool
 	err     error
 
@@ -79,24 +80,56 @@ func NewDOTEncoder(w io.Writer, name string, root ModelID) *DOTEncoder {
 	return e
 }
 
-// Legend draws a key of the relations' edge styles: a cluster of two
-// pseudo-nodes and one pseudo-edge per relation, for rendered pictures.
-// Readers that count nodes (networkx, Gephi) would count these too, so it
-// is not drawn unless asked for. It must be called before Node and Edge.
+// Legend draws a key of the relations' edge styles under the picture: the
+// root graph's label, an HTML-like table with a sample line (in the
+// relation's colour, dashed, dotted or heavy as its edges) beside each
+// relation's name. It is a label, not nodes, so every layout engine keeps it
+// in one piece (sfdp scattered a key made of nodes) and readers that count
+// nodes (networkx, Gephi) see only models; it is still not drawn unless asked
+// for. It must be called before Node and Edge; the label is written at Close,
+// after every cluster, so that clusters do not inherit its placement.
 func (e *DOTEncoder) Legend() {
 	if e.started {
 		e.err = fmt.Errorf("dot: legend written after nodes or edges")
 		return
 	}
-	e.printf("\tsubgraph \"cluster_legend\" {\n\t\tlabel=\"relation\"; fontsize=10; style=dashed;\n")
-	for i, r := range Relations {
-		// ':' cannot occur in a model id, so these never collide with one.
-		from, to := QuoteDOT(fmt.Sprintf("legend:%d:from", i)), QuoteDOT(fmt.Sprintf("legend:%d:to", i))
-		e.printf("\t\t%s [label=\"\", shape=point];\n", from)
-		e.printf("\t\t%s [label=%s, shape=plaintext];\n", to, QuoteDOT(string(r)))
-		e.printf("\t\t%s -> %s [%s];\n", from, to, relationStyle(r))
+	e.legend = true
+}
+
+// legendSample is the line drawn beside each relation in the legend, as
+// its edges are drawn: solid, dashed, dotted, heavy.
+var legendSample = map[Relation]string{
+	Finetune:  "━━━━",
+	Adapter:   "╺━╸╺━╸",
+	Quantized: "┅┅┅┅",
+	Merge:     `<font point-size="16">━━━</font>`, // heavier: the same line at a larger size
+}
+
+// legendStyle names the line style in words, for a reader who cannot tell
+// the samples apart.
+var legendStyle = map[Relation]string{
+	Finetune:  "solid",
+	Adapter:   "dashed",
+	Quantized: "dotted",
+	Merge:     "bold",
+}
+
+func (e *DOTEncoder) writeLegend() {
+	var b strings.Builder
+	b.WriteString("\t// relation legend: a label under the picture, not nodes\n")
+	b.WriteString("\tlabelloc=\"b\"; labeljust=\"l\"; fontsize=10;\n")
+	b.WriteString("\tlabel=<<table border=\"0\" cellborder=\"0\" cellspacing=\"1\" cellpadding=\"1\">")
+	b.WriteString("<tr><td align=\"left\" colspan=\"3\"><b>relation</b></td></tr>")
+	for _, r := range Relations {
+		sample := legendSample[r]
+		if sample == "" {
+			sample = "━━━━"
+		}
+		fmt.Fprintf(&b, "<tr><td align=\"left\"><font color=\"%s\">%s</font></td><td align=\"left\">%s</td><td align=\"left\"><font color=\"grey40\">%s</font></td></tr>",
+			HexColor(RelationColor(r)), sample, r, legendStyle[r])
 	}
-	e.printf("\t}\n")
+	b.WriteString("</table>>;\n")
+	e.printf("%s", b.String())
 }
 
 func (e *DOTEncoder) printf(format string, args ...any) {
@@ -209,6 +242,9 @@ func (e *DOTEncoder) Edge(ed Edge) {
 // Close ends the graph and flushes. It returns the first error met while writing.
 func (e *DOTEncoder) Close() error {
 	e.endCluster()
+	if e.legend {
+		e.writeLegend()
+	}
 	e.printf("}\n")
 	if e.err != nil {
 		return e.err

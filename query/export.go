@@ -74,9 +74,9 @@ type Selection struct {
 	Relations map[graph.Relation]bool
 	// Cluster groups DOT nodes in boxes by "author" or "relation" ("": none).
 	Cluster string
-	// Legend draws a key of the relations' edge styles in DOT output (two
-	// pseudo-nodes and an edge per relation). Pictures always have it; DOT
-	// without it carries exactly the lineage, for tools that count nodes.
+	// Legend draws a key of the relations' edge styles in DOT output (the
+	// graph's label, not nodes). Pictures always have it; DOT without it
+	// carries exactly the lineage and nothing else.
 	Legend bool
 	// BeforeLayout, if set, is told the size of a picture and the Graphviz
 	// engine chosen for it before the layout starts (sfdp can take long).

@@ -356,7 +356,7 @@ func TestExport(t *testing.T) {
 					t.Errorf("max-nodes %d did not prune the whole database (%d bytes, %d for everything)", tc.sel.MaxNodes, len(body), whole.Len())
 				}
 			}
-			if hasLegend := strings.Contains(body, "cluster_legend"); tc.sel.Format == "dot" && hasLegend != tc.sel.Legend {
+			if hasLegend := strings.Contains(body, "relation legend"); tc.sel.Format == "dot" && hasLegend != tc.sel.Legend {
 				t.Errorf("legend drawn: %v, want %v:\n%s", hasLegend, tc.sel.Legend, body)
 			}
 		})

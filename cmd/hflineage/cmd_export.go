@@ -40,7 +40,7 @@ Formats:
 	maxNodes := fs.Int("max-nodes", 0, "keep at most `N` models, the most downloaded, each with its path to the root (without --root: models with lineage, each with its path to its root) (0: all)")
 	relations := fs.String("relation", "", "keep only edges of these relations (`R[,R]`: adapter, finetune, merge, quantized); with --root the family is followed through them only")
 	cluster := fs.String("cluster", "", "dot, svg, png, pdf: group nodes in boxes `BY` author or relation (relation needs --root)")
-	legend := fs.Bool("legend", false, "dot: draw a key of the relations (pseudo-nodes that tools counting nodes would count)")
+	legend := fs.Bool("legend", false, "dot: draw a key of the relations under the picture (the graph's label, not nodes)")
 	out := fs.String("o", "", "write to `FILE` (default stdout; not a directory)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -67,7 +67,7 @@ func TestExportViaServe(t *testing.T) {
 	}
 	// Sanity: the direct exports are what they claim, so that equal
 	// answers mean something.
-	if d := direct[1].stdout; !strings.Contains(d, "cluster_legend") || strings.Contains(direct[0].stdout, "cluster_legend") {
+	if d := direct[1].stdout; !strings.Contains(d, "relation legend") || strings.Contains(direct[0].stdout, "relation legend") {
 		t.Fatalf("the direct dot export's legend is not drawn only with --legend")
 	}
 	if len(direct[2].stdout) == 0 || len(direct[2].stdout) >= len(direct[0].stdout)/2 {
