@@ -130,9 +130,15 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	if len(s.Growth) > 0 {
 		g := s.Growth[0]
 		fmt.Fprintf(w, "\nGrowth of %s by month of creation (%d with unknown dates)\n", g.Model, g.UnknownDates)
+		// Every month from the first to the last, as on the plot's axis: a
+		// month without a new model is a bar of 0, not a gap.
+		months, counts, err := everyMonth(g.Months)
+		if err != nil {
+			return err
+		}
 		var bars []graph.Bucket
-		for _, m := range g.Months {
-			bars = append(bars, graph.Bucket{Label: m.Month, Count: m.Count})
+		for i, m := range months {
+			bars = append(bars, graph.Bucket{Label: m, Count: counts[i]})
 		}
 		writeBars(w, bars)
 	}
