@@ -5,11 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -78,16 +77,7 @@ func runConformance(t *testing.T, script string, args []string, plain, gated, pr
 	if gated != plain || tree == nil {
 		args = append(args, "--gated", gated)
 	}
-	c, err := parseFlags(args, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub, _, err := newHub(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(hub)
-	defer srv.Close()
+	c, hub, srv := serveHub(t, args...)
 
 	// What the real Hub would answer, from the world itself.
 	w := hub.World
@@ -127,7 +117,7 @@ func runConformance(t *testing.T, script string, args []string, plain, gated, pr
 	cmd.Env = append(os.Environ(), "HUB_URL="+srv.URL, "CONFORMANCE="+string(raw))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("@huggingface/hub against hubsim %s:\n%s", strings.Join(args, " "), out.String())
 	if err != nil {
 		t.Errorf("conformance script: %v (rows marked DIFFERS above)", err)
@@ -144,11 +134,17 @@ func parentCount(tags []string) int {
 	return len(seen)
 }
 
+// npmCIEnv, set to 1, lets the conformance test run npm ci itself (it
+// reaches the npm registry) when the client is not installed.
+const npmCIEnv = "HFLINEAGE_NPM_CI"
+
 // nodeClient returns the path of the conformance script beside an
-// installed @huggingface/hub: the script's own directory when its
-// node_modules is there (.ci/run runs npm ci), else a temporary copy where
-// this test runs npm ci. It skips only when Node or npm cannot be had or
-// the install fails (offline).
+// installed @huggingface/hub. A test touches no network beyond loopback, so
+// the client is not installed here: it is the script's own directory once
+// npm ci has run there (.ci/run runs it). Without it the test skips, unless
+// HFLINEAGE_NPM_CI=1 asks it to run npm ci in a temporary copy (the npm
+// registry is then reached). It skips too when Node or npm is missing or
+// that install fails.
 func nodeClient(t *testing.T) string {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node not found: the conformance test needs Node (Debian: apt-get install nodejs npm)")
@@ -160,9 +156,12 @@ func nodeClient(t *testing.T) string {
 		}
 		return abs
 	}
+	if os.Getenv(npmCIEnv) != "1" {
+		t.Skipf("@huggingface/hub is not installed: run `npm ci` in crawler/hubtest/conformance (`.ci/run` does), or set %s=1 to let this test run it (it reaches the npm registry)", npmCIEnv)
+	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		t.Skip("npm not found and the conformance client is not installed: apt-get install npm, or npm ci in " + conformanceDir)
+		t.Skip("npm not found and the conformance client is not installed: apt-get install npm, then npm ci in crawler/hubtest/conformance")
 	}
 	dir := t.TempDir()
 	for _, f := range []string{"package.json", "package-lock.json", "conformance.mjs"} {
@@ -185,4 +184,65 @@ func nodeClient(t *testing.T) string {
 		t.Skipf("npm ci failed (offline?), cannot install @huggingface/hub: %v\n%s", err, out)
 	}
 	return filepath.Join(dir, "conformance.mjs")
+}
+
+// TestNodeClientInstall: without node_modules the conformance test skips
+// and runs no npm, unless HFLINEAGE_NPM_CI=1. Node and npm are stand-ins
+// on PATH; the npm one records that it ran.
+func TestNodeClientInstall(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("shell-script stand-ins for node and npm")
+	}
+	bin, src := t.TempDir(), t.TempDir()
+	ran := filepath.Join(t.TempDir(), "npm-ran")
+	for name, body := range map[string]string{
+		"node": "#!/bin/sh\nexit 0\n",
+		"npm":  "#!/bin/sh\necho \"$@\" >> '" + ran + "'\nexit 0\n",
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"package.json", "package-lock.json", "conformance.mjs"} {
+		if err := os.WriteFile(filepath.Join(src, f), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := conformanceDir
+	conformanceDir = src
+	t.Cleanup(func() { conformanceDir = old })
+	t.Setenv("PATH", bin)
+
+	try := func(name, env string) (script string, skipped bool) {
+		t.Setenv(npmCIEnv, env)
+		t.Run(name, func(t *testing.T) {
+			defer func() { skipped = t.Skipped() }()
+			script = nodeClient(t)
+		})
+		return script, skipped
+	}
+	if _, skipped := try("not installed", ""); !skipped {
+		t.Error("no node_modules, HFLINEAGE_NPM_CI unset: not skipped")
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Fatal("no node_modules, HFLINEAGE_NPM_CI unset: npm ran")
+	}
+	script, skipped := try("HFLINEAGE_NPM_CI=1", "1")
+	b, _ := os.ReadFile(ran)
+	if skipped || !strings.HasPrefix(string(b), "ci ") || filepath.Base(script) != "conformance.mjs" {
+		t.Errorf("HFLINEAGE_NPM_CI=1: skipped %v, npm ran with %q, script %q", skipped, b, script)
+	}
+
+	// Installed: the script's own directory, npm not run.
+	os.Remove(ran)
+	if err := os.MkdirAll(filepath.Join(src, "node_modules", "@huggingface", "hub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "node_modules", "@huggingface", "hub", "package.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script, skipped = try("installed", "")
+	if _, err := os.Stat(ran); skipped || err == nil || script != filepath.Join(src, "conformance.mjs") {
+		t.Errorf("installed: skipped %v, npm ran %v, script %q", skipped, err == nil, script)
+	}
 }

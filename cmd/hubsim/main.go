@@ -22,8 +22,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,7 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	rounding := fs.String("rounding", "up", "how `t` in RateLimit (seconds to the window's reset) is rounded: up, down or nearest")
 	fs.BoolVar(&c.noHeaders, "no-ratelimit-headers", false, "leave out the RateLimit headers (as a mirror might), still answering 429 over quota")
 	fs.BoolVar(&c.retryAfter, "retry-after", false, "add Retry-After (seconds to the reset) to 429s")
-	fault := fs.String("fault", "503", "the fault --fault-every injects: `KIND`, one of "+strings.Join(hubtest.FaultNames()[1:], ", "))
+	fault := fs.String("fault", "503", "the fault --fault-every injects (needs --fault-every): `KIND`, one of "+strings.Join(hubtest.FaultNames()[1:], ", "))
 	fs.IntVar(&c.faultEvery, "fault-every", 0, "fail every `N`th request (the Nth, 2Nth, …) with --fault (0: never)")
 	fs.DurationVar(&c.slow, "slow", 0, "answer every request `D` late (e.g. 200ms)")
 	fs.StringVar(&c.linkHost, "link-host", "", "put `HOST` in next-page links instead of the server's own (a mirror passing the Hub's links through, or a hostile Hub)")
@@ -156,7 +158,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.fault, err = hubtest.ParseFault(*fault); err != nil {
 		return bad("--fault: %v", err)
 	}
+	faultSet := false
+	fs.Visit(func(f *flag.Flag) { faultSet = faultSet || f.Name == "fault" })
 	switch {
+	case faultSet && c.faultEvery == 0:
+		return bad("--fault needs --fault-every N (fail every Nth request)")
 	case c.models < 1:
 		return bad("--models must be at least 1")
 	case c.page < 1:
@@ -167,6 +173,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return bad("--window must be positive")
 	case c.slow < 0:
 		return bad("--slow must not be negative")
+	}
+	if err := checkHostPort(c.linkHost); err != nil {
+		return bad("--link-host %q: %v", c.linkHost, err)
 	}
 	for _, r := range renames {
 		old, id, ok := strings.Cut(r, "=")
@@ -189,6 +198,41 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return c, nil
 }
 
+// checkHostPort accepts "" (no --link-host) or a bare HOST[:PORT]: a DNS
+// name or IP address (IPv6 in brackets) and an optional numeric port; no
+// scheme, user, path, query, fragment or spaces.
+func checkHostPort(h string) error {
+	if h == "" {
+		return nil
+	}
+	const want = "want HOST[:PORT] (no scheme, path or spaces)"
+	if strings.ContainsAny(h, "/\\?#@%") || strings.IndexFunc(h, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		return errors.New(want)
+	}
+	u, err := url.Parse("http://" + h)
+	if err != nil || u.Host != h || u.Hostname() == "" || strings.HasSuffix(h, ":") {
+		return errors.New(want)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New(want)
+		}
+	}
+	name := u.Hostname()
+	if strings.HasPrefix(h, "[") {
+		if net.ParseIP(name) == nil {
+			return errors.New(want)
+		}
+		return nil
+	}
+	for _, r := range name {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return errors.New(want)
+		}
+	}
+	return nil
+}
+
 // newHub builds the fake Hub the config describes, not yet listening, and
 // the id of a model worth crawling.
 func newHub(c *config) (*hubtest.Server, string, error) {
@@ -197,7 +241,8 @@ func newHub(c *config) (*hubtest.Server, string, error) {
 	if c.world != "generated" {
 		tr, err := hubtest.ReadTree(c.world)
 		if err != nil {
-			return nil, "", fmt.Errorf("--world: %w", err)
+			// A world that cannot be read is a bad flag value: exit 2, one line.
+			return nil, "", usageError{fmt.Errorf("--world: %s", strings.Join(strings.Fields(err.Error()), " "))}
 		}
 		w, root = tr.World(), tr.Root
 	} else {

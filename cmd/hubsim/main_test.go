@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
 )
 
 func TestParseFlagsRefuses(t *testing.T) {
@@ -32,6 +34,18 @@ func TestParseFlagsRefuses(t *testing.T) {
 		{[]string{"--tree", "a.json", "--world", "b.json"}, "different worlds"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--no-such-flag"}, "not defined"},
+		{[]string{"--fault", "502"}, "--fault needs --fault-every N"},
+		{[]string{"--fault", "502", "--fault-every", "0"}, "--fault needs --fault-every N"},
+		{[]string{"--link-host", "evil host"}, "--link-host"},
+		{[]string{"--link-host", "http://evil.example"}, "--link-host"},
+		{[]string{"--link-host", "evil.example/path"}, "--link-host"},
+		{[]string{"--link-host", "evil.example:"}, "--link-host"},
+		{[]string{"--link-host", "evil.example:http"}, "--link-host"},
+		{[]string{"--link-host", "evil.example:70000"}, "--link-host"},
+		{[]string{"--link-host", "user@evil.example"}, "--link-host"},
+		{[]string{"--link-host", "evil.example?x=1"}, "--link-host"},
+		{[]string{"--link-host", "evil\tex"}, "--link-host"},
+		{[]string{"--link-host", "[not-an-ip]:80"}, "--link-host"},
 	}
 	for _, tt := range tests {
 		_, err := parseFlags(tt.args, io.Discard)
@@ -42,6 +56,48 @@ func TestParseFlagsRefuses(t *testing.T) {
 	if _, err := parseFlags([]string{"--help"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("--help: %v", err)
 	}
+	for _, args := range [][]string{
+		{"--fault-every", "3"}, {"--fault", "drop", "--fault-every", "3"},
+		{"--link-host", "huggingface.co"}, {"--link-host", "elsewhere.example:8443"},
+		{"--link-host", "127.0.0.1:8088"}, {"--link-host", "[::1]:8088"}, {"--link-host", "[::1]"},
+		{"--link-host", "my_mirror.local"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// TestRunBadWorld: a --world that cannot be read is a usage error (exit 2)
+// in one line, before anything listens.
+func TestRunBadWorld(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{\n  \"models\": [\n}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, world := range []string{"/nonexistent/tree.json", bad, t.TempDir()} {
+		err := run(context.Background(), []string{"--world", world, "--addr", "127.0.0.1:0"}, io.Discard)
+		if !errors.As(err, new(usageError)) || !strings.HasPrefix(err.Error(), "--world: ") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("--world %s: %q, want a one-line usage error", world, err)
+		}
+	}
+}
+
+// serveHub builds the fake Hub hubsim's args describe and serves it on a
+// loopback httptest server, closed when the test ends.
+func serveHub(t *testing.T, args ...string) (*config, *hubtest.Server, *httptest.Server) {
+	t.Helper()
+	c, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, _, err := newHub(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hub)
+	t.Cleanup(srv.Close)
+	return c, hub, srv
 }
 
 func TestNewHubRefusesUnknownModels(t *testing.T) {
@@ -53,8 +109,8 @@ func TestNewHubRefusesUnknownModels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := newHub(c); err == nil {
-			t.Errorf("%v: accepted", args)
+		if _, _, err := newHub(c); !errors.As(err, new(usageError)) {
+			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
 }
@@ -62,16 +118,7 @@ func TestNewHubRefusesUnknownModels(t *testing.T) {
 // TestFlags: each behaviour flag shows in the answers.
 func TestFlags(t *testing.T) {
 	start := func(args ...string) *httptest.Server {
-		c, err := parseFlags(append([]string{"--models", "200"}, args...), io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hub, _, err := newHub(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(hub)
-		t.Cleanup(srv.Close)
+		_, _, srv := serveHub(t, append([]string{"--models", "200"}, args...)...)
 		return srv
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
