@@ -59,6 +59,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"crawl", "--json=maybe", "a/b"}, `hflineage: crawl: invalid value "maybe" for --json: want true or false`, "crawl"},
 		{[]string{"schedule", "--every", "5", "a/b"}, `hflineage: schedule: invalid value "5" for --every: want a duration such as 90s, 30m or 6h`, "schedule"},
 		{[]string{"count", "--db"}, "hflineage: count: flag --db needs a value", "count"},
+		{[]string{"export", "--format", "dot", "-o"}, "hflineage: export: flag -o needs a value", "export"},
+		{[]string{"export", "-f", "dot"}, "hflineage: export: unknown flag -f", "export"},
 		{[]string{"count", "a/b", "c/d"}, "hflineage: count: name exactly one MODEL", "count"},
 		{[]string{"count", "--db", db, "méta/Llama"}, `hflineage: invalid model id "méta/Llama": character 'é' not allowed`, "count"},
 		{[]string{"ancestors", "--db", db, "org/日本"}, `hflineage: invalid model id "org/日本": character '日' not allowed`, "ancestors"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,7 @@ Formats:
 		return err
 	}
 	if *out != "" && *out != "-" {
-		if _, _, err := outputTarget(*out); err != nil {
+		if _, _, err := outputTarget("export", "-o", *out); err != nil {
 			return err
 		}
 	}
@@ -82,7 +83,7 @@ Formats:
 			fmt.Fprintf(stderr, "export: %d nodes: laying out with sfdp; --max-nodes 300 gives a more readable picture\n", nodes)
 		}
 	}
-	return writeOutput(*out, stdout, func(w io.Writer) error {
+	return writeOutput("export", "-o", *out, stdout, func(w io.Writer) error {
 		_, err := q.Write(ctx, sel, w)
 		return queryError(err)
 	})
@@ -110,23 +111,25 @@ func terminal(w io.Writer) bool {
 // export never leaves a truncated file. Anything else that exists (a FIFO, a
 // device such as /dev/null, a symlink to one) is opened and written in
 // place, as the shell's > would. A directory is an error.
-func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
+// cmd and flag name the command and its flag in errors (export's -o,
+// stats' --plot).
+func writeOutput(cmd, flag, path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return write(stdout)
 	}
-	target, inPlace, err := outputTarget(path)
+	target, inPlace, err := outputTarget(cmd, flag, path)
 	if err != nil {
 		return err
 	}
 	if inPlace {
-		return writeInPlace(target, write)
+		return writeInPlace(cmd, target, write)
 	}
-	return writeAtomically(target, write)
+	return writeAtomically(cmd, target, write)
 }
 
 // outputTarget decides how to write to path: the file to write, and
 // whether to write it in place rather than through a temporary file.
-func outputTarget(path string) (target string, inPlace bool, err error) {
+func outputTarget(cmd, flag, path string) (target string, inPlace bool, err error) {
 	fi, err := os.Stat(path) // follows symlinks
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -135,61 +138,66 @@ func outputTarget(path string) (target string, inPlace bool, err error) {
 		}
 		return path, false, nil
 	case err != nil:
-		return "", false, fmt.Errorf("export: -o %s: %w", path, errors.Unwrap(err))
+		return "", false, fmt.Errorf("%s: %s %s: %w", cmd, flag, path, errors.Unwrap(err))
 	case fi.IsDir():
-		return "", false, fmt.Errorf("export: -o %s is a directory; name a file in it", path)
+		return "", false, fmt.Errorf("%s: %s %s is a directory; name a file in it", cmd, flag, path)
 	case !fi.Mode().IsRegular():
 		return path, true, nil
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return "", false, fmt.Errorf("export: -o %s: %w", path, err)
+		return "", false, fmt.Errorf("%s: %s %s: %w", cmd, flag, path, err)
 	}
 	return real, false, nil
 }
 
 // writeInPlace writes into an existing file as > would: truncated when it
 // can be, not replaced.
-func writeInPlace(path string, write func(io.Writer) error) error {
+func writeInPlace(cmd, path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	return nil
 }
 
 // writeAtomically writes a temporary file beside path and renames it to
 // path once complete. An existing file's permissions are kept.
-func writeAtomically(path string, write func(io.Writer) error) error {
+func writeAtomically(cmd, path string, write func(io.Writer) error) error {
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		// Name the file asked for, not the temporary one beside it.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s: cannot write %s: %w", cmd, path, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	return nil
 }

@@ -25,6 +25,11 @@ with at least --snapshot-min descendants (100 by default).`, stderr)
 	if err != nil {
 		return err
 	}
+	if *plot != "" {
+		if err := checkPlotPath("history", *plot); err != nil {
+			return err
+		}
+	}
 	q, done, err := openEngine(*db)
 	if err != nil {
 		return err

@@ -51,6 +51,11 @@ a walk, the co-parents of merges are: the Hub may well serve them).`, stderr)
 	if *plot != "" && *root == "" {
 		return usagef("stats: --plot needs --root")
 	}
+	if *plot != "" {
+		if err := checkPlotPath("stats", *plot); err != nil {
+			return err
+		}
+	}
 	if err := checkModel(*root); err != nil {
 		return err
 	}

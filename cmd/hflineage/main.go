@@ -245,10 +245,10 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func flagError(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		return "unknown flag --" + name
+		return "unknown flag " + dashed(name)
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
-		return "flag --" + name + " needs a value"
+		return "flag " + dashed(name) + " needs a value"
 	}
 	// invalid value "x" for flag -name: parse error
 	// invalid boolean value "x" for -name: parse error
@@ -262,9 +262,18 @@ func flagError(fs *flag.FlagSet, err error) string {
 		if f := fs.Lookup(name); f != nil && why == "parse error" {
 			why = wantedValue(f.Value)
 		}
-		return fmt.Sprintf("%s for --%s: %s", head, name, why)
+		return fmt.Sprintf("%s for %s: %s", head, dashed(name), why)
 	}
 	return msg
+}
+
+// dashed spells a flag as the help does: -o for a one-letter name, --name
+// for the others.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // wantedValue says what a flag's value should look like.

@@ -31,7 +31,7 @@ func TestExportOutputTargets(t *testing.T) {
 	// one, make sure it would be written in place, never replaced.
 	devices := []string{"/dev/null", "/dev/full"}
 	for _, dev := range devices {
-		if _, inPlace, err := outputTarget(dev); err == nil && !inPlace {
+		if _, inPlace, err := outputTarget("export", "-o", dev); err == nil && !inPlace {
 			t.Fatalf("outputTarget(%s) would replace the device", dev)
 		}
 	}

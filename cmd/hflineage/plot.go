@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hflineage/hflineage/chart"
@@ -18,6 +20,19 @@ var (
 	monthlyColor = color.Gray{0xb8}
 )
 
+// checkPlotPath refuses a --plot that names no picture file: "-" (the
+// text report has stdout) or a name other than .svg or .png, which would
+// get an SVG under a name that promises something else.
+func checkPlotPath(cmd, path string) error {
+	switch ext := strings.ToLower(filepath.Ext(path)); {
+	case path == "-":
+		return usagef("%s: --plot needs a file name ending in .svg or .png (stdout has the report)", cmd)
+	case ext != ".svg" && ext != ".png":
+		return usagef("%s: --plot %s: name a .svg or .png file", cmd, path)
+	}
+	return nil
+}
+
 // writeGrowthPlot draws a family's growth by month of creation: the
 // family's size at the end of each month, and the models added that month.
 // Every month from the first to the last is on the axis, months without a
@@ -27,7 +42,7 @@ func writeGrowthPlot(path string, s graph.Stats) error {
 	if err != nil {
 		return err
 	}
-	return writeOutput(path, nil, func(w io.Writer) error { return c.Write(w, chart.FormatOf(path)) })
+	return writeOutput("stats", "--plot", path, nil, func(w io.Writer) error { return c.Write(w, chart.FormatOf(path)) })
 }
 
 func growthChart(s graph.Stats) (chart.Chart, error) {
@@ -87,7 +102,7 @@ func everyMonth(months []graph.MonthCount) (labels []string, counts []int, err e
 // PNG when path ends in .png, else an SVG.
 func writeHistoryPlot(path string, h query.History) error {
 	c := historyChart(h)
-	return writeOutput(path, nil, func(w io.Writer) error { return c.Write(w, chart.FormatOf(path)) })
+	return writeOutput("history", "--plot", path, nil, func(w io.Writer) error { return c.Write(w, chart.FormatOf(path)) })
 }
 
 func historyChart(h query.History) chart.Chart {

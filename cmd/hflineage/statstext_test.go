@@ -37,3 +37,27 @@ func TestStatsReportGrowthEveryMonth(t *testing.T) {
 		t.Errorf("growth bars %v, want %v", got, want)
 	}
 }
+
+// TestPlotNeedsAPictureFile: --plot - (stdout has the report; it used to
+// panic) and names other than .svg or .png are usage errors, before any
+// database is opened; a directory that does not exist names the file asked
+// for, not a temporary one.
+func TestPlotNeedsAPictureFile(t *testing.T) {
+	missing := t.TempDir() + "/no/such/dir/g.svg"
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"stats", "--root", "a/b", "--plot", "-"}, 2, "stats: --plot needs a file name ending in .svg or .png"},
+		{[]string{"history", "a/b", "--plot", "-"}, 2, "history: --plot needs a file name ending in .svg or .png"},
+		{[]string{"stats", "--root", "a/b", "--plot", "g.jpg"}, 2, "stats: --plot g.jpg: name a .svg or .png file"},
+		{[]string{"history", "a/b", "--plot", "growth"}, 2, "history: --plot growth: name a .svg or .png file"},
+		{[]string{"stats", "--db", t.TempDir(), "--root", "a/b", "--plot", missing}, 1, ""},
+	} {
+		code, _, stderr := cli(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "panic") {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}
