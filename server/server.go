@@ -411,10 +411,30 @@ func exportSelection(r *http.Request) (query.Selection, error) {
 		if errors.Is(err, query.ErrNoGraphviz) {
 			return query.Selection{}, badParam("format", sel.Format+" needs Graphviz on the server, which is not installed")
 		}
-		return query.Selection{}, err
+		return query.Selection{}, inParams(err)
 	}
 	return sel, nil
 }
+
+// apiWords turns the CLI's words in Check's messages into the API's: its
+// flags are this endpoint's parameters (--root is model).
+var apiWords = strings.NewReplacer("export: ", "", "--root", "model", "--format", "format", "--depth", "depth",
+	"--max-nodes", "max-nodes", "--legend", "legend", "--cluster", "cluster", "--relation", "relation")
+
+// inParams rewords an invalid selection's error for an API client; other
+// errors pass unchanged.
+func inParams(err error) error {
+	if !errors.Is(err, query.ErrInvalid) {
+		return err
+	}
+	return &apiError{apiWords.Replace(err.Error())}
+}
+
+// apiError is an invalid request in the API's words.
+type apiError struct{ msg string }
+
+func (e *apiError) Error() string        { return e.msg }
+func (e *apiError) Is(target error) bool { return target == query.ErrInvalid }
 
 // Headers of an export answer that say how a picture was laid out, so
 // that a client can tell its user what the CLI tells (export's sfdp hint).

@@ -123,11 +123,11 @@ func TestAPI(t *testing.T) {
 		{"graph, bad max-nodes", "/api/v1/graph?model=" + root + "&max-nodes=0x", 400, []string{"max-nodes"}},
 		{"export dot", "/api/v1/export?format=dot&model=a/ft", 200, []string{`digraph`, `"a/ft" -> "c/gguf"`}},
 		{"export csv of everything", "/api/v1/export?format=csv", 200, []string{"parent,relation,child"}},
-		{"export, unknown format", "/api/v1/export?format=gif", 400, []string{`"error":"export: unknown --format \"gif\" (want dot,`}},
-		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{`"error":"export: --depth needs --root"`}},
+		{"export, unknown format", "/api/v1/export?format=gif", 400, []string{`"error":"unknown format \"gif\" (want dot,`}},
+		{"export, depth without a model", "/api/v1/export?format=dot&depth=1", 400, []string{`"error":"depth needs model"`}},
 		{"crawl status", "/api/v1/crawl", 200, []string{`"running":null`, `"queue":[]`, `"last":{"run":1`}},
 		{"unknown endpoint", "/api/v1/nothing", 404, []string{`"error":"no such API endpoint`}},
-		{"export, negative depth", "/api/v1/export?format=dot&model=a/ft&depth=-7", 400, []string{`"error":"export: --depth must be -1 (no limit) or ≥ 0, not -7"`}},
+		{"export, negative depth", "/api/v1/export?format=dot&model=a/ft&depth=-7", 400, []string{`"error":"depth must be -1 (no limit) or ≥ 0, not -7"`}},
 		{"health", "/healthz", 200, []string{`"status":"ok"`}},
 		{"metrics", "/metrics", 200, []string{"hflineage_hub_requests_total", "hflineage_models"}},
 		{"the page", "/", 200, []string{"<html", "app.js"}},
@@ -314,14 +314,14 @@ func TestExport(t *testing.T) {
 		{"max-nodes of a family", "format=json&model=" + root + "&max-nodes=4",
 			query.Selection{Format: "json", Root: root, Depth: -1, MaxNodes: 4}, 200, ""},
 		{"legend with csv", "format=csv&legend=true", query.Selection{}, 400,
-			"export: --legend goes with dot (svg, png and pdf always have one)"},
+			"legend goes with dot (svg, png and pdf always have one)"},
 		{"legend with svg", "format=svg&legend=true", query.Selection{}, 400,
-			"export: --legend goes with dot (svg, png and pdf always have one)"},
+			"legend goes with dot (svg, png and pdf always have one)"},
 		{"legend neither true nor false", "format=dot&legend=maybe", query.Selection{}, 400, "legend must be true or false"},
-		{"negative max-nodes", "format=dot&max-nodes=-1", query.Selection{}, 400, "export: --max-nodes must be 0 (no limit) or more, not -1"},
+		{"negative max-nodes", "format=dot&max-nodes=-1", query.Selection{}, 400, "max-nodes must be 0 (no limit) or more, not -1"},
 		{"max-nodes not a number", "format=dot&max-nodes=ten", query.Selection{}, 400, "max-nodes must be an integer"},
-		{"no format", "model=a/ft", query.Selection{}, 400, "export: --format is required (" + strings.Join(query.ExportFormats, ", ") + ")"},
-		{"cluster by relation without a model", "format=dot&cluster=relation", query.Selection{}, 400, "export: --cluster relation needs --root"},
+		{"no format", "model=a/ft", query.Selection{}, 400, "format is required (" + strings.Join(query.ExportFormats, ", ") + ")"},
+		{"cluster by relation without a model", "format=dot&cluster=relation", query.Selection{}, 400, "cluster relation needs model"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body, _ := get(t, ts.URL+"/api/v1/export?"+tc.params)
@@ -376,7 +376,7 @@ func TestExportPlanAndLayout(t *testing.T) {
 	}{
 		{"a family", "format=dot&model=a/ft", 200, `{"incomplete":null}`},
 		{"the whole database", "format=csv&max-nodes=3", 200, `{"incomplete":null}`},
-		{"checked as an export", "format=csv&legend=true", 400, `"error":"export: --legend goes with dot`},
+		{"checked as an export", "format=csv&legend=true", 400, `"error":"legend goes with dot`},
 		{"an unknown model", "format=dot&model=no/such", 404, `is not in the database`},
 	}
 	check := func(when string) {
