@@ -421,12 +421,14 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 	if p.ScanCost < p.WalkCost {
 		p.Mode = "scan"
 	}
-	kind := "a full scan"
+	// Say where the Hub's size comes from: a fake Hub or a mirror is far
+	// smaller than the published figure used until a scan has counted.
+	kind, source := "a full scan", "as last published"
 	if hasScan {
-		kind = "an incremental scan"
+		kind, source = "an incremental scan", "at the last scan"
 	}
-	p.Reason = fmt.Sprintf("walking the families costs about %d requests, %s about %d (Hub of %d models, %d per page)",
-		p.WalkCost, kind, p.ScanCost, hub, page)
+	p.Reason = fmt.Sprintf("walking the families costs about %d requests, %s about %d (Hub of %d models %s, %d per page)",
+		p.WalkCost, kind, p.ScanCost, hub, source, page)
 	switch unknown {
 	case 0:
 	case 1:
