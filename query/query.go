@@ -65,14 +65,27 @@ func (e *Engine) Resolve(ctx context.Context, name string) (graph.ModelID, error
 	}
 	id, err := e.st.Resolve(name)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", &unknownModelError{name}
+		u := &unknownModelError{name: name}
+		// A crawl that asked the Hub for it and was told it has none: say
+		// so rather than suggest the crawl again.
+		if m, ok, merr := e.st.MissingAnswer(name); merr == nil && ok {
+			u.missing = &m
+		}
+		return "", u
 	}
 	return id, err
 }
 
-type unknownModelError struct{ name string }
+type unknownModelError struct {
+	name    string
+	missing *store.Missing // the Hub's recorded 401/404 to a lookup, if any
+}
 
 func (e *unknownModelError) Error() string {
+	if m := e.missing; m != nil {
+		return fmt.Sprintf("model %s is not in the database: the Hub answered %d to a crawl's lookup of it on %s (missing, private or gated)",
+			e.name, m.Status, m.At.Format("2006-01-02"))
+	}
 	return fmt.Sprintf("model %s is not in the database (crawl it first: hflineage crawl %s)", e.name, e.name)
 }
 func (e *unknownModelError) Is(target error) bool { return target == ErrUnknownModel }

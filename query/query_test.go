@@ -244,3 +244,24 @@ func TestCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownModelTheHubDenied: a model the database lacks is "crawl it
+// first", unless a crawl asked the Hub and was told 401/404: then the
+// answer says what the Hub said and when, in any letter case.
+func TestUnknownModelTheHubDenied(t *testing.T) {
+	st := family(t)
+	if err := st.Update(func(tx *store.Tx) error { return tx.MarkMissing("org/Private", 401) }); err != nil {
+		t.Fatal(err)
+	}
+	q := query.New(st)
+	for _, tc := range []struct{ name, want string }{
+		{"no/such", "model no/such is not in the database (crawl it first: hflineage crawl no/such)"},
+		{"org/private", "model org/private is not in the database: the Hub answered 401 to a crawl's lookup of it on " +
+			time.Now().UTC().Format("2006-01-02")},
+	} {
+		_, err := q.Count(context.Background(), tc.name)
+		if !errors.Is(err, query.ErrUnknownModel) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrUnknownModel starting %q", tc.name, err, tc.want)
+		}
+	}
+}
