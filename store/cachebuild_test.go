@@ -210,4 +210,22 @@ func TestReleaseTablePages(t *testing.T) {
 		}
 		put(t, s, []graph.Model{{ID: graph.ModelID(fmt.Sprintf("org/m-%d", round)), Downloads: int64(round)}}, nil)
 	}
+	// A read-only open takes the other advice (MADV_DONTNEED): the same.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	for round := 0; round < 2; round++ {
+		ro.ReleaseTablePages()
+		n := 0
+		if err := ro.View(context.Background(), func(r *Reader) error {
+			return r.Models(func(graph.Model) error { n++; return nil })
+		}); err != nil || n != len(ms) {
+			t.Fatalf("read-only round %d: %d models, %v", round, n, err)
+		}
+	}
 }

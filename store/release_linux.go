@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ReleaseTablePages tells the kernel that this process no longer needs the
@@ -17,10 +18,18 @@ import (
 // maps every table file and reads it in place, so a scan of the whole
 // database (an export, a cache rebuild) or a crawl that writes it would
 // otherwise keep the whole database resident in the process, gigabytes at
-// Hub scale. The pages stay in the kernel's page cache (shared, clean or
-// written back as usual: MAP_SHARED mappings lose nothing) and are mapped
-// again when read. It is cheap (a read of /proc/self/maps) and safe at any
-// moment; long scans call it every few tens of thousands of keys.
+// Hub scale. It is cheap (a read of /proc/self/maps); long scans call it
+// every few tens of thousands of keys.
+//
+// How depends on who else may unmap those ranges meanwhile. A read-only
+// Badger never compacts, flushes or collects, so its mappings stay put:
+// MADV_DONTNEED drops the pages from the process and leaves them in the
+// page cache (MAP_SHARED loses nothing), cheap to map again. A writable one
+// deletes tables and memtable logs at any moment: a range read from
+// /proc/self/maps may be unmapped and reused by an anonymous mapping before
+// the advice, which DONTNEED would zero; MADV_PAGEOUT, which writes back
+// and reclaims and never loses data on any mapping, is used there instead
+// (slower to read again: the pages leave the page cache too).
 func (s *Store) ReleaseTablePages() {
 	if s.dir == "" {
 		return
@@ -32,7 +41,11 @@ func (s *Store) ReleaseTablePages() {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real // as /proc/self/maps names the files
 	}
-	releaseMapped([]byte(dir + "/"))
+	advice := unix.MADV_PAGEOUT
+	if s.readOnly {
+		advice = unix.MADV_DONTNEED
+	}
+	releaseMapped([]byte(dir+"/"), advice)
 }
 
 // lastRelease is when releaseWhileWriting last released (Unix ns).
@@ -47,12 +60,13 @@ func releaseWhileWriting() {
 	if now-last < int64(time.Second) || !lastRelease.CompareAndSwap(last, now) {
 		return
 	}
-	releaseMapped([]byte("/"))
+	releaseMapped([]byte("/"), unix.MADV_PAGEOUT) // a writer: see ReleaseTablePages
 }
 
-// releaseMapped advises away the shared mappings of Badger's files whose
-// path begins with prefix.
-func releaseMapped(prefix []byte) {
+// releaseMapped gives advice (MADV_DONTNEED or MADV_PAGEOUT) on the shared
+// mappings of Badger's files whose path begins with prefix. Kernels before
+// 5.4 refuse MADV_PAGEOUT (EINVAL): then nothing happens.
+func releaseMapped(prefix []byte, advice int) {
 	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return
@@ -73,7 +87,7 @@ func releaseMapped(prefix []byte) {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED)
+		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), uintptr(advice))
 	}
 }
 
