@@ -171,6 +171,13 @@ func (s *Store) LastRun() (*Run, error) {
 	return r, err
 }
 
+// dropBulkIndex forgets the bulk path's index of written keys.
+func (s *Store) dropBulkIndex() {
+	s.bulk.Lock()
+	s.bulk.idx = nil
+	s.bulk.Unlock()
+}
+
 // UpdateRun is Update within run: the changes fn makes are counted into
 // run and logged, and the run record is saved in the same transaction.
 // run is changed only when the transaction commits.
@@ -188,6 +195,11 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 			s.bulk.idx = idx
 		}
 		bulk = s.bulk.idx
+	} else {
+		// Any other commit may write keys a bulk run's index would not
+		// know of (none does today): the index is rebuilt from disk if that
+		// run goes on.
+		defer s.dropBulkIndex()
 	}
 	for attempt := 0; ; attempt++ {
 		work := *run

@@ -344,6 +344,7 @@ type Tx struct {
 // Update runs fn in a read-write transaction and commits it. A Badger
 // conflict with a concurrent transaction is retried.
 func (s *Store) Update(fn func(tx *Tx) error) error {
+	defer s.dropBulkIndex() // see UpdateRun
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(func(txn *badger.Txn) error {
 			tx := &Tx{txn: txn}
