@@ -373,8 +373,11 @@ func (s *Store) writeCache(file string, write func(io.Writer) error) {
 		return
 	}
 	werr := write(tmp)
+	// Synced before the rename: after a power cut the file is whole or
+	// absent, never a valid header over a truncated body.
+	serr := tmp.Sync()
 	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
+	if werr != nil || serr != nil || cerr != nil {
 		os.Remove(tmp.Name())
 		return
 	}
