@@ -409,16 +409,16 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 		if err := canceled(ctx, i); err != nil {
 			return nil, err
 		}
-		last := int32(-1)
+		last, lastRel := int32(-1), Relation("")
 		for k := g.off[n]; k < g.off[n+1]; k++ {
 			c := g.dst[k]
 			if depth[c] == 0 {
 				continue
 			}
-			if c < last || (c == last && g.rel[k] < g.rel[k-1]) {
+			if c < last || (c == last && g.rel[k] < lastRel) {
 				sorted = false // children out of order within a parent
 			}
-			last = c
+			last, lastRel = c, g.rel[k]
 			f.Edges = append(f.Edges, Edge{Parent: g.ids[n], Child: g.ids[c], Relation: g.rel[k]})
 		}
 	}
