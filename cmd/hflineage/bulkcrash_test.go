@@ -3,13 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
@@ -25,43 +21,13 @@ func TestSIGKILLMidBulkScan(t *testing.T) {
 	world := hubtest.Generate(hubtest.GenOptions{Models: 4000, Seed: 5})
 	hub := hubtest.NewUnstartedServer(world)
 	hub.MaxPageSize = 50 // 80 pages: room to die between and within commits
-	var mu sync.Mutex
-	var proc *os.Process
-	killAt := -1
-	hub.Fault = func(n int, _ *http.Request) hubtest.Fault {
-		mu.Lock()
-		defer mu.Unlock()
-		if n == killAt && proc != nil {
-			proc.Signal(syscall.SIGKILL)
-		}
-		return hubtest.NoFault
-	}
+	k := &killer{bin: bin}
+	hub.Fault = k.fault
 	hub.Start()
 	defer hub.Close()
 
 	scan := func(db string, kill int) (killed bool) {
-		cmd := exec.Command(bin, "crawl", "--all", "--snapshot-min", "20", "--db", db, "--endpoint", hub.URL)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		mu.Lock()
-		killAt = kill
-		if err := cmd.Start(); err != nil {
-			mu.Unlock()
-			t.Fatal(err)
-		}
-		proc = cmd.Process
-		mu.Unlock()
-		err := cmd.Wait()
-		mu.Lock()
-		proc = nil
-		mu.Unlock()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			return true
-		}
-		if err != nil {
-			t.Fatalf("crawl --all: %v\n%s", err, stderr.String())
-		}
-		return false
+		return k.run(t, kill, "crawl", "--all", "--snapshot-min", "20", "--db", db, "--endpoint", hub.URL)
 	}
 	output := func(args ...string) []byte {
 		out, err := exec.Command(bin, args...).Output()

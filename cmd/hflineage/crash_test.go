@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -36,6 +37,55 @@ func crashWorld(t *testing.T) (*hubtest.World, string) {
 	return hubtest.Generate(hubtest.GenOptions{Models: 1500, Seed: 3}), "base-org-0/Base-Model-0"
 }
 
+// killer runs the real binary and SIGKILLs it when the fake Hub receives
+// a chosen request (its Fault hook), as a crash at any moment would.
+type killer struct {
+	bin    string
+	mu     sync.Mutex
+	proc   *os.Process // the running process, nil between runs
+	killAt int         // the Hub's request number at which it dies
+}
+
+// fault is the Hub's Fault hook: it kills the running process at request
+// killAt and otherwise lets every request through.
+func (k *killer) fault(n int, _ *http.Request) hubtest.Fault {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n == k.killAt && k.proc != nil {
+		k.proc.Signal(syscall.SIGKILL)
+	}
+	return hubtest.NoFault
+}
+
+// run runs the binary with args until it ends, killed when the Hub gets
+// its request number kill (-1: never), and reports whether it was. Any
+// other failure fails the test.
+func (k *killer) run(t *testing.T, kill int, args ...string) (killed bool) {
+	t.Helper()
+	cmd := exec.Command(k.bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	k.mu.Lock()
+	k.killAt = kill
+	if err := cmd.Start(); err != nil {
+		k.mu.Unlock()
+		t.Fatal(err)
+	}
+	k.proc = cmd.Process
+	k.mu.Unlock()
+	err := cmd.Wait()
+	k.mu.Lock()
+	k.proc = nil
+	k.mu.Unlock()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		return true
+	}
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args[:min(2, len(args))], " "), err, stderr.String())
+	}
+	return false
+}
+
 // TestSIGKILLAndResume kills a real crawl process three times at different
 // points and resumes it; the result must equal a clean crawl's.
 func TestSIGKILLAndResume(t *testing.T) {
@@ -43,43 +93,13 @@ func TestSIGKILLAndResume(t *testing.T) {
 	world, root := crashWorld(t)
 	hub := hubtest.NewUnstartedServer(world)
 	hub.MaxPageSize = 7
-	var mu sync.Mutex
-	var proc *os.Process
-	killAt := 0
-	hub.Fault = func(n int, _ *http.Request) hubtest.Fault {
-		mu.Lock()
-		defer mu.Unlock()
-		if n == killAt && proc != nil {
-			proc.Signal(syscall.SIGKILL)
-		}
-		return hubtest.NoFault
-	}
+	k := &killer{bin: bin}
+	hub.Fault = k.fault
 	hub.Start()
 	defer hub.Close()
 
 	crawlOnce := func(db string, kill int) (killed bool) {
-		cmd := exec.Command(bin, "crawl", "--db", db, "--endpoint", hub.URL, root)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		mu.Lock()
-		killAt = kill
-		if err := cmd.Start(); err != nil {
-			mu.Unlock()
-			t.Fatal(err)
-		}
-		proc = cmd.Process
-		mu.Unlock()
-		err := cmd.Wait()
-		mu.Lock()
-		proc = nil
-		mu.Unlock()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			return true
-		}
-		if err != nil {
-			t.Fatalf("crawl: %v\n%s", err, stderr.String())
-		}
-		return false
+		return k.run(t, kill, "crawl", "--db", db, "--endpoint", hub.URL, root)
 	}
 	export := func(db string) []byte {
 		out, err := exec.Command(bin, "export", "--db", db, "--format", "dot").Output()
