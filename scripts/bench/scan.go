@@ -15,7 +15,6 @@ import (
 
 	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/crawler/hubtest"
-	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
 	"github.com/hflineage/hflineage/store/crawlsink"
 )
@@ -65,17 +64,7 @@ func benchScans(work string, n int) [][]string {
 	row("scan in-process: full (bulk)", d, fmt.Sprintf("%d requests / lower bound %d = %.3f×; %.0f models/s; store = Hub", full.Requests, lower,
 		float64(full.Requests)/float64(lower), float64(full.Models)/d.Seconds()), "≤ 1.05× + 3")
 
-	ids := world.IDs()
-	now := hubtest.GeneratedUntil.Add(24 * time.Hour)
-	for i := 0; i < 500; i++ {
-		parent := ids[(i*7919)%len(ids)]
-		world.Add(hubtest.Model{ID: fmt.Sprintf("new%d/model-%d", i%37, i), CreatedAt: now, LastModified: now,
-			Tags: hubtest.ParentTags(hubtest.Parent{ID: parent, Relation: []string{"finetune", "adapter", "quantized"}[i%3]})})
-	}
-	for i, removed := 0, 0; removed < 50; i += 97 {
-		world.Remove(ids[(i*104729)%len(ids)])
-		removed++
-	}
+	world.Churn(500, 50, hubtest.GeneratedUntil.Add(24*time.Hour))
 	inc, d := scan(crawler.ScanOptions{})
 	share := float64(inc.Requests) / float64(full.Requests)
 	if share > max(0.05, 1/float64(full.Requests)) || inc.Run.ModelsAdded != 500 {
@@ -98,49 +87,11 @@ func benchScans(work string, n int) [][]string {
 // public models, its dangling parents as stubs, and the edges their tags
 // declare (computed from the world directly).
 func matchesHub(st *store.Store, w *hubtest.World) {
-	models, edges := map[graph.ModelID]bool{}, map[graph.Edge]bool{}
-	for _, id := range w.IDs() {
-		m, _ := w.Get(id)
-		if m.Private {
-			continue
-		}
-		models[graph.ModelID(id)] = true
-		for _, p := range graph.ParentsFromTags(m.Tags) {
-			edges[graph.Edge{Parent: p.ID, Child: graph.ModelID(id), Relation: p.Relation}] = true
-		}
-	}
-	dangling := map[graph.ModelID]bool{}
-	for e := range edges {
-		if !models[e.Parent] {
-			dangling[e.Parent] = true
-		}
-	}
 	g, err := st.LoadGraph(context.Background(), true)
 	check(err)
-	real, stubs := 0, 0
-	for i := 0; i < g.Len(); i++ {
-		m := g.Model(i)
-		switch {
-		case m.Stub && dangling[m.ID]:
-			stubs++
-		case !m.Stub && models[m.ID]:
-			real++
-		default:
-			fatalf("scan: stored %s (stub %v) is not on the Hub", m.ID, m.Stub)
-		}
-	}
-	if real != len(models) || stubs != len(dangling) {
-		fatalf("scan: stored %d models and %d dangling parents; the Hub has %d and %d", real, stubs, len(models), len(dangling))
-	}
-	n := 0
-	g.Edges(func(e graph.Edge) {
-		n++
-		if !edges[e] {
-			fatalf("scan: stored edge %v is not on the Hub", e)
-		}
-	})
-	if n != len(edges) {
-		fatalf("scan: stored %d edges, the Hub declares %d", n, len(edges))
+	if err := w.Lineage().Check(g); err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n") // one line, as fatalf's others
+		fatalf("scan: %s", first)
 	}
 }
 
