@@ -432,7 +432,7 @@ func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc
 	// handed back, so that the process does not keep the whole database.
 	keys, weight := 0, 1
 	step := func() error {
-		if keys += weight; keys >= releaseEvery {
+		if keys += weight; keys >= store.ReleaseEvery {
 			keys = 0
 			e.st.ReleaseTablePages()
 		}
@@ -495,7 +495,3 @@ func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc
 	}
 	return nodes, enc.Close()
 }
-
-// releaseEvery is how many models or edges a whole export writes between
-// calls of store.ReleaseTablePages.
-const releaseEvery = 1 << 16

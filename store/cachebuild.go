@@ -58,7 +58,7 @@ func (s *Store) sortedGraph(ctx context.Context, versionKey []byte, models, attr
 			if err := r.step(); err != nil {
 				return err
 			}
-			if n%releaseEvery == 0 {
+			if n%ReleaseEvery == 0 {
 				s.ReleaseTablePages()
 			}
 			parent, child, rel, err := splitEdgeKey(it.Item().Key(), pEdge)
@@ -79,9 +79,9 @@ func (s *Store) sortedGraph(ctx context.Context, versionKey []byte, models, attr
 	return w, v, nil
 }
 
-// releaseEvery is how many keys a long scan reads between calls of
-// ReleaseTablePages.
-const releaseEvery = 1 << 16
+// ReleaseEvery is how many keys a long scan (a cache rebuild, a whole
+// export) reads between calls of ReleaseTablePages.
+const ReleaseEvery = 1 << 16
 
 // splitEdgeKey splits an edge key (forward or reverse) after its prefix
 // into its three parts, without copying.
@@ -160,7 +160,7 @@ func (r *Reader) mergeNodes(w *graph.CSRWriter, models, attrs bool, release func
 	}
 	stub := graph.NodeInfo{Stub: true}
 	for nodes := 1; ; nodes++ {
-		if nodes%releaseEvery == 0 {
+		if nodes%ReleaseEvery == 0 {
 			release()
 		}
 		var least []byte
