@@ -211,15 +211,12 @@ const CSRHeaderLen = 16
 // with unsorted ids has its id index built lazily (Index scans until then).
 func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 	r := csrReader{b: b}
-	if string(r.next(len(csrMagic))) != string(csrMagic) {
+	h, ok := r.header()
+	if !ok || h.idBytes > uint64(len(r.b)) || h.n > uint64(len(r.b))/4 || h.m > uint64(len(r.b))/4 {
 		return nil, 0, ErrBadCSR
 	}
-	tag := r.u64()
-	flags := r.u8()
-	n, m, idBytes := int(r.u32()), int(r.u32()), int(r.u32())
-	if r.err != nil || idBytes > len(r.b) || n > len(r.b)/4 || m > len(r.b)/4 {
-		return nil, 0, ErrBadCSR
-	}
+	tag, flags := h.tag, h.flags
+	n, m, idBytes := int(h.n), int(h.m), int(h.idBytes)
 	// Every id is a substring of b's id section, not a copy: b must not
 	// change after (UnmarshalCSR's callers hand it over, as the doc says).
 	idSection := r.next(idBytes)
@@ -285,6 +282,25 @@ func idsIncrease(ids []ModelID) bool {
 		}
 	}
 	return true
+}
+
+// csrHeader is what an encoded graph says of itself before its sections.
+type csrHeader struct {
+	tag     uint64
+	flags   uint8
+	n, m    uint64 // nodes, edges
+	idBytes uint64 // the size of the id section
+}
+
+// header reads the magic and the header; ok is false when either is not
+// there.
+func (r *csrReader) header() (h csrHeader, ok bool) {
+	if string(r.next(len(csrMagic))) != string(csrMagic) {
+		return h, false
+	}
+	h.tag, h.flags = r.u64(), r.u8()
+	h.n, h.m, h.idBytes = uint64(r.u32()), uint64(r.u32()), uint64(r.u32())
+	return h, r.err == nil
 }
 
 type csrReader struct {
@@ -562,15 +578,12 @@ type NodeTable struct {
 // with ErrBadCSR when b is not a graph with sorted ids and attributes.
 func NewNodeTable(b []byte) (*NodeTable, uint64, error) {
 	r := csrReader{b: b}
-	if string(r.next(len(csrMagic))) != string(csrMagic) {
+	h, ok := r.header()
+	n, m, idBytes := h.n, h.m, h.idBytes
+	if !ok || h.flags&csrSorted == 0 || idBytes+4*n+4*(n+1)+5*m > uint64(len(r.b)) {
 		return nil, 0, ErrBadCSR
 	}
-	tag := r.u64()
-	flags := r.u8()
-	n, m, idBytes := uint64(r.u32()), uint64(r.u32()), uint64(r.u32())
-	if r.err != nil || flags&csrSorted == 0 || idBytes+4*n+4*(n+1)+5*m > uint64(len(r.b)) {
-		return nil, 0, ErrBadCSR
-	}
+	tag := h.tag
 	t := &NodeTable{ids: r.next(int(idBytes)), ends: r.next(int(4 * n))}
 	r.next(int(4*(n+1) + 4*m)) // offsets and targets
 	for k := r.u8(); k > 0 && r.err == nil; k-- {
