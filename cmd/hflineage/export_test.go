@@ -390,12 +390,7 @@ func TestExportFlags(t *testing.T) {
 // shell prompt) and compares what they print byte for byte; files named
 // with -o are written into a temporary directory and checked by type.
 func TestREADMEExportExamples(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, _ := strings.Cut(string(readme), "\n### export\n")
-	section, _, _ = strings.Cut(section, "\n### ")
+	section := readmeSection(t, "export")
 	var blocks []string
 	for _, m := range regexp.MustCompile("(?s)```\n(\\$ hflineage export.*?)```").FindAllStringSubmatch(section, -1) {
 		blocks = append(blocks, m[1])

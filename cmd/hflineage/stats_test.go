@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -111,12 +110,7 @@ func TestStatsSaysWhatItKnows(t *testing.T) {
 // and compares their output byte for byte (an example ending in "…" with
 // the lines it shows).
 func TestREADMEStatsExamples(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, _ := strings.Cut(string(readme), "\n### stats\n")
-	section, _, _ = strings.Cut(section, "\n### ")
+	section := readmeSection(t, "stats")
 	examples := regexp.MustCompile("(?s)```\n\\$ hflineage (stats[^\n]*)\n(.*?)```").FindAllStringSubmatch(section, -1)
 	if len(examples) == 0 {
 		t.Fatal("no stats example in the README")
