@@ -69,9 +69,6 @@ func version(txn *badger.Txn, key []byte) (uint64, error) {
 // bumpVersions is called before a transaction commits: it advances the
 // versions of what the transaction changed, so caches know they are stale.
 func (tx *Tx) bumpVersions() error {
-	// Every commit passes here: the place to keep a writing process from
-	// holding the table files it writes (release_linux.go).
-	releaseWhileWriting()
 	for _, k := range []struct {
 		changed bool
 		key     []byte

@@ -213,6 +213,10 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 			}
 			return putJSON(txn, runKey(work.ID), &work)
 		})
+		// Every page of a crawl commits here: the place to keep a writing
+		// process from holding the table files it writes (release_linux.go),
+		// after the commit, outside the transaction.
+		releaseWhileWriting()
 		if bulk != nil && (err != nil || work.Complete) {
 			// Done with, or the failed commit noted keys as stored that
 			// are not: the next commit rebuilds the index from disk.

@@ -353,6 +353,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 			}
 			return tx.bumpVersions()
 		})
+		releaseWhileWriting() // after the commit, outside the transaction
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
 		}
