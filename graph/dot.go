@@ -96,22 +96,14 @@ func (e *DOTEncoder) Legend() {
 	e.legend = true
 }
 
-// legendSample is the line drawn beside each relation in the legend, as
-// its edges are drawn: solid, dashed, dotted, heavy.
-var legendSample = map[Relation]string{
-	Finetune:  "━━━━",
-	Adapter:   "╺━╸╺━╸",
-	Quantized: "┅┅┅┅",
-	Merge:     `<font point-size="16">━━━</font>`, // heavier: the same line at a larger size
-}
-
-// legendStyle names the line style in words, for a reader who cannot tell
-// the samples apart.
-var legendStyle = map[Relation]string{
-	Finetune:  "solid",
-	Adapter:   "dashed",
-	Quantized: "dotted",
-	Merge:     "bold",
+// legendKey is what the legend shows beside each relation: a sample of
+// the line its edges are drawn with (solid, dashed, dotted, heavy) and the
+// style in words, for a reader who cannot tell the samples apart.
+var legendKey = map[Relation]struct{ sample, style string }{
+	Finetune:  {"━━━━", "solid"},
+	Adapter:   {"╺━╸╺━╸", "dashed"},
+	Quantized: {"┅┅┅┅", "dotted"},
+	Merge:     {`<font point-size="16">━━━</font>`, "bold"}, // heavier: the same line at a larger size
 }
 
 func (e *DOTEncoder) writeLegend() {
@@ -121,12 +113,9 @@ func (e *DOTEncoder) writeLegend() {
 	b.WriteString("\tlabel=<<table border=\"0\" cellborder=\"0\" cellspacing=\"1\" cellpadding=\"1\">")
 	b.WriteString("<tr><td align=\"left\" colspan=\"3\"><b>relation</b></td></tr>")
 	for _, r := range Relations {
-		sample := legendSample[r]
-		if sample == "" {
-			sample = "━━━━"
-		}
+		k := legendKey[r]
 		fmt.Fprintf(&b, "<tr><td align=\"left\"><font color=\"%s\">%s</font></td><td align=\"left\">%s</td><td align=\"left\"><font color=\"grey40\">%s</font></td></tr>",
-			HexColor(RelationColor(r)), sample, r, legendStyle[r])
+			HexColor(RelationColor(r)), k.sample, r, k.style)
 	}
 	b.WriteString("</table>>;\n")
 	e.printf("%s", b.String())
