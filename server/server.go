@@ -238,12 +238,13 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	return b, nil
 }
 
-type paramError struct{ name, msg string }
+// paramError is an invalid request, in the API's words (a 400).
+type paramError struct{ msg string }
 
-func (e *paramError) Error() string        { return e.name + " " + e.msg }
+func (e *paramError) Error() string        { return e.msg }
 func (e *paramError) Is(target error) bool { return target == query.ErrInvalid }
 
-func badParam(name, msg string) error { return &paramError{name, msg} }
+func badParam(name, msg string) error { return &paramError{name + " " + msg} }
 
 func (s *Server) count(w http.ResponseWriter, r *http.Request) {
 	m, err := modelParam(r)
@@ -427,14 +428,8 @@ func inParams(err error) error {
 	if !errors.Is(err, query.ErrInvalid) {
 		return err
 	}
-	return &apiError{apiWords.Replace(err.Error())}
+	return &paramError{apiWords.Replace(err.Error())}
 }
-
-// apiError is an invalid request in the API's words.
-type apiError struct{ msg string }
-
-func (e *apiError) Error() string        { return e.msg }
-func (e *apiError) Is(target error) bool { return target == query.ErrInvalid }
 
 // Headers of an export answer that say how a picture was laid out, so
 // that a client can tell its user what the CLI tells (export's sfdp hint).
