@@ -256,10 +256,10 @@ func (g *Graph) Edges(fn func(Edge)) {
 	}
 }
 
-// Walker counts families of one Graph, reusing its scratch space; it is not
+// Walker counts families of one graph, reusing its scratch space; it is not
 // safe for concurrent use.
 type Walker struct {
-	g     *Graph
+	a     Adjacency
 	stamp []uint32
 	depth []int32
 	rels  []uint8 // relations seen into each node (bit per known relation)
@@ -268,9 +268,20 @@ type Walker struct {
 }
 
 // NewWalker returns a Walker over g.
-func (g *Graph) NewWalker() *Walker {
-	return &Walker{g: g, stamp: make([]uint32, len(g.ids)), depth: make([]int32, len(g.ids)), rels: make([]uint8, len(g.ids))}
+func (g *Graph) NewWalker() *Walker { return NewWalkerOf(g) }
+
+// NewWalkerOf returns a Walker over a, sized for a.NodeCount() nodes.
+func NewWalkerOf(a Adjacency) *Walker {
+	n := a.NodeCount()
+	return &Walker{a: a, stamp: make([]uint32, n), depth: make([]int32, n), rels: make([]uint8, n)}
 }
+
+// Reset points w at a, which must have no more nodes than the graph w was
+// made for (Fits), so that its scratch space is reused.
+func (w *Walker) Reset(a Adjacency) { w.a = a }
+
+// Fits reports whether w's scratch space is large enough for a.
+func (w *Walker) Fits(a Adjacency) bool { return a.NodeCount() <= len(w.stamp) }
 
 func relBit(r Relation) uint8 {
 	switch r {
@@ -289,24 +300,24 @@ func relBit(r Relation) uint8 {
 // Count sizes the family of node root exactly as Family.Count does; visit,
 // if not nil, is called for every descendant with its depth.
 func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
-	g := w.g
+	a := w.a
 	w.epoch++
 	if w.epoch == 0 { // wrapped: clear stamps
 		clear(w.stamp)
 		w.epoch = 1
 	}
-	c := FamilyCount{Model: g.ids[root]}
 	r := int32(root)
+	c := FamilyCount{Model: a.NodeID(r)}
 	w.stamp[r], w.depth[r], w.rels[r] = w.epoch, 0, 0
 	w.queue = append(w.queue[:0], r)
 	for h := 0; h < len(w.queue); h++ {
 		n := w.queue[h]
-		for k := g.off[n]; k < g.off[n+1]; k++ {
-			ch := g.dst[k]
+		dst, rels := a.Out(n)
+		for k, ch := range dst {
 			if ch == r {
 				continue
 			}
-			bit := relBit(g.rel[k])
+			bit := relBit(rels[k])
 			if w.stamp[ch] != w.epoch {
 				w.stamp[ch], w.depth[ch], w.rels[ch] = w.epoch, w.depth[n]+1, 0
 				w.queue = append(w.queue, ch)
@@ -321,10 +332,10 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 			}
 			if w.rels[ch]&bit == 0 {
 				w.rels[ch] |= bit
-				c.Descendants.add(g.rel[k])
+				c.Descendants.add(rels[k])
 			}
 			if n == r {
-				c.Children.add(g.rel[k]) // one edge per (child, relation) pair from root
+				c.Children.add(rels[k]) // one edge per (child, relation) pair from root
 			}
 		}
 	}
@@ -367,12 +378,18 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 	if !ok {
 		return &Family{Root: root, Members: []ModelID{root}, Depth: map[ModelID]int{root: 0}, via: map[ModelID]ModelID{}}, ctx.Err()
 	}
+	return familyOf(ctx, g, int32(r), maxDepth, g.sorted)
+}
+
+func familyOf(ctx context.Context, a Adjacency, r int32, maxDepth int, sorted bool) (*Family, error) {
+	root := a.NodeID(r)
 	// depth[i] is node i's depth + 1 (0: not reached); via[i] its parent
 	// on one shortest path.
-	depth := make([]int32, len(g.ids))
-	via := make([]int32, len(g.ids))
+	n := a.NodeCount()
+	depth := make([]int32, n)
+	via := make([]int32, n)
 	depth[r] = 1
-	queue := []int32{int32(r)}
+	queue := []int32{r}
 	for h := 0; h < len(queue); h++ {
 		if err := canceled(ctx, h); err != nil {
 			return nil, err
@@ -381,8 +398,9 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 		if maxDepth >= 0 && int(depth[n]) > maxDepth {
 			continue // its children lie beyond maxDepth
 		}
-		for k := g.off[n]; k < g.off[n+1]; k++ {
-			if c := g.dst[k]; depth[c] == 0 {
+		dst, _ := a.Out(n)
+		for _, c := range dst {
+			if depth[c] == 0 {
 				depth[c], via[c] = depth[n]+1, n
 				queue = append(queue, c)
 			}
@@ -391,11 +409,11 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 	f := &Family{Root: root, Members: make([]ModelID, len(queue)), Depth: make(map[ModelID]int, len(queue)),
 		via: make(map[ModelID]ModelID, len(queue)-1)}
 	for i, n := range queue {
-		id := g.ids[n]
+		id := a.NodeID(n)
 		f.Members[i] = id
 		f.Depth[id] = int(depth[n] - 1)
 		if i > 0 {
-			f.via[id] = g.ids[via[n]]
+			f.via[id] = a.NodeID(via[n])
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -404,28 +422,28 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 	// Every edge between two members, parents in node order.
 	byNode := slices.Clone(queue)
 	slices.Sort(byNode)
-	sorted := g.sorted
 	for i, n := range byNode {
 		if err := canceled(ctx, i); err != nil {
 			return nil, err
 		}
 		last, lastRel := int32(-1), Relation("")
-		for k := g.off[n]; k < g.off[n+1]; k++ {
-			c := g.dst[k]
+		dst, rels := a.Out(n)
+		pid := a.NodeID(n)
+		for k, c := range dst {
 			if depth[c] == 0 {
 				continue
 			}
-			if c < last || (c == last && g.rel[k] < lastRel) {
+			if c < last || (c == last && rels[k] < lastRel) {
 				sorted = false // children out of order within a parent
 			}
-			last, lastRel = c, g.rel[k]
-			f.Edges = append(f.Edges, Edge{Parent: g.ids[n], Child: g.ids[c], Relation: g.rel[k]})
+			last, lastRel = c, rels[k]
+			f.Edges = append(f.Edges, Edge{Parent: pid, Child: a.NodeID(c), Relation: rels[k]})
 		}
 	}
 	if sorted {
 		f.sorted = make([]ModelID, len(byNode))
 		for i, n := range byNode {
-			f.sorted[i] = g.ids[n]
+			f.sorted[i] = a.NodeID(n)
 		}
 	} else {
 		sortEdges(f.Edges)

@@ -83,6 +83,9 @@ func (tx *Tx) bumpVersions() error {
 		if err := tx.txn.Set(k.key, binary.BigEndian.AppendUint64(nil, v+1)); err != nil {
 			return err
 		}
+		if bytes.Equal(k.key, dataVersionKey) {
+			tx.dataVersion = v + 1
+		}
 	}
 	return nil
 }

@@ -72,6 +72,8 @@ func runKey(id uint64) []byte { return binary.BigEndian.AppendUint64(append([]by
 // NewRun records the start of a run and returns it with its id.
 func (s *Store) NewRun(mode string, full bool, seeds []string) (*Run, error) {
 	r := &Run{Mode: mode, Full: full, Seeds: seeds, Started: time.Now().UTC()}
+	s.write.Lock() // reads the last run's id, then writes the next
+	defer s.write.Unlock()
 	err := s.db.Update(func(txn *badger.Txn) error {
 		last, err := lastRun(txn)
 		if err != nil {
@@ -201,10 +203,13 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 		// run goes on.
 		defer s.dropBulkIndex()
 	}
+	s.write.Lock()
+	defer s.write.Unlock()
 	for attempt := 0; ; attempt++ {
 		work := *run
+		var tx *Tx
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn, run: &work, bulk: bulk}
+			tx = &Tx{txn: txn, run: &work, bulk: bulk, collect: s.onCommit != nil}
 			if err := fn(tx); err != nil {
 				return err
 			}
@@ -234,6 +239,7 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 		}
 		if err == nil {
 			*run = work
+			s.committed(tx)
 		}
 		return err
 	}
@@ -525,10 +531,12 @@ func (tx *Tx) removeModel(id graph.ModelID, stubPass bool) error {
 		if rec.Stub {
 			return nil
 		}
+		tx.note(graph.Change{Op: graph.PutNode, ID: id, Info: graph.NodeInfo{Stub: true}})
 		return tx.set(modelKey(id), encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}}))
 	}
 	if tx.bulk != nil {
 		delete(tx.bulk.present, id)
 	}
+	tx.note(graph.Change{Op: graph.RemoveNode, ID: id})
 	return tx.txn.Delete(modelKey(id))
 }

@@ -72,6 +72,30 @@ type Store struct {
 		sync.Mutex
 		idx *bulkIndex
 	}
+	// write is held by every read-write transaction from its start to the
+	// end of its commit hook: one writer at a time (conflict detection is
+	// off, and transactions read their version counters before writing
+	// them), and commits told to the hook in the order they were made.
+	write    sync.Mutex
+	onCommit func(graph.Delta) // set by OnCommit; nil: changes are not collected
+}
+
+// OnCommit has fn told, after each commit that changed models or edges and
+// before the next transaction starts, what the commit changed and the data
+// version it made (see graph.Delta): so that a graph kept in memory follows
+// the database page by page. fn runs on the committing goroutine and must
+// not write to the store. Set it before the first write; nil stops it.
+func (s *Store) OnCommit(fn func(graph.Delta)) {
+	s.write.Lock()
+	s.onCommit = fn
+	s.write.Unlock()
+}
+
+// committed tells the hook what tx committed.
+func (s *Store) committed(tx *Tx) {
+	if s.onCommit != nil && tx.dataChanged {
+		s.onCommit(graph.Delta{Version: tx.dataVersion, Changes: tx.changes})
+	}
 }
 
 // Options tune Open.
@@ -339,15 +363,28 @@ type Tx struct {
 	bulk         *bulkIndex // in a bulk run: reads of keys it never wrote are skipped
 	edgesChanged bool       // bump the edge version at commit
 	dataChanged  bool       // bump the data version at commit
+	dataVersion  uint64     // the data version the commit makes (when dataChanged)
+	collect      bool       // keep changes for the store's commit hook
+	changes      []graph.Change
+}
+
+// note keeps a change for the commit hook.
+func (tx *Tx) note(c graph.Change) {
+	if tx.collect {
+		tx.changes = append(tx.changes, c)
+	}
 }
 
 // Update runs fn in a read-write transaction and commits it. A Badger
 // conflict with a concurrent transaction is retried.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	defer s.dropBulkIndex() // see UpdateRun
+	s.write.Lock()
+	defer s.write.Unlock()
 	for attempt := 0; ; attempt++ {
+		var tx *Tx
 		err := s.db.Update(func(txn *badger.Txn) error {
-			tx := &Tx{txn: txn}
+			tx = &Tx{txn: txn, collect: s.onCommit != nil}
 			if err := fn(tx); err != nil {
 				return err
 			}
@@ -356,6 +393,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		releaseWhileWriting() // after the commit, outside the transaction
 		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
 			continue
+		}
+		if err == nil {
+			s.committed(tx)
 		}
 		return err
 	}
@@ -407,6 +447,7 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 	if err := tx.set(modelKey(m.ID), encodeRecord(&rec)); err != nil {
 		return err
 	}
+	tx.note(graph.Change{Op: graph.PutNode, ID: m.ID, Info: graph.NodeInfoOf(&m)})
 	if !found || old.Stub {
 		if err := tx.logModel(diffModelAdded, m.ID); err != nil {
 			return err
@@ -469,6 +510,7 @@ func (tx *Tx) PutStub(id graph.ModelID) error {
 	if err := tx.set(key, encodeRecord(&record{Model: graph.Model{ID: id, Stub: true}})); err != nil {
 		return err
 	}
+	tx.note(graph.Change{Op: graph.PutNode, ID: id, Info: graph.NodeInfo{Stub: true}})
 	return tx.setAliasIfAbsent(string(id), id)
 }
 
@@ -488,6 +530,7 @@ func (tx *Tx) deleteEdge(e graph.Edge) error {
 	if err := tx.txn.Delete(parentKey(e)); err != nil {
 		return err
 	}
+	tx.note(graph.Change{Op: graph.RemoveEdge, Edge: e})
 	return tx.logEdge(diffEdgeRemoved, e)
 }
 
@@ -499,6 +542,7 @@ func (tx *Tx) putEdge(e graph.Edge) error {
 	if err := tx.txn.Set(parentKey(e), nil); err != nil {
 		return err
 	}
+	tx.note(graph.Change{Op: graph.AddEdge, Edge: e})
 	return tx.logEdge(diffEdgeAdded, e)
 }
 
