@@ -385,18 +385,19 @@ func TestExportFlags(t *testing.T) {
 	}
 }
 
-// TestREADMEExportExamples runs the examples of the README's export section
-// on the recorded Llama-2-7b tree (stdout on a pseudo-terminal, as at a
-// shell prompt) and compares what they print byte for byte; files named
-// with -o are written into a temporary directory and checked by type.
+// TestREADMEExportExamples runs the examples of the export section of
+// docs/reference.md on the recorded Llama-2-7b tree (stdout on a
+// pseudo-terminal, as at a shell prompt) and compares what they print byte
+// for byte; files named with -o are written into a temporary directory and
+// checked by type.
 func TestREADMEExportExamples(t *testing.T) {
-	section := readmeSection(t, "export")
+	section := referenceSection(t, "export")
 	var blocks []string
 	for _, m := range regexp.MustCompile("(?s)```\n(\\$ hflineage export.*?)```").FindAllStringSubmatch(section, -1) {
 		blocks = append(blocks, m[1])
 	}
 	if len(blocks) == 0 {
-		t.Fatal("no export example in the README")
+		t.Fatal("no export example in docs/reference.md")
 	}
 	if _, err := exec.LookPath("dot"); err != nil {
 		t.Skip("Graphviz not installed")
@@ -446,7 +447,7 @@ func TestREADMEExportExamples(t *testing.T) {
 				exitCode(err, &errb)
 				tty.Close()
 				if got := errb.String(); got != want {
-					t.Errorf("the README shows\n%s\nthe command prints\n%s", want, got)
+					t.Errorf("docs/reference.md shows\n%s\nthe command prints\n%s", want, got)
 				}
 				if rest, _ := io.ReadAll(ptmx); len(rest) > 0 {
 					t.Errorf("the terminal got %q", rest[:min(len(rest), 40)])

@@ -31,23 +31,24 @@ func testWorld() *hubtest.World {
 	return w
 }
 
-// cli runs hflineage in-process and returns its exit code and output.
-// readmeSection returns the text of the README's "### name" section, up to
-// the next heading of that level, for tests that run its examples.
-func readmeSection(t *testing.T, name string) string {
+// referenceSection returns the text of the "### name" section of
+// docs/reference.md (the command reference the README links to), up to the
+// next heading of that level, for tests that run its examples.
+func referenceSection(t *testing.T, name string) string {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
+	reference, err := os.ReadFile("../../docs/reference.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "\n### "+name+"\n")
+	_, section, ok := strings.Cut(string(reference), "\n### "+name+"\n")
 	if !ok {
-		t.Fatalf("the README has no section %q", name)
+		t.Fatalf("docs/reference.md has no section %q", name)
 	}
 	section, _, _ = strings.Cut(section, "\n### ")
 	return section
 }
 
+// cli runs hflineage in-process and returns its exit code and output.
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer

@@ -106,14 +106,14 @@ func TestStatsSaysWhatItKnows(t *testing.T) {
 	}
 }
 
-// TestREADMEStatsExamples runs the examples of the README's stats section
-// and compares their output byte for byte (an example ending in "…" with
-// the lines it shows).
+// TestREADMEStatsExamples runs the examples of the stats section of
+// docs/reference.md and compares their output byte for byte (an example
+// ending in "…" with the lines it shows).
 func TestREADMEStatsExamples(t *testing.T) {
-	section := readmeSection(t, "stats")
+	section := referenceSection(t, "stats")
 	examples := regexp.MustCompile("(?s)```\n\\$ hflineage (stats[^\n]*)\n(.*?)```").FindAllStringSubmatch(section, -1)
 	if len(examples) == 0 {
-		t.Fatal("no stats example in the README")
+		t.Fatal("no stats example in docs/reference.md")
 	}
 	// walked crawls root on hub into a new database.
 	walked := func(t *testing.T, world *hubtest.World, args ...string) string {
@@ -143,7 +143,7 @@ func TestREADMEStatsExamples(t *testing.T) {
 				}
 				db = walked(t, tr.World(), tr.Root)
 			default:
-				t.Fatalf("the README shows %q: add how to reproduce it here", command)
+				t.Fatalf("docs/reference.md shows %q: add how to reproduce it here", command)
 			}
 			code, got, stderr := cli(t, append(strings.Fields(command), "--db", db)...)
 			if code != 0 {
@@ -154,7 +154,7 @@ func TestREADMEStatsExamples(t *testing.T) {
 				want = shown
 			}
 			if got != want {
-				t.Errorf("the README shows\n%s\nthe command prints\n%s", want, got)
+				t.Errorf("docs/reference.md shows\n%s\nthe command prints\n%s", want, got)
 			}
 		})
 	}
