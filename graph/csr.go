@@ -271,8 +271,12 @@ type Walker struct {
 func (g *Graph) NewWalker() *Walker { return NewWalkerOf(g) }
 
 // NewWalkerOf returns a Walker over a, sized for a.NodeCount() nodes.
-func NewWalkerOf(a Adjacency) *Walker {
-	n := a.NodeCount()
+func NewWalkerOf(a Adjacency) *Walker { return NewWalkerSized(a, a.NodeCount()) }
+
+// NewWalkerSized returns a Walker over a with scratch space for n nodes (at
+// least a.NodeCount()), so that it can be Reset to larger graphs.
+func NewWalkerSized(a Adjacency, n int) *Walker {
+	n = max(n, a.NodeCount())
 	return &Walker{a: a, stamp: make([]uint32, n), depth: make([]int32, n), rels: make([]uint8, n)}
 }
 

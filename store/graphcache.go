@@ -282,6 +282,27 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, versionKe
 	return g, err
 }
 
+// VersionedGraph returns the whole graph with node attributes, as CachedGraph
+// does, and the data version it shows: from graph.bin when it is of the
+// current version, else built from the database and written to graph.bin
+// for next time. Unlike CachedGraph it keeps nothing: the graph is the
+// caller's (a process's live graph, loaded once). No commit may run
+// meanwhile; one that does makes it fail.
+func (s *Store) VersionedGraph(ctx context.Context) (*graph.Graph, uint64, error) {
+	v, err := s.readVersion(dataVersionKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	g, err := s.cachedFile(ctx, graphCacheFile, v, dataVersionKey, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	if v2, err := s.readVersion(dataVersionKey); err != nil || v2 != v {
+		return nil, 0, errors.Join(errors.New("store: the database changed while its graph was loaded"), err)
+	}
+	return g, v, nil
+}
+
 // DataVersion is a counter that every change to the database advances:
 // answers computed at one version stay true until it changes.
 func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersionKey) }
