@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -385,6 +386,40 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 	return familyOf(ctx, g, int32(r), maxDepth, g.sorted)
 }
 
+// outInIDOrder returns node n's edges by child id, then relation, as a
+// graph with sorted ids holds them: so that a walk visits children, and
+// picks each member's path, alike whatever the numbering. sorted says
+// that a's numbers follow its ids.
+func outInIDOrder(a Adjacency, n int32, sorted bool) ([]int32, []Relation) {
+	dst, rels := a.Out(n)
+	if sorted || len(dst) < 2 {
+		return dst, rels
+	}
+	less := func(i, j int) int {
+		if c := cmp.Compare(a.NodeID(dst[i]), a.NodeID(dst[j])); c != 0 {
+			return c
+		}
+		return cmp.Compare(rels[i], rels[j])
+	}
+	inOrder := true
+	for k := 1; k < len(dst) && inOrder; k++ {
+		inOrder = less(k-1, k) <= 0
+	}
+	if inOrder {
+		return dst, rels
+	}
+	order := make([]int, len(dst))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, less)
+	d, r := make([]int32, len(dst)), make([]Relation, len(dst))
+	for k, o := range order {
+		d[k], r[k] = dst[o], rels[o]
+	}
+	return d, r
+}
+
 func familyOf(ctx context.Context, a Adjacency, r int32, maxDepth int, sorted bool) (*Family, error) {
 	root := a.NodeID(r)
 	// depth[i] is node i's depth + 1 (0: not reached); via[i] its parent
@@ -402,7 +437,7 @@ func familyOf(ctx context.Context, a Adjacency, r int32, maxDepth int, sorted bo
 		if maxDepth >= 0 && int(depth[n]) > maxDepth {
 			continue // its children lie beyond maxDepth
 		}
-		dst, _ := a.Out(n)
+		dst, _ := outInIDOrder(a, n, sorted)
 		for _, c := range dst {
 			if depth[c] == 0 {
 				depth[c], via[c] = depth[n]+1, n

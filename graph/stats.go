@@ -161,6 +161,12 @@ type Stats struct {
 	Growth       []FamilyGrowth `json:"growth_by_month"`
 	LicenseDrift LicenseDrift   `json:"license_drift"`
 	Quality      Quality        `json:"metadata_quality"`
+	// DataVersion is the data version the figures describe, and
+	// VersionsBehind how many commits the database has made since (set by
+	// a long-lived process, which computes statistics in the background
+	// while a crawl writes; 0 otherwise).
+	DataVersion    uint64 `json:"data_version,omitempty"`
+	VersionsBehind uint64 `json:"versions_behind,omitempty"`
 }
 
 // StatsOptions tune ComputeStats.

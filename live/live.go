@@ -420,15 +420,17 @@ func (g *Graph) Apply(d graph.Delta) error {
 
 // Compact folds the overlay into a new base: the current snapshot is made
 // one compact graph (without the writer's lock), then the deltas applied
-// meanwhile are applied again on top of it. Readers go on meanwhile. When
-// ctx ends it stops and returns ctx's error, the graph unchanged.
-func (g *Graph) Compact(ctx context.Context) error {
+// meanwhile are applied again on top of it. Readers go on meanwhile. It
+// returns the compact graph and the version it shows. When ctx ends it
+// stops and returns ctx's error, the graph unchanged.
+func (g *Graph) Compact(ctx context.Context) (*graph.Graph, uint64, error) {
 	g.mu.Lock()
-	if g.compacting {
-		g.mu.Unlock()
-		return nil
-	}
 	snap := g.cur.Load()
+	if g.compacting || snap.pure() {
+		g.mu.Unlock()
+		base, err := snap.Graph(ctx) // the base, or (rarely) a copy
+		return base, snap.version, err
+	}
 	g.compacting, g.pending = true, nil
 	g.mu.Unlock()
 	base, err := snap.Graph(ctx)
@@ -437,7 +439,7 @@ func (g *Graph) Compact(ctx context.Context) error {
 	pending := g.pending
 	g.compacting, g.pending = false, nil
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	st := newState(base, snap.version)
 	next := &Snapshot{version: snap.version, st: st, n: int32(base.Len()), models: snap.models, stubs: snap.stubs, edges: snap.edges, walkers: &g.walkers}
@@ -446,7 +448,19 @@ func (g *Graph) Compact(ctx context.Context) error {
 	}
 	g.st = st
 	g.cur.Store(next)
-	return nil
+	return base, snap.version, nil
+}
+
+// Reset replaces the graph with base at version, as New makes it (after
+// ErrGap: the graph loaded again). No Apply may run meanwhile.
+func (g *Graph) Reset(base *graph.Graph, version uint64) {
+	fresh := New(base, version)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.st, g.gap, g.compacting, g.pending = fresh.st, false, false, nil
+	s := fresh.cur.Load()
+	s.walkers = &g.walkers
+	g.cur.Store(s)
 }
 
 // apply makes the versions of the nodes d changes and returns the snapshot

@@ -124,7 +124,7 @@ func TestLiveEqualsDisk(t *testing.T) {
 					t.Fatal(err)
 				}
 				if w.r.IntN(25) == 0 {
-					if err := lg.Compact(ctx); err != nil {
+					if _, _, err := lg.Compact(ctx); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -134,7 +134,7 @@ func TestLiveEqualsDisk(t *testing.T) {
 			}
 			// A compaction that runs while pages commit.
 			done := make(chan error)
-			go func() { done <- lg.Compact(ctx) }()
+			go func() { _, _, err := lg.Compact(ctx); done <- err }()
 			for range 20 {
 				if err := st.Update(w.page); err != nil {
 					t.Fatal(err)

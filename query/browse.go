@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/live"
 	"github.com/hflineage/hflineage/store"
 )
 
@@ -74,32 +75,9 @@ func (e *Engine) Children(ctx context.Context, name string, o ChildrenOptions) (
 	}
 	out := Children{Model: id, Children: []Child{}}
 	var kids []Child
-	err = e.st.View(ctx, func(r *store.Reader) error {
-		rel := map[graph.ModelID]graph.Relation{}
-		var ids []graph.ModelID
-		err := r.ChildEdges(id, func(ed graph.Edge) error {
-			if o.Relation != "" && ed.Relation != o.Relation {
-				return nil
-			}
-			if _, ok := rel[ed.Child]; !ok {
-				ids = append(ids, ed.Child)
-				rel[ed.Child] = ed.Relation
-			}
-			return ctx.Err()
-		})
-		if err != nil {
-			return err
-		}
-		return r.ModelsOf(ids, func(m graph.Model) error {
-			c := Child{ID: m.ID, Relation: rel[m.ID], Author: m.Author, Downloads: m.Downloads, Likes: m.Likes, License: m.License}
-			if !m.CreatedAt.IsZero() {
-				c.Created = m.CreatedAt.UTC().Format(time.RFC3339)
-			}
-			kids = append(kids, c)
-			return ctx.Err()
-		})
-	})
-	if err != nil {
+	if s := e.Snapshot(); s != nil {
+		kids = liveChildren(s, id, o.Relation)
+	} else if err := e.childrenFromStore(ctx, id, o.Relation, &kids); err != nil {
 		return out, err
 	}
 	slices.SortFunc(kids, func(a, b Child) int {
@@ -126,6 +104,70 @@ func (e *Engine) Children(ctx context.Context, name string, o ChildrenOptions) (
 		}
 	}
 	return out, nil
+}
+
+// childrenFromStore reads id's direct children from the database.
+func (e *Engine) childrenFromStore(ctx context.Context, id graph.ModelID, relation graph.Relation, kids *[]Child) error {
+	return e.st.View(ctx, func(r *store.Reader) error {
+		rel := map[graph.ModelID]graph.Relation{}
+		var ids []graph.ModelID
+		err := r.ChildEdges(id, func(ed graph.Edge) error {
+			if relation != "" && ed.Relation != relation {
+				return nil
+			}
+			if _, ok := rel[ed.Child]; !ok {
+				ids = append(ids, ed.Child)
+				rel[ed.Child] = ed.Relation
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+		return r.ModelsOf(ids, func(m graph.Model) error {
+			*kids = append(*kids, childOf(m.ID, rel[m.ID], graph.NodeInfoOf(&m)))
+			return ctx.Err()
+		})
+	})
+}
+
+// liveChildren lists id's direct children in the snapshot; a child named
+// with several relations takes the first in sorted order, as the database's
+// key order gives it.
+func liveChildren(s *live.Snapshot, id graph.ModelID, relation graph.Relation) []Child {
+	i, ok := s.Index(id)
+	if !ok {
+		return nil
+	}
+	to, rels := s.Out(i)
+	first := make(map[int32]graph.Relation, len(to))
+	var order []int32
+	for k, c := range to {
+		if relation != "" && rels[k] != relation {
+			continue
+		}
+		r, seen := first[c]
+		if !seen {
+			order = append(order, c)
+		}
+		if !seen || rels[k] < r {
+			first[c] = rels[k]
+		}
+	}
+	kids := make([]Child, 0, len(order))
+	for _, c := range order {
+		kids = append(kids, childOf(s.NodeID(c), first[c], s.Info(c)))
+	}
+	return kids
+}
+
+// childOf is a child as the table lists it.
+func childOf(id graph.ModelID, rel graph.Relation, n graph.NodeInfo) Child {
+	c := Child{ID: id, Relation: rel, Author: n.Author, Downloads: n.Downloads, Likes: n.Likes, License: n.License}
+	if n.Created != 0 {
+		c.Created = n.CreatedAt().Format(time.RFC3339)
+	}
+	return c
 }
 
 // Hit is one search result.
@@ -271,6 +313,18 @@ func (x *searchIndex) find(ctx context.Context, q []byte, limit int) (prefix, re
 }
 
 func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
+	if e.live != nil {
+		v := e.live.view.Load()
+		if v.search == nil { // the view of the graph as loaded: no index yet
+			e.search.mu.Lock()
+			defer e.search.mu.Unlock()
+			if e.search.idx == nil || e.search.idx.version != v.version {
+				e.search.idx = buildSearchIndex(v.g, v.version)
+			}
+			return e.search.idx, nil
+		}
+		return v.search, nil
+	}
 	v, err := e.st.DataVersion()
 	if err != nil {
 		return nil, err
@@ -284,6 +338,13 @@ func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
 	if err != nil {
 		return nil, err
 	}
+	idx := buildSearchIndex(g, v)
+	e.search.idx = idx
+	return idx, nil
+}
+
+// buildSearchIndex indexes g's models (stubs left out) as of version.
+func buildSearchIndex(g *graph.Graph, version uint64) *searchIndex {
 	order := make([]int, 0, g.Len())
 	for i := range g.Len() {
 		if g.Nodes == nil || !g.Nodes[i].Stub {
@@ -297,7 +358,7 @@ func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
 		return g.Nodes[i].Downloads
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(dl(b), dl(a)) })
-	idx := &searchIndex{version: v, start: make([]int32, len(order)+1), ids: make([]graph.ModelID, len(order)), dl: make([]int64, len(order))}
+	idx := &searchIndex{version: version, start: make([]int32, len(order)+1), ids: make([]graph.ModelID, len(order)), dl: make([]int64, len(order))}
 	text := make([]byte, 1, 1+len(order)*24)
 	text[0] = '\n'
 	for k, i := range order {
@@ -309,8 +370,7 @@ func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
 	}
 	idx.start[len(order)] = int32(len(text) + 1)
 	idx.text = text
-	e.search.idx = idx
-	return idx, nil
+	return idx
 }
 
 // GraphNode is one member of a family graph view.
@@ -345,17 +405,26 @@ func (e *Engine) Graph(ctx context.Context, name string, maxNodes int) (GraphVie
 	if err != nil {
 		return GraphView{}, err
 	}
-	full, err := e.st.Family(ctx, id, -1)
+	snap := e.Snapshot()
+	full, err := e.family(ctx, id, -1)
 	if err != nil {
 		return GraphView{}, err
 	}
 	view := GraphView{Root: id, Members: len(full.Members), Nodes: []GraphNode{}, Edges: []Edge{}}
 	downloads := make(map[graph.ModelID]int64, len(full.Members))
-	err = e.st.View(ctx, func(r *store.Reader) error {
-		return r.ModelsOf(full.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return ctx.Err() })
-	})
-	if err != nil {
-		return view, err
+	if snap != nil {
+		for _, m := range full.Members {
+			if i, ok := snap.Index(m); ok {
+				downloads[m] = snap.Info(i).Downloads
+			}
+		}
+	} else {
+		err = e.st.View(ctx, func(r *store.Reader) error {
+			return r.ModelsOf(full.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return ctx.Err() })
+		})
+		if err != nil {
+			return view, err
+		}
 	}
 	f := full
 	if maxNodes < len(full.Members) {

@@ -300,7 +300,7 @@ func (e *Engine) selectFamily(ctx context.Context, r *store.Reader, s Selection,
 	if s.Relations != nil {
 		f, err = graph.LoadFamily(ctx, filtered{r, s.Relations}, root, s.Depth)
 	} else {
-		f, err = e.st.Family(ctx, root, s.Depth)
+		f, err = e.family(ctx, root, s.Depth)
 	}
 	if err != nil {
 		return nil, err

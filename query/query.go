@@ -47,6 +47,7 @@ func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 type Engine struct {
 	st     *store.Store
 	search searchCache
+	live   *liveState // set by Open: the graph kept in memory and its views
 }
 
 // New returns an Engine reading st. The caller keeps st open while the
@@ -62,6 +63,11 @@ func (e *Engine) Resolve(ctx context.Context, name string) (graph.ModelID, error
 	}
 	if _, err := graph.ParseModelID(name); err != nil {
 		return "", invalidf("%v", err)
+	}
+	if s := e.Snapshot(); s != nil {
+		if _, ok := s.Index(graph.ModelID(name)); ok {
+			return graph.ModelID(name), nil // the canonical id itself
+		}
 	}
 	id, err := e.st.Resolve(name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -175,8 +181,10 @@ func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 	if err != nil {
 		return Count{}, err
 	}
-	c, err := e.st.FamilyCount(ctx, id)
-	if err != nil {
+	var c graph.FamilyCount
+	if s := e.Snapshot(); s != nil {
+		c = s.Count(id)
+	} else if c, err = e.st.FamilyCount(ctx, id); err != nil {
 		return Count{}, err
 	}
 	return Count{FamilyCount: c, Complete: in == nil, Incomplete: in}, ctx.Err()
@@ -227,10 +235,15 @@ func (e *Engine) Ancestors(ctx context.Context, name string) (Ancestry, error) {
 		return Ancestry{}, err
 	}
 	var a *graph.Ancestry
-	if err := e.st.View(ctx, func(r *store.Reader) error {
-		a, err = graph.LoadAncestors(ctx, r, id)
-		return err
-	}); err != nil {
+	if s := e.Snapshot(); s != nil {
+		a, err = graph.LoadAncestors(ctx, s, id)
+	} else {
+		err = e.st.View(ctx, func(r *store.Reader) error {
+			a, err = graph.LoadAncestors(ctx, r, id)
+			return err
+		})
+	}
+	if err != nil {
 		return Ancestry{}, err
 	}
 	out := Ancestry{Model: id, Ancestors: []Ancestor{}, Roots: []graph.ModelID{}, Edges: edgesOf(a.Edges), Complete: in == nil, Incomplete: in}
@@ -247,6 +260,14 @@ func (e *Engine) Family(ctx context.Context, name string, depth int) (*graph.Fam
 	id, err := e.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	return e.family(ctx, id, depth)
+}
+
+// family loads id's family: from the live graph when there is one.
+func (e *Engine) family(ctx context.Context, id graph.ModelID, depth int) (*graph.Family, error) {
+	if s := e.Snapshot(); s != nil {
+		return s.Family(ctx, id, depth)
 	}
 	return e.st.Family(ctx, id, depth)
 }
@@ -268,6 +289,20 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	root, err := e.resolveOptional(ctx, o.Root)
 	if err != nil {
 		return graph.Stats{}, err
+	}
+	if e.live != nil {
+		// From the view: the graph of the version it was refreshed at, in
+		// the background; never computed again here because data changed.
+		v := e.live.view.Load()
+		st, err := v.statsOf(ctx, e.st, statsKey{top: o.Top, root: root})
+		if err != nil {
+			return st, err
+		}
+		st.DataVersion = v.version
+		if cur := e.live.g.Current().Version(); cur > v.version {
+			st.VersionsBehind = cur - v.version
+		}
+		return st, nil
 	}
 	g, err := e.st.CachedGraph(ctx)
 	if err != nil {
@@ -378,7 +413,7 @@ func (e *Engine) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
 			return Diff{}, err
 		}
 		out.Model = id
-		f, err := e.st.Family(ctx, id, -1)
+		f, err := e.family(ctx, id, -1)
 		if err != nil {
 			return Diff{}, err
 		}

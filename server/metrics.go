@@ -61,7 +61,7 @@ func newMetrics(s *Server) *metrics {
 	m.lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "hflineage_last_success_timestamp_seconds", Help: "When the last crawl that completed finished (Unix time).",
 	})
-	m.models = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hflineage_models", Help: "Models in the database (stubs included)."})
+	m.models = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hflineage_models", Help: "Models in the database (parents known only by name, stubs, excluded: the models stats counts)."})
 	m.edges = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hflineage_edges", Help: "Lineage edges in the database."})
 	m.familySize = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "hflineage_family_descendants", Help: "Descendants of each scheduled seed, after the last crawl.",
@@ -95,9 +95,9 @@ func (m *metrics) start(ctx context.Context) {
 
 // refresh reads the database's size and the tracked families' sizes.
 func (m *metrics) refresh(ctx context.Context) {
-	if g, err := m.s.cfg.Store.CachedEdgeGraph(ctx); err == nil {
-		m.models.Set(float64(g.Len()))
-		m.edges.Set(float64(g.EdgeCount()))
+	if n, ok := m.s.q.Sizes(); ok {
+		m.models.Set(float64(n.Models))
+		m.edges.Set(float64(n.Edges))
 	}
 	m.mu.Lock()
 	seeds := m.tracked

@@ -76,7 +76,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, q: query.New(cfg.Store), log: cfg.Logger}
+	// The server owns the store's commits: its engine keeps the lineage
+	// graph in memory, current page by page, for every read.
+	q, err := query.Open(context.Background(), cfg.Store, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{cfg: cfg, q: q, log: cfg.Logger}
 	s.metrics = newMetrics(s)
 	s.crawls = newCrawls(s, cfg.QueueSize)
 	go s.metrics.start(context.Background()) // the database's size from the start, not after the first crawl
@@ -86,7 +92,11 @@ func New(cfg Config) (*Server, error) {
 // Close stops the crawl worker: a running crawl saves its position (the
 // next start resumes it) and queued crawls are dropped. It waits for the
 // worker to stop or ctx to end.
-func (s *Server) Close(ctx context.Context) error { return s.crawls.close(ctx) }
+func (s *Server) Close(ctx context.Context) error {
+	err := s.crawls.close(ctx)
+	s.q.Close()
+	return err
+}
 
 // Crawl queues a crawl, as POST /api/v1/crawl does (a scheduled tick
 // calls it). It returns the queue entry's id, or ErrQueueFull, or

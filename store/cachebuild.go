@@ -17,6 +17,11 @@ import (
 // graph.Graph nor a map of ids: a fraction of LoadGraph's memory. It
 // returns the version (of versionKey) the graph was read at. When ctx ends
 // it stops and returns ctx's error.
+// Rebuilds counts the whole-graph builds from the database (cache files,
+// the scan's graph) since the store was opened: a process whose reads must
+// not rebuild anything checks it stays put.
+func (s *Store) Rebuilds() int64 { return s.rebuilds.Load() }
+
 func (s *Store) encodeCache(ctx context.Context, versionKey []byte, withNodes bool) (*graph.CSRWriter, uint64, error) {
 	return s.sortedGraph(ctx, versionKey, withNodes, withNodes)
 }
@@ -37,6 +42,7 @@ func (s *Store) ScanGraph(ctx context.Context) (*graph.Graph, error) {
 // sortedGraph builds a graph as encodeCache does: every model a node when
 // models (with its attributes when attrs), else only the edges' endpoints.
 func (s *Store) sortedGraph(ctx context.Context, versionKey []byte, models, attrs bool) (*graph.CSRWriter, uint64, error) {
+	s.rebuilds.Add(1)
 	w := graph.NewCSRWriter(attrs)
 	if last, ok, _ := s.LastScan(); ok && models && last.Models > 0 {
 		// Every model is a node: room for them and their ids (about 30

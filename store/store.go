@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -78,6 +79,7 @@ type Store struct {
 	// them), and commits told to the hook in the order they were made.
 	write    sync.Mutex
 	onCommit func(graph.Delta) // set by OnCommit; nil: changes are not collected
+	rebuilds atomic.Int64      // whole-graph builds (Rebuilds)
 }
 
 // OnCommit has fn told, after each commit that changed models or edges and
@@ -89,6 +91,14 @@ func (s *Store) OnCommit(fn func(graph.Delta)) {
 	s.write.Lock()
 	s.onCommit = fn
 	s.write.Unlock()
+}
+
+// WithoutWriters runs fn while no transaction writes: commits wait until
+// it returns.
+func (s *Store) WithoutWriters(fn func()) {
+	s.write.Lock()
+	defer s.write.Unlock()
+	fn()
 }
 
 // committed tells the hook what tx committed.

@@ -1,0 +1,234 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/live"
+	"github.com/hflineage/hflineage/store"
+)
+
+// A long-lived process (serve, schedule) opens its Engine with Open: the
+// Engine then owns the store's commits. It loads the lineage graph into
+// memory once and keeps it current from every commit (live.Graph), so that
+// reads never wait for a crawl nor rebuild anything because data changed.
+// What is costly over the whole graph — the default statistics and the
+// search index — is derived in the background from a compact graph of one
+// version (a view) and served with that version.
+
+// Views are refreshed no more often than this while data changes, and no
+// sooner after the last refresh than viewPause times what it took: a
+// crawl keeps most of the machine.
+const (
+	viewInterval = 5 * time.Second
+	viewPause    = 3
+)
+
+// compactAt is how many node versions the live graph's overlay may hold
+// before they are folded into its base: at least minCompact, else half the
+// base (so that compactions of a growing graph cost a constant factor of
+// its size in all).
+const minCompact = 1 << 17
+
+// view is what is derived from the graph of one data version.
+type view struct {
+	version uint64
+	g       *graph.Graph // the compact graph of version (the live graph's base then)
+	built   time.Time
+	took    time.Duration
+	search  *searchIndex
+	stats   sync.Map // statsKey → *statsMemo: statistics asked of this version
+}
+
+type statsKey struct {
+	top  int
+	root graph.ModelID
+}
+
+type statsMemo struct {
+	once  sync.Once
+	stats graph.Stats
+	err   error
+}
+
+// liveState is an open Engine's: its graph and views, and the goroutine
+// that keeps them.
+type liveState struct {
+	g      *live.Graph
+	view   atomic.Pointer[view]
+	wake   chan struct{} // a commit was applied
+	stop   context.CancelFunc
+	done   chan struct{}
+	log    *slog.Logger
+	reload atomic.Bool // a commit was missed: load the graph again
+	// viewBuilds counts view refreshes (tests read it).
+	viewBuilds atomic.Int64
+}
+
+// Open returns an Engine that owns st's commits: it loads the stored graph
+// into memory (from graph.bin when current), has st tell it every commit,
+// and keeps its views in the background until Close. Nothing may write to
+// st before Open returns. log receives the background work's failures
+// (nil: slog.Default()).
+func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	base, v, err := st.VersionedGraph(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load the lineage graph: %w", err)
+	}
+	e := New(st)
+	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log}
+	l.view.Store(&view{version: v, g: base})
+	e.live = l
+	st.OnCommit(func(d graph.Delta) {
+		if err := l.g.Apply(d); errors.Is(err, live.ErrGap) {
+			l.reload.Store(true)
+		}
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	})
+	bg, cancel := context.WithCancel(context.Background())
+	l.stop = cancel
+	go e.maintain(bg)
+	return e, nil
+}
+
+// Close stops an opened Engine's background work and its following of the
+// store's commits. The store stays open. It is a no-op for New's Engine.
+func (e *Engine) Close() {
+	if e.live == nil {
+		return
+	}
+	e.st.OnCommit(nil)
+	e.live.stop()
+	<-e.live.done
+}
+
+// Snapshot returns the current snapshot of the live graph, nil for an
+// Engine made by New.
+func (e *Engine) Snapshot() *live.Snapshot {
+	if e.live == nil {
+		return nil
+	}
+	return e.live.g.Current()
+}
+
+// Sizes is what the database holds, at a data version.
+type Sizes struct {
+	Version uint64 `json:"data_version"`
+	Models  int    `json:"models"` // stubs excepted
+	Stubs   int    `json:"stubs"`
+	Edges   int    `json:"edges"`
+}
+
+// Sizes counts what the database holds now; ok is false for an Engine made
+// by New (which would have to read the whole database).
+func (e *Engine) Sizes() (Sizes, bool) {
+	s := e.Snapshot()
+	if s == nil {
+		return Sizes{}, false
+	}
+	return Sizes{Version: s.Version(), Models: s.Models(), Stubs: s.Stubs(), Edges: s.Edges()}, true
+}
+
+// maintain folds the overlay into the base when it grows and refreshes the
+// views when data changed, until ctx ends.
+func (e *Engine) maintain(ctx context.Context) {
+	l := e.live
+	defer close(l.done)
+	// The graph as loaded has no search index nor statistics yet.
+	if err := e.refreshView(ctx); err != nil && ctx.Err() == nil {
+		l.log.Error("refresh the views", "err", err)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+		case <-tick.C:
+		}
+		if l.reload.Load() {
+			if err := e.reloadGraph(ctx); err != nil && ctx.Err() == nil {
+				l.log.Error("reload the lineage graph", "err", err)
+			}
+			continue
+		}
+		cur := l.g.Current()
+		if n := l.g.Versions(); n > max(minCompact, cur.NodeCount()/2) {
+			if _, _, err := l.g.Compact(ctx); err != nil && ctx.Err() == nil {
+				l.log.Error("compact the lineage graph", "err", err)
+			}
+		}
+		v := l.view.Load()
+		if v.version == cur.Version() || time.Since(v.built) < max(viewInterval, viewPause*v.took) {
+			continue
+		}
+		if err := e.refreshView(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("refresh the views", "err", err)
+		}
+	}
+}
+
+// refreshView makes the view of the current version: the live graph is
+// compacted (its new base is the view's graph), then the default
+// statistics and the search index are derived from it.
+func (e *Engine) refreshView(ctx context.Context) error {
+	l := e.live
+	start := time.Now()
+	g, version, err := l.g.Compact(ctx)
+	if err != nil {
+		return err
+	}
+	v := &view{version: version, g: g}
+	v.search = buildSearchIndex(g, version)
+	if _, err := v.statsOf(ctx, e.st, statsKey{top: 10}); err != nil {
+		return err
+	}
+	v.built, v.took = time.Now(), time.Since(start)
+	l.view.Store(v)
+	l.viewBuilds.Add(1)
+	return nil
+}
+
+// reloadGraph loads the graph again from the database (after a missed
+// commit). Commits wait meanwhile.
+func (e *Engine) reloadGraph(ctx context.Context) error {
+	var err error
+	e.st.WithoutWriters(func() {
+		var base *graph.Graph
+		var v uint64
+		base, v, err = e.st.VersionedGraph(ctx)
+		if err != nil {
+			return
+		}
+		e.live.g.Reset(base, v)
+		e.live.reload.Store(false)
+	})
+	return err
+}
+
+// statsOf computes (once per version and options) the statistics of the
+// view's graph.
+func (v *view) statsOf(ctx context.Context, st *store.Store, k statsKey) (graph.Stats, error) {
+	x, _ := v.stats.LoadOrStore(k, &statsMemo{})
+	m := x.(*statsMemo)
+	m.once.Do(func() {
+		m.stats, m.err = graph.ComputeStats(ctx, v.g, graph.StatsOptions{Top: k.top, Root: k.root, DanglingReasons: st.DanglingReasons})
+	})
+	if m.err != nil {
+		v.stats.CompareAndDelete(k, m) // a cancelled computation is tried again
+	}
+	return m.stats, m.err
+}

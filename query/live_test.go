@@ -1,0 +1,166 @@
+package query_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/store"
+)
+
+// TestOpenReadsDuringWrites: an opened Engine answers every read while
+// pages commit without rebuilding a whole graph from the database (the
+// store counts its rebuilds), and once writing stops its answers equal
+// those of an Engine that reads the database afresh.
+func TestOpenReadsDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := rand.New(rand.NewPCG(7, 7))
+	id := func(i int) graph.ModelID { return graph.ModelID(fmt.Sprintf("org%d/m%d", i%5, i)) }
+	page := func(tx *store.Tx) error {
+		for range 20 {
+			i := 1 + r.IntN(400)
+			var parents []graph.Parent
+			if p := r.IntN(i); p < i && r.IntN(4) > 0 {
+				parents = append(parents, graph.Parent{ID: id(p), Relation: graph.Relations[r.IntN(4)]})
+			}
+			m := graph.Model{ID: id(i), Author: id(i).Author(), Downloads: r.Int64N(1e6), CreatedAt: time.Unix(1.7e9+r.Int64N(1e7), 0)}
+			if err := tx.PutModel(m, parents); err != nil {
+				return err
+			}
+		}
+		if r.IntN(5) == 0 {
+			return tx.RemoveGone(id(1 + r.IntN(400)))
+		}
+		return nil
+	}
+	for range 10 {
+		if err := st.Update(page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := query.Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	before := st.Rebuilds()
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the crawl
+		defer wg.Done()
+		defer close(done)
+		for range 300 {
+			if err := st.Update(page); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	reads := 0
+	for {
+		select {
+		case <-done:
+		default:
+			for _, fn := range []func() error{
+				func() error { _, err := e.Count(ctx, string(id(0))); return err },
+				func() error { _, err := e.Search(ctx, "m1", 10); return err },
+				func() error { _, err := e.Children(ctx, string(id(0)), query.ChildrenOptions{}); return err },
+				func() error { _, err := e.Graph(ctx, string(id(0)), 150); return err },
+				func() error { _, err := e.Stats(ctx, query.StatsOptions{}); return err },
+				func() error { _, err := e.Stats(ctx, query.StatsOptions{Top: 3, Root: string(id(0))}); return err },
+				func() error { _, err := e.Ancestors(ctx, string(id(0))); return err },
+			} {
+				if err := fn(); err != nil && !isUnknown(err) {
+					t.Fatal(err)
+				}
+				reads++
+			}
+			continue
+		}
+		break
+	}
+	wg.Wait()
+	if n := st.Rebuilds() - before; n != 0 {
+		t.Fatalf("%d reads during the writes rebuilt the whole graph %d times", reads, n)
+	}
+
+	// Quiet now: the live answers equal a fresh engine's over the database.
+	fresh := query.New(st)
+	for i := range 401 {
+		name := string(id(i))
+		a, aerr := e.Count(ctx, name)
+		b, berr := fresh.Count(ctx, name)
+		if (aerr == nil) != (berr == nil) || !reflect.DeepEqual(a, b) {
+			t.Fatalf("count %s: live %+v (%v), database %+v (%v)", name, a, aerr, b, berr)
+		}
+		if aerr != nil {
+			continue
+		}
+		ca, err := e.Children(ctx, name, query.ChildrenOptions{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := fresh.Children(ctx, name, query.ChildrenOptions{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ca, cb) {
+			t.Fatalf("children %s: live %+v, database %+v", name, ca, cb)
+		}
+		aa, _ := e.Ancestors(ctx, name)
+		ab, _ := fresh.Ancestors(ctx, name)
+		if !reflect.DeepEqual(aa, ab) {
+			t.Fatalf("ancestors %s: live %+v, database %+v", name, aa, ab)
+		}
+		ga, _ := e.Graph(ctx, name, 20)
+		gb, _ := fresh.Graph(ctx, name, 20)
+		if !reflect.DeepEqual(ga, gb) {
+			t.Fatalf("graph %s: live %+v, database %+v", name, ga, gb)
+		}
+	}
+	// Statistics come from a view refreshed in the background: wait for
+	// the one of the last version, then compare.
+	deadline := time.Now().Add(30 * time.Second)
+	var sa graph.Stats
+	for {
+		if sa, err = e.Stats(ctx, query.StatsOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if sa.VersionsBehind == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the statistics stayed %d versions behind", sa.VersionsBehind)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sb, err := fresh.Stats(ctx, query.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.DataVersion = 0
+	if !reflect.DeepEqual(sa, sb) {
+		t.Fatalf("stats: live %+v\ndatabase %+v", sa, sb)
+	}
+	ha, _ := e.Search(ctx, "m1", 20)
+	hb, _ := fresh.Search(ctx, "m1", 20)
+	if !reflect.DeepEqual(ha, hb) {
+		t.Fatalf("search: live %+v, database %+v", ha, hb)
+	}
+}
+
+func isUnknown(err error) bool { return err != nil && errors.Is(err, query.ErrUnknownModel) }
