@@ -26,7 +26,7 @@ import (
 	"github.com/hflineage/hflineage/store/crawlsink"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/explorer.png (the README's screenshot)")
+var update = flag.Bool("update", false, "rewrite testdata/explorer.png (the screenshot in docs/api.md)")
 
 // chromium finds Debian's Chromium ("" when it is not installed).
 func chromium() string {

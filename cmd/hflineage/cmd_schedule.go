@@ -38,7 +38,7 @@ is opened only while a crawl runs, so other commands can read it in
 between.
 
 A systemd timer or a crontab line running 'hflineage crawl' does the same
-without a long-lived process (see the README).`
+without a long-lived process (see docs/reference.md).`
 
 // scheduleFlags are the flags that say when to crawl (schedule's and
 // serve's).

@@ -20,7 +20,7 @@ parents, the largest families (unique descendants by relation, summed
 downloads and likes), depth and fan-out distributions, top authors of
 derivatives, growth by month of creation, license drift and metadata
 quality. --root restricts all of it to one family. The JSON form is
-documented in the README.
+documented in docs/reference.md.
 
 A root is a model with children and no parent (a self-loop aside); the
 roots are exactly depth 0 of the depth distribution, which counts models
