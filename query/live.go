@@ -104,14 +104,18 @@ func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, erro
 }
 
 // Close stops an opened Engine's background work and its following of the
-// store's commits. The store stays open. It is a no-op for New's Engine.
-func (e *Engine) Close() {
-	if e.live == nil {
-		return
+// store's commits, and closes the database when OpenDB opened it (else the
+// store stays open: the caller's).
+func (e *Engine) Close() error {
+	if e.live != nil {
+		e.st.OnCommit(nil)
+		e.live.stop()
+		<-e.live.done
 	}
-	e.st.OnCommit(nil)
-	e.live.stop()
-	<-e.live.done
+	if e.owns {
+		return e.st.Close()
+	}
+	return nil
 }
 
 // Snapshot returns the current snapshot of the live graph, nil for an

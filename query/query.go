@@ -48,11 +48,18 @@ type Engine struct {
 	st     *store.Store
 	search searchCache
 	live   *liveState // set by Open: the graph kept in memory and its views
+	owns   bool       // made by OpenDB: Close closes the store
 }
 
 // New returns an Engine reading st. The caller keeps st open while the
 // Engine is used, and closes it.
 func New(st *store.Store) *Engine { return &Engine{st: st} }
+
+// Ready reports whether the database answers (for a health check).
+func (e *Engine) Ready() error {
+	_, err := e.st.DataVersion()
+	return err
+}
 
 // Resolve finds a model named by a user (any letter case, or an old name a
 // crawl saw renamed) and returns its canonical id. A malformed name is

@@ -66,8 +66,12 @@ func TestExplorer(t *testing.T) {
 	if _, err := w.Walk(ctx, []graph.ModelID{root}, crawler.Options{Depth: -1}); err != nil {
 		t.Fatal(err)
 	}
-	engine := query.New(st)
-	srv, err := New(Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	engine, err := query.Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	srv, err := New(Config{Engine: engine, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

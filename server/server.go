@@ -27,22 +27,38 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
-	"github.com/hflineage/hflineage/store"
 )
 
 //go:embed web
 var webFiles embed.FS
 
+// The crawl queue's vocabulary is the engine's.
+type (
+	CrawlRequest = query.CrawlRequest
+	Status       = query.CrawlStatus
+	Outcome      = query.Outcome
+)
+
+// Queue errors (query's).
+var (
+	ErrQueueFull = query.ErrQueueFull
+	ErrBusy      = query.ErrBusy
+)
+
+// CheckCrawl validates a crawl request as the CLI validates its flags.
+func CheckCrawl(r CrawlRequest) error { return query.CheckCrawl(r) }
+
 // Config is what a Server needs.
 type Config struct {
-	// Store is the database; the server reads it and its crawls write it.
-	// The caller opens it (read-write, to crawl) and closes it after Close.
-	Store *store.Store
+	// Engine owns the database: the server's reads ask it and its crawl
+	// queue writes through it. The caller opens it (with query.Open or
+	// query.OpenDB, Live, for reads that follow the crawls) and closes it
+	// after Close.
+	Engine *query.Engine
 	// Hub says how crawls reach the Hub (endpoint, token, parallelism).
-	Hub crawler.Config
+	Hub query.Hub
 	// AuthToken, when set, is required as "Authorization: Bearer TOKEN" on
 	// every POST. Reads stay open.
 	AuthToken string
@@ -61,14 +77,14 @@ type Server struct {
 	cfg     Config
 	q       *query.Engine
 	log     *slog.Logger
-	crawls  *crawls
+	crawls  *query.CrawlQueue
 	metrics *metrics
 }
 
 // New returns a Server over cfg.Store and starts its crawl worker.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("server: no store")
+	if cfg.Engine == nil {
+		return nil, errors.New("server: no engine")
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 8
@@ -76,15 +92,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	// The server owns the store's commits: its engine keeps the lineage
-	// graph in memory, current page by page, for every read.
-	q, err := query.Open(context.Background(), cfg.Store, cfg.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	s := &Server{cfg: cfg, q: q, log: cfg.Logger}
+	s := &Server{cfg: cfg, q: cfg.Engine, log: cfg.Logger}
 	s.metrics = newMetrics(s)
-	s.crawls = newCrawls(s, cfg.QueueSize)
+	m := s.metrics
+	s.crawls = s.q.StartQueue(query.QueueOptions{Hub: cfg.Hub, Size: cfg.QueueSize, Log: cfg.Logger,
+		Counted: func(requests, retries, throttled int64, quotaLeft int) {
+			m.requests.Add(float64(requests))
+			m.retries.Add(float64(retries))
+			m.throttled.Add(float64(throttled))
+			m.quotaLeft.Set(float64(quotaLeft))
+		},
+		Finished: func(o query.Outcome) {
+			m.crawlSeconds.Observe(o.Seconds)
+			if o.Succeeded {
+				m.lastSuccess.SetToCurrentTime()
+			}
+			m.refresh(context.Background())
+		},
+	})
 	go s.metrics.start(context.Background()) // the database's size from the start, not after the first crawl
 	return s, nil
 }
@@ -92,17 +117,13 @@ func New(cfg Config) (*Server, error) {
 // Close stops the crawl worker: a running crawl saves its position (the
 // next start resumes it) and queued crawls are dropped. It waits for the
 // worker to stop or ctx to end.
-func (s *Server) Close(ctx context.Context) error {
-	err := s.crawls.close(ctx)
-	s.q.Close()
-	return err
-}
+func (s *Server) Close(ctx context.Context) error { return s.crawls.Close(ctx) }
 
 // Crawl queues a crawl, as POST /api/v1/crawl does (a scheduled tick
 // calls it). It returns the queue entry's id, or ErrQueueFull, or
 // ErrBusy when skipIfBusy and a crawl runs or waits already.
 func (s *Server) Crawl(req CrawlRequest, skipIfBusy bool) (int, error) {
-	return s.crawls.enqueue(req, skipIfBusy)
+	return s.crawls.Enqueue(req, skipIfBusy)
 }
 
 // Handler returns the server's routes.
@@ -123,11 +144,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/crawl", s.requireToken(s.crawlPost))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.cfg.Store.DataVersion(); err != nil {
+		if err := s.q.Ready(); err != nil {
 			writeError(w, http.StatusServiceUnavailable, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": crawler.Version})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": query.Version()})
 	})
 	web, _ := fs.Sub(webFiles, "web")
 	files := http.FileServerFS(web)
@@ -194,13 +215,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, query.ErrInvalid):
 		status = http.StatusBadRequest
-	case errors.Is(err, query.ErrUnknownModel), errors.Is(err, query.ErrNoRuns), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, query.ErrUnknownModel), errors.Is(err, query.ErrNoRuns), errors.Is(err, query.ErrNotFound):
 		status = http.StatusNotFound
 	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy):
 		status = http.StatusConflict
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client left
-	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrInUse):
+	case errors.Is(err, query.ErrCorrupt), errors.Is(err, query.ErrInUse):
 		status = http.StatusServiceUnavailable
 	}
 	if status >= 500 {
@@ -498,7 +519,7 @@ func (s *Server) exportPlan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) crawlStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.crawls.status(r.Context(), s.cfg.Schedule))
+	writeJSON(w, http.StatusOK, s.crawls.Status(r.Context(), s.cfg.Schedule))
 }
 
 // maxBody bounds a request body.
@@ -521,11 +542,7 @@ func (s *Server) crawlPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badParam("body", fmt.Sprintf("must be one JSON crawl request {\"seeds\":[…],\"mode\":\"auto\",\"depth\":-1} or {\"all\":true}: %v", err)))
 		return
 	}
-	if err := req.check(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := s.crawls.enqueue(req, false)
+	id, err := s.crawls.Enqueue(req, false)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -42,6 +42,10 @@ func testWorld() *hubtest.World {
 	return w
 }
 
+// testStores holds each test server's store, for tests that write to it
+// behind the server's back.
+var testStores sync.Map // *Server → *store.Store
+
 // newTestServer crawls the test world into an in-memory store and serves it.
 func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtest.Server) {
 	t.Helper()
@@ -59,13 +63,19 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtes
 	if _, err := w.Walk(context.Background(), []graph.ModelID{root}, crawler.Options{Depth: -1}); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Store = st
+	e, err := query.Open(context.Background(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	cfg.Engine = e
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Hub = crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	testStores.Store(s, st)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		ts.Close()
@@ -391,7 +401,8 @@ func TestExportPlanAndLayout(t *testing.T) {
 	}
 	check("after a complete walk")
 	// A walk of a/ft that stored something and did not finish.
-	st := srv.cfg.Store
+	x, _ := testStores.Load(srv)
+	st := x.(*store.Store)
 	r, err := st.NewRun("walk", false, []string{"a/ft"})
 	if err != nil {
 		t.Fatal(err)

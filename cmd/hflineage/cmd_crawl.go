@@ -17,10 +17,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
-	"github.com/hflineage/hflineage/store"
-	"github.com/hflineage/hflineage/store/crawlsink"
+	"github.com/hflineage/hflineage/query"
 )
 
 const crawlUsage = `crawl [flags] MODEL...
@@ -71,7 +69,7 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 }
 
 // check validates the flags and models; errors are usage errors.
-func (f *crawlFlags) check(pos []string) ([]graph.ModelID, *crawler.Rate, error) {
+func (f *crawlFlags) check(pos []string) ([]graph.ModelID, *query.Rate, error) {
 	if f.all && len(pos) > 0 {
 		return nil, nil, usagef("--all scans the whole Hub: name no MODEL with it")
 	}
@@ -98,9 +96,9 @@ func (f *crawlFlags) check(pos []string) ([]graph.ModelID, *crawler.Rate, error)
 	if f.minSnap < 1 {
 		return nil, nil, usagef("--snapshot-min must be at least 1")
 	}
-	var rate *crawler.Rate
+	var rate *query.Rate
 	if f.rate != "" {
-		r, err := crawler.ParseRate(f.rate)
+		r, err := query.ParseRate(f.rate)
 		if err != nil {
 			return nil, nil, usagef("--rate: %v", err)
 		}
@@ -132,7 +130,7 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // crawlJSON is a crawl's summary for --json (crawl's, and schedule's for
 // each run).
-func crawlJSON(stats crawler.Stats, err error) map[string]any {
+func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 	out := map[string]any{
 		"run": stats.Run.ID, "mode": stats.Run.Mode, "models": stats.Models, "edges": stats.Edges, "pages": stats.Pages,
 		"requests": stats.Requests, "throttled": stats.TooMany, "seconds": stats.Elapsed.Seconds(), "resumed": stats.Resumed,
@@ -148,10 +146,10 @@ func crawlJSON(stats crawler.Stats, err error) map[string]any {
 
 // crawlOnce opens the database, crawls as f says, prints the summary line
 // on stderr and closes the database.
-func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *crawler.Rate, stderr io.Writer) (crawler.Stats, error) {
-	var stats crawler.Stats
-	st, err := store.Open(f.db, store.Options{Verbose: f.verbose})
-	if errors.Is(err, store.ErrInUse) {
+func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
+	var stats query.CrawlStats
+	e, err := query.OpenDB(ctx, f.db, query.OpenOptions{Verbose: f.verbose})
+	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
 			stats, err = crawlViaServer(ctx, r, f, seeds, stderr)
 			fmt.Fprintln(stderr, summaryLine(stats, err))
@@ -161,21 +159,14 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 	if err != nil {
 		return stats, err
 	}
-	defer st.Close()
-	w, err := crawler.NewWalker(crawler.Config{
-		Endpoint: f.endpoint,
-		Token:    crawler.TokenFromEnv(),
-		Parallel: f.parallel,
-		Delay:    f.delay,
-		Rate:     rate,
-	}, crawlsink.New(st))
-	if err != nil {
+	defer e.Close()
+	hub := f.hub(rate)
+	if err := query.CheckHub(hub); err != nil {
 		return stats, usagef("crawl: %v", err)
 	}
 	bar := newProgress(stderr)
-	stats, err = w.Crawl(ctx, crawler.Request{
-		Seeds: seeds, All: f.all, Full: f.full, Mode: f.mode, Depth: f.depth, Restart: f.restart, SnapshotMin: f.minSnap,
-		Planned:  func(p crawler.Plan) { bar.println(fmt.Sprintf("plan: %s — %s", p.Mode, p.Reason)) },
+	stats, err = e.Crawl(ctx, hub, f.request(seeds), query.CrawlWatch{
+		Planned:  func(p query.CrawlPlan) { bar.println(fmt.Sprintf("plan: %s — %s", p.Mode, p.Reason)) },
 		Progress: bar.update,
 		Warn:     func(s string) { bar.println("warning: " + s) },
 	})
@@ -184,7 +175,22 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 	return stats, err
 }
 
-func summaryLine(s crawler.Stats, err error) string {
+// hub is how the flags say to reach the Hub.
+func (f *crawlFlags) hub(rate *query.Rate) query.Hub {
+	return query.Hub{Endpoint: f.endpoint, Token: query.TokenFromEnv(), Parallel: f.parallel, Delay: f.delay, Rate: rate}
+}
+
+// request is the crawl the flags ask for.
+func (f *crawlFlags) request(seeds []graph.ModelID) query.CrawlRequest {
+	depth := f.depth
+	r := query.CrawlRequest{All: f.all, Full: f.full, Mode: f.mode, Depth: &depth, Restart: f.restart, SnapshotMin: f.minSnap}
+	for _, s := range seeds {
+		r.Seeds = append(r.Seeds, string(s))
+	}
+	return r
+}
+
+func summaryLine(s query.CrawlStats, err error) string {
 	line := fmt.Sprintf("crawl: %d models, %d edges, %d pages, %d requests in %s",
 		s.Models, s.Edges, s.Pages, s.Requests, s.Elapsed.Round(time.Millisecond))
 	if s.Run.ID != 0 {
@@ -195,7 +201,7 @@ func summaryLine(s crawler.Stats, err error) string {
 		line += " (resumed)"
 	}
 	switch {
-	case errors.Is(err, crawler.ErrNothingCrawled):
+	case errors.Is(err, query.ErrNothingCrawled):
 		line += " (nothing crawled)"
 	case err != nil && !isSeedError(err):
 		line += " (incomplete)"
@@ -205,10 +211,7 @@ func summaryLine(s crawler.Stats, err error) string {
 
 // isSeedError reports a crawl that completed without some of its seeds
 // (not one that crawled nothing).
-func isSeedError(err error) bool {
-	var se *crawler.SeedError
-	return errors.As(err, &se) && !errors.Is(err, crawler.ErrNothingCrawled)
-}
+func isSeedError(err error) bool { return query.IsSeedError(err) }
 
 // progress draws a progress line on stderr when it is a terminal, fitted
 // to the terminal's width at every update so that it never wraps (a
@@ -240,7 +243,7 @@ func newProgressBar(w io.Writer, width func() int) *progress {
 	return &progress{w: w, width: width}
 }
 
-func (p *progress) update(s crawler.Stats) {
+func (p *progress) update(s query.CrawlStats) {
 	if p.width == nil {
 		return
 	}
@@ -303,7 +306,7 @@ const (
 // the crawl got, the request rate whether it moves; totals of requests and
 // edges come next, and the pacing details (time waited for the quota's
 // resets, what is left of it, a cap) go first when space runs short.
-func progressFields(s crawler.Stats) []progressField {
+func progressFields(s query.CrawlStats) []progressField {
 	rate := 0.0
 	if secs := s.Elapsed.Seconds(); secs > 0 {
 		rate = float64(s.Requests) / secs
@@ -340,7 +343,7 @@ const progressSep = " · "
 // fitProgress is the progress line's description for a terminal width
 // columns wide: the fields of s that fit, the least useful left out first;
 // the number of models alone, or nothing, when even "models N" does not.
-func fitProgress(s crawler.Stats, width int) string {
+func fitProgress(s query.CrawlStats, width int) string {
 	elapsed := (s.Elapsed.Truncate(time.Second)).String()
 	room := width - 1 - progressFrame - len(elapsed) - elapsedGrowth
 	fields := progressFields(s)

@@ -14,7 +14,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
 
-	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/query"
 )
 
 const scheduleUsage = `schedule (--every DURATION | --cron "EXPR") [--now] [--runs N] [--json] [crawl flags] (MODEL... | --all)
@@ -152,7 +152,7 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	// A bad endpoint is a mistake on the command line, not a failed run.
-	if _, err := crawler.NewWalker(crawler.Config{Endpoint: f.endpoint, Parallel: f.parallel, Delay: f.delay, Rate: rate}, nil); err != nil {
+	if err := query.CheckHub(f.hub(rate)); err != nil {
 		return usagef("schedule: %v", err)
 	}
 

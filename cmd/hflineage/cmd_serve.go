@@ -14,9 +14,8 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
-	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/server"
-	"github.com/hflineage/hflineage/store"
 )
 
 // serveAddrFile, in the database directory, names the address of the
@@ -85,9 +84,9 @@ is saved, and the next start resumes it.`, stderr)
 			return usagef("serve: %v", err)
 		}
 	}
-	var rate *crawler.Rate
+	var rate *query.Rate
 	if *rateFlag != "" {
-		r, err := crawler.ParseRate(*rateFlag)
+		r, err := query.ParseRate(*rateFlag)
 		if err != nil {
 			return usagef("--rate: %v", err)
 		}
@@ -100,27 +99,29 @@ is saved, and the next start resumes it.`, stderr)
 	if !isLoopback(host) && *token == "" {
 		return usagef("serve: --addr %s is reachable from other machines: set --auth-token (or $HFLINEAGE_SERVE_TOKEN) so that only you can start crawls", *addr)
 	}
-	hub := crawler.Config{Endpoint: *endpoint, Token: crawler.TokenFromEnv(), Parallel: *parallel, Rate: rate}
-	if _, err := crawler.NewWalker(hub, nil); err != nil {
+	hub := query.Hub{Endpoint: *endpoint, Token: query.TokenFromEnv(), Parallel: *parallel, Rate: rate}
+	if err := query.CheckHub(hub); err != nil {
 		return usagef("serve: %v", err)
 	}
 
-	st, err := store.Open(*db, store.Options{})
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The server's engine owns the database: the lineage graph in memory,
+	// current from every page its crawls commit.
+	e, err := query.OpenDB(ctx, *db, query.OpenOptions{Live: true, Log: log})
 	if err != nil {
 		return err
 	}
 	keepOpen := false // a crawl that would not stop still writes: leave the database to the process's exit
 	defer func() {
 		if !keepOpen {
-			st.Close()
+			e.Close()
 		}
 	}()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	what := ""
 	if scheduled {
 		what = scheduleWhat(sf, *all, pos)
 	}
-	srv, err := server.New(server.Config{Store: st, Hub: hub, AuthToken: *token, Schedule: what, Logger: log})
+	srv, err := server.New(server.Config{Engine: e, Hub: hub, AuthToken: *token, Schedule: what, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -144,20 +145,16 @@ is saved, and the next start resumes it.`, stderr)
 
 	// A crawl left unfinished by the last stop resumes first (or, with
 	// --restart, is abandoned).
-	if job, ok, err := st.CrawlJob(); err == nil && ok && *restart {
-		if err := st.ClearCrawl(); err != nil {
+	if resume, ok, err := e.UnfinishedCrawl(); err == nil && ok && *restart {
+		if err := e.AbandonCrawl(); err != nil {
 			return err
 		}
-		log.Info("abandoned the unfinished crawl (--restart)", "kind", job.Kind, "seeds", job.Seeds)
+		log.Info("abandoned the unfinished crawl (--restart)", "kind", resume.Kind(), "seeds", resume.Seeds)
 	} else if err == nil && ok {
-		resume := server.CrawlRequest{Mode: job.Kind, Seeds: job.Seeds, All: job.Kind == "scan" && len(job.Seeds) == 0, Full: job.Full, Depth: &job.Depth}
-		if resume.All {
-			resume.Mode = ""
-		}
 		if _, err := srv.Crawl(resume, false); err != nil {
-			log.Error("the unfinished crawl cannot resume; start serve with --restart to abandon it", "kind", job.Kind, "seeds", job.Seeds, "err", err)
+			log.Error("the unfinished crawl cannot resume; start serve with --restart to abandon it", "kind", resume.Kind(), "seeds", resume.Seeds, "err", err)
 		} else {
-			log.Info("resuming the unfinished crawl", "kind", job.Kind, "seeds", job.Seeds)
+			log.Info("resuming the unfinished crawl", "kind", resume.Kind(), "seeds", resume.Seeds)
 		}
 	}
 	var sched gocron.Scheduler

@@ -17,10 +17,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
-	"github.com/hflineage/hflineage/store"
 )
 
 func main() {
@@ -161,7 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			_, err := fmt.Fprint(stdout, "Usage: hflineage version\n\nPrints hflineage's version.\n")
 			return err
 		}
-		fmt.Fprintln(stdout, "hflineage", crawler.Version)
+		fmt.Fprintln(stdout, "hflineage", query.Version())
 		return nil
 	}
 	for _, c := range commands() {
@@ -318,12 +316,6 @@ func defaultDB() string {
 
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", defaultDB(), "database `DIR` ($HFLINEAGE_DB)")
-}
-
-// openForRead opens an existing database read-only, under Badger's shared
-// lock: any number of read commands run at once (not beside a crawl).
-func openForRead(dir string, verbose bool) (*store.Store, error) {
-	return store.Open(dir, store.Options{Verbose: verbose, MustExist: true, ReadOnly: true})
 }
 
 // parseModels validates model ids given on the command line.

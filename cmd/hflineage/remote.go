@@ -14,11 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hflineage/hflineage/crawler"
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/server"
-	"github.com/hflineage/hflineage/store"
 )
 
 // engine is what the read commands ask: the query engine over the
@@ -38,8 +36,10 @@ type engine interface {
 // the database (it names its address in the directory and answers), the
 // engine asks the server instead.
 func openEngine(db string) (engine, func(), error) {
-	st, err := openForRead(db, false)
-	if errors.Is(err, store.ErrInUse) {
+	// Read-only, under Badger's shared lock: any number of read commands
+	// run at once (not beside a crawl).
+	e, err := query.OpenDB(context.Background(), db, query.OpenOptions{ReadOnly: true})
+	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(db); ok {
 			return r, func() {}, nil
 		}
@@ -47,7 +47,7 @@ func openEngine(db string) (engine, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return query.New(st), func() { st.Close() }, nil
+	return e, func() { e.Close() }, nil
 }
 
 // findServer returns the server named in the database directory, if it
@@ -249,8 +249,8 @@ func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (que
 // follows its progress and returns its outcome when it ends. The server
 // crawls with its own Hub settings: --endpoint, --parallel, --rate and
 // --delay are refused rather than silently ignored.
-func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph.ModelID, stderr io.Writer) (crawler.Stats, error) {
-	var stats crawler.Stats
+func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph.ModelID, stderr io.Writer) (query.CrawlStats, error) {
+	var stats query.CrawlStats
 	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 {
 		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate and --delay; drop them, or stop the server", r.base)
 	}
@@ -296,24 +296,24 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 			stats.Models, stats.Edges, stats.Pages, stats.Requests = o.Models, o.Edges, o.Pages, o.Requests
 			stats.Elapsed = time.Since(start)
 			if o.Run != 0 {
-				var runs struct{ Runs []store.Run }
+				var runs struct{ Runs []query.Run }
 				if r.get(ctx, "/api/v1/runs", nil, &runs) == nil {
 					for _, run := range runs.Runs {
 						if run.ID == o.Run {
-							stats.Run = crawler.Run(run)
+							query.SetRun(&stats, run)
 						}
 					}
 				}
 			}
-			if why, ok := strings.CutPrefix(o.Error, crawler.ErrNothingCrawled.Error()+": "); ok {
+			if why, ok := strings.CutPrefix(o.Error, query.ErrNothingCrawled.Error()+": "); ok {
 				// No seed on the Hub: the direct crawl's error, exit code and summary.
-				return stats, fmt.Errorf("%w: %w", crawler.ErrNothingCrawled, &crawler.SeedError{Errs: map[string]error{"": errors.New(why)}})
+				return stats, fmt.Errorf("%w: %w", query.ErrNothingCrawled, &query.SeedError{Errs: map[string]error{"": errors.New(why)}})
 			}
 			switch {
 			case o.Error != "":
 				return stats, fmt.Errorf("crawl %d on the server: %s", o.ID, o.Error)
 			case o.Skipped != "":
-				return stats, &crawler.SeedError{Errs: map[string]error{"": errors.New(o.Skipped)}}
+				return stats, &query.SeedError{Errs: map[string]error{"": errors.New(o.Skipped)}}
 			}
 			return stats, nil
 		}

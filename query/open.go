@@ -1,0 +1,56 @@
+package query
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/hflineage/hflineage/store"
+)
+
+// The database's errors, as the faces test for them.
+var (
+	// ErrInUse: another process holds the database for writing.
+	ErrInUse = store.ErrInUse
+	// ErrCorrupt: the database holds something it cannot decode.
+	ErrCorrupt = store.ErrCorrupt
+	// ErrNotFound: a run or record the question names is not stored.
+	ErrNotFound = store.ErrNotFound
+)
+
+// Run is one crawl as recorded.
+type Run = store.Run
+
+// OpenOptions say how OpenDB opens a database.
+type OpenOptions struct {
+	// ReadOnly opens without writing, beside other readers (not beside a
+	// writer: that fails with ErrInUse). It fails on a missing database.
+	ReadOnly bool
+	// MustExist fails, rather than creating one, when there is none.
+	MustExist bool
+	// Live makes the Engine of a long-lived process, as Open does: the
+	// graph in memory, current from every commit. Not with ReadOnly.
+	Live bool
+	// Verbose lets the database log its internals to stderr.
+	Verbose bool
+	// Log receives a live Engine's background failures (default
+	// slog.Default()).
+	Log *slog.Logger
+}
+
+// OpenDB opens the database in dir and returns its Engine, which owns it:
+// Close closes it.
+func OpenDB(ctx context.Context, dir string, o OpenOptions) (*Engine, error) {
+	st, err := store.Open(dir, store.Options{Verbose: o.Verbose, ReadOnly: o.ReadOnly, MustExist: o.MustExist || o.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	e := New(st)
+	if o.Live && !o.ReadOnly {
+		if e, err = Open(ctx, st, o.Log); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	e.owns = true
+	return e, nil
+}
