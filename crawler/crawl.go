@@ -74,12 +74,8 @@ func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 		stats, err = w.Walk(ctx, req.Seeds, Options{Depth: req.Depth, Restart: req.Restart, Progress: req.Progress, Warn: req.Warn})
 		if isSeedError(err) && stats.Models == 0 {
 			// No seed could be fetched: the walk stored nothing. Its run
-			// stays on record (the requests were made) but not as complete.
-			if run := stats.Run; run.ID != 0 && run.Complete {
-				if w.sink.Commit(&run, func(tx Tx) error { tx.Run().Complete = false; return nil }) == nil {
-					stats.Run = run
-				}
-			}
+			// stays on record (the requests were made) but not as complete
+			// (the walk's last commit said so).
 			return stats, fmt.Errorf("%w: %w", ErrNothingCrawled, err)
 		}
 	}

@@ -345,6 +345,14 @@ func (tx *memTx) PutSnapshot(id graph.ModelID, run uint64, c graph.RelationCount
 	return nil
 }
 
+// ClearCrawl ends the crawl with the commit: the queue and seen set go too
+// (the maps are the commit's copies).
+func (tx *memTx) ClearCrawl() error {
+	tx.d.job, tx.d.tally = nil, crawler.Tally{}
+	tx.d.seen, tx.d.todo = map[graph.ModelID]int{}, map[crawler.Pending]string{}
+	return nil
+}
+
 func (tx *memTx) SetCrawlJob(job crawler.Job) error    { tx.d.job = &job; return nil }
 func (tx *memTx) SetCrawlTally(t crawler.Tally) error  { tx.d.tally = t; return nil }
 func (tx *memTx) SetLastScan(l crawler.LastScan) error { tx.d.last = &l; return nil }

@@ -44,13 +44,22 @@ func (wk *walk) reconcile(roots []graph.ModelID) error {
 	slices.Sort(gone)
 	// Removed models first (their declared edges go; one still named as a
 	// parent stays as a stub), then stubs that no model names any more.
-	for _, drop := range []func(Tx, graph.ModelID) error{Tx.RemoveGone, Tx.DropOrphanStub} {
-		for start := 0; start < len(gone); start += 500 {
-			batch := gone[start:min(start+500, len(gone))]
+	// Up to removalBatch models, both in one commit: a removed model that
+	// stayed a stub is out of the family, so a resume would not find it
+	// again to drop it once its children went too.
+	passes := [][]func(Tx, graph.ModelID) error{{Tx.RemoveGone, Tx.DropOrphanStub}}
+	if len(gone) > removalBatch {
+		passes = [][]func(Tx, graph.ModelID) error{{Tx.RemoveGone}, {Tx.DropOrphanStub}}
+	}
+	for _, pass := range passes {
+		for start := 0; start < len(gone); start += removalBatch {
+			batch := gone[start:min(start+removalBatch, len(gone))]
 			err := wk.commitPage(func(tx Tx) error {
-				for _, id := range batch {
-					if err := drop(tx, id); err != nil {
-						return err
+				for _, drop := range pass {
+					for _, id := range batch {
+						if err := drop(tx, id); err != nil {
+							return err
+						}
 					}
 				}
 				return nil
@@ -62,6 +71,9 @@ func (wk *walk) reconcile(roots []graph.ModelID) error {
 	}
 	return nil
 }
+
+// removalBatch is how many models a commit of reconcile removes at most.
+const removalBatch = 500
 
 // onLookupResponse handles the answer about a member that left.
 func (wk *walk) onLookupResponse(r *colly.Response, rq *request, err error) {

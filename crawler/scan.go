@@ -72,7 +72,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 		wk.send(&request{kind: "scan", url: wk.job.ScanNext})
 		wk.col.Wait()
 	}
-	return wk.finish(context.Cause(ctx), func() error { return wk.completeScan(opts) })
+	return wk.finish(context.Cause(ctx), func() (func(Tx) error, error) { return wk.completeScan(opts) })
 }
 
 // startScan chooses between a full and an incremental listing.
@@ -303,24 +303,25 @@ func onEndpoint(u, endpoint *url.URL) string {
 	return v.String()
 }
 
-// completeScan reconciles (full scans), remembers the scan and snapshots
-// the families.
-func (wk *walk) completeScan(opts ScanOptions) error {
+// completeScan reconciles (full scans: removals that a crash may
+// interrupt, to be finished on resume) and sizes the families; it returns
+// what snapshots them and remembers the scan in the crawl's last commit.
+func (wk *walk) completeScan(opts ScanOptions) (func(Tx) error, error) {
 	if wk.job.Full {
 		wk.commit.Lock()
 		err := wk.sink.RemoveUnseen(wk.ctx, wk.run)
 		wk.commit.Unlock()
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	g, err := wk.sink.Graph(wk.ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	prev, _, err := wk.sink.LastScan()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	wm := wk.run.Watermark
 	if prev.Watermark.After(wm) {
@@ -328,7 +329,7 @@ func (wk *walk) completeScan(opts ScanOptions) error {
 	}
 	families, err := g.Families(wk.ctx, opts.SnapshotMin)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w := g.NewWalker()
 	for _, id := range opts.Snapshot {
@@ -338,14 +339,14 @@ func (wk *walk) completeScan(opts ScanOptions) error {
 			}
 		}
 	}
-	return wk.commitPage(func(tx Tx) error {
+	return func(tx Tx) error {
 		for _, f := range families {
 			if err := tx.PutSnapshot(f.Model, tx.Run().ID, f.Descendants); err != nil {
 				return err
 			}
 		}
 		return tx.SetLastScan(LastScan{Run: tx.Run().ID, Watermark: wm, Models: g.Len(), Finished: time.Now().UTC()})
-	})
+	}, nil
 }
 
 // Plan is the choice between walking families and scanning the Hub.

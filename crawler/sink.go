@@ -21,8 +21,11 @@ type Sink interface {
 	CrawlTally() (Tally, error)
 	// CrawlProgress reports whether the unfinished crawl committed a page.
 	CrawlProgress() (bool, error)
-	// ClearCrawl forgets the crawl's place (job, tally, queue, seen set);
-	// what it stored stays.
+	// ClearCrawl forgets any crawl's place (job, tally, queue, seen set),
+	// the job first: a crash part way leaves no crawl. What it stored
+	// stays. A finished crawl has already ended in its last commit
+	// (Tx.ClearCrawl); this drops what that commit may have left of its
+	// queue and seen set, which no crawl reads, and is a no-op otherwise.
 	ClearCrawl() error
 	// NewRun records the start of a run and returns it with its id.
 	NewRun(mode string, full bool, seeds []string) (*Run, error)
@@ -92,6 +95,11 @@ type Tx interface {
 	SetCrawlTally(Tally) error
 	SetLastScan(LastScan) error
 	SetMaxPageSize(n int) error
+	// ClearCrawl ends the crawl in progress with the commit: its job and
+	// tally go (CrawlJob then reports none), and its queue and seen set
+	// with them or, when too large for one commit, at the sink's next
+	// ClearCrawl (a queue and seen set without a job are of no crawl).
+	ClearCrawl() error
 	// Run is the run the commit counts into: changes to it are saved with
 	// the commit.
 	Run() *Run

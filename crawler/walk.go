@@ -166,11 +166,13 @@ const attemptsPerPage = 5 // tries of a page that comes back damaged (after the 
 // expanding each model once, and resumes an unfinished crawl with the same
 // parameters. Once the walk is complete, members the database held from
 // before that the walk did not see are looked up one by one and updated,
-// or removed (logged in the run) when the Hub no longer has them. It returns a *SeedError when some seeds could not be fetched
-// (missing, gated, forbidden, or failing after every retry: each is skipped
-// and the others are crawled), ErrBadToken when the Hub refuses the token,
-// ErrJobMismatch when another crawl is unfinished, and the context's error
-// when cancelled (the crawl can then be resumed).
+// or removed (logged in the run) when the Hub no longer has them. It
+// returns a *SeedError when some seeds could not be fetched (missing,
+// gated, forbidden, or failing after every retry: each is skipped and the
+// others are crawled; when every seed failed, the walk stored nothing and
+// its run is recorded as not complete), ErrBadToken when the Hub refuses
+// the token, ErrJobMismatch when another crawl is unfinished, and the
+// context's error when cancelled (the crawl can then be resumed).
 func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) (Stats, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -203,7 +205,7 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 	if err == nil {
 		err = wk.reconcile(roots)
 	}
-	return wk.finish(err, func() error { return wk.snapshotFamilies(roots) })
+	return wk.finish(err, func() (func(Tx) error, error) { return wk.snapshotFamilies(roots) })
 }
 
 // snapshot returns the running totals.
@@ -227,7 +229,11 @@ func (wk *walk) snapshot() Stats {
 
 // commitPage commits one page's writes, with the run's and the crawl's
 // totals, atomically. fn counts what it adds into wk.delta.
-func (wk *walk) commitPage(fn func(tx Tx) error) error {
+func (wk *walk) commitPage(fn func(tx Tx) error) error { return wk.commitTx(fn, false) }
+
+// commitTx is commitPage; last: the commit ends the crawl (fn clears its
+// place), so no tally is saved after fn.
+func (wk *walk) commitTx(fn func(tx Tx) error, last bool) error {
 	wk.commit.Lock()
 	defer wk.commit.Unlock()
 	requests := wk.baseRequests + wk.hub.requests.Load() - wk.requests0
@@ -237,7 +243,7 @@ func (wk *walk) commitPage(fn func(tx Tx) error) error {
 	err := wk.sink.Commit(wk.run, func(tx Tx) error {
 		delta = Tally{} // fn may run again
 		tx.Run().Requests = requests
-		if err := fn(tx); err != nil {
+		if err := fn(tx); err != nil || last {
 			return err
 		}
 		return tx.SetCrawlTally(Tally{
@@ -255,10 +261,14 @@ func (wk *walk) commitPage(fn func(tx Tx) error) error {
 	return nil
 }
 
-// finish ends the attempt: on success it runs complete (extra work such as
-// snapshots, then the run is marked complete and the crawl state cleared);
-// on failure the state stays for a resume.
-func (wk *walk) finish(err error, complete func() error) (Stats, error) {
+// finish ends the attempt. On success the crawl ends in one commit: what
+// complete returns to write (the family snapshots; a scan's record too),
+// the run marked finished and the crawl's place cleared go together, so
+// that a crash leaves either the crawl finished with no job, or its job
+// live, to resume and finish. A walk none of whose seeds could be fetched
+// stored nothing: its run ends not complete, in the same commit. On
+// failure the place stays for a resume.
+func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stats, error) {
 	wk.warnSkippedTotal()
 	if err == nil {
 		err = context.Cause(wk.ctx)
@@ -267,26 +277,38 @@ func (wk *walk) finish(err error, complete func() error) (Stats, error) {
 		wk.commitPage(func(Tx) error { return nil }) // save the request count
 		return wk.snapshot(), err
 	}
+	var write func(Tx) error
 	if complete != nil {
-		if err := complete(); err != nil {
+		if write, err = complete(); err != nil {
 			return wk.snapshot(), err
 		}
 	}
-	err = wk.commitPage(func(tx Tx) error {
-		tx.Run().Complete = true
+	var seedErr error
+	wk.mu.Lock()
+	if len(wk.seedErrs) > 0 {
+		seedErr = &SeedError{Errs: wk.seedErrs}
+	}
+	wk.mu.Unlock()
+	nothing := seedErr != nil && wk.models.Load() == 0 // and the last commit adds no model
+	err = wk.commitTx(func(tx Tx) error {
+		if write != nil {
+			if err := write(tx); err != nil {
+				return err
+			}
+		}
+		tx.Run().Complete = !nothing
 		tx.Run().Finished = time.Now().UTC()
-		return nil
-	})
+		return tx.ClearCrawl()
+	}, true)
 	if err != nil {
 		return wk.snapshot(), err
 	}
+	// What the commit left of a large queue and seen set (no crawl's any
+	// more): dropped now, or before the next crawl starts.
 	if err := wk.sink.ClearCrawl(); err != nil {
-		return wk.snapshot(), fmt.Errorf("clear crawl state: %w", err)
+		wk.warn("clear", fmt.Sprintf("the crawl finished, but dropping what is left of its queue failed (the next crawl will): %v", err))
 	}
-	if len(wk.seedErrs) > 0 {
-		return wk.snapshot(), &SeedError{Errs: wk.seedErrs}
-	}
-	return wk.snapshot(), nil
+	return wk.snapshot(), seedErr
 }
 
 // prepare starts a new crawl job and its run, or checks that the unfinished
@@ -326,10 +348,10 @@ func (wk *walk) prepare(job Job, restart bool) error {
 		}
 		wk.warn("abandoned", fmt.Sprintf("abandoned an unfinished crawl that never committed a page (%s)", describeJob(old)))
 	}
-	if ok {
-		if err := wk.sink.ClearCrawl(); err != nil {
-			return err
-		}
+	// The abandoned crawl's place, or what a finished crawl's last commit
+	// left of its queue and seen set: a new crawl starts from none.
+	if err := wk.sink.ClearCrawl(); err != nil {
+		return err
 	}
 	if wk.run, err = wk.sink.NewRun(job.Kind, job.Full, job.Seeds); err != nil {
 		return err
@@ -377,24 +399,25 @@ func jobDiffs(old, job Job) []string {
 	return d
 }
 
-// snapshotFamilies records the size of each root's family after the run.
-func (wk *walk) snapshotFamilies(roots []graph.ModelID) error {
+// snapshotFamilies sizes each root's family after the run, and returns
+// what records the sizes in the crawl's last commit.
+func (wk *walk) snapshotFamilies(roots []graph.ModelID) (func(Tx) error, error) {
 	sizes := map[graph.ModelID]graph.RelationCounts{}
 	for _, id := range roots {
 		c, err := wk.sink.FamilyCount(wk.ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sizes[id] = c.Descendants
 	}
-	return wk.commitPage(func(tx Tx) error {
+	return func(tx Tx) error {
 		for id, c := range sizes {
 			if err := tx.PutSnapshot(id, tx.Run().ID, c); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}, nil
 }
 
 func (wk *walk) newCollector() *colly.Collector {

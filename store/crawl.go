@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -73,9 +74,80 @@ func (tx *Tx) SetCrawlJob(job CrawlJob) error {
 	return tx.txn.Set(crawlJob, v)
 }
 
-// ClearCrawl forgets all crawl state (the graph itself is kept).
+// The job record is the crawl: while it is there, the tally, queue and seen
+// set are that crawl's; once it is gone, whatever is left under "c\x00" is of
+// no crawl, never read, and dropped before the next crawl records its job
+// (ClearCrawl). So a crawl ends in one transaction, the one that completes
+// its run: Tx.ClearCrawl deletes the job and tally there, and the queue and
+// seen set too unless they are too many keys for one transaction.
+
+// clearInTx is how many queue and seen-set keys Tx.ClearCrawl deletes in its
+// transaction at most (a Badger transaction holds some 50,000 entries with
+// this store's options); a larger rest is left to Store.ClearCrawl.
+const clearInTx = 10_000
+
+// ClearCrawl ends the crawl in progress within the transaction: its job and
+// tally go, and its queue and seen set with them when they are at most
+// clearInTx keys (otherwise they stay, of no crawl, until Store.ClearCrawl).
+// The graph and the run are kept.
+func (tx *Tx) ClearCrawl() error {
+	for _, k := range [][]byte{crawlJob, crawlTally} {
+		if err := tx.txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	var keys [][]byte
+	it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pCrawl})
+	for it.Seek(pCrawl); it.ValidForPrefix(pCrawl) && len(keys) <= clearInTx; it.Next() {
+		if k := it.Item().Key(); !bytes.Equal(k, crawlJob) && !bytes.Equal(k, crawlTally) {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+	}
+	it.Close()
+	if len(keys) > clearInTx {
+		return nil // too many for this transaction: Store.ClearCrawl drops them
+	}
+	for _, k := range keys {
+		if err := tx.txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClearCrawl forgets all crawl state (the graph itself is kept): the job and
+// tally first, in one transaction (Tx.ClearCrawl: the crawl ends there),
+// then whatever is left of a queue and seen set, of no crawl by then. A
+// crash in between leaves no crawl and keys the next ClearCrawl drops. With
+// no crawl state at all it writes nothing.
 func (s *Store) ClearCrawl() error {
+	left, err := s.crawlKeysLeft()
+	if err != nil || !left {
+		return err
+	}
+	if err := s.Update(func(tx *Tx) error { return tx.ClearCrawl() }); err != nil {
+		return err
+	}
+	if left, err = s.crawlKeysLeft(); err != nil || !left {
+		return err
+	}
+	// DropPrefix blocks Badger's writes while it runs: hold the write lock
+	// so that no commit of ours fails for it.
+	s.write.Lock()
+	defer s.write.Unlock()
 	return s.db.DropPrefix(pCrawl)
+}
+
+// crawlKeysLeft reports whether any crawl state is stored.
+func (s *Store) crawlKeysLeft() (left bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: pCrawl})
+		defer it.Close()
+		it.Seek(pCrawl)
+		left = it.ValidForPrefix(pCrawl)
+		return nil
+	})
+	return left, err
 }
 
 func todoKey(depth int, id graph.ModelID) []byte {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -118,5 +119,110 @@ func TestRemoveGone(t *testing.T) {
 	}
 	if run.ModelsRemoved != 2 || run.EdgesRemoved != 2 {
 		t.Errorf("run counted -%d models, -%d edges; want 2, 2", run.ModelsRemoved, run.EdgesRemoved)
+	}
+}
+
+// TestClearCrawlInOneCommit: the commit that completes a run ends its crawl
+// (job and tally gone, and the queue and seen set when small enough for
+// one transaction); a larger rest stays, of no crawl, until Store.ClearCrawl
+// drops it. Store.ClearCrawl of no crawl state writes nothing.
+func TestClearCrawlInOneCommit(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		queued, seen int // Enqueue writes two keys (seen, queued), MarkSeen one
+		leftover     bool
+	}{
+		{"no queue", 0, 0, false},
+		{"small queue and seen set", 5, 20, false},
+		{"as many keys as one commit deletes", 100, clearInTx - 200, false},
+		{"more than one commit deletes", 100, clearInTx, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := memStore(t)
+			run, err := s.NewRun("walk", false, []string{"a/root"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.UpdateRun(run, func(tx *Tx) error {
+				if err := tx.SetCrawlJob(CrawlJob{Kind: "walk", RunID: run.ID}); err != nil {
+					return err
+				}
+				for i := range tt.queued {
+					if _, err := tx.Enqueue(graph.ModelID(fmt.Sprintf("q/m%05d", i)), 1, "u"); err != nil {
+						return err
+					}
+				}
+				for i := range tt.seen {
+					if _, err := tx.MarkSeen(graph.ModelID(fmt.Sprintf("s/m%05d", i)), 2); err != nil {
+						return err
+					}
+				}
+				return tx.SetCrawlTally(CrawlTally{Models: int64(tt.queued + tt.seen), Pages: 1})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.UpdateRun(run, func(tx *Tx) error {
+				tx.Run().Complete = true
+				return tx.ClearCrawl()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := s.CrawlJob(); ok || err != nil {
+				t.Errorf("job after the completing commit: %v, %v", ok, err)
+			}
+			if _, ok, err := s.CrawlTally(); ok || err != nil {
+				t.Errorf("tally after the completing commit: %v, %v", ok, err)
+			}
+			if r, err := s.GetRun(run.ID); err != nil || !r.Complete {
+				t.Errorf("run after the completing commit: %+v, %v", r, err)
+			}
+			if progressed, err := s.CrawlProgress(); progressed || err != nil {
+				t.Errorf("progress of no crawl: %v, %v", progressed, err)
+			}
+			if left, err := s.crawlKeysLeft(); left != tt.leftover || err != nil {
+				t.Errorf("crawl keys left after the completing commit: %v, %v; want %v", left, err, tt.leftover)
+			}
+			before := s.db.MaxVersion()
+			if err := s.ClearCrawl(); err != nil {
+				t.Fatal(err)
+			}
+			if left, err := s.crawlKeysLeft(); left || err != nil {
+				t.Errorf("crawl keys left after ClearCrawl: %v, %v", left, err)
+			}
+			if !tt.leftover && s.db.MaxVersion() != before {
+				t.Error("ClearCrawl of no crawl state committed")
+			}
+		})
+	}
+}
+
+// TestClearCrawlAbandons: Store.ClearCrawl forgets a live crawl, however
+// large its seen set, the job first.
+func TestClearCrawlAbandons(t *testing.T) {
+	s := memStore(t)
+	err := s.Update(func(tx *Tx) error {
+		if err := tx.SetCrawlJob(CrawlJob{Kind: "walk"}); err != nil {
+			return err
+		}
+		for i := range clearInTx + 10 {
+			if _, err := tx.MarkSeen(graph.ModelID(fmt.Sprintf("s/m%05d", i)), 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClearCrawl(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.CrawlJob(); ok || err != nil {
+		t.Errorf("job after ClearCrawl: %v, %v", ok, err)
+	}
+	if left, err := s.crawlKeysLeft(); left || err != nil {
+		t.Errorf("crawl keys left after ClearCrawl: %v, %v", left, err)
 	}
 }
