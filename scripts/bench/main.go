@@ -16,6 +16,11 @@
 //	go run ./scripts/bench --sizes ""      # ingest, scans at 200k and the pacing table
 //	go run ./scripts/bench --sizes "" --pacing=false --serve-size 0  # ingest and the 200k scans alone
 //	go run ./scripts/bench --sizes "" --pacing=false --serve-size 200000 --scan-size 0 --ingest=false  # the server table alone
+//	go run ./scripts/bench --sizes "" --pacing=false --serve-size 0 --scan-size 0 --ingest=false --live-size 1000000  # issue 18's live table alone
+//
+// --live-size N adds issue 18's table (live.go): `hflineage serve` on an
+// empty database reading in a loop during a first scan of an N-model Hub,
+// idle after it, and during a --full rescan after the Hub churns.
 package main
 
 import (
@@ -43,6 +48,10 @@ const root = "base-org-0/Base-Model-0" // the generator's largest family
 var python = "/usr/bin/python3" // Debian's, where python3-networkx installs
 
 func main() {
+	if os.Getenv(liveHubEnv) != "" { // a child: the live table's fake Hub
+		liveHubMain(os.Args[1:])
+		return
+	}
 	sizes := flag.String("sizes", "1000000,3000000", "comma-separated world sizes (models); \"\" for none")
 	pacing := flag.Bool("pacing", true, "measure pacing against rate-limited fake Hubs (about a minute)")
 	keep := flag.Bool("keep", false, "keep the work directory")
@@ -52,6 +61,8 @@ func main() {
 	serveWindow := flag.Duration("serve-crawl-window", time.Minute, "count during the server's crawl for at most this long")
 	scanSize := flag.Int("scan-size", 200000, "check full, incremental and reconciling scans in-process on a Hub of `N` models (0: not at all)")
 	ingest := flag.Bool("ingest", true, "run the store's ingest benchmarks (go test -bench Ingest ./store)")
+	liveSize := flag.Int("live-size", 0, "issue 18's live table: serve reading during a first scan, idle (--serve-duration) and a --full rescan after churn, on a Hub of `N` models (0: not at all)")
+	liveClients := flag.Int("live-clients", 1, "concurrent reading clients of the live table")
 	flag.Parse()
 	var worlds []int
 	for _, s := range strings.Split(*sizes, ",") {
@@ -72,6 +83,9 @@ func main() {
 	}
 	if *serveClients < 1 || *serveDur <= 0 || *serveWindow <= 0 {
 		fatalf("--serve-clients, --serve-duration and --serve-crawl-window must be positive")
+	}
+	if *liveSize < 0 || *liveClients < 1 {
+		fatalf("--live-size must not be negative, --live-clients must be positive")
 	}
 	serveOpts := serveOptions{duration: *serveDur, clients: *serveClients, writers: 16, window: *serveWindow}
 	work, err := os.MkdirTemp("", "hflineage-bench-")
@@ -118,7 +132,12 @@ func main() {
 	if *pacing {
 		rows = append(rows, benchPacing(bin, work)...)
 	}
-	printTable([]string{"models", "step", "time", "peak RSS", "figure", "target"}, rows)
+	if len(rows) > 0 || *liveSize == 0 {
+		printTable([]string{"models", "step", "time", "peak RSS", "figure", "target"}, rows)
+	}
+	if *liveSize > 0 {
+		benchLive(bin, work, *liveSize, liveOptions{idle: *serveDur, clients: *liveClients})
+	}
 }
 
 // step is one measured command.
