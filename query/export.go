@@ -423,16 +423,23 @@ func (e *Engine) pruneAll(ctx context.Context, s Selection) (*graph.Family, erro
 	return g.Prune(ctx, s.MaxNodes, weight, keep)
 }
 
+// rowAttrs is what a CSV edge row shows of an endpoint.
+type rowAttrs struct {
+	author, license, library, pipeline string
+	downloads, likes                   int64
+	created                            time.Time
+}
+
 // writeAll streams the whole stored graph (the store yields it sorted).
 // With a relation filter, only models touching a kept edge are written.
-// The CSV edge list looks its endpoints up as it writes each row, rather
-// than remembering every model.
+// The CSV edge list keeps what its rows show of the models with an edge
+// (a third of them on the Hub), read in one pass in key order.
 func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc graph.Encoder) (int, error) {
 	// Badger reads its files in place: every so often the pages read are
 	// handed back, so that the process does not keep the whole database.
-	keys, weight := 0, 1
+	keys := 0
 	step := func() error {
-		if keys += weight; keys >= store.ReleaseEvery {
+		if keys++; keys >= store.ReleaseEvery {
 			keys = 0
 			e.st.ReleaseTablePages()
 		}
@@ -455,23 +462,52 @@ func (e *Engine) writeAll(ctx context.Context, r *store.Reader, s Selection, enc
 	nodes := 0
 	var err error
 	if c, ok := enc.(*graph.CSVEncoder); ok {
-		c.Lookup = func(id graph.ModelID) (graph.Model, error) {
-			m, err := r.Model(id)
-			if errors.Is(err, store.ErrNotFound) {
-				return graph.Model{}, nil
-			}
-			return m, err
-		}
-		err = r.ModelIDs(func(id graph.ModelID) error {
-			if keep == nil || keep[id] {
-				nodes++
+		// The rows need the attributes of every child and the license of
+		// every parent: the ids are gathered from the edges (keys only),
+		// then one pass over the records in order keeps what the rows
+		// need of them. Sequential reads, where a lookup per row would
+		// seek all over the database.
+		attrs := map[string]*rowAttrs{}
+		err = r.Edges(func(e graph.Edge) error {
+			if s.Relations == nil || s.Relations[e.Relation] {
+				if attrs[string(e.Parent)] == nil {
+					attrs[string(e.Parent)] = &rowAttrs{}
+				}
+				if attrs[string(e.Child)] == nil {
+					attrs[string(e.Child)] = &rowAttrs{}
+				}
 			}
 			return step()
 		})
-		// A row's lookups read pages anywhere in the database, where a
-		// scan reads them in order: pages are handed back 16 times as
-		// often.
-		weight = 16
+		if err != nil {
+			return 0, err
+		}
+		intern := map[string]string{}
+		str := func(s string) string {
+			if x, ok := intern[s]; ok {
+				return x
+			}
+			intern[s] = s
+			return s
+		}
+		want := func(id []byte) bool {
+			if keep == nil || keep[graph.ModelID(id)] {
+				nodes++
+			}
+			return attrs[string(id)] != nil
+		}
+		err = r.ModelsWhere(want, func(m graph.Model) error {
+			*attrs[string(m.ID)] = rowAttrs{str(m.Author), str(m.License), str(m.LibraryName), str(m.PipelineTag), m.Downloads, m.Likes, m.CreatedAt}
+			return step()
+		})
+		c.Lookup = func(id graph.ModelID) (graph.Model, error) {
+			a := attrs[string(id)]
+			if a == nil {
+				return graph.Model{}, nil
+			}
+			return graph.Model{ID: id, Author: a.author, License: a.license, LibraryName: a.library, PipelineTag: a.pipeline,
+				Downloads: a.downloads, Likes: a.likes, CreatedAt: a.created}, nil
+		}
 	} else {
 		err = r.Models(func(m graph.Model) error {
 			if keep == nil || keep[m.ID] {
