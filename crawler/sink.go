@@ -2,14 +2,13 @@ package crawler
 
 import (
 	"context"
-	"time"
 
 	"github.com/hflineage/hflineage/graph"
 )
 
 // Sink is where a Walker keeps what it crawls and its place in the crawl,
 // and what it reads back to plan, resume and finish one. The store
-// package's crawlsink adapts a *store.Store; a test can keep it in memory.
+// package's crawlsink adapts a *store.Store (store.OpenInMemory for tests).
 //
 // Reads that may walk the whole graph take a context; the commit and the
 // point reads do not (a walk that was cancelled still saves its place).
@@ -113,68 +112,12 @@ type MissingRecorder interface {
 	MarkMissing(name string, status int) error
 }
 
-// Job is the crawl in progress: its parameters and a scan's position.
-// (The sink keeps it; store.CrawlJob has the same fields.)
-type Job struct {
-	Kind     string // "walk" or "scan"
-	Seeds    []string
-	Depth    int
-	Full     bool
-	Endpoint string
-	Started  string
-	RunID    uint64
-	// A scan's position: the URL of the next listing page ("" before the
-	// first, "-" after the last), and for an incremental scan the time it
-	// stops at.
-	ScanNext  string
-	ScanSince time.Time
-}
-
-// Tally is what the crawl in progress has counted so far, committed with
-// each page so that a resumed crawl's totals span the whole run.
-type Tally struct {
-	Models int64 // distinct models stored
-	Edges  int64 // distinct edges into them
-	Pages  int64 // pages committed
-}
-
-// Pending is a queued model with the URL of its next listing page.
-type Pending struct {
-	ID    graph.ModelID
-	Depth int
-	Next  string
-}
-
-// Run is one crawl as recorded (store.Run has the same fields).
-type Run struct {
-	ID       uint64
-	Mode     string // "walk" or "scan"
-	Full     bool
-	Seeds    []string
-	Started  time.Time
-	Finished time.Time
-	Complete bool
-	Requests int64 // HTTP requests, retries included, over every attempt
-
-	ModelsAdded   int64
-	ModelsRemoved int64
-	EdgesAdded    int64
-	EdgesRemoved  int64
-
-	// LogChanges: the sink logs every change for diff (off for a run that
-	// starts from an empty database).
-	LogChanges bool
-	// Watermark is the latest lastModified a scan has seen.
-	Watermark time.Time
-	// Bulk: a scan into an empty database, which the sink may write
-	// without reading first.
-	Bulk bool
-}
-
-// LastScan is what the sink remembers of the latest complete scan.
-type LastScan struct {
-	Run       uint64
-	Watermark time.Time // the latest lastModified seen
-	Models    int       // models stored after it
-	Finished  time.Time
-}
+// The records the Sink keeps are graph's, which the store persists: one
+// definition on both sides of the Sink.
+type (
+	Run      = graph.Run        // one crawl as recorded
+	Job      = graph.CrawlJob   // the crawl in progress: its parameters and a scan's position
+	Tally    = graph.CrawlTally // what the crawl in progress has counted so far
+	Pending  = graph.Pending    // a queued model with the URL of its next listing page
+	LastScan = graph.LastScan   // the latest complete scan
+)

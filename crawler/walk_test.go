@@ -179,65 +179,49 @@ func TestWalkUnknownSeed(t *testing.T) {
 	}
 }
 
-// TestWalkMemorySink walks into a sink kept in memory: the walk needs no
-// database. Walks into the store give the same totals, run and family,
-// before and after the family changes on the Hub (a model removed, one
-// added: the re-walk's lookup and removal).
-func TestWalkMemorySink(t *testing.T) {
+// TestRewalkTotals walks a family twice, before and after it changes on
+// the Hub (a model removed, one added: the re-walk's lookup and removal),
+// and checks each run's totals, the family stored and that the finished
+// walk leaves no job.
+func TestRewalkTotals(t *testing.T) {
 	world := smallWorld()
 	srv := hubtest.NewServer(world)
 	defer srv.Close()
-	const root = "meta-llama/Llama-3.1-8B"
-	walk := func(sink crawler.Sink) crawler.Stats {
-		t.Helper()
-		w, err := crawler.NewWalker(crawler.Config{Endpoint: srv.URL, MinWait: 1, MaxWait: 10}, sink)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stats, err := w.Walk(context.Background(), []graph.ModelID{"meta-llama/meta-llama-3.1-8b"}, crawler.Options{Depth: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return stats
+	st := memStore(t)
+	type totals struct {
+		Models, Edges, Pages              int64
+		Added, Removed, EdgesIn, EdgesOut int64
+		Complete                          bool
 	}
-	mem, db := newMemSink(), crawlsink.New(memStore(t))
-	changes := []func(){
-		func() {},
-		func() {
+	rounds := []struct {
+		change func()
+		want   totals
+	}{
+		// 13 members (the stub other/Base is not one) and the 16 edges
+		// into them; a page per member and the seed's lookup.
+		{func() {}, totals{13, 16, 14, 13, 0, 16, 0, true}},
+		// c/gguf gone with its edge from a/ft1; j/new and its edge from
+		// a/ft2 new.
+		{func() {
 			world.Remove("c/gguf")
 			world.Add(hubtest.Model{ID: "j/new", Tags: hubtest.ParentTags(pt("a/ft2", "finetune"))})
-		},
+		}, totals{13, 16, 14, 1, 1, 1, 1, true}},
 	}
-	for round, change := range changes {
-		change()
-		got, want := walk(mem), walk(db)
-		type totals struct {
-			Models, Edges, Pages              int64
-			Added, Removed, EdgesIn, EdgesOut int64
-			Complete                          bool
-		}
-		sum := func(s crawler.Stats) totals {
-			return totals{s.Models, s.Edges, s.Pages, s.Run.ModelsAdded, s.Run.ModelsRemoved, s.Run.EdgesAdded, s.Run.EdgesRemoved, s.Run.Complete}
-		}
-		if sum(got) != sum(want) {
-			t.Errorf("round %d: in memory %+v, in the store %+v", round, sum(got), sum(want))
-		}
-		if round == 1 && (got.Run.ModelsAdded != 1 || got.Run.ModelsRemoved != 1) {
-			t.Errorf("re-walk added %d and removed %d models, want 1 and 1", got.Run.ModelsAdded, got.Run.ModelsRemoved)
-		}
-		gc, err := mem.FamilyCount(context.Background(), root)
+	for round, r := range rounds {
+		r.change()
+		s, err := crawl(t, srv, st, []string{"meta-llama/meta-llama-3.1-8b"}, crawler.Options{Depth: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wc, err := db.FamilyCount(context.Background(), root)
-		if err != nil {
-			t.Fatal(err)
+		got := totals{s.Models, s.Edges, s.Pages, s.Run.ModelsAdded, s.Run.ModelsRemoved, s.Run.EdgesAdded, s.Run.EdgesRemoved, s.Run.Complete}
+		if got != r.want {
+			t.Errorf("round %d: %+v\nwant     %+v", round, got, r.want)
 		}
-		if gc != wc || gc.Descendants.Total != 12 {
-			t.Errorf("round %d: family in memory %+v, in the store %+v (12 descendants)", round, gc, wc)
+		if c := count(t, st, "meta-llama/Llama-3.1-8B"); c.Descendants.Total != 12 {
+			t.Errorf("round %d: family %+v, want 12 descendants", round, c)
 		}
-		if _, ok, _ := mem.CrawlJob(); ok {
-			t.Errorf("round %d: the finished walk left its job in the sink", round)
+		if _, ok, err := st.CrawlJob(); ok || err != nil {
+			t.Errorf("round %d: the finished walk left its job (%v)", round, err)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func CheckHub(hub Hub) error {
 
 // SetRun sets the run a crawl's stats describe (as a client reads it back
 // from the server's runs).
-func SetRun(s *CrawlStats, r Run) { s.Run = crawler.Run(r) }
+func SetRun(s *CrawlStats, r Run) { s.Run = r }
 
 // IsSeedError reports a crawl that completed without some of its seeds
 // (not one that crawled nothing).

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -32,19 +31,7 @@ var (
 )
 
 // CrawlJob describes a crawl in progress.
-type CrawlJob struct {
-	Kind     string   `json:"kind"` // "walk" or "scan"
-	Seeds    []string `json:"seeds,omitempty"`
-	Depth    int      `json:"depth"`
-	Full     bool     `json:"full,omitempty"`
-	Endpoint string   `json:"endpoint"`
-	Started  string   `json:"started"`
-	RunID    uint64   `json:"run"`
-	// A scan's position: the URL of the next listing page ("" before the
-	// first), and for an incremental scan the time it stops at.
-	ScanNext  string    `json:"scan_next,omitempty"`
-	ScanSince time.Time `json:"scan_since,omitzero"`
-}
+type CrawlJob = graph.CrawlJob
 
 // CrawlJob returns the crawl in progress, or ok == false when none.
 func (s *Store) CrawlJob() (job CrawlJob, ok bool, err error) {
@@ -199,11 +186,7 @@ func (tx *Tx) Done(id graph.ModelID, depth int) error {
 }
 
 // Pending is a queued model with the URL of its next listing page.
-type Pending struct {
-	ID    graph.ModelID
-	Depth int
-	Next  string
-}
+type Pending = graph.Pending
 
 // NextPending returns up to n queued models, shallowest first and in id
 // order within a depth, starting after the given one (nil: from the start).
@@ -234,11 +217,7 @@ func (s *Store) NextPending(after *Pending, n int) ([]Pending, error) {
 
 // CrawlTally is what the crawl in progress has counted so far, saved with
 // each page so that a resumed crawl's totals span the whole run.
-type CrawlTally struct {
-	Models int64 `json:"models"` // distinct models stored
-	Edges  int64 `json:"edges"`  // distinct edges into them
-	Pages  int64 `json:"pages"`  // pages committed
-}
+type CrawlTally = graph.CrawlTally
 
 // SetCrawlTally records the crawl's running totals.
 func (tx *Tx) SetCrawlTally(t CrawlTally) error {

@@ -35,37 +35,7 @@ const (
 )
 
 // Run is one crawl as recorded in the database.
-type Run struct {
-	ID       uint64    `json:"run"`
-	Mode     string    `json:"mode"` // "walk" or "scan"
-	Full     bool      `json:"full,omitempty"`
-	Seeds    []string  `json:"seeds,omitempty"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitzero"`
-	Complete bool      `json:"complete"`
-	Requests int64     `json:"requests"`
-
-	ModelsAdded   int64 `json:"models_added"`
-	ModelsRemoved int64 `json:"models_removed"`
-	EdgesAdded    int64 `json:"edges_added"`
-	EdgesRemoved  int64 `json:"edges_removed"`
-
-	// LogChanges records every change for `diff`; off for a run that
-	// starts from an empty database (everything would be "added").
-	LogChanges bool `json:"log_changes"`
-	// Watermark is the latest lastModified a scan has seen.
-	Watermark time.Time `json:"watermark,omitzero"`
-	// Bulk: a scan into an empty database (no models, no earlier run),
-	// which writes without reading first (see bulk.go).
-	Bulk bool `json:"bulk,omitempty"`
-}
-
-// Changed reports whether the run added or removed any model or edge. An
-// unfinished run that changed nothing (one that never got a page, or
-// re-read an unchanged family) left the data as the runs before it did.
-func (r *Run) Changed() bool {
-	return r.ModelsAdded != 0 || r.ModelsRemoved != 0 || r.EdgesAdded != 0 || r.EdgesRemoved != 0
-}
+type Run = graph.Run
 
 func runKey(id uint64) []byte { return binary.BigEndian.AppendUint64(append([]byte(nil), pRun...), id) }
 
@@ -391,13 +361,8 @@ const (
 	metaPageSize = "pagesize" // MaxPageSize
 )
 
-// LastScan is what the database remembers of the latest complete scan.
-type LastScan struct {
-	Run       uint64    `json:"run"`
-	Watermark time.Time `json:"watermark"` // the latest lastModified seen
-	Models    int       `json:"models"`    // models stored after it
-	Finished  time.Time `json:"finished"`
-}
+// LastScan is what the store remembers of the latest complete scan.
+type LastScan = graph.LastScan
 
 // LastScan returns the latest complete scan; ok is false when there was none.
 func (s *Store) LastScan() (last LastScan, ok bool, err error) {

@@ -180,7 +180,7 @@ func TestDamagedDatabase(t *testing.T) {
 func TestCrawlQueue(t *testing.T) {
 	s := memStore(t)
 	err := s.Update(func(tx *Tx) error {
-		for _, p := range []Pending{{"b", 1, "u-b"}, {"a", 1, "u-a"}, {"root", 0, "u-root"}, {"z", 2, "u-z"}} {
+		for _, p := range []Pending{{ID: "b", Depth: 1, Next: "u-b"}, {ID: "a", Depth: 1, Next: "u-a"}, {ID: "root", Depth: 0, Next: "u-root"}, {ID: "z", Depth: 2, Next: "u-z"}} {
 			if isNew, err := tx.Enqueue(p.ID, p.Depth, p.Next); err != nil || !isNew {
 				t.Errorf("Enqueue(%v) = %v, %v", p, isNew, err)
 			}
@@ -200,7 +200,7 @@ func TestCrawlQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Pending{{"root", 0, "u-root"}, {"a", 1, "u-a-2"}, {"b", 1, "u-b"}, {"z", 2, "u-z"}}
+	want := []Pending{{ID: "root", Depth: 0, Next: "u-root"}, {ID: "a", Depth: 1, Next: "u-a-2"}, {ID: "b", Depth: 1, Next: "u-b"}, {ID: "z", Depth: 2, Next: "u-z"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("queue = %v, want %v", got, want)
 	}
