@@ -391,6 +391,11 @@ func (g *Graph) Family(ctx context.Context, root ModelID, maxDepth int) (*Family
 // picks each member's path, alike whatever the numbering. sorted says
 // that a's numbers follow its ids.
 func outInIDOrder(a Adjacency, n int32, sorted bool) ([]int32, []Relation) {
+	if o, ok := a.(interface {
+		OutByID(int32) ([]int32, []Relation)
+	}); ok {
+		return o.OutByID(n)
+	}
 	dst, rels := a.Out(n)
 	if sorted || len(dst) < 2 {
 		return dst, rels

@@ -60,13 +60,21 @@ type state struct {
 	newIDs     sync.Map        // graph.ModelID → int32: nodes not in base, numbered from base.Len()
 	extra      []graph.ModelID // their ids; the writer appends, snapshots hold a prefix
 	dir        []atomic.Pointer[chunk]
-	versions   int    // node versions made since the state began
-	since      uint64 // the base's data version: versions are newer
+	// The base nodes' downloads and likes, dense (see Popularity).
+	downloads, likes []int64
+	versions         int    // node versions made since the state began
+	since            uint64 // the base's data version: versions are newer
 }
 
 func newState(base *graph.Graph, version uint64) *state {
 	st := &state{base: base, dir: make([]atomic.Pointer[chunk], dirSize), since: version}
 	n := base.Len()
+	if base.Nodes != nil {
+		st.downloads, st.likes = make([]int64, n), make([]int64, n)
+		for i, x := range base.Nodes {
+			st.downloads[i], st.likes[i] = x.Downloads, x.Likes
+		}
+	}
 	st.roff = make([]int32, n+1)
 	for i := range n {
 		kids, _ := base.Out(int32(i))
@@ -165,6 +173,39 @@ func (s *Snapshot) Out(i int32) ([]int32, []graph.Relation) {
 	return nil, nil
 }
 
+// CompareID compares the ids of nodes a and b (as cmp.Compare does): by
+// number alone when both are the base's, whose numbers follow their ids.
+func (s *Snapshot) CompareID(a, b int32) int {
+	if nb := int32(s.st.base.Len()); a < nb && b < nb {
+		return cmp.Compare(a, b)
+	}
+	return cmp.Compare(s.NodeID(a), s.NodeID(b))
+}
+
+// OutByID returns the edges out of node i by child id, then relation, as
+// a graph with sorted ids holds them (graph.FamilyOf walks them so).
+func (s *Snapshot) OutByID(i int32) ([]int32, []graph.Relation) {
+	v := s.at(i)
+	if v == nil {
+		return s.Out(i) // the base's, in id order
+	}
+	order := make([]int, len(v.kids))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := s.CompareID(v.kids[a], v.kids[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(v.kidRels[a], v.kidRels[b])
+	})
+	kids, rels := make([]int32, len(order)), make([]graph.Relation, len(order))
+	for k, o := range order {
+		kids[k], rels[k] = v.kids[o], v.kidRels[o]
+	}
+	return kids, rels
+}
+
 // In returns the edges into node i.
 func (s *Snapshot) In(i int32) ([]int32, []graph.Relation) {
 	if v := s.at(i); v != nil {
@@ -186,6 +227,20 @@ func (s *Snapshot) Info(i int32) graph.NodeInfo {
 		return s.st.base.Nodes[i]
 	}
 	return graph.NodeInfo{Stub: true}
+}
+
+// Popularity returns node i's downloads and likes: Info's, read from
+// arrays of their own for a base node (a walk over a large family reads
+// them for every member).
+func (s *Snapshot) Popularity(i int32) (downloads, likes int64) {
+	if v := s.at(i); v != nil {
+		return v.info.Downloads, v.info.Likes
+	}
+	if int(i) < len(s.st.downloads) {
+		return s.st.downloads[i], s.st.likes[i]
+	}
+	n := s.Info(i)
+	return n.Downloads, n.Likes
 }
 
 // Index returns the node number of id, if the snapshot holds it.

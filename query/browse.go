@@ -3,6 +3,7 @@ package query
 import (
 	"bytes"
 	"cmp"
+	"container/heap"
 	"context"
 	"encoding/base64"
 	"slices"
@@ -73,92 +74,86 @@ func (e *Engine) Children(ctx context.Context, name string, o ChildrenOptions) (
 	if err != nil {
 		return Children{}, err
 	}
-	out := Children{Model: id, Children: []Child{}}
-	var kids []Child
-	if s := e.Snapshot(); s != nil {
-		kids = liveChildren(s, id, o.Relation)
-	} else if err := e.childrenFromStore(ctx, id, o.Relation, &kids); err != nil {
-		return out, err
+	snap, err := e.snapshot(ctx)
+	if err != nil {
+		return Children{}, err
 	}
-	slices.SortFunc(kids, func(a, b Child) int {
-		var c int
-		switch o.Sort {
-		case "likes":
-			c = cmp.Compare(b.Likes, a.Likes)
-		case "created":
-			c = cmp.Compare(b.Created, a.Created)
-		default:
-			c = cmp.Compare(b.Downloads, a.Downloads)
+	out := Children{Model: id, Children: []Child{}}
+	kids, rels := children(snap, id, o.Relation, o.Sort)
+	// The page is the top offset+limit in order: a heap orders only those.
+	h := &kidHeap{kids: kids, less: func(a, b kid) bool {
+		if a.key != b.key {
+			return a.key > b.key
 		}
-		if c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.ID), string(b.ID))
-	})
+		return snap.CompareID(a.n, b.n) < 0
+	}}
+	heap.Init(h)
 	out.Total = len(kids)
-	if offset < len(kids) {
-		end := min(offset+o.Limit, len(kids))
-		out.Children = append(out.Children, kids[offset:end]...)
-		if end < len(kids) {
-			out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	for k := 0; k < offset+o.Limit && h.Len() > 0; k++ {
+		c := heap.Pop(h).(kid)
+		if k >= offset {
+			out.Children = append(out.Children, childOf(snap.NodeID(c.n), rels[c.rel], snap.Info(c.n)))
 		}
+	}
+	if end := offset + o.Limit; end < out.Total {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
 	}
 	return out, nil
 }
 
-// childrenFromStore reads id's direct children from the database.
-func (e *Engine) childrenFromStore(ctx context.Context, id graph.ModelID, relation graph.Relation, kids *[]Child) error {
-	return e.st.View(ctx, func(r *store.Reader) error {
-		rel := map[graph.ModelID]graph.Relation{}
-		var ids []graph.ModelID
-		err := r.ChildEdges(id, func(ed graph.Edge) error {
-			if relation != "" && ed.Relation != relation {
-				return nil
-			}
-			if _, ok := rel[ed.Child]; !ok {
-				ids = append(ids, ed.Child)
-				rel[ed.Child] = ed.Relation
-			}
-			return ctx.Err()
-		})
-		if err != nil {
-			return err
-		}
-		return r.ModelsOf(ids, func(m graph.Model) error {
-			*kids = append(*kids, childOf(m.ID, rel[m.ID], graph.NodeInfoOf(&m)))
-			return ctx.Err()
-		})
-	})
+// kidHeap orders children for a page.
+type kidHeap struct {
+	kids []kid
+	less func(a, b kid) bool
 }
 
-// liveChildren lists id's direct children in the snapshot; a child named
-// with several relations takes the first in sorted order, as the database's
-// key order gives it.
-func liveChildren(s *live.Snapshot, id graph.ModelID, relation graph.Relation) []Child {
+func (h *kidHeap) Len() int           { return len(h.kids) }
+func (h *kidHeap) Less(i, j int) bool { return h.less(h.kids[i], h.kids[j]) }
+func (h *kidHeap) Swap(i, j int)      { h.kids[i], h.kids[j] = h.kids[j], h.kids[i] }
+func (h *kidHeap) Push(x any)         { h.kids = append(h.kids, x.(kid)) }
+func (h *kidHeap) Pop() any {
+	x := h.kids[len(h.kids)-1]
+	h.kids = h.kids[:len(h.kids)-1]
+	return x
+}
+
+// kid is a direct child: its node, the relation listed, and the key it is
+// ordered by (no pointers: a popular base has tens of thousands).
+type kid struct {
+	n, rel int32 // rel: the relation's index in the edge list
+	key    int64
+}
+
+// children lists id's direct children in the snapshot (with relation
+// only, if set), each with its key for sort (downloads, likes or created);
+// a child named with several relations takes the first in sorted order,
+// as the database's key order gives it.
+func children(s *live.Snapshot, id graph.ModelID, relation graph.Relation, sort string) ([]kid, []graph.Relation) {
 	i, ok := s.Index(id)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	to, rels := s.Out(i)
-	first := make(map[int32]graph.Relation, len(to))
-	var order []int32
+	to, rels := s.OutByID(i) // a child's relations side by side, sorted
+	kids := make([]kid, 0, len(to))
 	for k, c := range to {
 		if relation != "" && rels[k] != relation {
 			continue
 		}
-		r, seen := first[c]
-		if !seen {
-			order = append(order, c)
+		if n := len(kids); n > 0 && kids[n-1].n == c {
+			continue // listed with its first relation
 		}
-		if !seen || rels[k] < r {
-			first[c] = rels[k]
+		var key int64
+		switch sort {
+		case "likes":
+			_, key = s.Popularity(c)
+		case "created":
+			key = s.Info(c).Created
+		default:
+			key, _ = s.Popularity(c)
 		}
+		kids = append(kids, kid{n: c, rel: int32(k), key: key})
 	}
-	kids := make([]Child, 0, len(order))
-	for _, c := range order {
-		kids = append(kids, childOf(s.NodeID(c), first[c], s.Info(c)))
-	}
-	return kids
+	return kids, rels
 }
 
 // childOf is a child as the table lists it.
@@ -210,11 +205,6 @@ func (x *searchIndex) isPrefix(k int, q []byte) bool {
 	}
 	_, name, _ := bytes.Cut(s, []byte("/"))
 	return bytes.HasPrefix(name, q)
-}
-
-type searchCache struct {
-	mu  sync.Mutex
-	idx *searchIndex
 }
 
 // Search finds stored models whose id contains q (any letter case), those
@@ -313,34 +303,11 @@ func (x *searchIndex) find(ctx context.Context, q []byte, limit int) (prefix, re
 }
 
 func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
-	if e.live != nil {
-		v := e.live.view.Load()
-		if v.search == nil { // the view of the graph as loaded: no index yet
-			e.search.mu.Lock()
-			defer e.search.mu.Unlock()
-			if e.search.idx == nil || e.search.idx.version != v.version {
-				e.search.idx = buildSearchIndex(v.g, v.version)
-			}
-			return e.search.idx, nil
-		}
-		return v.search, nil
-	}
-	v, err := e.st.DataVersion()
+	v, err := e.view(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e.search.mu.Lock()
-	defer e.search.mu.Unlock()
-	if e.search.idx != nil && e.search.idx.version == v {
-		return e.search.idx, nil
-	}
-	g, err := e.st.CachedGraph(ctx)
-	if err != nil {
-		return nil, err
-	}
-	idx := buildSearchIndex(g, v)
-	e.search.idx = idx
-	return idx, nil
+	return v.searchIndex(), nil
 }
 
 // buildSearchIndex indexes g's models (stubs left out) as of version.
@@ -405,52 +372,168 @@ func (e *Engine) Graph(ctx context.Context, name string, maxNodes int) (GraphVie
 	if err != nil {
 		return GraphView{}, err
 	}
-	snap := e.Snapshot()
-	full, err := e.family(ctx, id, -1)
+	snap, err := e.snapshot(ctx)
 	if err != nil {
 		return GraphView{}, err
 	}
-	view := GraphView{Root: id, Members: len(full.Members), Nodes: []GraphNode{}, Edges: []Edge{}}
-	downloads := make(map[graph.ModelID]int64, len(full.Members))
-	if snap != nil {
-		for _, m := range full.Members {
-			if i, ok := snap.Index(m); ok {
-				downloads[m] = snap.Info(i).Downloads
+	return graphView(ctx, snap, id, maxNodes)
+}
+
+// graphView is Graph over a snapshot, on node numbers: the family
+// breadth-first (children in id order, so that each member's path up is
+// the one a family loaded from the database has), then the most downloaded
+// members taken with their paths (as graph.Family.Prune does) from a heap,
+// which orders only as many as it takes.
+func graphView(ctx context.Context, s *live.Snapshot, id graph.ModelID, maxNodes int) (GraphView, error) {
+	view := GraphView{Root: id, Members: 1, Nodes: []GraphNode{}, Edges: []Edge{}}
+	root, ok := s.Index(id)
+	if !ok {
+		view.Nodes = append(view.Nodes, GraphNode{ID: id})
+		return view, ctx.Err()
+	}
+	// Members in breadth-first order, each with its depth and the index
+	// of its parent on a shortest path; a bit per node says who is one
+	// (small enough to stay in the processor's cache, where arrays as long
+	// as the graph would not).
+	sc, _ := scratchPool.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer scratchPool.Put(sc)
+	seen := sc.bits((s.NodeCount() + 63) / 64)
+	mark := func(n int32) bool {
+		w, bit := n/64, uint64(1)<<(n%64)
+		was := seen[w]&bit != 0
+		seen[w] |= bit
+		return was
+	}
+	mark(root)
+	members, depth, via := append(sc.members[:0], root), append(sc.depth[:0], 0), append(sc.via[:0], -1)
+	defer func() { sc.members, sc.depth, sc.via = members, depth, via }()
+	for h := 0; h < len(members); h++ {
+		if h%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return view, err
 			}
+		}
+		kids, _ := s.OutByID(members[h])
+		for _, c := range kids {
+			if !mark(c) {
+				members, depth, via = append(members, c), append(depth, depth[h]+1), append(via, int32(h))
+			}
+		}
+	}
+	view.Members = len(members)
+	downloads := slices.Grow(sc.downloads[:0], len(members))[:len(members)]
+	sc.downloads = downloads
+	for k, m := range members {
+		downloads[k], _ = s.Popularity(m)
+	}
+	kept := make([]bool, len(members)) // by member index
+	keptNode := make(map[int32]bool, min(maxNodes, len(members)))
+	take := func(k int32) { kept[k], keptNode[members[k]] = true, true }
+	if maxNodes >= len(members) {
+		for k := range members {
+			take(int32(k))
 		}
 	} else {
-		err = e.st.View(ctx, func(r *store.Reader) error {
-			return r.ModelsOf(full.Members, func(m graph.Model) error { downloads[m.ID] = m.Downloads; return ctx.Err() })
-		})
-		if err != nil {
-			return view, err
-		}
-	}
-	f := full
-	if maxNodes < len(full.Members) {
-		if f, err = full.Prune(ctx, maxNodes, func(id graph.ModelID) int64 { return downloads[id] }); err != nil {
-			return view, err
-		}
 		view.Truncated = true
-	}
-	kept := make(map[graph.ModelID]bool, len(f.Members))
-	for _, m := range f.Members {
-		kept[m] = true
-	}
-	hidden := map[graph.ModelID]map[graph.ModelID]bool{}
-	for _, ed := range full.Edges {
-		if kept[ed.Parent] && !kept[ed.Child] {
-			if hidden[ed.Parent] == nil {
-				hidden[ed.Parent] = map[graph.ModelID]bool{}
+		take(0)
+		// Members but the root, most downloaded first, then by id.
+		h := &ranking{s: s, members: members, downloads: downloads, order: sc.order[:0]}
+		for k := 1; k < len(members); k++ {
+			h.order = append(h.order, int32(k))
+		}
+		defer func() { sc.order = h.order[:0] }()
+		heap.Init(h)
+		var path []int32
+		for n := 1; n < maxNodes && h.Len() > 0; {
+			path = path[:0]
+			for x := heap.Pop(h).(int32); !kept[x]; x = via[x] {
+				path = append(path, x)
 			}
-			hidden[ed.Parent][ed.Child] = true
+			if n+len(path) > maxNodes {
+				continue
+			}
+			for _, x := range path {
+				take(x)
+			}
+			n += len(path)
 		}
 	}
-	for _, m := range f.Members {
-		view.Nodes = append(view.Nodes, GraphNode{ID: m, Downloads: downloads[m], Depth: f.Depth[m], HiddenChildren: len(hidden[m])})
+	for k, m := range members {
+		if !kept[k] {
+			continue
+		}
+		kids, rels := s.OutByID(m)
+		hidden := 0
+		for j, c := range kids {
+			switch {
+			case keptNode[c]:
+				view.Edges = append(view.Edges, Edge{s.NodeID(m), s.NodeID(c), rels[j]})
+			case j == 0 || kids[j-1] != c:
+				hidden++ // a child left out (counted once, however many relations)
+			}
+		}
+		view.Nodes = append(view.Nodes, GraphNode{ID: s.NodeID(m), Downloads: downloads[k], Depth: int(depth[k]), HiddenChildren: hidden})
 	}
-	view.Edges = edgesOf(f.Edges)
+	slices.SortFunc(view.Edges, func(a, b Edge) int {
+		if c := cmp.Compare(a.Parent, b.Parent); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Child, b.Child); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Relation, b.Relation)
+	})
 	return view, ctx.Err()
+}
+
+// scratch is a graph view's working space, kept between requests: the
+// arrays of a large family are megabytes, which fresh from the system
+// cost more to touch than to fill.
+type scratch struct {
+	seen                []uint64
+	members, depth, via []int32
+	order               []int32
+	downloads           []int64
+}
+
+var scratchPool sync.Pool // of *scratch
+
+// bits returns a cleared bitset of n words.
+func (sc *scratch) bits(n int) []uint64 {
+	if cap(sc.seen) < n {
+		sc.seen = make([]uint64, n, n+n/4)
+	}
+	sc.seen = sc.seen[:n]
+	clear(sc.seen)
+	return sc.seen
+}
+
+// ranking is a heap of family members (indexes into members), the most
+// downloaded on top, ties by id.
+type ranking struct {
+	s         *live.Snapshot
+	members   []int32
+	downloads []int64
+	order     []int32
+}
+
+func (h *ranking) Len() int { return len(h.order) }
+func (h *ranking) Less(i, j int) bool {
+	a, b := h.order[i], h.order[j]
+	if da, db := h.downloads[a], h.downloads[b]; da != db {
+		return da > db
+	}
+	return h.s.CompareID(h.members[a], h.members[b]) < 0
+}
+func (h *ranking) Swap(i, j int) { h.order[i], h.order[j] = h.order[j], h.order[i] }
+func (h *ranking) Push(x any)    { h.order = append(h.order, x.(int32)) }
+func (h *ranking) Pop() any {
+	x := h.order[len(h.order)-1]
+	h.order = h.order[:len(h.order)-1]
+	return x
 }
 
 // Runs lists the recorded runs, newest first.

@@ -42,8 +42,64 @@ type view struct {
 	g       *graph.Graph // the compact graph of version (the live graph's base then)
 	built   time.Time
 	took    time.Duration
-	search  *searchIndex
-	stats   sync.Map // statsKey → *statsMemo: statistics asked of this version
+	search  struct {
+		once sync.Once
+		idx  *searchIndex
+	}
+	stats sync.Map // statsKey → *statsMemo: statistics asked of this version
+}
+
+// searchIndex returns the view's search index, built when first asked.
+func (v *view) searchIndex() *searchIndex {
+	v.search.once.Do(func() { v.search.idx = buildSearchIndex(v.g, v.version) })
+	return v.search.idx
+}
+
+// staticGraph is the graph of an Engine made by New, loaded from the
+// database when a question needs it and again when the data version
+// moved (a one-shot command asks once).
+type staticGraph struct {
+	mu   sync.Mutex
+	snap *live.Snapshot
+	view *view
+}
+
+// snapshot returns the graph to read: the live graph's newest snapshot,
+// or, for New's Engine, the stored graph.
+func (e *Engine) snapshot(ctx context.Context) (*live.Snapshot, error) {
+	if e.live != nil {
+		return e.live.g.Current(), nil
+	}
+	_, s, err := e.loadStatic(ctx)
+	return s, err
+}
+
+// view returns the derived views to read: the live graph's latest, or for
+// New's Engine the stored graph's.
+func (e *Engine) view(ctx context.Context) (*view, error) {
+	if e.live != nil {
+		return e.live.view.Load(), nil
+	}
+	v, _, err := e.loadStatic(ctx)
+	return v, err
+}
+
+func (e *Engine) loadStatic(ctx context.Context) (*view, *live.Snapshot, error) {
+	version, err := e.st.DataVersion()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.static.mu.Lock()
+	defer e.static.mu.Unlock()
+	if e.static.view == nil || e.static.view.version != version {
+		base, v, err := e.st.VersionedGraph(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.static.snap = live.New(base, v).Current()
+		e.static.view = &view{version: v, g: base}
+	}
+	return e.static.view, e.static.snap, nil
 }
 
 type statsKey struct {
@@ -196,7 +252,7 @@ func (e *Engine) refreshView(ctx context.Context) error {
 		return err
 	}
 	v := &view{version: version, g: g}
-	v.search = buildSearchIndex(g, version)
+	v.searchIndex()
 	if _, err := v.statsOf(ctx, e.st, statsKey{top: 10}); err != nil {
 		return err
 	}

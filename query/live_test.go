@@ -126,10 +126,15 @@ func TestOpenReadsDuringWrites(t *testing.T) {
 		if !reflect.DeepEqual(aa, ab) {
 			t.Fatalf("ancestors %s: live %+v, database %+v", name, aa, ab)
 		}
-		ga, _ := e.Graph(ctx, name, 20)
-		gb, _ := fresh.Graph(ctx, name, 20)
-		if !reflect.DeepEqual(ga, gb) {
-			t.Fatalf("graph %s: live %+v, database %+v", name, ga, gb)
+		for _, max := range []int{1, 5, 20, 1000} {
+			ga, _ := e.Graph(ctx, name, max)
+			gb, _ := fresh.Graph(ctx, name, max)
+			if !reflect.DeepEqual(ga, gb) {
+				t.Fatalf("graph %s: live %+v, database %+v", name, ga, gb)
+			}
+			if want := prunedView(t, fresh, name, max); !reflect.DeepEqual(ga, want) {
+				t.Fatalf("graph %s (%d): %+v, pruned family %+v", name, max, ga, want)
+			}
 		}
 	}
 	// Statistics come from a view refreshed in the background: wait for
@@ -164,3 +169,59 @@ func TestOpenReadsDuringWrites(t *testing.T) {
 }
 
 func isUnknown(err error) bool { return err != nil && errors.Is(err, query.ErrUnknownModel) }
+
+// prunedView is the graph view as graph.Family.Prune makes it: the
+// reference the engine's walk over node numbers must equal.
+func prunedView(t *testing.T, e *query.Engine, name string, maxNodes int) query.GraphView {
+	t.Helper()
+	ctx := context.Background()
+	full, err := e.Family(ctx, name, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	downloads := map[graph.ModelID]int64{}
+	for _, m := range full.Members {
+		c, err := e.Children(ctx, string(m), query.ChildrenOptions{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range c.Children {
+			downloads[k.ID] = k.Downloads
+		}
+	}
+	if h, err := e.Search(ctx, string(full.Root), 100); err == nil {
+		for _, hit := range h.Results {
+			if hit.ID == full.Root {
+				downloads[hit.ID] = hit.Downloads
+			}
+		}
+	}
+	f := full
+	view := query.GraphView{Root: full.Root, Members: len(full.Members), Nodes: []query.GraphNode{}, Edges: []query.Edge{}}
+	if maxNodes < len(full.Members) {
+		if f, err = full.Prune(ctx, maxNodes, func(id graph.ModelID) int64 { return downloads[id] }); err != nil {
+			t.Fatal(err)
+		}
+		view.Truncated = true
+	}
+	kept := map[graph.ModelID]bool{}
+	for _, m := range f.Members {
+		kept[m] = true
+	}
+	hidden := map[graph.ModelID]map[graph.ModelID]bool{}
+	for _, ed := range full.Edges {
+		if kept[ed.Parent] && !kept[ed.Child] {
+			if hidden[ed.Parent] == nil {
+				hidden[ed.Parent] = map[graph.ModelID]bool{}
+			}
+			hidden[ed.Parent][ed.Child] = true
+		}
+	}
+	for _, m := range f.Members {
+		view.Nodes = append(view.Nodes, query.GraphNode{ID: m, Downloads: downloads[m], Depth: f.Depth[m], HiddenChildren: len(hidden[m])})
+	}
+	for _, ed := range f.Edges {
+		view.Edges = append(view.Edges, query.Edge{Parent: ed.Parent, Child: ed.Child, Relation: ed.Relation})
+	}
+	return view
+}

@@ -46,9 +46,9 @@ func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 // Engine answers questions of one store. It is safe for concurrent use.
 type Engine struct {
 	st     *store.Store
-	search searchCache
-	live   *liveState // set by Open: the graph kept in memory and its views
-	owns   bool       // made by OpenDB: Close closes the store
+	static staticGraph // New's: the graph as stored, loaded when first asked
+	live   *liveState  // set by Open: the graph kept in memory and its views
+	owns   bool        // made by OpenDB: Close closes the store
 }
 
 // New returns an Engine reading st. The caller keeps st open while the
