@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -172,6 +173,27 @@ func (b *GraphBuilder) Graph() *Graph {
 	}
 	g.dst, g.rel, b.src = dst, rel, nil
 	return g
+}
+
+// OwnIDs copies the ids into one buffer of their own. A graph decoded by
+// UnmarshalCSR holds its ids as substrings of the encoded form, which
+// keeps all of it (node records, offsets) in memory: a graph kept for
+// long calls OwnIDs so that only the ids stay.
+func (g *Graph) OwnIDs() {
+	size := 0
+	for _, id := range g.ids {
+		size += len(id)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, id := range g.ids {
+		b.WriteString(string(id))
+	}
+	all, start := b.String(), 0
+	for i, id := range g.ids {
+		g.ids[i] = ModelID(all[start : start+len(id)])
+		start += len(id)
+	}
 }
 
 // Len returns the number of nodes.
