@@ -39,10 +39,17 @@ const (
 // they were from data version ver on. Its slices are never written within
 // their lengths once it is published.
 type node struct {
-	ver        uint64
-	older      *node
-	gone       bool // removed (no edges, no attributes)
-	info       graph.NodeInfo
+	ver   uint64
+	older *node
+	gone  bool // removed (no edges, no attributes)
+	info  graph.NodeInfo
+	// e holds its edges when they changed: nil means the base's (none for
+	// a node the base lacks). Versions share it until one changes them.
+	e *edges
+}
+
+// edges are a node's edge lists, both ways.
+type edges struct {
 	kids       []int32
 	kidRels    []graph.Relation
 	parents    []int32
@@ -164,8 +171,8 @@ func (s *Snapshot) NodeID(i int32) graph.ModelID {
 
 // Out returns the edges out of node i (graph.Adjacency).
 func (s *Snapshot) Out(i int32) ([]int32, []graph.Relation) {
-	if v := s.at(i); v != nil {
-		return v.kids, v.kidRels
+	if v := s.at(i); v != nil && v.e != nil {
+		return v.e.kids, v.e.kidRels
 	}
 	if int(i) < s.st.base.Len() {
 		return s.st.base.Out(i)
@@ -186,30 +193,31 @@ func (s *Snapshot) CompareID(a, b int32) int {
 // a graph with sorted ids holds them (graph.FamilyOf walks them so).
 func (s *Snapshot) OutByID(i int32) ([]int32, []graph.Relation) {
 	v := s.at(i)
-	if v == nil {
+	if v == nil || v.e == nil {
 		return s.Out(i) // the base's, in id order
 	}
-	order := make([]int, len(v.kids))
+	e := v.e
+	order := make([]int, len(e.kids))
 	for k := range order {
 		order[k] = k
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		if c := s.CompareID(v.kids[a], v.kids[b]); c != 0 {
+		if c := s.CompareID(e.kids[a], e.kids[b]); c != 0 {
 			return c
 		}
-		return cmp.Compare(v.kidRels[a], v.kidRels[b])
+		return cmp.Compare(e.kidRels[a], e.kidRels[b])
 	})
 	kids, rels := make([]int32, len(order)), make([]graph.Relation, len(order))
 	for k, o := range order {
-		kids[k], rels[k] = v.kids[o], v.kidRels[o]
+		kids[k], rels[k] = e.kids[o], e.kidRels[o]
 	}
 	return kids, rels
 }
 
 // In returns the edges into node i.
 func (s *Snapshot) In(i int32) ([]int32, []graph.Relation) {
-	if v := s.at(i); v != nil {
-		return v.parents, v.parentRels
+	if v := s.at(i); v != nil && v.e != nil {
+		return v.e.parents, v.e.parentRels
 	}
 	if int(i) < s.st.base.Len() {
 		lo, hi := s.st.roff[i], s.st.roff[i+1]
@@ -521,7 +529,7 @@ func (g *Graph) Reset(base *graph.Graph, version uint64) {
 // apply makes the versions of the nodes d changes and returns the snapshot
 // of d.Version after cur.
 func (st *state) apply(cur *Snapshot, d graph.Delta) *Snapshot {
-	w := applier{st: st, ver: d.Version, fresh: map[int32]*node{}}
+	w := applier{st: st, ver: d.Version, fresh: map[int32]*node{}, owned: map[int32]bool{}}
 	next := *cur
 	next.version = d.Version
 	for _, c := range d.Changes {
@@ -543,14 +551,14 @@ func (st *state) apply(cur *Snapshot, d graph.Delta) *Snapshot {
 				next.count(*was, -1)
 			}
 			v := w.node(i)
-			v.gone, v.info = true, graph.NodeInfo{}
-			v.kids, v.kidRels, v.parents, v.parentRels = nil, nil, nil, nil
+			v.gone, v.info, v.e = true, graph.NodeInfo{}, &edges{}
+			w.owned[i] = true
 		case graph.AddEdge:
 			p, ch := w.number(c.Edge.Parent, &next), w.number(c.Edge.Child, &next)
-			pv := w.node(p)
-			pv.kids, pv.kidRels = append(pv.kids, ch), append(pv.kidRels, c.Edge.Relation)
-			cv := w.node(ch)
-			cv.parents, cv.parentRels = append(cv.parents, p), append(cv.parentRels, c.Edge.Relation)
+			pe := w.edges(p)
+			pe.kids, pe.kidRels = append(pe.kids, ch), append(pe.kidRels, c.Edge.Relation)
+			ce := w.edges(ch)
+			ce.parents, ce.parentRels = append(ce.parents, p), append(ce.parentRels, c.Edge.Relation)
 			next.edges++
 		case graph.RemoveEdge:
 			p, ok1 := w.lookup(c.Edge.Parent)
@@ -558,10 +566,10 @@ func (st *state) apply(cur *Snapshot, d graph.Delta) *Snapshot {
 			if !ok1 || !ok2 {
 				continue
 			}
-			pv, cv := w.node(p), w.node(ch)
+			pe, ce := w.edges(p), w.edges(ch)
 			var removed bool
-			pv.kids, pv.kidRels, removed = without(pv.kids, pv.kidRels, ch, c.Edge.Relation)
-			cv.parents, cv.parentRels, _ = without(cv.parents, cv.parentRels, p, c.Edge.Relation)
+			pe.kids, pe.kidRels, removed = without(pe.kids, pe.kidRels, ch, c.Edge.Relation)
+			ce.parents, ce.parentRels, _ = without(ce.parents, ce.parentRels, p, c.Edge.Relation)
 			if removed {
 				next.edges--
 			}
@@ -602,6 +610,7 @@ type applier struct {
 	st    *state
 	ver   uint64
 	fresh map[int32]*node
+	owned map[int32]bool // the fresh versions whose edges are their own
 }
 
 // lookup finds id's node number, removed or not.
@@ -666,22 +675,39 @@ func (w *applier) node(i int32) *node {
 	}
 	v := &node{ver: w.ver}
 	if h := w.st.head(i); h != nil {
-		*v = *h
+		*v = *h // its edges shared until they change
 		v.ver, v.older = w.ver, h
 	} else if int(i) < w.st.base.Len() {
-		b := w.st.base
-		if b.Nodes != nil {
+		if b := w.st.base; b.Nodes != nil {
 			v.info = b.Nodes[i]
 		} else {
 			v.info = graph.NodeInfo{Stub: true}
 		}
-		// Copied out of the base's arrays, with room: appending to a
-		// slice of them would write over the next node's edges.
-		kids, rels := b.Out(i)
-		v.kids, v.kidRels = slices.Grow(slices.Clone(kids), 4), slices.Grow(slices.Clone(rels), 4)
-		lo, hi := w.st.roff[i], w.st.roff[i+1]
-		v.parents, v.parentRels = slices.Grow(slices.Clone(w.st.rsrc[lo:hi]), 4), slices.Grow(slices.Clone(w.st.rrel[lo:hi]), 4)
 	}
 	w.fresh[i] = v
 	return v
+}
+
+// edges returns the edge lists of node i's version in this delta, its own
+// to change: a new header over the newest lists (appending goes past the
+// lengths older versions hold), or a copy of the base's.
+func (w *applier) edges(i int32) *edges {
+	v := w.node(i)
+	if w.owned[i] {
+		return v.e
+	}
+	e := &edges{}
+	switch {
+	case v.e != nil:
+		*e = *v.e
+	case int(i) < w.st.base.Len():
+		// Copied out of the base's arrays, with room: appending to a
+		// slice of them would write over the next node's edges.
+		kids, rels := w.st.base.Out(i)
+		e.kids, e.kidRels = slices.Grow(slices.Clone(kids), 4), slices.Grow(slices.Clone(rels), 4)
+		lo, hi := w.st.roff[i], w.st.roff[i+1]
+		e.parents, e.parentRels = slices.Grow(slices.Clone(w.st.rsrc[lo:hi]), 4), slices.Grow(slices.Clone(w.st.rrel[lo:hi]), 4)
+	}
+	v.e, w.owned[i] = e, true
+	return e
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,9 +56,19 @@ is saved, and the next start resumes it.`, stderr)
 	endpoint := fs.String("endpoint", "", "Hub base `URL` (default $HF_ENDPOINT, else https://huggingface.co)")
 	parallel := fs.Int("parallel", 4, "`N` requests in flight at once")
 	rateFlag := fs.String("rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes)")
+	memLimit := fs.String("memory-limit", "768MiB", "keep the Go heap near `SIZE` (e.g. 512MiB, 2GiB; 0: no limit), collecting garbage more often when near it; $GOMEMLIMIT, when set, wins")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	limit, err := parseSize(*memLimit)
+	if err != nil {
+		return usagef("serve: --memory-limit: %v", err)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && limit > 0 {
+		// The live graph, the crawl's pages and the database's tables
+		// would otherwise let the heap grow to twice what is live.
+		debug.SetMemoryLimit(limit)
 	}
 	if *token == "" {
 		*token = os.Getenv("HFLINEAGE_SERVE_TOKEN") // read here, never shown as a flag default
@@ -230,4 +242,26 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// parseSize parses a size in bytes: a number with an optional unit (B,
+// KiB, MiB, GiB; KB, MB, GB as powers of 1000).
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n < 0 || n*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("want a size such as 768MiB or 2GiB, not %q", s)
+	}
+	return int64(n * float64(mult)), nil
 }
