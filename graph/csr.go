@@ -280,14 +280,16 @@ func (g *Graph) Edges(fn func(Edge)) {
 }
 
 // Walker counts families of one graph, reusing its scratch space; it is not
-// safe for concurrent use.
+// safe for concurrent use. Its scratch is a bit per node (seen) and a byte
+// per node (relations seen into it): small enough that a walk over a large
+// family stays in the processor's caches, where arrays of words per node
+// would not.
 type Walker struct {
-	a     Adjacency
-	stamp []uint32
-	depth []int32
-	rels  []uint8 // relations seen into each node (bit per known relation)
-	epoch uint32
-	queue []int32
+	a      Adjacency
+	seen   []uint64
+	rels   []uint8 // relations seen into each node (bit per known relation)
+	queue  []int32
+	qdepth []int32 // depth of queue[k]
 }
 
 // NewWalker returns a Walker over g.
@@ -300,7 +302,7 @@ func NewWalkerOf(a Adjacency) *Walker { return NewWalkerSized(a, a.NodeCount()) 
 // least a.NodeCount()), so that it can be Reset to larger graphs.
 func NewWalkerSized(a Adjacency, n int) *Walker {
 	n = max(n, a.NodeCount())
-	return &Walker{a: a, stamp: make([]uint32, n), depth: make([]int32, n), rels: make([]uint8, n)}
+	return &Walker{a: a, seen: make([]uint64, (n+63)/64), rels: make([]uint8, n)}
 }
 
 // Reset points w at a, which must have no more nodes than the graph w was
@@ -308,7 +310,7 @@ func NewWalkerSized(a Adjacency, n int) *Walker {
 func (w *Walker) Reset(a Adjacency) { w.a = a }
 
 // Fits reports whether w's scratch space is large enough for a.
-func (w *Walker) Fits(a Adjacency) bool { return a.NodeCount() <= len(w.stamp) }
+func (w *Walker) Fits(a Adjacency) bool { return a.NodeCount() <= len(w.rels) }
 
 func relBit(r Relation) uint8 {
 	switch r {
@@ -328,33 +330,36 @@ func relBit(r Relation) uint8 {
 // if not nil, is called for every descendant with its depth.
 func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 	a := w.a
-	w.epoch++
-	if w.epoch == 0 { // wrapped: clear stamps
-		clear(w.stamp)
-		w.epoch = 1
-	}
 	r := int32(root)
 	c := FamilyCount{Model: a.NodeID(r)}
-	w.stamp[r], w.depth[r], w.rels[r] = w.epoch, 0, 0
-	w.queue = append(w.queue[:0], r)
+	seen := w.seen
+	mark := func(n int32) bool { // reports whether n was seen, and marks it
+		word, bit := n>>6, uint64(1)<<(n&63)
+		was := seen[word]&bit != 0
+		seen[word] |= bit
+		return was
+	}
+	mark(r)
+	w.rels[r] = 0
+	w.queue, w.qdepth = append(w.queue[:0], r), append(w.qdepth[:0], 0)
 	for h := 0; h < len(w.queue); h++ {
-		n := w.queue[h]
+		n, d := w.queue[h], w.qdepth[h]
 		dst, rels := a.Out(n)
 		for k, ch := range dst {
 			if ch == r {
 				continue
 			}
 			bit := relBit(rels[k])
-			if w.stamp[ch] != w.epoch {
-				w.stamp[ch], w.depth[ch], w.rels[ch] = w.epoch, w.depth[n]+1, 0
-				w.queue = append(w.queue, ch)
+			if !mark(ch) {
+				w.rels[ch] = 0
+				w.queue, w.qdepth = append(w.queue, ch), append(w.qdepth, d+1)
 				c.Descendants.Total++
-				c.MaxDepth = max(c.MaxDepth, int(w.depth[ch]))
+				c.MaxDepth = max(c.MaxDepth, int(d+1))
 				if n == r {
-					c.Children.Total++ // distinct: each is stamped once
+					c.Children.Total++ // distinct: each is marked once
 				}
 				if visit != nil {
-					visit(int(ch), int(w.depth[ch]))
+					visit(int(ch), int(d+1))
 				}
 			}
 			if w.rels[ch]&bit == 0 {
@@ -365,6 +370,9 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 				c.Children.add(rels[k]) // one edge per (child, relation) pair from root
 			}
 		}
+	}
+	for _, n := range w.queue { // unmark for the next walk: cheaper than clearing every word
+		seen[n>>6] = 0
 	}
 	return c
 }
