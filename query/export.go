@@ -406,10 +406,11 @@ func firstRelation(f *graph.Family) map[graph.ModelID]string {
 // pruneAll prunes the whole graph to the selection's MaxNodes most
 // downloaded models, each with its path to its root (graph.Graph.Prune).
 func (e *Engine) pruneAll(ctx context.Context, s Selection) (*graph.Family, error) {
-	g, err := e.st.CachedGraph(ctx)
+	v, err := e.view(ctx) // a live Engine's latest view: never built here
 	if err != nil {
 		return nil, err
 	}
+	g := v.g
 	weight := func(i int) int64 {
 		if g.Nodes == nil {
 			return 0

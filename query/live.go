@@ -60,7 +60,7 @@ func (v *view) searchIndex() *searchIndex {
 // moved (a one-shot command asks once).
 type staticGraph struct {
 	mu   sync.Mutex
-	snap *live.Snapshot
+	snap *live.Snapshot // made from view.g when first asked
 	view *view
 }
 
@@ -70,8 +70,16 @@ func (e *Engine) snapshot(ctx context.Context) (*live.Snapshot, error) {
 	if e.live != nil {
 		return e.live.g.Current(), nil
 	}
-	_, s, err := e.loadStatic(ctx)
-	return s, err
+	v, err := e.loadStatic(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.static.mu.Lock()
+	defer e.static.mu.Unlock()
+	if e.static.snap == nil || e.static.snap.Version() != v.version {
+		e.static.snap = live.New(v.g, v.version).Current()
+	}
+	return e.static.snap, nil
 }
 
 // view returns the derived views to read: the live graph's latest, or for
@@ -80,26 +88,24 @@ func (e *Engine) view(ctx context.Context) (*view, error) {
 	if e.live != nil {
 		return e.live.view.Load(), nil
 	}
-	v, _, err := e.loadStatic(ctx)
-	return v, err
+	return e.loadStatic(ctx)
 }
 
-func (e *Engine) loadStatic(ctx context.Context) (*view, *live.Snapshot, error) {
+func (e *Engine) loadStatic(ctx context.Context) (*view, error) {
 	version, err := e.st.DataVersion()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	e.static.mu.Lock()
 	defer e.static.mu.Unlock()
 	if e.static.view == nil || e.static.view.version != version {
 		base, v, err := e.st.VersionedGraph(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		e.static.snap = live.New(base, v).Current()
 		e.static.view = &view{version: v, g: base}
 	}
-	return e.static.view, e.static.snap, nil
+	return e.static.view, nil
 }
 
 type statsKey struct {
