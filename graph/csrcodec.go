@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,6 +33,14 @@ var ErrBadCSR = errors.New("malformed graph cache")
 // MarshalCSR encodes g's topology, and its node attributes when it has
 // them, with a caller-chosen tag (a version).
 func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
+	var b bytes.Buffer
+	err := g.WriteCSR(&b, tag)
+	return b.Bytes(), err
+}
+
+// WriteCSR writes what MarshalCSR returns to w, a piece at a time: a graph
+// of millions of models is written without its encoded form in memory.
+func (g *Graph) WriteCSR(w io.Writer, tag uint64) error {
 	idBytes := 0
 	for _, id := range g.ids {
 		idBytes += len(id)
@@ -41,14 +50,19 @@ func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
 	for _, r := range g.rel {
 		if _, ok := relIndex[r]; !ok {
 			if len(rels) == 255 || len(r) > 255 {
-				return nil, fmt.Errorf("graph cache: too many or too long relations")
+				return fmt.Errorf("graph cache: too many or too long relations")
 			}
 			relIndex[r] = uint8(len(rels))
 			rels = append(rels, r)
 		}
 	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var b []byte // one piece, written before the next
+	put := func() {
+		bw.Write(b)
+		b = b[:0]
+	}
 	n, m := len(g.ids), len(g.dst)
-	b := make([]byte, 0, len(csrMagic)+21+idBytes+4*n+4*(n+1)+5*m+256)
 	b = append(b, csrMagic...)
 	b = binary.LittleEndian.AppendUint64(b, tag)
 	var flags uint8
@@ -59,40 +73,52 @@ func (g *Graph) MarshalCSR(tag uint64) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint32(b, uint32(n))
 	b = binary.LittleEndian.AppendUint32(b, uint32(m))
 	b = binary.LittleEndian.AppendUint32(b, uint32(idBytes))
+	put()
 	for _, id := range g.ids {
-		b = append(b, id...)
+		bw.WriteString(string(id))
 	}
 	end := 0
 	for _, id := range g.ids {
 		end += len(id)
 		b = binary.LittleEndian.AppendUint32(b, uint32(end))
+		put()
 	}
 	for _, o := range g.off {
 		b = binary.LittleEndian.AppendUint32(b, uint32(o))
+		put()
 	}
 	for _, d := range g.dst {
 		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+		put()
 	}
 	b = append(b, uint8(len(rels)))
 	for _, r := range rels {
 		b = append(b, uint8(len(r)))
 		b = append(b, r...)
 	}
+	put()
 	for _, r := range g.rel {
-		b = append(b, relIndex[r])
+		bw.WriteByte(relIndex[r])
 	}
-	return appendNodes(b, g.Nodes), nil
+	if g.Nodes == nil {
+		bw.WriteByte(0)
+		return bw.Flush()
+	}
+	bw.WriteByte(1)
+	index, table := nodeTable(g.Nodes)
+	b = appendTable(b, table)
+	put()
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		b = appendNodeRecord(b, index[n.Author], index[n.License], n)
+		put()
+	}
+	return bw.Flush()
 }
 
-// appendNodes writes the node attributes section: a flag byte (0: none),
-// then a string table (authors, licenses) and, per node, a record of
-// nodeRecordLen bytes (appendNodeRecord): fixed width, so that NodeTable
-// finds a node's attributes without decoding the others.
-func appendNodes(b []byte, nodes []NodeInfo) []byte {
-	if nodes == nil {
-		return append(b, 0)
-	}
-	b = append(b, 1)
+// nodeTable is the string table of nodes' authors and licenses, and each
+// string's index in it.
+func nodeTable(nodes []NodeInfo) (map[string]uint32, []string) {
 	index := map[string]uint32{}
 	var table []string
 	for _, n := range nodes {
@@ -103,11 +129,7 @@ func appendNodes(b []byte, nodes []NodeInfo) []byte {
 			}
 		}
 	}
-	b = appendTable(b, table)
-	for _, n := range nodes {
-		b = appendNodeRecord(b, index[n.Author], index[n.License], &n)
-	}
-	return b
+	return index, table
 }
 
 func appendTable(b []byte, table []string) []byte {

@@ -1,10 +1,13 @@
 package query_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -224,4 +227,75 @@ func prunedView(t *testing.T, e *query.Engine, name string, maxNodes int) query.
 		view.Edges = append(view.Edges, query.Edge{Parent: ed.Parent, Child: ed.Child, Relation: ed.Relation})
 	}
 	return view
+}
+
+// TestOpenWritesGraphCache: an opened Engine writes graph.bin from the
+// graph it keeps (no rebuild after a crawl), byte for byte what the store
+// builds from its records.
+func TestOpenWritesGraphCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func(i int) graph.ModelID { return graph.ModelID(fmt.Sprintf("org%d/m%d", i%3, i)) }
+	page := func(from int) func(tx *store.Tx) error {
+		return func(tx *store.Tx) error {
+			for i := from; i < from+50; i++ {
+				var parents []graph.Parent
+				if i > 0 {
+					parents = append(parents, graph.Parent{ID: w(i / 3), Relation: graph.Relations[i%4]})
+				}
+				m := graph.Model{ID: w(i), Author: w(i).Author(), Downloads: int64(i * 7), License: "mit", CreatedAt: time.Unix(1.7e9+int64(i), 0)}
+				if err := tx.PutModel(m, parents); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := st.Update(page(0)); err != nil {
+		t.Fatal(err)
+	}
+	e, err := query.Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for from := 50; from < 500; from += 50 {
+		if err := st.Update(page(from)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := st.Rebuilds()
+	if err := st.RefreshCaches(ctx, true); err != nil { // what a crawl's end does
+		t.Fatal(err)
+	}
+	if st.Rebuilds()-before != 1 {
+		t.Fatalf("the crawl's tidy-up made %d whole-graph builds; want 1 (edges.csr only)", st.Rebuilds()-before)
+	}
+	e.Close()
+	written, err := os.ReadFile(filepath.Join(dir, "graph.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	// The store's own build, in a fresh process's store.
+	os.Remove(filepath.Join(dir, "graph.bin"))
+	st, err = store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.RefreshCaches(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	built, err := os.ReadFile(filepath.Join(dir, "graph.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(written, built) {
+		t.Fatalf("graph.bin written from memory (%d bytes) differs from the store's build (%d bytes)", len(written), len(built))
+	}
 }

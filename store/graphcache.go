@@ -303,6 +303,29 @@ func (s *Store) VersionedGraph(ctx context.Context) (*graph.Graph, uint64, error
 	return g, v, nil
 }
 
+// OwnGraphCache says that the process's engine writes graph.bin from the
+// graph it keeps in memory (WriteGraphCache): RefreshCaches then leaves
+// it, rather than rebuild it from every record.
+func (s *Store) OwnGraphCache() { s.graphOwned.Store(true) }
+
+// WriteGraphCache writes g, the whole graph with node attributes at data
+// version version, as graph.bin: unless the database has moved past
+// version (a reader would take the file for stale), is in memory or
+// read-only. A file that cannot be written is left as it was.
+func (s *Store) WriteGraphCache(g *graph.Graph, version uint64) error {
+	if s.dir == "" || s.readOnly {
+		return nil
+	}
+	if v, err := s.readVersion(dataVersionKey); err != nil || v != version {
+		return err
+	}
+	if tag, ok := fileTag(filepath.Join(s.dir, graphCacheFile)); ok && tag == version {
+		return nil
+	}
+	s.writeCache(graphCacheFile, func(out io.Writer) error { return g.WriteCSR(out, version) })
+	return nil
+}
+
 // DataVersion is a counter that every change to the database advances:
 // answers computed at one version stay true until it changes.
 func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersionKey) }
@@ -333,7 +356,7 @@ func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
 		key       []byte
 		withNodes bool
 	}{{edgeCacheFile, edgeVersionKey, false}, {graphCacheFile, dataVersionKey, true}}
-	if !withGraph {
+	if !withGraph || s.graphOwned.Load() {
 		caches = caches[:1]
 	}
 	for _, c := range caches {

@@ -80,6 +80,8 @@ type Store struct {
 	write    sync.Mutex
 	onCommit func(graph.Delta) // set by OnCommit; nil: changes are not collected
 	rebuilds atomic.Int64      // whole-graph builds (Rebuilds)
+	// graphOwned: the engine writes graph.bin (OwnGraphCache).
+	graphOwned atomic.Bool
 }
 
 // OnCommit has fn told, after each commit that changed models or edges and
