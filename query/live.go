@@ -148,7 +148,7 @@ func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, erro
 	if err != nil {
 		return nil, fmt.Errorf("load the lineage graph: %w", err)
 	}
-	base.OwnIDs() // the process keeps the graph, not its encoded form
+	base.OwnIDs()      // the process keeps the graph, not its encoded form
 	st.OwnGraphCache() // written from memory (writeCache), not rebuilt after crawls
 	e := New(st)
 	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log}
