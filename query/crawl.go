@@ -149,7 +149,11 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 	if err := r.check(); err != nil {
 		return CrawlStats{}, err
 	}
-	w, err := crawler.NewWalker(hub, crawlsink.New(e.st))
+	sink := crawlsink.New(e.st)
+	if e.live != nil {
+		sink = liveSink{sink, e.live}
+	}
+	w, err := crawler.NewWalker(hub, sink)
 	if err != nil {
 		return CrawlStats{}, err
 	}
@@ -162,6 +166,19 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 		req.Seeds = append(req.Seeds, graph.ModelID(s))
 	}
 	return w.Crawl(ctx, req)
+}
+
+// liveSink is the store's sink for a crawl of a live Engine: the whole
+// graph a scan's end sizes families on is the live graph's, compacted,
+// not a pass over every record.
+type liveSink struct {
+	crawler.Sink
+	l *liveState
+}
+
+func (s liveSink) Graph(ctx context.Context) (*graph.Graph, error) {
+	g, _, err := s.l.g.Compact(ctx)
+	return g, err
 }
 
 // UnfinishedCrawl returns the request that resumes the crawl a stop left
