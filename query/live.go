@@ -29,6 +29,7 @@ import (
 const (
 	viewInterval = 10 * time.Second
 	viewPause    = 5
+	quietAfter   = 2 * time.Second // no commit for this long: the crawl paused or ended
 )
 
 // compactAt is how many node versions the live graph's overlay may hold
@@ -132,7 +133,8 @@ type liveState struct {
 	reload atomic.Bool // a commit was missed: load the graph again
 	// viewBuilds counts view refreshes (tests read it).
 	viewBuilds atomic.Int64
-	written    uint64 // the version of the last graph.bin written (maintain's)
+	written    uint64       // the version of the last graph.bin written (maintain's)
+	lastCommit atomic.Int64 // when the last commit was applied (Unix ns)
 }
 
 // Open returns an Engine that owns st's commits: it loads the stored graph
@@ -158,6 +160,7 @@ func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, erro
 		if err := l.g.Apply(d); errors.Is(err, live.ErrGap) {
 			l.reload.Store(true)
 		}
+		l.lastCommit.Store(time.Now().UnixNano())
 		select {
 		case l.wake <- struct{}{}:
 		default:
@@ -255,7 +258,10 @@ func (e *Engine) maintain(ctx context.Context) {
 			e.writeCache(v)
 			continue
 		}
-		if time.Since(v.built) < max(viewInterval, viewPause*v.took) {
+		// While a crawl writes, views are refreshed now and then; once it
+		// pauses or ends, at once.
+		writing := time.Since(time.Unix(0, l.lastCommit.Load())) < quietAfter
+		if writing && time.Since(v.built) < max(viewInterval, viewPause*v.took) {
 			continue
 		}
 		if err := e.refreshView(ctx); err != nil && ctx.Err() == nil {

@@ -459,7 +459,9 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 	if err := tx.set(modelKey(m.ID), encodeRecord(&rec)); err != nil {
 		return err
 	}
-	tx.note(graph.Change{Op: graph.PutNode, ID: m.ID, Info: graph.NodeInfoOf(&m)})
+	if info := graph.NodeInfoOf(&m); !found || info != graph.NodeInfoOf(&old.Model) {
+		tx.note(graph.Change{Op: graph.PutNode, ID: m.ID, Info: info}) // a rescan rewrites most records unchanged
+	}
 	if !found || old.Stub {
 		if err := tx.logModel(diffModelAdded, m.ID); err != nil {
 			return err
