@@ -209,7 +209,7 @@ func (f *Family) Prune(ctx context.Context, maxNodes int, weight func(ModelID) i
 	}
 	keep := map[ModelID]bool{f.Root: true}
 	up := func(id ModelID) (ModelID, bool) { v, ok := f.via[id]; return v, ok }
-	err := takeWithPaths(ctx, ranked, up, func(id ModelID) bool { return keep[id] }, func(id ModelID) { keep[id] = true }, 1, maxNodes)
+	err := TakeWithPaths(ctx, slices.Values(ranked), up, func(id ModelID) bool { return keep[id] }, func(id ModelID) { keep[id] = true }, 1, maxNodes)
 	if err != nil {
 		return nil, err
 	}

@@ -2,21 +2,26 @@ package graph
 
 import (
 	"context"
+	"iter"
+	"slices"
 	"sort"
 )
 
-// takeWithPaths keeps nodes for a pruned picture: it walks ranked in order
-// and takes each node together with its path up (up gives a node's next
-// node towards a root; false at a root), stopping at a node already kept,
-// as long as at most maxNodes are kept in all. A node whose path does not
-// fit is skipped. kept, add and n are the set kept so far and its size.
-// When ctx ends it stops and returns ctx's error.
-func takeWithPaths[N comparable](ctx context.Context, ranked []N, up func(N) (N, bool), kept func(N) bool, add func(N), n, maxNodes int) error {
+// TakeWithPaths keeps nodes for a pruned picture: it walks ranked in
+// order and takes each node together with its path up (up gives a node's
+// next node towards a root; false at a root), stopping at a node already
+// kept, as long as at most maxNodes are kept in all. A node whose path
+// does not fit is skipped. kept, add and n are the set kept so far and its
+// size. ranked is read only as far as needed (it may order lazily). When
+// ctx ends it stops and returns ctx's error.
+func TakeWithPaths[N comparable](ctx context.Context, ranked iter.Seq[N], up func(N) (N, bool), kept func(N) bool, add func(N), n, maxNodes int) error {
 	var path []N
-	for i, id := range ranked {
+	i := 0
+	for id := range ranked {
 		if err := canceled(ctx, i); err != nil {
 			return err
 		}
+		i++
 		if n >= maxNodes {
 			break
 		}
@@ -125,7 +130,7 @@ func (g *Graph) Prune(ctx context.Context, maxNodes int, weight func(i int) int6
 		}
 		sort.SliceStable(ranked, func(a, b int) bool { return w[ranked[a]] > w[ranked[b]] })
 		up := func(i int32) (int32, bool) { return via[i], via[i] >= 0 }
-		err := takeWithPaths(ctx, ranked, up, func(i int32) bool { return kept[i] }, func(i int32) { kept[i] = true }, 0, maxNodes)
+		err := TakeWithPaths(ctx, slices.Values(ranked), up, func(i int32) bool { return kept[i] }, func(i int32) { kept[i] = true }, 0, maxNodes)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/base64"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,40 +82,27 @@ func (e *Engine) Children(ctx context.Context, name string, o ChildrenOptions) (
 	out := Children{Model: id, Children: []Child{}}
 	kids, rels := children(snap, id, o.Relation, o.Sort)
 	// The page is the top offset+limit in order: a heap orders only those.
-	h := &kidHeap{kids: kids, less: func(a, b kid) bool {
+	h := &ordered[kid]{items: kids, less: func(a, b kid) bool {
 		if a.key != b.key {
 			return a.key > b.key
 		}
 		return snap.CompareID(a.n, b.n) < 0
 	}}
-	heap.Init(h)
 	out.Total = len(kids)
-	for k := 0; k < offset+o.Limit && h.Len() > 0; k++ {
-		c := heap.Pop(h).(kid)
+	k := 0
+	for c := range h.all() {
+		if k >= offset+o.Limit {
+			break
+		}
 		if k >= offset {
 			out.Children = append(out.Children, childOf(snap.NodeID(c.n), rels[c.rel], snap.Info(c.n)))
 		}
+		k++
 	}
 	if end := offset + o.Limit; end < out.Total {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
 	}
 	return out, nil
-}
-
-// kidHeap orders children for a page.
-type kidHeap struct {
-	kids []kid
-	less func(a, b kid) bool
-}
-
-func (h *kidHeap) Len() int           { return len(h.kids) }
-func (h *kidHeap) Less(i, j int) bool { return h.less(h.kids[i], h.kids[j]) }
-func (h *kidHeap) Swap(i, j int)      { h.kids[i], h.kids[j] = h.kids[j], h.kids[i] }
-func (h *kidHeap) Push(x any)         { h.kids = append(h.kids, x.(kid)) }
-func (h *kidHeap) Pop() any {
-	x := h.kids[len(h.kids)-1]
-	h.kids = h.kids[:len(h.kids)-1]
-	return x
 }
 
 // kid is a direct child: its node, the relation listed, and the key it is
@@ -440,25 +428,20 @@ func graphView(ctx context.Context, s *live.Snapshot, id graph.ModelID, maxNodes
 		view.Truncated = true
 		take(0)
 		// Members but the root, most downloaded first, then by id.
-		h := &ranking{s: s, members: members, downloads: downloads, order: sc.order[:0]}
+		h := &ordered[int32]{items: sc.order[:0], less: func(a, b int32) bool {
+			if da, db := downloads[a], downloads[b]; da != db {
+				return da > db
+			}
+			return s.CompareID(members[a], members[b]) < 0
+		}}
 		for k := 1; k < len(members); k++ {
-			h.order = append(h.order, int32(k))
+			h.items = append(h.items, int32(k))
 		}
-		defer func() { sc.order = h.order[:0] }()
-		heap.Init(h)
-		var path []int32
-		for n := 1; n < maxNodes && h.Len() > 0; {
-			path = path[:0]
-			for x := heap.Pop(h).(int32); !kept[x]; x = via[x] {
-				path = append(path, x)
-			}
-			if n+len(path) > maxNodes {
-				continue
-			}
-			for _, x := range path {
-				take(x)
-			}
-			n += len(path)
+		defer func() { sc.order = h.items[:0] }()
+		up := func(k int32) (int32, bool) { return via[k], via[k] >= 0 }
+		err := graph.TakeWithPaths(ctx, h.all(), up, func(k int32) bool { return kept[k] }, take, 1, maxNodes)
+		if err != nil {
+			return view, err
 		}
 	}
 	for k, m := range members {
@@ -511,29 +494,33 @@ func (sc *scratch) bits(n int) []uint64 {
 	return sc.seen
 }
 
-// ranking is a heap of family members (indexes into members), the most
-// downloaded on top, ties by id.
-type ranking struct {
-	s         *live.Snapshot
-	members   []int32
-	downloads []int64
-	order     []int32
+// ordered is a heap of items, the least (by less) on top.
+type ordered[T any] struct {
+	items []T
+	less  func(a, b T) bool
 }
 
-func (h *ranking) Len() int { return len(h.order) }
-func (h *ranking) Less(i, j int) bool {
-	a, b := h.order[i], h.order[j]
-	if da, db := h.downloads[a], h.downloads[b]; da != db {
-		return da > db
-	}
-	return h.s.CompareID(h.members[a], h.members[b]) < 0
-}
-func (h *ranking) Swap(i, j int) { h.order[i], h.order[j] = h.order[j], h.order[i] }
-func (h *ranking) Push(x any)    { h.order = append(h.order, x.(int32)) }
-func (h *ranking) Pop() any {
-	x := h.order[len(h.order)-1]
-	h.order = h.order[:len(h.order)-1]
+func (h *ordered[T]) Len() int           { return len(h.items) }
+func (h *ordered[T]) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *ordered[T]) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *ordered[T]) Push(x any)         { h.items = append(h.items, x.(T)) }
+func (h *ordered[T]) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
 	return x
+}
+
+// all orders the items as they are taken: a heap built at once, then one
+// pop per item asked for.
+func (h *ordered[T]) all() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		heap.Init(h)
+		for h.Len() > 0 {
+			if !yield(heap.Pop(h).(T)) {
+				return
+			}
+		}
+	}
 }
 
 // Runs lists the recorded runs, newest first.
