@@ -171,9 +171,9 @@ type Hits struct {
 type searchIndex struct {
 	version uint64
 	text    []byte  // "\n" + lower-cased ids joined by "\n" + "\n"
-	start   []int32 // where id k starts in text; start[len(ids)] = len(text)+1
-	ids     []graph.ModelID
-	dl      []int64
+	start   []int32 // where id k starts in text; start[len(node)] = len(text)+1
+	node    []int32 // id k's node in g
+	g       *graph.Graph
 }
 
 // at returns the index of the id whose text holds position pos.
@@ -225,7 +225,7 @@ func (e *Engine) Search(ctx context.Context, q string, limit int) (Hits, error) 
 		if len(out.Results) == limit {
 			break
 		}
-		out.Results = append(out.Results, Hit{idx.ids[k], idx.dl[k]})
+		out.Results = append(out.Results, idx.hit(k))
 	}
 	return out, nil
 }
@@ -298,34 +298,65 @@ func (e *Engine) searchIndex(ctx context.Context) (*searchIndex, error) {
 	return v.searchIndex(), nil
 }
 
-// buildSearchIndex indexes g's models (stubs left out) as of version.
+// buildSearchIndex indexes g's models (stubs left out) as of version; the
+// index keeps g (a view's graph) for the ids and downloads it returns.
 func buildSearchIndex(g *graph.Graph, version uint64) *searchIndex {
-	order := make([]int, 0, g.Len())
-	for i := range g.Len() {
-		if g.Nodes == nil || !g.Nodes[i].Stub {
-			order = append(order, i)
-		}
-	}
-	dl := func(i int) int64 {
+	dl := func(i int32) int64 {
 		if g.Nodes == nil {
 			return 0
 		}
 		return g.Nodes[i].Downloads
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(dl(b), dl(a)) })
-	idx := &searchIndex{version: version, start: make([]int32, len(order)+1), ids: make([]graph.ModelID, len(order)), dl: make([]int64, len(order))}
-	text := make([]byte, 1, 1+len(order)*24)
+	idx := &searchIndex{version: version, g: g, node: make([]int32, 0, g.Len())}
+	for i := range int32(g.Len()) {
+		if g.Nodes == nil || !g.Nodes[i].Stub {
+			idx.node = append(idx.node, i)
+		}
+	}
+	slices.SortStableFunc(idx.node, func(a, b int32) int { return cmp.Compare(dl(b), dl(a)) })
+	idx.start = make([]int32, len(idx.node)+1)
+	size := 1
+	for _, i := range idx.node {
+		size += len(g.ID(int(i))) + 1
+	}
+	text := make([]byte, 1, size)
 	text[0] = '\n'
-	for k, i := range order {
-		idx.ids[k] = g.ID(i)
-		idx.dl[k] = dl(i)
+	for k, i := range idx.node {
 		idx.start[k] = int32(len(text))
-		text = append(text, strings.ToLower(string(g.ID(i)))...)
+		text = appendLower(text, string(g.ID(int(i))))
 		text = append(text, '\n')
 	}
-	idx.start[len(order)] = int32(len(text) + 1)
+	idx.start[len(idx.node)] = int32(len(text) + 1)
 	idx.text = text
 	return idx
+}
+
+// hit is result k.
+func (x *searchIndex) hit(k int) Hit {
+	i := x.node[k]
+	h := Hit{ID: x.g.ID(int(i))}
+	if x.g.Nodes != nil {
+		h.Downloads = x.g.Nodes[i].Downloads
+	}
+	return h
+}
+
+// appendLower appends s lower-cased (as strings.ToLower does), without a
+// string of its own for the ASCII ids most are.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // GraphNode is one member of a family graph view.
