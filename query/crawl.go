@@ -168,12 +168,16 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 	return w.Crawl(ctx, req)
 }
 
-// liveSink is the store's sink for a crawl of a live Engine: the whole
-// graph a scan's end sizes families on is the live graph's, compacted,
-// not a pass over every record.
+// liveSink is the store's sink for a crawl of a live Engine: the planner's
+// family sizes and the whole graph a scan's end sizes families on are the
+// live graph's, not passes over the database.
 type liveSink struct {
 	crawler.Sink
 	l *liveState
+}
+
+func (s liveSink) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
+	return s.l.g.Current().Count(root), ctx.Err()
 }
 
 func (s liveSink) Graph(ctx context.Context) (*graph.Graph, error) {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,9 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -93,13 +90,10 @@ func (tx *Tx) bumpVersions() error {
 // CachedEdgeGraph returns the graph of every edge (as EdgeGraph, with its
 // ids sorted), read from the cache file when it matches the database, else
 // built by a scan and cached for next time. A cache that cannot be read or
-// written is ignored. When ctx ends it stops and returns ctx's error.
+// written is ignored. When ctx ends it stops and returns ctx's error. (A
+// long-lived process keeps its graph in memory: package live.)
 func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
-	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, false)
-	if err != nil {
-		return nil, err
-	}
-	return b.g, nil
+	return s.cached(ctx, edgeCacheFile, edgeVersionKey, false)
 }
 
 // CachedGraph returns the whole graph with node attributes (as
@@ -107,14 +101,10 @@ func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
 // from graph.bin when it matches the database, else loaded and cached for
 // next time. When ctx ends it stops and returns ctx's error.
 func (s *Store) CachedGraph(ctx context.Context) (*graph.Graph, error) {
-	b, err := s.cached(ctx, graphCacheFile, dataVersionKey, true)
-	if err != nil {
-		return nil, err
-	}
-	return b.g, nil
+	return s.cached(ctx, graphCacheFile, dataVersionKey, true)
 }
 
-func (s *Store) cached(ctx context.Context, file string, versionKey []byte, withNodes bool) (*builtGraph, error) {
+func (s *Store) cached(ctx context.Context, file string, versionKey []byte, withNodes bool) (*graph.Graph, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -122,135 +112,7 @@ func (s *Store) cached(ctx context.Context, file string, versionKey []byte, with
 	if err != nil {
 		return nil, err
 	}
-	// A long-lived process (the server) asks often: the graph of the
-	// current version is kept in memory, one per file, and built once
-	// however many ask for it at the same time.
-	s.memo.Lock()
-	m, ok := s.memo.graphs[file]
-	for ok && m.version == v {
-		s.memo.Unlock()
-		select {
-		case <-m.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if m.err == nil {
-			return m.builtGraph, nil
-		}
-		if !errors.Is(m.err, context.Canceled) && !errors.Is(m.err, context.DeadlineExceeded) {
-			return nil, m.err
-		}
-		// The caller that was building it gave up: build it here.
-		s.memo.Lock()
-		m, ok = s.memo.graphs[file]
-	}
-	if ok && m.version > v { // asked at an older version: not kept
-		s.memo.Unlock()
-		g, err := s.cachedFile(ctx, file, v, versionKey, withNodes)
-		if err != nil {
-			return nil, err
-		}
-		return &builtGraph{g: g}, nil
-	}
-	b := &builtGraph{ready: make(chan struct{})}
-	if s.memo.graphs == nil {
-		s.memo.graphs = map[string]memoGraph{}
-	}
-	s.memo.graphs[file] = memoGraph{version: v, builtGraph: b}
-	s.memo.Unlock()
-	b.g, b.err = s.cachedFile(ctx, file, v, versionKey, withNodes)
-	if b.err != nil {
-		s.memo.Lock()
-		if s.memo.graphs[file].builtGraph == b {
-			delete(s.memo.graphs, file) // the next caller tries again
-		}
-		s.memo.Unlock()
-	}
-	close(b.ready)
-	if b.err != nil {
-		return nil, b.err
-	}
-	return b, nil
-}
-
-// current returns the graph of file held in memory when it is built and
-// matches the database's version, else nil: it never reads or builds.
-func (s *Store) current(file string, versionKey []byte) *builtGraph {
-	s.memo.Lock()
-	m, ok := s.memo.graphs[file]
-	s.memo.Unlock()
-	if !ok {
-		return nil
-	}
-	select {
-	case <-m.ready:
-	default:
-		return nil // being built
-	}
-	if m.err != nil {
-		return nil
-	}
-	if v, err := s.readVersion(versionKey); err != nil || v != m.version {
-		return nil
-	}
-	return m.builtGraph
-}
-
-// memoGraph is a cached graph held in memory with its version.
-type memoGraph struct {
-	version uint64
-	*builtGraph
-}
-
-// builtGraph is a graph built (or being built) once for the callers that
-// ask for it, with walkers to reuse: a walker's marks are as long as the
-// graph, too costly to allocate for every count.
-type builtGraph struct {
-	ready   chan struct{} // closed once g or err is set
-	g       *graph.Graph
-	err     error
-	walkers sync.Pool // of *graph.Walker over g
-
-	// A graph read from its cache file has no index (Graph.Index searches
-	// it linearly, fine for one lookup): from the second lookup on, node
-	// numbers are found in byID, built once.
-	lookups atomic.Int64
-	sorted  sync.Once
-	byID    []int32 // node numbers in id order
-}
-
-// index returns the node number of id, as Graph.Index does.
-func (b *builtGraph) index(id graph.ModelID) (int, bool) {
-	if b.g.Sorted() || b.lookups.Add(1) == 1 {
-		return b.g.Index(id)
-	}
-	b.sorted.Do(func() {
-		byID := make([]int32, b.g.Len())
-		for i := range byID {
-			byID[i] = int32(i)
-		}
-		slices.SortFunc(byID, func(x, y int32) int { return cmp.Compare(b.g.ID(int(x)), b.g.ID(int(y))) })
-		b.byID = byID
-	})
-	k, ok := slices.BinarySearchFunc(b.byID, id, func(x int32, id graph.ModelID) int { return cmp.Compare(b.g.ID(int(x)), id) })
-	if !ok {
-		return 0, false
-	}
-	return int(b.byID[k]), true
-}
-
-// count sizes root's family on the graph, as Walker.Count does.
-func (b *builtGraph) count(root graph.ModelID) graph.FamilyCount {
-	i, ok := b.index(root)
-	if !ok {
-		return graph.FamilyCount{Model: root}
-	}
-	w, _ := b.walkers.Get().(*graph.Walker)
-	if w == nil {
-		w = b.g.NewWalker()
-	}
-	defer b.walkers.Put(w)
-	return w.Count(i, nil)
+	return s.cachedFile(ctx, file, v, versionKey, withNodes)
 }
 
 // cachedFile reads file's graph when it is of version v, else builds it
@@ -331,11 +193,10 @@ func (s *Store) WriteGraphCache(g *graph.Graph, version uint64) error {
 func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersionKey) }
 
 // RefreshCaches rebuilds the stale cache files (after a crawl); the whole
-// graph's only when withGraph, as it costs a pass over every record. A
-// database on disk has them written straight from its scans (the graphs
-// are not kept in memory); one in memory or opened read-only builds them
-// in memory. When ctx ends it stops, leaving the caches stale, and returns
-// ctx's error.
+// graph's only when withGraph, as it costs a pass over every record. They
+// are written straight from its scans (the graphs are not kept in memory);
+// a database in memory or opened read-only has none. When ctx ends it
+// stops, leaving the caches stale, and returns ctx's error.
 //
 // The cache files are written straight from the scans, holding the
 // encoded graph only (about 230 MiB for 3M models).
@@ -359,13 +220,10 @@ func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
 	if !withGraph || s.graphOwned.Load() {
 		caches = caches[:1]
 	}
+	if s.dir == "" || s.readOnly {
+		return ctx.Err() // nowhere to keep them: readers build what they read
+	}
 	for _, c := range caches {
-		if s.dir == "" || s.readOnly {
-			if _, err := s.cached(ctx, c.file, c.key, c.withNodes); err != nil {
-				return err
-			}
-			continue
-		}
 		if err := s.refreshFile(ctx, c.file, c.key, c.withNodes); err != nil {
 			return err
 		}
@@ -473,14 +331,10 @@ func (s *Store) smallFamily(ctx context.Context, root graph.ModelID, maxDepth in
 	return f, err == nil, err
 }
 
-// Family loads root's family (maxDepth < 0: no bound): from the edge graph
-// when it is in memory and current (a server's), else a small one by
-// following the stored edges and a large one from the cached edge graph.
-// When ctx ends it stops and returns ctx's error.
+// Family loads root's family (maxDepth < 0: no bound): a small one by
+// following the stored edges, a large one from the cached edge graph. When
+// ctx ends it stops and returns ctx's error.
 func (s *Store) Family(ctx context.Context, root graph.ModelID, maxDepth int) (*graph.Family, error) {
-	if b := s.current(edgeCacheFile, edgeVersionKey); b != nil {
-		return b.g.Family(ctx, root, maxDepth)
-	}
 	if f, ok, err := s.smallFamily(ctx, root, maxDepth); ok || err != nil {
 		return f, err
 	}
@@ -495,18 +349,19 @@ func (s *Store) Family(ctx context.Context, root graph.ModelID, maxDepth int) (*
 // cheaper way as Family does (a family is counted on the edge graph without
 // building a Family). When ctx ends it stops and returns ctx's error.
 func (s *Store) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
-	if b := s.current(edgeCacheFile, edgeVersionKey); b != nil {
-		return b.count(root), ctx.Err()
-	}
 	if f, ok, err := s.smallFamily(ctx, root, -1); ok || err != nil {
 		if err != nil {
 			return graph.FamilyCount{}, err
 		}
 		return f.Count(), nil
 	}
-	b, err := s.cached(ctx, edgeCacheFile, edgeVersionKey, false)
+	g, err := s.CachedEdgeGraph(ctx)
 	if err != nil {
 		return graph.FamilyCount{}, err
 	}
-	return b.count(root), ctx.Err()
+	i, ok := g.Index(root)
+	if !ok {
+		return graph.FamilyCount{Model: root}, ctx.Err()
+	}
+	return g.NewWalker().Count(i, nil), ctx.Err()
 }

@@ -63,10 +63,6 @@ type Store struct {
 	dir      string
 	readOnly bool // opened read-only: cache files are not written
 
-	memo struct {
-		sync.Mutex
-		graphs map[string]memoGraph // by cache file name
-	}
 	// bulk is the index of the bulk run in progress (see bulk.go); nil
 	// when none, or when a failed commit may have left it wrong.
 	bulk struct {
