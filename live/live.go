@@ -36,8 +36,8 @@ const (
 )
 
 // node is one version of a node: its attributes and both edge lists as
-// they were from data version ver on. Its slices are never written within
-// their lengths once it is published.
+// they were from data version ver on. Once published, nothing in it, nor
+// in its edges within their lengths, is written again.
 type node struct {
 	ver   uint64
 	older *node
