@@ -2,7 +2,7 @@
 // query engine, the web explorer (embedded), Prometheus metrics, and a
 // queue that runs crawls one at a time in the same process, so that the
 // database can be queried at any moment, also during a crawl (every answer
-// reads committed pages only: Badger's transactions are snapshots).
+// reads one snapshot of the engine's live graph: whole pages only).
 //
 // The API's JSON uses the same keys as the CLI's --json, so one parser
 // serves both. Errors are {"error": "..."} with 400 (a bad parameter), 404
@@ -81,7 +81,7 @@ type Server struct {
 	metrics *metrics
 }
 
-// New returns a Server over cfg.Store and starts its crawl worker.
+// New returns a Server over cfg.Engine and starts its crawl queue.
 func New(cfg Config) (*Server, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("server: no engine")
