@@ -281,27 +281,10 @@ func benchLive(bin, work string, n int, o liveOptions) {
 
 	db := filepath.Join(work, fmt.Sprintf("livedb-%d", n))
 	check(os.MkdirAll(db, 0o755))
-	addrFile := filepath.Join(work, "live-serve-addr")
-	os.Remove(addrFile)
-	srv := exec.Command(filepath.Join(bin, "hflineage"), "serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile)
-	srv.Env = append(withoutEnv(os.Environ(), "HFLINEAGE_SERVE_TOKEN", "HFLINEAGE_DB"), "HF_ENDPOINT="+hubURL)
 	srvLog := filepath.Join(work, "live-serve.log")
-	logf, err := os.Create(srvLog)
-	check(err)
-	defer logf.Close()
-	srv.Stdout, srv.Stderr = logf, logf
-	stopSrv := startChild(srv, "hflineage serve")
+	srv, base, stopSrv := startServe(filepath.Join(bin, "hflineage"), db, filepath.Join(work, "live-serve-addr"), srvLog,
+		append(withoutEnv(os.Environ(), "HFLINEAGE_SERVE_TOKEN", "HFLINEAGE_DB"), "HF_ENDPOINT="+hubURL))
 	defer stopSrv()
-	base := "http://" + waitAddrFile(addrFile, srv, time.Minute, "hflineage serve (log: "+srvLog+")")
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := hc.get(base+"/healthz", 5*time.Second); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			fatalf("live: /healthz: %v (server log: %s)", err, srvLog)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 
 	var phases []*phaseResult
 	checks := []string{}

@@ -54,18 +54,10 @@ func benchServe(bin, work string, n int, db string, o serveOptions) [][]string {
 	}
 
 	fmt.Fprintf(os.Stderr, "bench: serve %d models: starting the server…\n", n)
-	addrFile := filepath.Join(work, fmt.Sprintf("serve-addr-%d", n))
-	os.Remove(addrFile)
-	srv := exec.Command(hfl, "serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile)
-	srv.Env = append(os.Environ(), "HF_ENDPOINT="+hubURL)
 	srvLog := filepath.Join(work, fmt.Sprintf("serve-%d.log", n))
-	logf, err := os.Create(srvLog)
-	check(err)
-	defer logf.Close()
-	srv.Stdout, srv.Stderr = logf, logf
-	stopSrv := startChild(srv, "hflineage serve")
+	srv, base, stopSrv := startServe(hfl, db, filepath.Join(work, fmt.Sprintf("serve-addr-%d", n)), srvLog,
+		append(os.Environ(), "HF_ENDPOINT="+hubURL))
 	defer stopSrv()
-	base := "http://" + waitAddrFile(addrFile, srv, time.Minute, "hflineage serve (log: "+srvLog+")")
 	c := newClient(max(o.clients, o.writers))
 	get := func(path string, timeout time.Duration) []byte {
 		b, err := c.get(base+path, timeout)
@@ -73,15 +65,6 @@ func benchServe(bin, work string, n int, db string, o serveOptions) [][]string {
 			fatalf("serve: GET %s: %v (server log: %s)", path, err, srvLog)
 		}
 		return b
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := c.get(base+"/healthz", 5*time.Second); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			fatalf("serve: /healthz: %v (server log: %s)", err, srvLog)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 
 	// The families: the largest, and the base family nearest midFamily
@@ -143,6 +126,32 @@ func benchServe(bin, work string, n int, db string, o serveOptions) [][]string {
 		latencyRow(fmt.Sprintf("serve: search %q", q), path, fmt.Sprintf("%d results", len(h.Results)), "p99 < 50 ms")
 	}
 	return rows
+}
+
+// startServe starts `hflineage serve` on db with env, its output in
+// srvLog, and returns once it answers /healthz: the process, its base URL,
+// and what stops it.
+func startServe(hfl, db, addrFile, srvLog string, env []string) (*exec.Cmd, string, func()) {
+	os.Remove(addrFile)
+	srv := exec.Command(hfl, "serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile)
+	srv.Env = env
+	logf, err := os.Create(srvLog)
+	check(err)
+	srv.Stdout, srv.Stderr = logf, logf
+	stopSrv := startChild(srv, "hflineage serve")
+	stop := func() { stopSrv(); logf.Close() }
+	base := "http://" + waitAddrFile(addrFile, srv, time.Minute, "hflineage serve (log: "+srvLog+")")
+	c := newClient(1)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := c.get(base+"/healthz", 5*time.Second); err == nil {
+			return srv, base, stop
+		} else if time.Now().After(deadline) {
+			stop()
+			fatalf("serve: /healthz: %v (server log: %s)", err, srvLog)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // countsDuringCrawl starts a walk of seed through POST /api/v1/crawl and
