@@ -297,25 +297,21 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	if err != nil {
 		return graph.Stats{}, err
 	}
-	if e.live != nil {
-		// From the view: the graph of the version it was refreshed at, in
-		// the background; never computed again here because data changed.
-		v := e.live.view.Load()
-		st, err := v.statsOf(ctx, e.st, statsKey{top: o.Top, root: root})
-		if err != nil {
-			return st, err
-		}
-		st.DataVersion = v.version
-		if cur := e.live.g.Current().Version(); cur > v.version {
-			st.VersionsBehind = cur - v.version
-		}
-		return st, nil
-	}
-	g, err := e.st.CachedGraph(ctx)
+	// From a view: a live Engine's is refreshed in the background, never
+	// computed again here because data changed.
+	v, err := e.view(ctx)
 	if err != nil {
 		return graph.Stats{}, err
 	}
-	return graph.ComputeStats(ctx, g, graph.StatsOptions{Top: o.Top, Root: root, DanglingReasons: e.st.DanglingReasons})
+	st, err := v.statsOf(ctx, e.st, statsKey{top: o.Top, root: root})
+	if err != nil || e.live == nil {
+		return st, err
+	}
+	st.DataVersion = v.version
+	if cur := e.live.g.Current().Version(); cur > v.version {
+		st.VersionsBehind = cur - v.version
+	}
+	return st, nil
 }
 
 // HistoryRun is a family's size after one run.

@@ -163,7 +163,7 @@ func TestRefreshCachesWritesCurrentFiles(t *testing.T) {
 			t.Errorf("%s: tag %d (%v), want %d", c.file, tag, ok, v)
 		}
 	}
-	g, err := s.CachedGraph(ctx)
+	g, _, err := s.VersionedGraph(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

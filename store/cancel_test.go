@@ -62,7 +62,7 @@ func TestContextStopsReads(t *testing.T) {
 		"View":             func() error { return s.View(ctx, func(*Reader) error { return nil }) },
 		"LoadGraph":        func() error { _, err := s.LoadGraph(ctx, true); return err },
 		"EdgeGraph":        func() error { _, err := s.EdgeGraph(ctx); return err },
-		"CachedGraph":      func() error { _, err := s.CachedGraph(ctx); return err },
+		"VersionedGraph":   func() error { _, _, err := s.VersionedGraph(ctx); return err },
 		"CachedEdgeGraph":  func() error { _, err := s.CachedEdgeGraph(ctx); return err },
 		"RefreshCaches":    func() error { return s.RefreshCaches(ctx, true) },
 		"Family":           func() error { _, err := s.Family(ctx, "root", -1); return err },

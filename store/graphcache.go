@@ -93,26 +93,14 @@ func (tx *Tx) bumpVersions() error {
 // written is ignored. When ctx ends it stops and returns ctx's error. (A
 // long-lived process keeps its graph in memory: package live.)
 func (s *Store) CachedEdgeGraph(ctx context.Context) (*graph.Graph, error) {
-	return s.cached(ctx, edgeCacheFile, edgeVersionKey, false)
-}
-
-// CachedGraph returns the whole graph with node attributes (as
-// LoadGraph(true), less tags and the rarer fields, with its ids sorted),
-// from graph.bin when it matches the database, else loaded and cached for
-// next time. When ctx ends it stops and returns ctx's error.
-func (s *Store) CachedGraph(ctx context.Context) (*graph.Graph, error) {
-	return s.cached(ctx, graphCacheFile, dataVersionKey, true)
-}
-
-func (s *Store) cached(ctx context.Context, file string, versionKey []byte, withNodes bool) (*graph.Graph, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	v, err := s.readVersion(versionKey)
+	v, err := s.readVersion(edgeVersionKey)
 	if err != nil {
 		return nil, err
 	}
-	return s.cachedFile(ctx, file, v, versionKey, withNodes)
+	return s.cachedFile(ctx, edgeCacheFile, v, edgeVersionKey, false)
 }
 
 // cachedFile reads file's graph when it is of version v, else builds it
@@ -144,12 +132,12 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, versionKe
 	return g, err
 }
 
-// VersionedGraph returns the whole graph with node attributes, as CachedGraph
-// does, and the data version it shows: from graph.bin when it is of the
-// current version, else built from the database and written to graph.bin
-// for next time. Unlike CachedGraph it keeps nothing: the graph is the
-// caller's (a process's live graph, loaded once). No commit may run
-// meanwhile; one that does makes it fail.
+// VersionedGraph returns the whole graph with node attributes (as
+// LoadGraph(true), less tags and the rarer fields, with its ids sorted)
+// and the data version it shows: from graph.bin when it is of the current
+// version, else built from the database and written to graph.bin for next
+// time. No commit may run meanwhile; one that does makes it fail. When ctx
+// ends it stops and returns ctx's error.
 func (s *Store) VersionedGraph(ctx context.Context) (*graph.Graph, uint64, error) {
 	v, err := s.readVersion(dataVersionKey)
 	if err != nil {

@@ -333,7 +333,7 @@ func TestGraphCacheFollowsModelChanges(t *testing.T) {
 	defer s.Close()
 	put(t, s, []graph.Model{{ID: "r", Downloads: 5, License: "mit"}, {ID: "a"}}, []graph.Edge{edge("r", "a", graph.Finetune)})
 	downloads := func() int64 {
-		g, err := s.CachedGraph(context.Background())
+		g, _, err := s.VersionedGraph(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestGraphCacheFollowsModelChanges(t *testing.T) {
 	if d := downloads(); d != 9 {
 		t.Errorf("after a model change the cache gave %d downloads, want 9", d)
 	}
-	g, _ := s.CachedGraph(context.Background())
+	g, _, _ := s.VersionedGraph(context.Background())
 	if i, _ := g.Index("r"); g.Model(i).License != "mit" || g.EdgeCount() != 1 {
 		t.Errorf("cached graph: %+v, %d edges", g.Model(i), g.EdgeCount())
 	}
