@@ -455,8 +455,10 @@ func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
 	if err := tx.set(modelKey(m.ID), encodeRecord(&rec)); err != nil {
 		return err
 	}
-	if info := graph.NodeInfoOf(&m); !found || info != graph.NodeInfoOf(&old.Model) {
-		tx.note(graph.Change{Op: graph.PutNode, ID: m.ID, Info: info}) // a rescan rewrites most records unchanged
+	if tx.collect { // a rescan rewrites most records unchanged: only changes are told
+		if info := graph.NodeInfoOf(&m); !found || info != graph.NodeInfoOf(&old.Model) {
+			tx.note(graph.Change{Op: graph.PutNode, ID: m.ID, Info: info})
+		}
 	}
 	if !found || old.Stub {
 		if err := tx.logModel(diffModelAdded, m.ID); err != nil {
