@@ -1,0 +1,143 @@
+package graph
+
+import (
+	"context"
+	"slices"
+)
+
+// EcosystemWalk is the union of several roots' families: what an ecosystem
+// (every model of an organisation, say) has attracted, each model once
+// however many roots it descends from.
+type EcosystemWalk struct {
+	// Roots are the roots walked from, distinct, in the order given.
+	Roots []int32
+	// Members lists every descendant of a root that is not itself a root,
+	// breadth-first from all roots at once; Depth[k] is Members[k]'s
+	// distance from the nearest root and Origin[k] the index in Roots of
+	// the root the walk reached it from first (the nearest; of equally near
+	// ones, the first given).
+	Members []int32
+	Depth   []int32
+	Origin  []int32
+	// Children counts the distinct members that a root points to directly,
+	// by relation (one model with edges of several relations counts once
+	// under each and once in Total); Descendants counts every member by the
+	// relations of its edges from a root or another member, as
+	// FamilyCount does for one root. Edges into a root are not counted.
+	Children, Descendants RelationCounts
+	MaxDepth              int
+	// Own[i] is Roots[i]'s own family, as Walker.Count sizes it (other
+	// roots included when they descend from it).
+	Own []FamilyCount
+	// Shared counts the members in the families of two roots or more.
+	Shared int
+}
+
+// rootMark marks a root in WalkEcosystem's relation bytes: no relation
+// bit combination reaches it, so nothing is ever counted into a root.
+const rootMark = 0xff
+
+// WalkEcosystem walks the families of roots in a at once (duplicates are
+// walked once) and sizes their union. It costs the union's size for the
+// union, and each root's family once more for Own and Shared. When ctx ends
+// it stops and returns ctx's error.
+func WalkEcosystem(ctx context.Context, a Adjacency, roots []int32) (*EcosystemWalk, error) {
+	n := a.NodeCount()
+	seen := make([]uint64, (n+63)/64)
+	mark := func(v int32) bool { // reports whether v was seen, and marks it
+		word, bit := v>>6, uint64(1)<<(v&63)
+		was := seen[word]&bit != 0
+		seen[word] |= bit
+		return was
+	}
+	rels := make([]uint8, n) // relation bits into each node; rootMark for roots
+	w := &EcosystemWalk{}
+	for _, r := range roots {
+		if !mark(r) {
+			w.Roots = append(w.Roots, r)
+			rels[r] = rootMark
+		}
+	}
+	queue := slices.Clone(w.Roots)
+	depth := make([]int32, len(queue))
+	origin := make([]int32, len(queue))
+	for i := range origin {
+		origin[i] = int32(i)
+	}
+	direct := map[int32]uint8{} // members a root points to: relation bits from roots
+	for h := 0; h < len(queue); h++ {
+		if err := canceled(ctx, h); err != nil {
+			return nil, err
+		}
+		v, d := queue[h], depth[h]
+		fromRoot := h < len(w.Roots)
+		dst, rs := a.Out(v)
+		for k, ch := range dst {
+			if rels[ch] == rootMark {
+				continue // into a root: roots are not members
+			}
+			bit := relBit(rs[k])
+			if !mark(ch) {
+				queue, depth, origin = append(queue, ch), append(depth, d+1), append(origin, origin[h])
+				w.MaxDepth = max(w.MaxDepth, int(d+1))
+			}
+			if rels[ch]&bit == 0 {
+				rels[ch] |= bit
+				w.Descendants.add(rs[k])
+			}
+			if fromRoot {
+				if b, ok := direct[ch]; !ok || b&bit == 0 {
+					direct[ch] = b | bit
+					w.Children.add(rs[k])
+				}
+			}
+		}
+	}
+	nr := len(w.Roots)
+	w.Members, w.Depth, w.Origin = queue[nr:], depth[nr:], origin[nr:]
+	w.Descendants.Total = len(w.Members)
+	w.Children.Total = len(direct)
+
+	// Each root's own family, and how many of them each member is in.
+	in := make([]uint8, n)
+	walker := NewWalkerOf(a)
+	for i, r := range w.Roots {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := walker.Count(int(r), func(node, _ int) {
+			if in[node] < 2 {
+				in[node]++
+			}
+		})
+		c.Model = a.NodeID(w.Roots[i])
+		w.Own = append(w.Own, c)
+	}
+	for _, m := range w.Members {
+		if in[m] >= 2 {
+			w.Shared++
+		}
+	}
+	return w, ctx.Err()
+}
+
+// MemberSet returns the members as a set of node numbers below n.
+func (w *EcosystemWalk) MemberSet(n int) Bitset {
+	b := NewBitset(n)
+	for _, m := range w.Members {
+		b.Set(m)
+	}
+	return b
+}
+
+// Bitset is a set of node numbers.
+type Bitset []uint64
+
+// NewBitset returns an empty set of numbers below n.
+func NewBitset(n int) Bitset { return make(Bitset, (n+63)/64) }
+
+// Set adds i.
+func (b Bitset) Set(i int32) { b[i>>6] |= 1 << (i & 63) }
+
+// Has reports whether i is in the set.
+func (b Bitset) Has(i int32) bool { return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
