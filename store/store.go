@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -78,6 +79,19 @@ type Store struct {
 	rebuilds atomic.Int64      // whole-graph builds (Rebuilds)
 	// graphOwned: the engine writes graph.bin (OwnGraphCache).
 	graphOwned atomic.Bool
+	// life ends when Close starts: the store's own long work, done where
+	// no caller passes a context (a bulk run's index), stops with it.
+	life struct {
+		once   sync.Once
+		ctx    context.Context
+		cancel context.CancelFunc
+	}
+}
+
+// lifetime is the store's context: it ends when Close starts.
+func (s *Store) lifetime() context.Context {
+	s.life.once.Do(func() { s.life.ctx, s.life.cancel = context.WithCancel(context.Background()) })
+	return s.life.ctx
 }
 
 // OnCommit has fn told, after each commit that changed models or edges and
@@ -133,23 +147,52 @@ func Open(dir string, o Options) (*Store, error) {
 		WithReadOnly(o.ReadOnly)
 	s, err := open(dir, smallMachine(opts, o.Verbose))
 	if o.ReadOnly && errors.Is(err, errNeedsRecovery) {
-		// A writer died mid-commit: its log ends in a torn entry that only
-		// a read-write open truncates. Do that once when we may, then read.
-		rw, rerr := open(dir, smallMachine(badger.DefaultOptions(dir).WithSyncWrites(true), o.Verbose))
-		if rerr != nil {
-			return nil, err
-		}
-		if cerr := rw.Close(); cerr != nil {
-			return nil, cerr
-		}
-		s, err = open(dir, smallMachine(opts, o.Verbose))
+		s, err = recoverThenOpen(dir, opts, o.Verbose)
 	}
 	return s, err
 }
 
-// errNeedsRecovery: the database's write-ahead log ends in a torn entry (a
-// writer crashed); a read-only open cannot repair it.
-var errNeedsRecovery = errors.New("needs recovery by a read-write open (a crawl crashed mid-commit)")
+// errNeedsRecovery: the database's write-ahead log was not closed cleanly (a
+// writer was killed); a read-only open cannot repair it. The data is intact.
+var errNeedsRecovery = errors.New("needs recovery by a read-write open: a crawl or serve was killed before it closed the database; what it committed is intact, and the next crawl (or any command run where the directory is writable) repairs it")
+
+// needsRecovery reports whether err, from badger.Open, is Badger's
+// ErrTruncateNeeded: a write-ahead log a writer left unclosed, which only a
+// read-write open truncates to its last whole entry. Badger wraps it with
+// %+v (y.Wrapf outside its debug mode), which loses the chain: its text is
+// what is left to recognise it by.
+func needsRecovery(err error) bool {
+	return errors.Is(err, badger.ErrTruncateNeeded) || strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error())
+}
+
+// recoverThenOpen repairs a database whose writer was killed and opens it
+// read-only with ro. Badger preallocates its write-ahead log and truncates
+// it to the last whole entry only on a clean close or a read-write open, and
+// a read-only open refuses an untruncated one; so a read-write open and
+// close repairs it, keeping every committed transaction. Another reader
+// doing the same at once holds the lock for a moment: the repair is tried
+// again a few times, two and a half seconds at most in all. A writer that
+// started meanwhile makes this ErrInUse, as it would any read-only open.
+func recoverThenOpen(dir string, ro badger.Options, verbose bool) (*Store, error) {
+	wait := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		rw, err := open(dir, smallMachine(badger.DefaultOptions(dir).WithSyncWrites(true), verbose))
+		switch {
+		case err == nil:
+			if err := rw.Close(); err != nil {
+				return nil, err
+			}
+		case !errors.Is(err, ErrInUse):
+			return nil, fmt.Errorf("database %s %w (the repair failed: %v)", dir, errNeedsRecovery, err)
+		}
+		s, err := open(dir, smallMachine(ro, verbose))
+		if err == nil || attempt == 8 || !errors.Is(err, ErrInUse) && !errors.Is(err, errNeedsRecovery) {
+			return s, err
+		}
+		time.Sleep(wait)
+		wait *= 2
+	}
+}
 
 // OpenInMemory opens an empty database that lives in memory only (tests).
 func OpenInMemory() (*Store, error) {
@@ -231,7 +274,7 @@ func open(dir string, opts badger.Options) (s *Store, err error) {
 		switch {
 		case strings.Contains(msg, "Another process is using this Badger database"):
 			return nil, fmt.Errorf("database %s is %w", dir, ErrInUse)
-		case errors.Is(err, badger.ErrTruncateNeeded):
+		case needsRecovery(err):
 			return nil, fmt.Errorf("database %s %w", dir, errNeedsRecovery)
 		case strings.Contains(msg, "permission denied") || strings.Contains(msg, "read-only file system"):
 			return nil, fmt.Errorf("database %s is not writable: %s", dir, firstLine(msg))
@@ -288,8 +331,11 @@ func (s *Store) checkSchema(readOnly bool) error {
 	return nil
 }
 
-// Close flushes and closes the database.
+// Close flushes and closes the database. The store's own long work (see
+// lifetime) stops first.
 func (s *Store) Close() error {
+	s.lifetime()
+	s.life.cancel()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", s.dir, err)
 	}
@@ -616,7 +662,7 @@ func (s *Store) Lookup(name string) (graph.Model, error) {
 		return graph.Model{}, err
 	}
 	var m graph.Model
-	err = s.View(context.Background(), func(r *Reader) error {
+	err = s.View(s.lifetime(), func(r *Reader) error {
 		m, err = r.Model(id)
 		return err
 	})
