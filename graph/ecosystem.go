@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"slices"
+	"strings"
 )
 
 // EcosystemWalk is the union of several roots' families: what an ecosystem
@@ -141,3 +142,73 @@ func (b Bitset) Set(i int32) { b[i>>6] |= 1 << (i & 63) }
 
 // Has reports whether i is in the set.
 func (b Bitset) Has(i int32) bool { return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
+
+// OrgSize is the ecosystem of one organisation: its models, and the
+// models of other organisations (or none) that descend from them.
+type OrgSize struct {
+	Org         string `json:"org"`
+	Models      int    `json:"models"`
+	Derivatives int    `json:"derivatives"`
+}
+
+// Organisations sizes the ecosystem of every organisation ("org/*") of a
+// and returns the top largest by derivatives (ties by name); top ≤ 0 returns
+// all with derivatives. It costs, in all, the number of (model,
+// organisation among its ancestors) pairs. When ctx ends it stops and
+// returns ctx's error.
+func Organisations(ctx context.Context, a Adjacency, top int) ([]OrgSize, error) {
+	n := a.NodeCount()
+	byOrg := map[string][]int32{}
+	active := map[string]bool{} // organisations with a model with children
+	for i := range int32(n) {
+		if err := canceled(ctx, int(i)); err != nil {
+			return nil, err
+		}
+		id := string(a.NodeID(i))
+		org, _, ok := strings.Cut(id, "/")
+		if !ok {
+			continue // a legacy id without organisation
+		}
+		byOrg[org] = append(byOrg[org], i)
+		if kids, _ := a.Out(i); len(kids) > 0 {
+			active[org] = true
+		}
+	}
+	stamp := make([]uint32, n) // stamp[v] == epoch: v seen in this organisation's walk
+	var queue []int32
+	var out []OrgSize
+	epoch := uint32(0)
+	for org := range active {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		epoch++
+		roots := byOrg[org]
+		queue = append(queue[:0], roots...)
+		for _, r := range roots {
+			stamp[r] = epoch
+		}
+		for h := 0; h < len(queue); h++ {
+			kids, _ := a.Out(queue[h])
+			for _, k := range kids {
+				if stamp[k] != epoch {
+					stamp[k] = epoch
+					queue = append(queue, k)
+				}
+			}
+		}
+		if d := len(queue) - len(roots); d > 0 {
+			out = append(out, OrgSize{Org: org, Models: len(roots), Derivatives: d})
+		}
+	}
+	slices.SortFunc(out, func(x, y OrgSize) int {
+		if x.Derivatives != y.Derivatives {
+			return y.Derivatives - x.Derivatives
+		}
+		return strings.Compare(x.Org, y.Org)
+	})
+	if top > 0 && len(out) > top {
+		out = out[:top]
+	}
+	return out, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -296,4 +297,41 @@ func FuzzParsePattern(f *testing.F) {
 			t.Fatalf("%q matches %q, shorter than its prefix %q", pat, id, p.Prefix())
 		}
 	})
+}
+
+// Each organisation's derivatives are the ecosystem of its models.
+func TestOrganisationsAreEcosystems(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	b := NewGraphBuilder(300)
+	for _, e := range randomLineage(rng, 300, 700) {
+		if err := b.Edge(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := b.Graph()
+	got, err := Organisations(context.Background(), g, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no organisation with derivatives")
+	}
+	for _, o := range got {
+		var roots []int32
+		for i := range g.Len() {
+			if strings.HasPrefix(string(g.ID(i)), o.Org+"/") {
+				roots = append(roots, int32(i))
+			}
+		}
+		w, err := WalkEcosystem(context.Background(), g, roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Models != len(roots) || o.Derivatives != w.Descendants.Total {
+			t.Errorf("%s: %+v; want %d models, %d derivatives", o.Org, o, len(roots), w.Descendants.Total)
+		}
+	}
+	if top, _ := Organisations(context.Background(), g, 1); len(top) != 1 || top[0] != got[0] {
+		t.Errorf("top 1: %+v; want %+v", top, got[0])
+	}
 }
