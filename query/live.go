@@ -49,6 +49,10 @@ type view struct {
 		idx  *searchIndex
 	}
 	stats sync.Map // statsKey → *statsMemo: statistics asked of this version
+	orgs  struct { // every organisation's ecosystem, when first asked
+		mu   sync.Mutex
+		list []graph.OrgSize // nil until computed
+	}
 }
 
 // searchIndex returns the view's search index, built when first asked.
