@@ -9,12 +9,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DOTEncoder writes a lineage graph as Graphviz DOT, streaming: nodes are
 // written as they are given, then edges. Callers give nodes sorted by id and
 // edges sorted by (parent, child, relation) to get deterministic output that
-// can be diffed. Every id is quoted and escaped. Each relation has its own
+// can be diffed. Every id is quoted and escaped for Graphviz, not only for
+// DOT (see QuoteDOT and QuoteDOTLabel). Each relation has its own
 // edge style (colour from RelationColor), explained by a legend only when
 // Legend is called: the graph itself carries exactly the lineage.
 type DOTEncoder struct {
@@ -140,7 +142,7 @@ func (e *DOTEncoder) Node(m Model) {
 			e.endCluster()
 			e.cluster, e.inCluster = c, true
 			e.printf("\tsubgraph %s {\n\t\tlabel=%s; style=\"rounded,dashed\"; color=\"grey60\"; fontsize=11;\n",
-				QuoteDOT("cluster:"+c), QuoteDOT(c))
+				QuoteDOT("cluster:"+c), QuoteDOTLabel(c))
 		}
 	}
 	// Written piece by piece (no fmt): a family of 100,000s of members.
@@ -148,14 +150,24 @@ func (e *DOTEncoder) Node(m Model) {
 	e.write("\t")
 	e.quote(id)
 	e.write(" [label=")
-	e.quote(id)
+	if plainDOT(id) {
+		e.write(`"` + id + `"`)
+	} else {
+		e.write(QuoteDOTLabel(id))
+	}
 	if m.Downloads > 0 || m.Likes > 0 {
 		e.write(", tooltip=")
 		d, l := strconv.FormatInt(m.Downloads, 10), strconv.FormatInt(m.Likes, 10)
-		if plainDOT(id) {
+		switch {
+		case plainDOT(id):
 			e.write(`"` + id + `\ndownloads: ` + d + `\nlikes: ` + l + `"`)
-		} else {
-			e.write(QuoteDOT(id + "\ndownloads: " + d + "\nlikes: " + l))
+		case strings.Contains(id, `\`):
+			// Graphviz versions read backslashes in tooltips in
+			// different ways (2.43 expands \\N there); the label shows
+			// the id.
+			e.write(`"downloads: ` + d + `\nlikes: ` + l + `"`)
+		default:
+			e.write(QuoteDOTLabel(id + "\ndownloads: " + d + "\nlikes: " + l))
 		}
 	}
 	switch {
@@ -185,11 +197,11 @@ func (e *DOTEncoder) quote(s string) {
 	e.write(`"`)
 }
 
-// plainDOT reports whether QuoteDOT only adds quotes around s: printable
-// ASCII without quote or backslash.
+// plainDOT reports whether QuoteDOT and QuoteDOTLabel only add quotes
+// around s: printable ASCII without quote, backslash or ampersand.
 func plainDOT(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '&' {
 			return false
 		}
 	}
@@ -241,9 +253,56 @@ func (e *DOTEncoder) Close() error {
 	return e.w.Flush()
 }
 
-// QuoteDOT returns s as a DOT double-quoted string: quotes and backslashes are
-// escaped and line breaks written as \n, so any s gives one valid DOT ID.
+// QuoteDOT returns s as a DOT double-quoted string that Graphviz reads
+// back as s, for names (of nodes, clusters, the graph) and attributes
+// Graphviz does not draw: any s gives one valid DOT ID. In a quoted string
+// Graphviz reads backslashes in pairs, a pair as two backslashes and one
+// before a quote as the quote, and keeps a lone backslash: so backslashes
+// are written as they are, except a run of them before a quote or the
+// closing quote, which is doubled (Graphviz then keeps twice as many). An &
+// that would start an XML entity (&name; &#n; &#xh;) is written &amp;:
+// Graphviz copies names into SVG titles and comments without escaping what
+// looks like an entity, which made the file unreadable. Line breaks and
+// other control characters are written as Go escapes (\n, \x01), text that
+// Graphviz keeps as it is.
 func QuoteDOT(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			size = len(s[i:]) - len(strings.TrimLeft(s[i:], `\`))
+			b.WriteString(s[i : i+size])
+			if rest := s[i+size:]; rest == "" || rest[0] == '"' {
+				b.WriteString(s[i : i+size])
+			}
+		case '&':
+			if startsEntity(s[i:]) {
+				b.WriteString("&amp;")
+			} else {
+				b.WriteByte('&')
+			}
+		default:
+			writeDOTRune(&b, r)
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// QuoteDOTLabel returns s as a quoted DOT escString for the attributes
+// Graphviz draws (label, tooltip), so that it shows s: every backslash is
+// doubled (Graphviz would expand \N, \G, \E, \H, \T and \L into names, and
+// read \l and \r as line ends), every & written &amp; (Graphviz decodes
+// entities in labels: &lt; would show as <), and a line break written \n,
+// which Graphviz draws as one. Other control characters are shown as Go
+// escapes (\x01).
+func QuoteDOTLabel(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
@@ -253,20 +312,49 @@ func QuoteDOT(s string) string {
 			b.WriteString(`\"`)
 		case '\\':
 			b.WriteString(`\\`)
+		case '&':
+			b.WriteString("&amp;")
 		case '\n':
 			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
 		default:
 			if r < 0x20 || r == 0x7f || r == 0xfffd {
-				b.WriteString(strconv.QuoteRune(r)[1 : len(strconv.QuoteRune(r))-1])
-				continue
+				b.WriteString(`\`) // shown as the escape's text, \x01
 			}
-			b.WriteRune(r)
+			writeDOTRune(&b, r)
 		}
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// writeDOTRune writes r, or for a control character and U+FFFD (what an
+// invalid byte decodes to) its Go escape: \n, \r, \t, \x01, \ufffd.
+func writeDOTRune(b *strings.Builder, r rune) {
+	if r < 0x20 || r == 0x7f || r == 0xfffd {
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+		return
+	}
+	b.WriteRune(r)
+}
+
+// startsEntity reports whether s, which starts with &, starts with what
+// Graphviz takes for an XML entity and copies unescaped into SVG: & then
+// # and digits, #x and hex digits, or letters, then ;. Digits after
+// letters are allowed too, to be safe across versions.
+func startsEntity(s string) bool {
+	rest := s[1:]
+	if strings.HasPrefix(rest, "#") {
+		rest = rest[1:]
+		if strings.HasPrefix(rest, "x") || strings.HasPrefix(rest, "X") {
+			rest = rest[1:]
+		}
+	}
+	i := 0
+	for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] >= 'a' && rest[i] <= 'z' || rest[i] >= 'A' && rest[i] <= 'Z') {
+		i++
+	}
+	return i < len(rest) && rest[i] == ';'
 }
 
 // WriteFamily writes f through enc: its members sorted by id (or by

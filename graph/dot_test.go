@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,31 +168,70 @@ func TestDOTHostileIDs(t *testing.T) {
 	renderDOT(t, buf.Bytes())
 }
 
+// graphvizUnquote reads q, a double-quoted DOT string, as Graphviz's
+// scanner does: backslashes in pairs (a pair kept as two backslashes, one
+// before a quote read as the quote), a lone backslash kept. It fails when
+// the string ends before q does or not at all.
+func graphvizUnquote(q string) (string, error) {
+	if len(q) < 2 || q[0] != '"' {
+		return "", fmt.Errorf("not quoted: %q", q)
+	}
+	var b strings.Builder
+	for i := 1; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '"':
+			if i != len(q)-1 {
+				return "", fmt.Errorf("string ends at byte %d of %q", i, q)
+			}
+			return b.String(), nil
+		case c == '\\' && i+1 < len(q) && q[i+1] == '"':
+			b.WriteByte('"')
+			i++
+		case c == '\\' && i+1 < len(q) && q[i+1] == '\\':
+			b.WriteString(`\\`)
+			i++
+		case c == '\\' && i+1 < len(q) && q[i+1] == '\n':
+			return "", fmt.Errorf("line continuation in %q", q)
+		case c == '\n' || c == '\r' || c == 0:
+			return "", fmt.Errorf("raw control character in %q", q)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", fmt.Errorf("unterminated: %q", q)
+}
+
 func FuzzQuoteDOT(f *testing.F) {
-	for _, s := range []string{"", `"`, `\`, `\"`, "a\nb", "\x00", "ü", "\xff"} {
+	for _, s := range []string{"", `"`, `\`, `\"`, `\\"`, `a\\`, "a\nb", "\x00", "ü", "\xff", "&amp;", "&#65;", "&x", "a&;b", `\N\G`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		q := QuoteDOT(s)
-		if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
-			t.Fatalf("not quoted: %q", q)
-		}
-		inner := q[1 : len(q)-1]
-		for i := 0; i < len(inner); i++ {
-			switch inner[i] {
-			case '\\':
-				i++ // escaped character follows
-				if i >= len(inner) {
-					t.Fatalf("dangling backslash in %q", q)
-				}
-			case '"':
-				t.Fatalf("unescaped quote in %q", q)
-			case '\n', '\r', 0:
-				t.Fatalf("raw control character in %q", q)
-			}
+		got, err := graphvizUnquote(q)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if !utf8.ValidString(q) {
 			t.Fatalf("invalid UTF-8 in %q", q)
+		}
+		// Graphviz reads back s itself, an & that looks like an entity
+		// written &amp; (which it decodes), unless s has what QuoteDOT must
+		// change: control characters, invalid UTF-8 or U+FFFD, backslashes
+		// before a quote or at the end.
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) ||
+			strings.Contains(s, `\"`) || strings.HasSuffix(s, `\`) {
+			return
+		}
+		var want strings.Builder
+		for i := range len(s) {
+			if s[i] == '&' && startsEntity(s[i:]) {
+				want.WriteString("&amp;")
+			} else {
+				want.WriteByte(s[i])
+			}
+		}
+		if got != want.String() {
+			t.Fatalf("Graphviz reads %q back as %q, want %q", s, got, want.String())
 		}
 	})
 }

@@ -133,9 +133,9 @@ func TestDOTClusters(t *testing.T) {
 
 // TestDOTLinesAsFormatted checks the DOT encoder's node and edge lines,
 // written piece by piece, against the same lines formatted with fmt from
-// QuoteDOT, for ids that need escaping and ids that do not.
+// QuoteDOT and QuoteDOTLabel, for ids that need escaping and ids that do not.
 func TestDOTLinesAsFormatted(t *testing.T) {
-	ids := []ModelID{"org/plain-1.0", `we"ird\id`, "line\nbreak", "ünï/cödé", "tab\there", "del\x7f", "bad\xffutf8"}
+	ids := []ModelID{"org/plain-1.0", `we"ird\id`, "line\nbreak", "ünï/cödé", "tab\there", "del\x7f", "bad\xffutf8", "org/a&b", "org/&amp;", `org/\N`}
 	for _, id := range ids {
 		for _, m := range []Model{{ID: id}, {ID: id, Downloads: 12, Likes: 3}, {ID: id, Likes: 1, Stub: true}, {ID: id, Stub: true}} {
 			for _, root := range []ModelID{"", id} {
@@ -147,9 +147,13 @@ func TestDOTLinesAsFormatted(t *testing.T) {
 				if err := e.Close(); err != nil {
 					t.Fatal(err)
 				}
-				attrs := []string{"label=" + QuoteDOT(string(m.ID))}
-				if m.Downloads > 0 || m.Likes > 0 {
-					attrs = append(attrs, "tooltip="+QuoteDOT(fmt.Sprintf("%s\ndownloads: %d\nlikes: %d", m.ID, m.Downloads, m.Likes)))
+				attrs := []string{"label=" + QuoteDOTLabel(string(m.ID))}
+				switch {
+				case m.Downloads == 0 && m.Likes == 0:
+				case strings.Contains(string(m.ID), `\`):
+					attrs = append(attrs, "tooltip="+QuoteDOTLabel(fmt.Sprintf("downloads: %d\nlikes: %d", m.Downloads, m.Likes)))
+				default:
+					attrs = append(attrs, "tooltip="+QuoteDOTLabel(fmt.Sprintf("%s\ndownloads: %d\nlikes: %d", m.ID, m.Downloads, m.Likes)))
 				}
 				switch {
 				case m.ID == root:
