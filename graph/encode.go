@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -202,8 +203,24 @@ func (e *NodeLinkEncoder) Close() error {
 	return e.w.Flush()
 }
 
+// CSVText is s as a CSV cell that a spreadsheet shows as text: a value
+// that starts with = + - @, a tab or a carriage return (which Excel,
+// LibreOffice and Google Sheets would run as a formula: OWASP's "CSV
+// injection") gets a leading single quote, which spreadsheets take as a text
+// marker and do not show. So does a value that already starts with a quote,
+// so that dropping one leading quote always gives the value back, as a
+// program reading the file should. Every other value is written as it is.
+func CSVText(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r'", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
 // CSVEncoder writes the edge list as CSV: parent,relation,child, then the
 // child's attributes and the parent's license (license drift at a glance).
+// Text cells (ids, relation, author, license, library, pipeline) go
+// through CSVText; numbers and dates are written as they are.
 // Nodes are not written (see CSVNodesEncoder) but their attributes are
 // remembered for the edge rows, unless Lookup is set.
 type CSVEncoder struct {
@@ -259,8 +276,8 @@ func (e *CSVEncoder) Edge(ed Edge) {
 		}
 		p = e.parent
 	}
-	e.w.Write([]string{string(ed.Parent), string(ed.Relation), string(ed.Child), authorOf(Model{ID: ed.Child, Author: c.Author}),
-		strconv.FormatInt(c.Downloads, 10), strconv.FormatInt(c.Likes, 10), timeAttr(c.CreatedAt), c.License, c.LibraryName, c.PipelineTag, p.License})
+	e.w.Write([]string{CSVText(string(ed.Parent)), CSVText(string(ed.Relation)), CSVText(string(ed.Child)), CSVText(authorOf(Model{ID: ed.Child, Author: c.Author})),
+		strconv.FormatInt(c.Downloads, 10), strconv.FormatInt(c.Likes, 10), timeAttr(c.CreatedAt), CSVText(c.License), CSVText(c.LibraryName), CSVText(c.PipelineTag), CSVText(p.License)})
 }
 
 // Close flushes; it returns the first error of Lookup or of writing.
@@ -272,7 +289,8 @@ func (e *CSVEncoder) Close() error {
 	return e.w.Error()
 }
 
-// CSVNodesEncoder writes the node table as CSV.
+// CSVNodesEncoder writes the node table as CSV. Text cells (id, author,
+// license, library, pipeline, gated) go through CSVText.
 type CSVNodesEncoder struct{ w *csv.Writer }
 
 // CSVNodeHeader is the header row of the node table.
@@ -287,8 +305,8 @@ func NewCSVNodesEncoder(w io.Writer) *CSVNodesEncoder {
 
 // Node writes one row.
 func (e *CSVNodesEncoder) Node(m Model) {
-	e.w.Write([]string{string(m.ID), authorOf(m), strconv.FormatInt(m.Downloads, 10), strconv.FormatInt(m.Likes, 10),
-		timeAttr(m.CreatedAt), timeAttr(m.LastModified), m.License, m.LibraryName, m.PipelineTag, m.Gated, strconv.FormatBool(m.Stub)})
+	e.w.Write([]string{CSVText(string(m.ID)), CSVText(authorOf(m)), strconv.FormatInt(m.Downloads, 10), strconv.FormatInt(m.Likes, 10),
+		timeAttr(m.CreatedAt), timeAttr(m.LastModified), CSVText(m.License), CSVText(m.LibraryName), CSVText(m.PipelineTag), CSVText(m.Gated), strconv.FormatBool(m.Stub)})
 }
 
 // Edge is ignored: the node table has no edges.
