@@ -108,11 +108,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"crawl", "crawl models and all their descendants from the Hub into the database", cmdCrawl},
-		{"count", "count a model's derivatives by relation, and the family's depth", cmdCount},
+		{"count", "count a model's derivatives by relation, and the family's depth (or an ecosystem's: 'meta-llama/*')", cmdCount},
+		{"compare", "compare ecosystems side by side: members, growth, licenses, overlaps", cmdCompare},
 		{"ancestors", "list a model's ancestors up to its base models", cmdAncestors},
 		{"export", "export the lineage graph (DOT, GraphML, node-link JSON, CSV, SVG, PNG)", cmdExport},
 		{"stats", "describe the ecosystem: sizes, families, depth, authors, growth, licenses", cmdStats},
-		{"history", "show how a family grew over the runs", cmdHistory},
+		{"history", "show how a family (or an ecosystem) grew over the runs", cmdHistory},
 		{"diff", "list the models and edges the last run added and removed", cmdDiff},
 		{"schedule", "run crawls on a schedule (--every or --cron)", cmdSchedule},
 		{"serve", "run the lineage service: HTTP API, web explorer, metrics, scheduled crawls", cmdServe},

@@ -97,11 +97,14 @@ func everyMonth(months []graph.MonthCount) (labels []string, counts []int, err e
 	return labels, counts, nil
 }
 
-// writeHistoryPlot draws a family's size after each run, in total and by
+// writeHistoryPlot draws a family's (or an ecosystem's) size after each run, in total and by
 // relation (in the relations' colours, as in DOT exports). The file is a
 // PNG when path ends in .png, else an SVG.
-func writeHistoryPlot(path string, h query.History) error {
+func writeHistoryPlot(path string, h query.History, ecosystem bool) error {
 	c := historyChart(h)
+	if ecosystem {
+		c.Title, c.YLabel = "Ecosystem of "+string(h.Model)+" over crawl runs", "members"
+	}
 	return writeOutput("history", "--plot", path, nil, func(w io.Writer) error { return c.Write(w, chart.FormatOf(path)) })
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,9 @@ type engine interface {
 	Diff(ctx context.Context, o query.DiffOptions) (query.Diff, error)
 	Plan(ctx context.Context, s query.Selection) (*query.Incomplete, error)
 	Write(ctx context.Context, s query.Selection, w io.Writer) (query.Export, error)
+	CountEcosystem(ctx context.Context, spec string) (query.EcosystemCount, error)
+	Compare(ctx context.Context, o query.CompareOptions) (query.Comparison, error)
+	HistoryOfEcosystem(ctx context.Context, spec string) (query.EcosystemHistory, error)
 }
 
 // openEngine opens an existing database read-only and returns the query
@@ -57,7 +61,8 @@ func findServer(db string) (*remote, bool) {
 	if err != nil {
 		return nil, false
 	}
-	r := &remote{base: "http://" + strings.TrimSpace(string(b)), client: &http.Client{Timeout: 10 * time.Minute}}
+	r := &remote{base: "http://" + strings.TrimSpace(string(b)), client: &http.Client{Timeout: 10 * time.Minute},
+		tokenFile: filepath.Join(db, serveTokenFile)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/healthz", nil)
@@ -74,6 +79,22 @@ type remote struct {
 	base   string
 	client *http.Client
 	token  string // for POSTs
+	// tokenFile holds the server's session token (serveTokenFile),
+	// readable by the server's user only.
+	tokenFile string
+}
+
+// postToken is the token the CLI's POSTs carry: the server's session
+// token from its file, when this user can read it, else
+// $HFLINEAGE_SERVE_TOKEN ("" when neither: the server then refuses,
+// saying so).
+func (r *remote) postToken() string {
+	if r.tokenFile != "" {
+		if b, err := os.ReadFile(r.tokenFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return string(bytes.TrimSpace(b))
+		}
+	}
+	return os.Getenv("HFLINEAGE_SERVE_TOKEN")
 }
 
 // remoteError is an error answer; 400s are invalid questions.
@@ -263,7 +284,7 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		body["seeds"] = names
 	}
 	b, _ := json.Marshal(body)
-	r.token = os.Getenv("HFLINEAGE_SERVE_TOKEN")
+	r.token = r.postToken()
 	resp, err := r.do(ctx, "POST", "/api/v1/crawl", nil, strings.NewReader(string(b)))
 	if err != nil {
 		return stats, fmt.Errorf("crawl: hflineage serve at %s holds the database and refused the crawl: %w", r.base, err)
@@ -325,4 +346,29 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 			return stats, ctx.Err()
 		}
 	}
+}
+
+func (r *remote) CountEcosystem(ctx context.Context, spec string) (query.EcosystemCount, error) {
+	var c query.EcosystemCount
+	err := r.get(ctx, "/api/v1/count", url.Values{"model": {spec}}, &c)
+	return c, err
+}
+
+func (r *remote) Compare(ctx context.Context, o query.CompareOptions) (query.Comparison, error) {
+	var c query.Comparison
+	p := url.Values{"ecosystem": o.Ecosystems}
+	if o.Top > 0 {
+		p.Set("top", strconv.Itoa(o.Top))
+	}
+	if o.Examples > 0 {
+		p.Set("examples", strconv.Itoa(o.Examples))
+	}
+	err := r.get(ctx, "/api/v1/compare", p, &c)
+	return c, err
+}
+
+func (r *remote) HistoryOfEcosystem(ctx context.Context, spec string) (query.EcosystemHistory, error) {
+	var h query.EcosystemHistory
+	err := r.get(ctx, "/api/v1/history", url.Values{"model": {spec}}, &h)
+	return h, err
 }
