@@ -487,8 +487,11 @@ func (tx *Tx) getRecord(id graph.ModelID) (rec record, found bool, err error) {
 // lower-cased id. Edges from parents it no longer declares are removed, new
 // ones added (both directions), and parents not yet known become stubs.
 // Within a run (see Store.UpdateRun) the record is marked as seen by it and
-// every change is counted and logged.
+// every change is counted and logged. Its free text is stored as
+// graph.CleanModel leaves it: without invisible or bidi control
+// characters, bounded in length.
 func (tx *Tx) PutModel(m graph.Model, parents []graph.Parent) error {
+	m = graph.CleanModel(m)
 	old, found, err := tx.getRecord(m.ID)
 	if err != nil {
 		return err

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// TestStoredTextIsClean stores models whose Hub-supplied text holds bidi
+// controls, zero-width and other invisible characters, control characters
+// and 100 KB of author, through both write paths (a plain transaction and a
+// run's), and reads back text that shows what it says, bounded in length.
+func TestStoredTextIsClean(t *testing.T) {
+	long := strings.Repeat("a", 100_000)
+	for _, tc := range []struct {
+		name     string
+		in, want string
+	}{
+		{"right-to-left override", "gnp\u202Eexe.png", "gnpexe.png"},
+		{"isolates and marks", "\u2067abc\u2069\u200E\u200F\u061C", "abc"},
+		{"zero width", "me\u200Bta\u200C\u200D\u2060\uFEFF", "meta"},
+		{"hangul filler and soft hyphen", "x\u3164y\u00ADz\u115F", "xyz"},
+		{"tag characters", "ok\U000E0041\U000E007F", "ok"},
+		{"controls", "a\x00b\x1bc\x7fd\u0085e", "abcd e"},
+		{"line breaks and tabs", "line\none\ttab\u2028x", "line one tab x"},
+		{"invalid UTF-8", "bad\xffbyte", "bad\uFFFDbyte"},
+		{"plain", "meta-llama", "meta-llama"},
+		{"unicode kept", "Mistral AI 🇫🇷 ünï", "Mistral AI 🇫🇷 ünï"},
+		{"100 KB", long, long[:graph.MaxTextLen-len("…")] + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := memStore(t)
+			m := graph.Model{ID: "org/model", Author: tc.in, License: tc.in, LibraryName: tc.in, PipelineTag: tc.in, Gated: tc.in, Downloads: 3}
+			put(t, s, []graph.Model{m}, nil)
+			run, err := s.NewRun("scan", false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.ID = "org/other"
+			if err := s.UpdateRun(run, func(tx *Tx) error { return tx.PutModel(m, nil) }); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"org/model", "org/other"} {
+				got, err := s.Lookup(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for field, v := range map[string]string{"author": got.Author, "license": got.License, "library": got.LibraryName,
+					"pipeline": got.PipelineTag, "gated": got.Gated} {
+					if v != tc.want {
+						t.Errorf("%s %s = %q (%d bytes), want %q", id, field, short(v), len(v), short(tc.want))
+					}
+				}
+				if got.Downloads != 3 {
+					t.Errorf("%s downloads = %d", id, got.Downloads)
+				}
+			}
+		})
+	}
+}
+
+func short(s string) string {
+	if len(s) > 40 {
+		return s[:20] + "…" + s[len(s)-20:]
+	}
+	return s
+}
