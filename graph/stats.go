@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -292,7 +293,7 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 				authors[author] = a
 			}
 			a.Derivatives++
-			a.Downloads += m.Downloads
+			a.Downloads = AddCount(a.Downloads, m.Downloads)
 		}
 	}
 	s.Roots = len(rootsList)
@@ -326,7 +327,9 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 			return Stats{}, err
 		}
 		var dl, likes int64
-		c := w.Count(r, func(node, _ int) { dl += g.Nodes[node].Downloads; likes += g.Nodes[node].Likes })
+		c := w.Count(r, func(node, _ int) {
+			dl, likes = AddCount(dl, g.Nodes[node].Downloads), AddCount(likes, g.Nodes[node].Likes)
+		})
 		fams = append(fams, FamilyStat{Model: g.ids[r], Author: g.Nodes[r].Author, License: g.Nodes[r].License,
 			Descendants: c.Descendants, MaxDepth: c.MaxDepth, Downloads: dl, Likes: likes})
 	}
@@ -414,6 +417,20 @@ func growth(g *Graph, w *Walker, root int) FamilyGrowth {
 	}
 	sort.Slice(fg.Months, func(i, j int) bool { return fg.Months[i].Month < fg.Months[j].Month })
 	return fg
+}
+
+// AddCount adds n, a count of downloads or likes, to sum, a sum of such
+// counts (≥ 0): saturating at the largest int64 rather than wrapping to a
+// negative number (two models claiming 9e18 downloads), and adding nothing
+// for a negative n, which the Hub never reports.
+func AddCount(sum, n int64) int64 {
+	switch {
+	case n <= 0:
+		return sum
+	case sum > math.MaxInt64-n:
+		return math.MaxInt64
+	}
+	return sum + n
 }
 
 func topAuthors(m map[string]*AuthorStat, top int) []AuthorStat {

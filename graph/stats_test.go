@@ -287,3 +287,43 @@ func TestComputeStatsEmptyGraph(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", j, want)
 	}
 }
+
+// TestStatsSumsSaturate: summed downloads and likes stop at the largest
+// int64 instead of wrapping to a negative number (two models claiming 9e18
+// made the overview show -446,744,073,709,541,440), and a negative count,
+// which the Hub never reports, adds nothing.
+func TestStatsSumsSaturate(t *testing.T) {
+	const huge = 9_000_000_000_000_000_000
+	const maxInt64 = 1<<63 - 1
+	for _, tc := range []struct {
+		name                  string
+		kids                  []Model
+		downloads, likes, dl2 int64 // the family's sums; the author's downloads
+	}{
+		{"two at 9e18", []Model{{ID: "a/x", Downloads: huge, Likes: huge}, {ID: "a/y", Downloads: huge, Likes: huge}}, maxInt64, maxInt64, maxInt64},
+		{"at the limit", []Model{{ID: "a/x", Downloads: maxInt64, Likes: 1}, {ID: "a/y", Downloads: maxInt64, Likes: maxInt64}}, maxInt64, maxInt64, maxInt64},
+		{"negative", []Model{{ID: "a/x", Downloads: -5, Likes: -3}, {ID: "a/y", Downloads: 10, Likes: 2}}, 10, 2, 10},
+		{"most negative", []Model{{ID: "a/x", Downloads: -maxInt64 - 1, Likes: -maxInt64 - 1}, {ID: "a/y", Downloads: huge, Likes: 1}}, huge, 1, huge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewGraphBuilder(3)
+			root := Model{ID: "r/root", Author: "r", Downloads: 1}
+			b.Node(root.ID, &root)
+			for i := range tc.kids {
+				tc.kids[i].Author = "a"
+				b.Node(tc.kids[i].ID, &tc.kids[i])
+				b.Edge(Edge{Parent: root.ID, Child: tc.kids[i].ID, Relation: Finetune})
+			}
+			s, err := ComputeStats(context.Background(), b.Graph(), StatsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.LargestFamilies) != 1 || s.LargestFamilies[0].Downloads != tc.downloads || s.LargestFamilies[0].Likes != tc.likes {
+				t.Errorf("families %+v, want downloads %d, likes %d", s.LargestFamilies, tc.downloads, tc.likes)
+			}
+			if len(s.TopAuthors) != 1 || s.TopAuthors[0].Downloads != tc.dl2 {
+				t.Errorf("top authors %+v, want downloads %d", s.TopAuthors, tc.dl2)
+			}
+		})
+	}
+}

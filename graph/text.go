@@ -19,12 +19,14 @@ const MaxTextLen = MaxListedIDLen
 // format characters and other default-ignorable code points) and control
 // characters are dropped, except that line breaks and tabs become spaces;
 // spaces at either end are trimmed; and each field is cut, at a character
-// boundary, to at most MaxTextLen bytes ending in "…". The id, the tags and
-// the numbers are left as they are: ids are screened when listed
-// (ParseListedID refuses invisible and control characters), and tags are
-// read, not shown. Text that is plain printable ASCII within the bound is
-// returned as it is, without copying.
+// boundary, to at most MaxTextLen bytes ending in "…". Negative downloads
+// and likes, which the Hub never reports (they made the explorer's node
+// sizes NaN), become 0. The id and the tags are left as they are: ids are
+// screened when listed (ParseListedID refuses invisible and control
+// characters), and tags are read, not shown. Text that is plain printable
+// ASCII within the bound is returned as it is, without copying.
 func CleanModel(m Model) Model {
+	m.Downloads, m.Likes = max(m.Downloads, 0), max(m.Likes, 0)
 	m.Author = cleanText(m.Author)
 	m.LibraryName = cleanText(m.LibraryName)
 	m.PipelineTag = cleanText(m.PipelineTag)

@@ -66,3 +66,22 @@ func short(s string) string {
 	}
 	return s
 }
+
+// TestStoredCountsNotNegative: a negative count of downloads or likes,
+// which the Hub never reports, is stored as 0; others as they are.
+func TestStoredCountsNotNegative(t *testing.T) {
+	s := memStore(t)
+	put(t, s, []graph.Model{
+		{ID: "org/neg", Downloads: -5, Likes: -1 << 63},
+		{ID: "org/pos", Downloads: 1<<63 - 1, Likes: 7},
+	}, nil)
+	for id, want := range map[string][2]int64{"org/neg": {0, 0}, "org/pos": {1<<63 - 1, 7}} {
+		m, err := s.Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Downloads != want[0] || m.Likes != want[1] {
+			t.Errorf("%s: downloads %d, likes %d, want %d, %d", id, m.Downloads, m.Likes, want[0], want[1])
+		}
+	}
+}
