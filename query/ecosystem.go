@@ -207,8 +207,9 @@ type EcosystemSummary struct {
 	// created that month, and members created up to its end.
 	CreatedPerMonth []int `json:"created_per_month"`
 	Cumulative      []int `json:"cumulative"`
-	// CreatedUnknown counts members without a creation date (not in the
-	// growth).
+	// CreatedUnknown counts members without a creation date, or with the
+	// placeholder the Hub gives repos older than its records, and stubs
+	// (not in the growth).
 	CreatedUnknown int `json:"created_unknown"`
 	// Top lists the most downloaded members (the Hub's downloads of the
 	// last 30 days), most first.
@@ -340,6 +341,10 @@ func withLineage(s *live.Snapshot) int {
 	return count
 }
 
+// placeholder is the creation date the Hub gives repos older than its
+// records (Unix seconds): unknown, as stats counts it.
+var placeholder = graph.PlaceholderCreatedAt.Unix()
+
 // summarize describes one ecosystem; months counts its members by month
 // of creation (YYYY-MM).
 func summarize(s *live.Snapshot, eco *ecosystem, top, withLineage int) (EcosystemSummary, map[string]int) {
@@ -358,7 +363,7 @@ func summarize(s *live.Snapshot, eco *ecosystem, top, withLineage int) (Ecosyste
 	kept := 0
 	for k, m := range w.Members {
 		info := s.Info(m)
-		if info.Created != 0 {
+		if info.Created != 0 && info.Created != placeholder && !info.Stub {
 			months[time.Unix(info.Created, 0).UTC().Format("2006-01")]++
 		} else {
 			sum.CreatedUnknown++

@@ -108,7 +108,7 @@ func writeComparison(w io.Writer, c query.Comparison) error {
 		}
 		return percent(e.KeepsBaseLicense)
 	})
-	row("without a creation date", func(e query.EcosystemSummary) string { return fmt.Sprint(e.CreatedUnknown) })
+	row("created on an unknown date", func(e query.EcosystemSummary) string { return fmt.Sprint(e.CreatedUnknown) })
 	row("crawled", func(e query.EcosystemSummary) string {
 		if e.Crawled == "" {
 			return "-"
@@ -133,17 +133,17 @@ func writeComparison(w io.Writer, c query.Comparison) error {
 	if len(c.Months) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w, "\nmembers by month of creation (new, cumulative):")
+	fmt.Fprintln(w, "\nmembers by month of creation: cumulative (new that month):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "month\t")
 	for _, e := range c.Ecosystems {
-		fmt.Fprintf(tw, "%s\t\t", e.Ecosystem)
+		fmt.Fprintf(tw, "%s\t", e.Ecosystem)
 	}
 	fmt.Fprintln(tw)
 	for i, m := range c.Months {
 		fmt.Fprintf(tw, "%s\t", m)
 		for _, e := range c.Ecosystems {
-			fmt.Fprintf(tw, "%d\t%d\t", e.CreatedPerMonth[i], e.Cumulative[i])
+			fmt.Fprintf(tw, "%d (+%d)\t", e.Cumulative[i], e.CreatedPerMonth[i])
 		}
 		fmt.Fprintln(tw)
 	}
@@ -194,12 +194,17 @@ var ecosystemColors = []color.Color{
 // cumulative: one line per ecosystem.
 func compareChart(c query.Comparison) chart.Chart {
 	ch := chart.Chart{Title: "Ecosystems by month of creation of their members", XLabel: "month of creation (Hub createdAt)", YLabel: "members (cumulative)", X: c.Months, MaxLabels: 24}
+	unknown := 0
 	for i, e := range c.Ecosystems {
 		s := chart.Series{Name: e.Ecosystem, Color: ecosystemColors[i%len(ecosystemColors)]}
 		for _, v := range e.Cumulative {
 			s.Values = append(s.Values, float64(v))
 		}
 		ch.Series = append(ch.Series, s)
+		unknown += e.CreatedUnknown
+	}
+	if unknown > 0 {
+		ch.Title += fmt.Sprintf(" (%d without a known date not shown)", unknown)
 	}
 	return ch
 }

@@ -69,6 +69,7 @@ Examples:
   hubsim --rename old/name=base-org-0/Base-Model-0 \
          --gated base-org-1/Base-Model-1 --private base-org-2/Base-Model-2
   hubsim --page 100 --max-limit 500             # short pages; limit>500 is a 400
+  hubsim --page-without-full 100                # 100 per page unless full=true (then 1000)
   hubsim --link-host huggingface.co             # next-page links point at another host
   hubsim --thin-pages 3                         # listing pages a third short, still linking on
 
@@ -82,6 +83,7 @@ type config struct {
 	models         int
 	seed           uint64
 	page, maxLimit int
+	pageNoFull     int
 	quota          int
 	window         time.Duration
 	rounding       hubtest.Rounding
@@ -111,12 +113,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8088", "listen on `ADDR` (loopback only is wise; port 0 picks a free one)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
-	fs.StringVar(&c.world, "world", "generated", "what the Hub holds (`SOURCE`): generated (--models, --seed) or a recorded family tree FILE (model_metadata_analyses JSON: recorded tags, downloads, gated, lastModified)")
+	fs.StringVar(&c.world, "world", "generated", "what the Hub holds (`SOURCE`): generated (--models, --seed) or a recorded family tree FILE (model_metadata_analyses JSON: recorded tags, downloads, gated, lastModified; several FILEs separated by commas are served together)")
 	tree := fs.String("tree", "", "same as --world `FILE` (kept for scripts)")
 	fs.IntVar(&c.models, "models", 10000, "generate a world of `N` models")
 	fs.Uint64Var(&c.seed, "seed", 1, "generator `SEED` (same seed, same world)")
 	fs.IntVar(&c.page, "page", 1000, "largest page (`N` models) the listing endpoint returns, whatever limit= asks")
 	fs.IntVar(&c.maxLimit, "max-limit", 0, "answer 400 to a listing whose limit= exceeds `N` (0: never)")
+	fs.IntVar(&c.pageNoFull, "page-without-full", 0, "largest page (`N` models) a listing returns unless it asks for full=true, as one report says the Hub does (100) (0: no such cap)")
 	fs.IntVar(&c.quota, "quota", 0, "rate limit: `N` requests per --window, then 429 (0: 1,000,000 per 5 minutes)")
 	fs.DurationVar(&c.window, "window", 5*time.Minute, "rate-limit window `D` (fixed windows, the first starting at the first request)")
 	rounding := fs.String("rounding", "up", "how `t` in RateLimit (seconds to the window's reset) is rounded: up, down or nearest")
@@ -167,8 +170,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return bad("--models must be at least 1")
 	case c.page < 1:
 		return bad("--page must be at least 1")
-	case c.maxLimit < 0, c.quota < 0, c.faultEvery < 0, c.thinPages < 0:
-		return bad("--max-limit, --quota, --fault-every and --thin-pages must not be negative")
+	case c.maxLimit < 0, c.quota < 0, c.faultEvery < 0, c.thinPages < 0, c.pageNoFull < 0:
+		return bad("--max-limit, --page-without-full, --quota, --fault-every and --thin-pages must not be negative")
 	case c.window <= 0:
 		return bad("--window must be positive")
 	case c.slow < 0:
@@ -239,12 +242,27 @@ func newHub(c *config) (*hubtest.Server, string, error) {
 	var w *hubtest.World
 	root := ""
 	if c.world != "generated" {
-		tr, err := hubtest.ReadTree(c.world)
-		if err != nil {
-			// A world that cannot be read is a bad flag value: exit 2, one line.
-			return nil, "", usageError{fmt.Errorf("--world: %s", strings.Join(strings.Fields(err.Error()), " "))}
+		// One recorded tree, or several (comma-separated) served together
+		// as one Hub: a model in two trees is served once.
+		w = hubtest.NewWorld()
+		for _, file := range strings.Split(c.world, ",") {
+			tr, err := hubtest.ReadTree(file)
+			if err != nil {
+				// A world that cannot be read is a bad flag value: exit 2, one line.
+				return nil, "", usageError{fmt.Errorf("--world: %s", strings.Join(strings.Fields(err.Error()), " "))}
+			}
+			one := tr.World()
+			for _, id := range one.IDs() {
+				if m, ok := one.Get(id); ok {
+					if _, dup := w.Get(id); !dup {
+						w.Add(m)
+					}
+				}
+			}
+			if root == "" {
+				root = tr.Root
+			}
 		}
-		w, root = tr.World(), tr.Root
 	} else {
 		w = hubtest.Generate(hubtest.GenOptions{Models: c.models, Seed: c.seed})
 		root = "base-org-0/Base-Model-0"
@@ -269,7 +287,7 @@ func newHub(c *config) (*hubtest.Server, string, error) {
 		}
 	}
 	hub := &hubtest.Server{
-		World: w, MaxPageSize: c.page, MaxLimit: c.maxLimit,
+		World: w, MaxPageSize: c.page, MaxLimit: c.maxLimit, PageSizeWithoutFull: c.pageNoFull,
 		Quota: c.quota, Window: c.window, Rounding: c.rounding, NoRateLimitHeaders: c.noHeaders, RetryAfter: c.retryAfter,
 		Delay: c.slow, LinkHost: c.linkHost,
 	}
