@@ -1,14 +1,13 @@
 package store
 
 import (
-	"bufio"
-	"bytes"
-	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
+	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +44,7 @@ func (s *Store) ReleaseTablePages() {
 	if s.readOnly {
 		advice = unix.MADV_DONTNEED
 	}
-	releaseMapped([]byte(dir+"/"), advice)
+	releaseMapped(dir+"/", advice)
 }
 
 // releaseInterval is how often a writing process releases its mapped
@@ -67,42 +66,64 @@ func releaseWhileWriting() {
 	if now-last < int64(releaseInterval) || !lastRelease.CompareAndSwap(last, now) {
 		return
 	}
-	releaseMapped([]byte("/"), unix.MADV_PAGEOUT) // a writer: see ReleaseTablePages
+	releaseMapped("/", unix.MADV_PAGEOUT) // a writer: see ReleaseTablePages
 }
 
 // releaseMapped gives advice (MADV_DONTNEED or MADV_PAGEOUT) on the shared
 // mappings of Badger's files whose path begins with prefix. Kernels before
 // 5.4 refuse MADV_PAGEOUT (EINVAL): then nothing happens.
-func releaseMapped(prefix []byte, advice int) {
-	b, err := os.ReadFile("/proc/self/maps")
+//
+// /proc/self/maps is read with procfs, which takes a path with spaces as a
+// whole (a database under "My Data" was never released when the line was
+// split on white space) but gives each run of white space in it as one
+// space: prefix is compared in that form too.
+func releaseMapped(prefix string, advice int) {
+	self, err := procfs.Self()
 	if err != nil {
 		return
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		// 7f2c…-7f2d… rw-s 00000000 fd:01 123 /path/000001.sst
-		f := bytes.Fields(sc.Bytes())
-		if len(f) < 6 || !bytes.HasPrefix(f[5], prefix) || !badgerFile(f[5]) {
-			continue
-		}
-		lo, hi, ok := bytes.Cut(f[0], []byte("-"))
-		if !ok || f[1][len(f[1])-1] != 's' { // shared mappings only
-			continue
-		}
-		start, err1 := strconv.ParseUint(string(lo), 16, 64)
-		end, err2 := strconv.ParseUint(string(hi), 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), uintptr(advice))
+	maps, err := self.ProcMaps()
+	if err != nil {
+		return
 	}
+	prefix = oneSpaced(prefix)
+	for _, m := range maps {
+		// A table compacted away while still mapped is named "… (deleted)".
+		path := strings.TrimSuffix(m.Pathname, " (deleted)")
+		if m.Perms == nil || !m.Perms.Shared || !strings.HasPrefix(path, prefix) || !badgerFile(path) || m.EndAddr <= m.StartAddr {
+			continue
+		}
+		unix.Syscall(unix.SYS_MADVISE, m.StartAddr, m.EndAddr-m.StartAddr, uintptr(advice))
+	}
+}
+
+// oneSpaced is path as procfs gives a mapped file's name: each run of white
+// space one space (the path is absolute: none leads).
+func oneSpaced(path string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range path {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return b.String()
 }
 
 // badgerFile reports whether path is one of the files Badger maps: tables
 // (.sst), the value log (.vlog) and memtable logs (.mem).
-func badgerFile(path []byte) bool {
+func badgerFile(path string) bool {
 	for _, ext := range []string{".sst", ".vlog", ".mem"} {
-		if bytes.HasSuffix(path, []byte(ext)) {
+		if strings.HasSuffix(path, ext) {
 			return true
 		}
 	}
