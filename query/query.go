@@ -63,13 +63,19 @@ func (e *Engine) Ready() error {
 
 // Resolve finds a model named by a user (any letter case, or an old name a
 // crawl saw renamed) and returns its canonical id. A malformed name is
-// ErrInvalid, one the database does not hold ErrUnknownModel.
+// ErrInvalid, one the database does not hold ErrUnknownModel. A name that
+// breaks the Hub's rules for ids today is still found when the database
+// holds it: crawls store ids listed under older rules (old--org/legacy..name,
+// see graph.ParseListedID); otherwise it is ErrInvalid, saying which rule.
 func (e *Engine) Resolve(ctx context.Context, name string) (graph.ModelID, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if _, err := graph.ParseModelID(name); err != nil {
-		return "", invalidf("%v", err)
+	_, strictErr := graph.ParseModelID(name)
+	if strictErr != nil {
+		if _, err := graph.ParseListedID(name); err != nil {
+			return "", invalidf("%v", strictErr)
+		}
 	}
 	if s := e.Snapshot(); s != nil {
 		if _, ok := s.Index(graph.ModelID(name)); ok {
@@ -77,6 +83,9 @@ func (e *Engine) Resolve(ctx context.Context, name string) (graph.ModelID, error
 		}
 	}
 	id, err := e.st.Resolve(name)
+	if errors.Is(err, store.ErrNotFound) && strictErr != nil {
+		return "", invalidf("%v", strictErr) // neither valid nor held
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		u := &unknownModelError{name: name}
 		// A crawl that asked the Hub for it and was told it has none: say
