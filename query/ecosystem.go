@@ -36,9 +36,24 @@ type ecosystem struct {
 	walk    *graph.EcosystemWalk
 }
 
+// lineage is a graph an ecosystem is walked on: a snapshot, or (for a
+// one-shot count, which needs no attributes) the stored edge graph.
+type lineage interface {
+	graph.Adjacency
+	Index(id graph.ModelID) (int32, bool)
+}
+
+// edgeGraph gives a graph.Graph the lineage interface.
+type edgeGraph struct{ *graph.Graph }
+
+func (g edgeGraph) Index(id graph.ModelID) (int32, bool) {
+	i, ok := g.Graph.Index(id)
+	return int32(i), ok
+}
+
 // resolveEcosystem finds the models spec names and walks their families on
 // s.
-func (e *Engine) resolveEcosystem(ctx context.Context, s *live.Snapshot, spec string) (*ecosystem, error) {
+func (e *Engine) resolveEcosystem(ctx context.Context, s lineage, spec string) (*ecosystem, error) {
 	eco, err := graph.ParseEcosystem(spec)
 	if err != nil {
 		return nil, invalidf("%v", err)
@@ -113,9 +128,16 @@ type EcosystemCount struct {
 // root's own family, and when and how completely the data was crawled. A
 // pattern that matches no model fails with ErrNoMatch.
 func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCount, error) {
-	s, err := e.snapshot(ctx)
-	if err != nil {
-		return EcosystemCount{}, err
+	var s lineage
+	if e.live != nil {
+		s = e.live.g.Current()
+	} else {
+		// Edges only (cheaper to load than every model's attributes).
+		g, err := e.st.CachedEdgeGraph(ctx)
+		if err != nil {
+			return EcosystemCount{}, err
+		}
+		s = edgeGraph{g}
 	}
 	eco, err := e.resolveEcosystem(ctx, s, spec)
 	if err != nil {
