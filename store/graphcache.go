@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -126,7 +127,11 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, versionKe
 	}
 	w = nil // the encoded form only, from here on
 	if s.dir != "" && !s.readOnly {
-		s.writeCache(file, func(out io.Writer) error { _, err := out.Write(buf.Bytes()); return err })
+		err := s.writeCache(file, func(out io.Writer) error { _, err := out.Write(buf.Bytes()); return err })
+		if err != nil {
+			// The answer does not need the file: it is only slower next time.
+			slog.Warn("the cache file could not be written; reads stay correct, only slower", "err", err)
+		}
 	}
 	g, _, err := graph.UnmarshalCSR(buf.Bytes())
 	return g, err
@@ -161,7 +166,8 @@ func (s *Store) OwnGraphCache() { s.graphOwned.Store(true) }
 // WriteGraphCache writes g, the whole graph with node attributes at data
 // version version, as graph.bin: unless the database has moved past
 // version (a reader would take the file for stale), is in memory or
-// read-only. A file that cannot be written is left as it was.
+// read-only. A file that cannot be written is left as it was, and the
+// error returned.
 func (s *Store) WriteGraphCache(g *graph.Graph, version uint64) error {
 	if s.dir == "" || s.readOnly {
 		return nil
@@ -172,8 +178,7 @@ func (s *Store) WriteGraphCache(g *graph.Graph, version uint64) error {
 	if tag, ok := fileTag(filepath.Join(s.dir, graphCacheFile)); ok && tag == version {
 		return nil
 	}
-	s.writeCache(graphCacheFile, func(out io.Writer) error { return g.WriteCSR(out, version) })
-	return nil
+	return s.writeCache(graphCacheFile, func(out io.Writer) error { return g.WriteCSR(out, version) })
 }
 
 // DataVersion is a counter that every change to the database advances:
@@ -183,8 +188,10 @@ func (s *Store) DataVersion() (uint64, error) { return s.readVersion(dataVersion
 // RefreshCaches rebuilds the stale cache files (after a crawl); the whole
 // graph's only when withGraph, as it costs a pass over every record. They
 // are written straight from its scans (the graphs are not kept in memory);
-// a database in memory or opened read-only has none. When ctx ends it
-// stops, leaving the caches stale, and returns ctx's error.
+// a database in memory or opened read-only has none. A file that cannot be
+// written is left as it was, and the error returned after the others are
+// refreshed. When ctx ends it stops, leaving the caches stale, and returns
+// ctx's error.
 //
 // The cache files are written straight from the scans, holding the
 // encoded graph only (about 230 MiB for 3M models).
@@ -211,12 +218,18 @@ func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
 	if s.dir == "" || s.readOnly {
 		return ctx.Err() // nowhere to keep them: readers build what they read
 	}
+	var failed error // a cache file that could not be written
 	for _, c := range caches {
-		if err := s.refreshFile(ctx, c.file, c.key, c.withNodes); err != nil {
+		err := s.refreshFile(ctx, c.file, c.key, c.withNodes)
+		var werr *cacheWriteError
+		switch {
+		case errors.As(err, &werr):
+			failed = errors.Join(failed, err)
+		case err != nil:
 			return err
 		}
 	}
-	return nil
+	return failed
 }
 
 // refreshing serialises RefreshCaches, which changes the GC's setting
@@ -224,7 +237,7 @@ func (s *Store) RefreshCaches(ctx context.Context, withGraph bool) error {
 var refreshing sync.Mutex
 
 // refreshFile rewrites a cache file unless it is of the current version.
-// A file that cannot be written is left as it is.
+// A file that cannot be written is left as it is (a *cacheWriteError).
 func (s *Store) refreshFile(ctx context.Context, file string, versionKey []byte, withNodes bool) error {
 	v, err := s.readVersion(versionKey)
 	if err != nil {
@@ -237,8 +250,7 @@ func (s *Store) refreshFile(ctx context.Context, file string, versionKey []byte,
 	if err != nil {
 		return err
 	}
-	s.writeCache(file, func(out io.Writer) error { return w.WriteTo(out, tag) })
-	return nil
+	return s.writeCache(file, func(out io.Writer) error { return w.WriteTo(out, tag) })
 }
 
 // fileTag reads the version a cache file is tagged with.
@@ -256,25 +268,41 @@ func fileTag(path string) (uint64, bool) {
 }
 
 // writeCache replaces file with what write writes, through a temporary
-// file renamed into place; on any error the old file stays.
-func (s *Store) writeCache(file string, write func(io.Writer) error) {
+// file renamed into place; on any error the old file stays, no temporary
+// file is left, and the error is a *cacheWriteError.
+func (s *Store) writeCache(file string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(s.dir, "."+file+"-*.tmp")
 	if err != nil {
-		return
+		return &cacheWriteError{s.dir, file, err}
 	}
 	werr := write(tmp)
 	// Synced before the rename: after a power cut the file is whole or
 	// absent, never a valid header over a truncated body.
 	serr := tmp.Sync()
 	cerr := tmp.Close()
-	if werr != nil || serr != nil || cerr != nil {
+	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp.Name())
-		return
+		return &cacheWriteError{s.dir, file, err}
 	}
-	if os.Rename(tmp.Name(), filepath.Join(s.dir, file)) != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, file)); err != nil {
 		os.Remove(tmp.Name())
+		return &cacheWriteError{s.dir, file, err}
 	}
+	return nil
 }
+
+// cacheWriteError: a cache file could not be written. The database is
+// whole; reads build what the file would have held.
+type cacheWriteError struct {
+	dir, file string
+	err       error
+}
+
+func (e *cacheWriteError) Error() string {
+	return fmt.Sprintf("store: write cache file %s in %s: %v", e.file, e.dir, e.err)
+}
+
+func (e *cacheWriteError) Unwrap() error { return e.err }
 
 // seekBudget is how many members a family may have before reading it from
 // the cached edge graph is cheaper than a seek per member; edgeBudget is
