@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // run's), and reads back text that shows what it says, bounded in length.
 func TestStoredTextIsClean(t *testing.T) {
 	long := strings.Repeat("a", 100_000)
-	for _, tc := range []struct {
+	cases := []struct {
 		name     string
 		in, want string
 	}{
@@ -28,20 +29,21 @@ func TestStoredTextIsClean(t *testing.T) {
 		{"plain", "meta-llama", "meta-llama"},
 		{"unicode kept", "Mistral AI 🇫🇷 ünï", "Mistral AI 🇫🇷 ünï"},
 		{"100 KB", long, long[:graph.MaxTextLen-len("…")] + "…"},
-	} {
+	}
+	s := memStore(t)
+	run, err := s.NewRun("scan", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := memStore(t)
-			m := graph.Model{ID: "org/model", Author: tc.in, License: tc.in, LibraryName: tc.in, PipelineTag: tc.in, Gated: tc.in, Downloads: 3}
+			m := graph.Model{ID: graph.ModelID(fmt.Sprintf("org/put-%d", i)), Author: tc.in, License: tc.in, LibraryName: tc.in, PipelineTag: tc.in, Gated: tc.in, Downloads: 3}
 			put(t, s, []graph.Model{m}, nil)
-			run, err := s.NewRun("scan", false, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.ID = "org/other"
+			m.ID = graph.ModelID(fmt.Sprintf("org/run-%d", i))
 			if err := s.UpdateRun(run, func(tx *Tx) error { return tx.PutModel(m, nil) }); err != nil {
 				t.Fatal(err)
 			}
-			for _, id := range []string{"org/model", "org/other"} {
+			for _, id := range []string{fmt.Sprintf("org/put-%d", i), string(m.ID)} {
 				got, err := s.Lookup(id)
 				if err != nil {
 					t.Fatal(err)

@@ -56,7 +56,7 @@ func TestReleaseTablePagesPathWithSpaces(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ms []graph.Model
-			for i := range 20000 {
+			for i := range 2000 {
 				ms = append(ms, graph.Model{ID: graph.ModelID(fmt.Sprintf("org/m-%d", i)), Author: "org", Downloads: int64(i)})
 			}
 			put(t, s, ms, nil)
