@@ -25,7 +25,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -128,7 +127,8 @@ type Options struct {
 	// of read-only Stores (in any processes) may be open at once, but not
 	// beside a writer. It fails on a database that does not exist, and works
 	// on read-only media or a directory owned by another user (cache files
-	// are then built in memory).
+	// are then built in memory). After a writer was killed, it repairs the
+	// database first when the directory is writable (see recover.go).
 	ReadOnly bool
 	// MustExist fails, rather than creating one, when there is no database in the directory.
 	MustExist bool
@@ -146,52 +146,10 @@ func Open(dir string, o Options) (*Store, error) {
 		WithSyncWrites(!o.NoSync).
 		WithReadOnly(o.ReadOnly)
 	s, err := open(dir, smallMachine(opts, o.Verbose))
-	if o.ReadOnly && errors.Is(err, errNeedsRecovery) {
-		s, err = recoverThenOpen(dir, opts, o.Verbose)
+	if o.ReadOnly && (errors.Is(err, errNeedsRecovery) || errors.Is(err, ErrInUse)) {
+		s, err = openRepaired(dir, opts, o.Verbose, err) // see recover.go
 	}
 	return s, err
-}
-
-// errNeedsRecovery: the database's write-ahead log was not closed cleanly (a
-// writer was killed); a read-only open cannot repair it. The data is intact.
-var errNeedsRecovery = errors.New("needs recovery by a read-write open: a crawl or serve was killed before it closed the database; what it committed is intact, and the next crawl (or any command run where the directory is writable) repairs it")
-
-// needsRecovery reports whether err, from badger.Open, is Badger's
-// ErrTruncateNeeded: a write-ahead log a writer left unclosed, which only a
-// read-write open truncates to its last whole entry. Badger wraps it with
-// %+v (y.Wrapf outside its debug mode), which loses the chain: its text is
-// what is left to recognise it by.
-func needsRecovery(err error) bool {
-	return errors.Is(err, badger.ErrTruncateNeeded) || strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error())
-}
-
-// recoverThenOpen repairs a database whose writer was killed and opens it
-// read-only with ro. Badger preallocates its write-ahead log and truncates
-// it to the last whole entry only on a clean close or a read-write open, and
-// a read-only open refuses an untruncated one; so a read-write open and
-// close repairs it, keeping every committed transaction. Another reader
-// doing the same at once holds the lock for a moment: the repair is tried
-// again a few times, two and a half seconds at most in all. A writer that
-// started meanwhile makes this ErrInUse, as it would any read-only open.
-func recoverThenOpen(dir string, ro badger.Options, verbose bool) (*Store, error) {
-	wait := 20 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		rw, err := open(dir, smallMachine(badger.DefaultOptions(dir).WithSyncWrites(true), verbose))
-		switch {
-		case err == nil:
-			if err := rw.Close(); err != nil {
-				return nil, err
-			}
-		case !errors.Is(err, ErrInUse):
-			return nil, fmt.Errorf("database %s %w (the repair failed: %v)", dir, errNeedsRecovery, err)
-		}
-		s, err := open(dir, smallMachine(ro, verbose))
-		if err == nil || attempt == 8 || !errors.Is(err, ErrInUse) && !errors.Is(err, errNeedsRecovery) {
-			return s, err
-		}
-		time.Sleep(wait)
-		wait *= 2
-	}
 }
 
 // OpenInMemory opens an empty database that lives in memory only (tests).
