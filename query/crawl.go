@@ -298,8 +298,10 @@ type CrawlQueue struct {
 	done     chan struct{}
 }
 
-// StartQueue starts the Engine's crawl queue; Close stops it.
-func (e *Engine) StartQueue(o QueueOptions) *CrawlQueue {
+// StartQueue starts the Engine's crawl queue; Close stops it, as does the
+// end of ctx (a running crawl saves its position). Close it before the
+// Engine.
+func (e *Engine) StartQueue(ctx context.Context, o QueueOptions) *CrawlQueue {
 	if o.Size <= 0 {
 		o.Size = 8
 	}
@@ -307,7 +309,7 @@ func (e *Engine) StartQueue(o QueueOptions) *CrawlQueue {
 		o.Log = slog.Default()
 	}
 	c := &CrawlQueue{e: e, o: o, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ctx, c.cancel = context.WithCancel(ctx)
 	go c.work()
 	return c
 }

@@ -71,7 +71,7 @@ func TestExplorer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer engine.Close()
-	srv, err := New(Config{Engine: engine, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := New(ctx, Config{Engine: engine, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,16 +162,16 @@ func TestExplorer(t *testing.T) {
 	checkCounts(root)
 
 	// The graph: the root highlighted, edges coloured as in the DOT export.
-	waitFor("graph", `document.querySelector('#graph[data-nodes]') && window.__hfl.cy`)
-	g := eval("graph", `(() => { const cy = __hfl.cy, col = (r) => { const e = cy.edges('[rel = "' + r + '"]'); return e.length ? e[0].style('line-color') : ''; };
-		return { nodes: cy.nodes().length, served: __hfl.graph.nodes.length, members: __hfl.graph.members,
+	waitFor("graph", `document.querySelector('#graph[data-nodes]') && `+graphJS)
+	g := eval("graph", `(() => { const cy = `+graphJS+`, col = (r) => { const e = cy.edges('[rel = "' + r + '"]'); return e.length ? e[0].style('line-color') : ''; };
+		return { nodes: cy.nodes().length, status: document.querySelector('#graph-status').textContent,
 			root: cy.nodes('[root = 1]').map((n) => n.id()), rootColour: cy.nodes('[root = 1]')[0].style('background-color'),
 			finetune: col('finetune'), adapter: col('adapter'), quantized: col('quantized'), merge: col('merge') }; })()`).(map[string]any)
 	view, err := engine.Graph(ctx, root, 150)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantGraph := map[string]any{"nodes": len(view.Nodes), "served": len(view.Nodes), "members": view.Members,
+	wantGraph := map[string]any{"nodes": len(view.Nodes), "status": fmt.Sprintf("%s of %s members (the most downloaded, with their paths)", thousands(len(view.Nodes)), thousands(view.Members)),
 		"root": []any{root}, "rootColour": "rgb(255,224,138)",
 		"finetune": "rgb(31,119,180)", "adapter": "rgb(44,160,44)", "quantized": "rgb(255,127,14)", "merge": "rgb(148,103,189)"}
 	for k, v := range wantGraph {
@@ -210,16 +210,15 @@ func TestExplorer(t *testing.T) {
 
 	// The size control refetches; a node with hidden members expands in place.
 	eval("size 50", `(() => { const s = document.querySelector('#graph-size'); s.value = '50'; s.dispatchEvent(new Event('change')); })()`)
-	waitFor("50 nodes", `__hfl.cy && __hfl.cy.nodes().length <= 51 && __hfl.graph.nodes.length <= 51`)
-	before := eval("node count", `__hfl.cy.nodes().length`).(float64)
-	eval("expand", `__hfl.expand(__hfl.cy.nodes('[hidden > 0][root = 0]').sort((a, b) => b.data('hidden') - a.data('hidden'))[0].id())`)
-	if after := eval("node count", `__hfl.cy.nodes().length`).(float64); after <= before {
-		t.Errorf("expanding a node with hidden members: %v nodes before, %v after", before, after)
-	}
+	waitFor("50 nodes", graphJS+` && `+graphJS+`.nodes().length <= 51`)
+	before := eval("node count", graphJS+`.nodes().length`).(float64)
+	// A right-click (cytoscape's cxttap) on the node with the most hidden members.
+	eval("expand", `(() => { const cy = `+graphJS+`; cy.nodes('[hidden > 0][root = 0]').sort((a, b) => b.data('hidden') - a.data('hidden'))[0].emit('cxttap'); })()`)
+	waitFor("expanded", fmt.Sprintf(`%s.nodes().length > %v`, graphJS, before))
 
 	// Follow a node with a real click on the canvas: the direct child lying
 	// farthest from every other node, so that nothing covers it.
-	xy := eval("pick a node", `(async () => { const cy = __hfl.cy; cy.fit(undefined, 20);
+	xy := eval("pick a node", `(async () => { const cy = `+graphJS+`; cy.fit(undefined, 20);
 		document.querySelector('#graph').scrollIntoView({block: 'center'});
 		await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))); // cytoscape sees the scroll
 		const box = cy.container().getBoundingClientRect(), nodes = cy.nodes(), pos = nodes.map((n) => n.renderedPosition());
@@ -232,7 +231,7 @@ func TestExplorer(t *testing.T) {
 	run("click "+child, chromedp.MouseClickXY(xy["x"].(float64), xy["y"].(float64)))
 	checkCounts(child)
 	run("ancestry links back to the root", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#ancestors a[data-model=%q]`, root))))
-	waitFor("the child's graph", fmt.Sprintf(`document.querySelector('#graph-empty') || (__hfl.cy && __hfl.cy.nodes('[root = 1]').map((n) => n.id())[0] === %q)`, child))
+	waitFor("the child's graph", fmt.Sprintf(`document.querySelector('#graph-empty') || (%s && %[1]s.nodes('[root = 1]').map((n) => n.id())[0] === %q)`, graphJS, child))
 
 	// The crawl page: idle, with the walk above among the last runs.
 	run("crawl page", chromedp.Navigate(ts.URL+"/#/crawl"))
@@ -247,6 +246,10 @@ func TestExplorer(t *testing.T) {
 		t.Errorf("console: %s", m)
 	}
 }
+
+// graphJS is the family graph's cytoscape instance in the page (cytoscape
+// keeps it on its container): the page exposes nothing for tests.
+const graphJS = `(document.querySelector('#graph') && document.querySelector('#graph')._cyreg && document.querySelector('#graph')._cyreg.cy)`
 
 // thousands formats n as the page does (en-US: 12,345).
 func thousands(n int) string {

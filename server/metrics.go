@@ -76,12 +76,15 @@ func (s *Server) Track(seeds []string) {
 	s.metrics.mu.Lock()
 	s.metrics.tracked = append([]string(nil), seeds...)
 	s.metrics.mu.Unlock()
-	s.metrics.refresh(context.Background())
+	s.metrics.refresh(s.ctx)
 }
 
 // start sets what the metrics say before any crawl: the database's size
 // and when its last complete crawl finished.
 func (m *metrics) start(ctx context.Context) {
+	if testHookStart != nil {
+		testHookStart(ctx)
+	}
 	if runs, err := m.s.q.Runs(ctx); err == nil {
 		for _, r := range runs { // newest first
 			if r.Complete && !r.Finished.IsZero() {
@@ -93,7 +96,11 @@ func (m *metrics) start(ctx context.Context) {
 	m.refresh(ctx)
 }
 
-// refresh reads the database's size and the tracked families' sizes.
+// testHookStart, set by tests, runs when the metrics' start-up work starts.
+var testHookStart func(ctx context.Context)
+
+// refresh reads the database's size and the tracked families' sizes; it
+// stops when ctx ends.
 func (m *metrics) refresh(ctx context.Context) {
 	if n, ok := m.s.q.Sizes(); ok {
 		m.models.Set(float64(n.Models))
@@ -103,6 +110,9 @@ func (m *metrics) refresh(ctx context.Context) {
 	seeds := m.tracked
 	m.mu.Unlock()
 	for _, s := range seeds {
+		if ctx.Err() != nil {
+			return
+		}
 		if c, err := m.s.q.Count(ctx, s); err == nil {
 			m.familySize.WithLabelValues(string(c.Model)).Set(float64(c.Descendants.Total))
 		}
@@ -133,3 +143,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.code = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (an export's
+// write deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -12,17 +12,17 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -59,11 +59,23 @@ type Config struct {
 	Engine *query.Engine
 	// Hub says how crawls reach the Hub (endpoint, token, parallelism).
 	Hub query.Hub
-	// AuthToken, when set, is required as "Authorization: Bearer TOKEN" on
-	// every POST. Reads stay open.
+	// AuthToken, when set, is a token every POST may carry as
+	// "Authorization: Bearer TOKEN" (at least MinTokenLength characters);
+	// the server's SessionToken is the other. Reads stay open.
 	AuthToken string
+	// Addr is the address the server listens on (host:port): requests
+	// naming it in Host are answered, besides loopback names. "": loopback
+	// names only.
+	Addr string
+	// AllowedHosts are more names requests may give in Host (a reverse
+	// proxy's), without port.
+	AllowedHosts []string
 	// QueueSize bounds the crawls waiting to run (default 8).
 	QueueSize int
+	// Heavy bounds the exports and statistics answered at once, Pictures
+	// the pictures Graphviz draws at once (defaults: twice the CPUs, at
+	// least 4; 2); beyond, a request is answered 503 with Retry-After.
+	Heavy, Pictures int
 	// Schedule describes the scheduled crawls, for the crawl page ("" : none).
 	Schedule string
 	// Logger receives one line per crawl and per failed request (default:
@@ -79,10 +91,25 @@ type Server struct {
 	log     *slog.Logger
 	crawls  *query.CrawlQueue
 	metrics *metrics
+
+	heavy, pictures slots         // see limit
+	stall           time.Duration // how long an export's answer may stay without moving
+	released        func()        // tests: told when a heavy request gives its slot back
+
+	session    string // the token made at start (SessionToken)
+	listenIP   net.IP // Config.Addr's host, when an address
+	listenName string // Config.Addr's host, when a name
+
+	// ctx is the server's background work's: Close ends it, and waits for
+	// the work (bg) before the caller closes the database.
+	ctx    context.Context
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
 }
 
-// New returns a Server over cfg.Engine and starts its crawl queue.
-func New(cfg Config) (*Server, error) {
+// New returns a Server over cfg.Engine and starts its crawl queue and
+// background work (metrics), which stop when ctx ends or at Close.
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("server: no engine")
 	}
@@ -92,10 +119,36 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, q: cfg.Engine, log: cfg.Logger}
+	if cfg.AuthToken != "" {
+		if err := CheckToken(cfg.AuthToken); err != nil {
+			return nil, fmt.Errorf("server: auth token: %w", err)
+		}
+	}
+	for i, h := range cfg.AllowedHosts {
+		n, err := NormalizeHost(h)
+		if err != nil {
+			return nil, fmt.Errorf("server: allowed host: %w", err)
+		}
+		cfg.AllowedHosts[i] = n
+	}
+	if cfg.Pictures <= 0 {
+		cfg.Pictures = 2
+	}
+	s := &Server{cfg: cfg, q: cfg.Engine, log: cfg.Logger, session: newSessionToken(),
+		heavy: newSlots(cfg.Heavy), pictures: newSlots(cfg.Pictures), stall: exportStall}
+	if cfg.Addr != "" {
+		host, _, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("server: address %q: %w", cfg.Addr, err)
+		}
+		if s.listenIP = net.ParseIP(strings.Trim(host, "[]")); s.listenIP == nil {
+			s.listenName = strings.ToLower(host)
+		}
+	}
+	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.metrics = newMetrics(s)
 	m := s.metrics
-	s.crawls = s.q.StartQueue(query.QueueOptions{Hub: cfg.Hub, Size: cfg.QueueSize, Log: cfg.Logger,
+	s.crawls = s.q.StartQueue(s.ctx, query.QueueOptions{Hub: cfg.Hub, Size: cfg.QueueSize, Log: cfg.Logger,
 		Counted: func(requests, retries, throttled int64, quotaLeft int) {
 			m.requests.Add(float64(requests))
 			m.retries.Add(float64(retries))
@@ -107,17 +160,30 @@ func New(cfg Config) (*Server, error) {
 			if o.Succeeded {
 				m.lastSuccess.SetToCurrentTime()
 			}
-			m.refresh(context.Background())
+			m.refresh(s.ctx)
 		},
 	})
-	go s.metrics.start(context.Background()) // the database's size from the start, not after the first crawl
+	s.bg.Go(func() { s.metrics.start(s.ctx) }) // the database's size from the start, not after the first crawl
 	return s, nil
 }
 
-// Close stops the crawl worker: a running crawl saves its position (the
-// next start resumes it) and queued crawls are dropped. It waits for the
-// worker to stop or ctx to end.
-func (s *Server) Close(ctx context.Context) error { return s.crawls.Close(ctx) }
+// Close stops the server's work: the crawl worker (a running crawl saves
+// its position, the next start resumes it, and queued crawls are dropped)
+// and the metrics' reads of the database. It waits for both to stop, or
+// for ctx to end (then the work may still read or write the database:
+// the caller must not close it).
+func (s *Server) Close(ctx context.Context) error {
+	s.cancel()
+	err := s.crawls.Close(ctx)
+	idle := make(chan struct{})
+	go func() { s.bg.Wait(); close(idle) }()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		return errors.Join(err, fmt.Errorf("the server's background work did not stop in time: %w", ctx.Err()))
+	}
+	return err
+}
 
 // Crawl queues a crawl, as POST /api/v1/crawl does (a scheduled tick
 // calls it). It returns the queue entry's id, or ErrQueueFull, or
@@ -152,6 +218,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	web, _ := fs.Sub(webFiles, "web")
 	files := http.FileServerFS(web)
+	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/api/"):
@@ -168,7 +235,7 @@ func (s *Server) Handler() http.Handler {
 			files.ServeHTTP(w, r)
 		}
 	})
-	return s.metrics.instrument(mux)
+	return s.metrics.instrument(s.guard(s.limit(mux)))
 }
 
 // apiMethods are the methods each API path answers (for 405's Allow).
@@ -176,21 +243,6 @@ var apiMethods = map[string]string{
 	"/api/v1/count": "GET", "/api/v1/ancestors": "GET", "/api/v1/stats": "GET", "/api/v1/history": "GET",
 	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
 	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/export/plan": "GET", "/api/v1/crawl": "GET, POST",
-}
-
-// requireToken guards a handler with the bearer token, when one is set.
-func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.AuthToken != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AuthToken)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="hflineage"`)
-				writeError(w, http.StatusUnauthorized, errors.New("this server needs its token to change anything (Authorization: Bearer …)"))
-				return
-			}
-		}
-		h(w, r)
-	}
 }
 
 // writeJSON writes v as the answer.
@@ -307,8 +359,15 @@ func (s *Server) ancestors(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	top, err := intParam(r, "top", 10)
+	if err == nil && (top < 0 || top > MaxTop) {
+		err = badParam("top", fmt.Sprintf("must be between 0 and %d, not %d", MaxTop, top))
+	}
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if r.Method == http.MethodHead { // the answer's headers, not its work
+		writeJSON(w, http.StatusOK, nil)
 		return
 	}
 	st, err := s.q.Stats(r.Context(), query.StatsOptions{Top: top, Root: r.URL.Query().Get("root")})
@@ -403,6 +462,9 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := intParam(r, "max-nodes", 0)
+	if err == nil && n > MaxGraphNodes {
+		err = badParam("max-nodes", fmt.Sprintf("must be at most %d on this server, not %d", MaxGraphNodes, n))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -445,6 +507,12 @@ func exportSelection(r *http.Request) (query.Selection, error) {
 		}
 		return query.Selection{}, inParams(err)
 	}
+	switch {
+	case sel.Picture() && sel.MaxNodes > MaxPictureNodes:
+		return query.Selection{}, badParam("max-nodes", fmt.Sprintf("of a picture must be at most %d on this server, not %d", MaxPictureNodes, sel.MaxNodes))
+	case sel.MaxNodes > MaxExportNodes:
+		return query.Selection{}, badParam("max-nodes", fmt.Sprintf("must be at most %d on this server, not %d (without it, the export is whole)", MaxExportNodes, sel.MaxNodes))
+	}
 	return sel, nil
 }
 
@@ -479,25 +547,56 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if n, ok := s.q.Sizes(); ok && sel.Picture() && sel.Root == "" && sel.MaxNodes == 0 && n.Models+n.Stubs > MaxPictureNodes {
+		// Refused before the whole database is encoded for Graphviz.
+		s.fail(w, r, badParam("max-nodes", fmt.Sprintf("is needed for a picture of this database (%d models; at most %d)", n.Models+n.Stubs, MaxPictureNodes)))
+		return
+	}
 	name := "hflineage"
 	if sel.Root != "" {
 		name = strings.NewReplacer("/", "__").Replace(sel.Root)
 	}
-	// Rendered into memory first, so that a failure is still an error
-	// answer rather than a truncated download.
-	var buf strings.Builder
-	x, err := s.q.Write(r.Context(), sel, &buf)
-	if err != nil {
-		s.fail(w, r, err)
+	header := func(h http.Header) {
+		h.Set("Content-Type", query.ContentType(sel.Format))
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, query.FileExtension(sel.Format)))
+	}
+	if r.Method == http.MethodHead { // the answer's headers, not its work
+		header(w.Header())
 		return
 	}
-	w.Header().Set("Content-Type", query.ContentType(sel.Format))
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, query.FileExtension(sel.Format)))
-	if x.Layout != "" {
-		w.Header().Set(headerNodes, strconv.Itoa(x.Nodes))
-		w.Header().Set(headerLayout, x.Layout)
+	// A picture's layout is told before Graphviz starts: its size is
+	// checked there, and named in the answer's headers.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	tooLarge := 0
+	sel.BeforeLayout = func(nodes int, layout string) {
+		if nodes > MaxPictureNodes {
+			tooLarge = nodes
+			cancel()
+			return
+		}
+		w.Header().Set(headerNodes, strconv.Itoa(nodes))
+		w.Header().Set(headerLayout, layout)
 	}
-	io.WriteString(w, buf.String())
+	// Streamed: until the first byte a failure is an error answer; after
+	// it, the connection is cut, so that the client sees a broken download
+	// rather than a short one.
+	out := newStreamWriter(w, s.stall, header)
+	_, err = s.q.Write(ctx, sel, out)
+	switch {
+	case tooLarge > 0:
+		s.fail(w, r, badParam("max-nodes", fmt.Sprintf("is needed: the picture would have %d nodes, over this server's %d", tooLarge, MaxPictureNodes)))
+	case err == nil && out.written == 0: // an empty export
+		header(w.Header())
+		w.WriteHeader(http.StatusOK)
+	case err != nil && out.written == 0:
+		s.fail(w, r, err)
+	case err != nil:
+		if r.Context().Err() == nil {
+			s.log.Warn("export cut short", "path", r.URL.Path, "written", out.written, "err", err)
+		}
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // exportPlan answers, for the parameters of an export, whether the last

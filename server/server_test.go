@@ -71,7 +71,7 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtes
 	cfg.Engine = e
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Hub = crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}
-	s, err := New(cfg)
+	s, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +164,7 @@ func TestAPI(t *testing.T) {
 func post(t *testing.T, url, token, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -177,7 +178,7 @@ func post(t *testing.T, url, token, body string) (int, string) {
 }
 
 func TestCrawlQueue(t *testing.T) {
-	_, ts, hub := newTestServer(t, Config{AuthToken: "s3cret", QueueSize: 1})
+	_, ts, hub := newTestServer(t, Config{AuthToken: "s3cret-s3cret-s3cret", QueueSize: 1})
 	url := ts.URL + "/api/v1/crawl"
 	for _, tc := range []struct {
 		name, token, body string
@@ -186,14 +187,14 @@ func TestCrawlQueue(t *testing.T) {
 	}{
 		{"no token", "", `{"seeds":["a/ft"]}`, 401, "token"},
 		{"wrong token", "guess", `{"seeds":["a/ft"]}`, 401, "token"},
-		{"not JSON", "s3cret", `seeds=a/ft`, 400, "body must be one JSON crawl request"},
-		{"unknown field", "s3cret", `{"sedes":["a/ft"]}`, 400, "unknown field"},
-		{"nothing to crawl", "s3cret", `{}`, 400, "seeds must name"},
-		{"seeds and all", "s3cret", `{"all":true,"seeds":["a/ft"]}`, 400, "name no seeds"},
-		{"invalid seed", "s3cret", `{"seeds":["a--b/c"]}`, 400, "invalid model id"},
-		{"bad mode", "s3cret", `{"seeds":["a/ft"],"mode":"fast"}`, 400, "mode must be"},
-		{"too large", "s3cret", `{"seeds":["` + strings.Repeat("a", 70000) + `"]}`, 413, "larger than"},
-		{"two values", "s3cret", `{"seeds":["a/ft"]} {"all":true}`, 400, "more than one JSON value"},
+		{"not JSON", "s3cret-s3cret-s3cret", `seeds=a/ft`, 400, "body must be one JSON crawl request"},
+		{"unknown field", "s3cret-s3cret-s3cret", `{"sedes":["a/ft"]}`, 400, "unknown field"},
+		{"nothing to crawl", "s3cret-s3cret-s3cret", `{}`, 400, "seeds must name"},
+		{"seeds and all", "s3cret-s3cret-s3cret", `{"all":true,"seeds":["a/ft"]}`, 400, "name no seeds"},
+		{"invalid seed", "s3cret-s3cret-s3cret", `{"seeds":["a--b/c"]}`, 400, "invalid model id"},
+		{"bad mode", "s3cret-s3cret-s3cret", `{"seeds":["a/ft"],"mode":"fast"}`, 400, "mode must be"},
+		{"too large", "s3cret-s3cret-s3cret", `{"seeds":["` + strings.Repeat("a", 70000) + `"]}`, 413, "larger than"},
+		{"two values", "s3cret-s3cret-s3cret", `{"seeds":["a/ft"]} {"all":true}`, 400, "more than one JSON value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := post(t, url, tc.token, tc.body)
@@ -206,7 +207,7 @@ func TestCrawlQueue(t *testing.T) {
 	hub.World.Add(hubtest.Model{ID: "new/child", Tags: hubtest.ParentTags(hubtest.Parent{ID: "a/ft", Relation: "adapter"})})
 	codes := []int{}
 	for range 3 {
-		status, _ := post(t, url, "s3cret", `{"seeds":["`+root+`"],"mode":"walk"}`)
+		status, _ := post(t, url, "s3cret-s3cret-s3cret", `{"seeds":["`+root+`"],"mode":"walk"}`)
 		codes = append(codes, status)
 	}
 	if codes[0] != 202 || codes[len(codes)-1] != 409 {

@@ -160,7 +160,7 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 		defer s.bulk.Unlock()
 		if s.bulk.idx == nil || s.bulk.idx.run != run.ID {
 			s.bulk.idx = nil
-			idx, err := s.newBulkIndex(context.Background(), run.ID)
+			idx, err := s.newBulkIndex(s.lifetime(), run.ID)
 			if err != nil {
 				return err
 			}
@@ -197,7 +197,7 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 			// are not: the next commit rebuilds the index from disk.
 			s.bulk.idx, bulk = nil, nil
 			if err != nil && attempt < 10 && errors.Is(err, badger.ErrConflict) {
-				idx, ierr := s.newBulkIndex(context.Background(), run.ID)
+				idx, ierr := s.newBulkIndex(s.lifetime(), run.ID)
 				if ierr != nil {
 					return ierr
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,10 @@ import (
 // server that holds the database, so that read commands can ask it.
 const serveAddrFile = "serve.addr"
 
+// serveTokenFile, beside serveAddrFile, holds the token the server made
+// at start, readable by its user only: the CLI sends it with its POSTs.
+const serveTokenFile = "serve.token"
+
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", `serve [flags] [--every D | --cron EXPR [--now]] [--all | MODEL...]
 
@@ -37,16 +42,24 @@ every D; --cron waits for the expression's first time (logged as
 first_run), and --now adds a crawl at once. While it runs, the read
 commands (count, ancestors, stats, history, diff, export) ask it over HTTP.
 
-Loopback only by default. Bound to another address, it refuses to start
-without a token (--auth-token or $HFLINEAGE_SERVE_TOKEN), which every POST
-must then carry as "Authorization: Bearer TOKEN"; reads stay open.
+Loopback only by default. Every POST carries a token as "Authorization:
+Bearer TOKEN": the one the server makes at start and writes to serve.token
+beside the database, readable by its user only (the CLI and the explorer,
+opened by that user, send it), or the one it was given. Bound to another
+address, it refuses to start without one (--auth-token or, better, as
+flags show in ps to every user, $HFLINEAGE_SERVE_TOKEN; at least 16
+characters); reads stay open. It answers only requests that name it
+(a loopback name, its address, or --allowed-host NAME for a proxy), and
+refuses what another site's page sends (cross-origin, not JSON).
 
 SIGTERM or Ctrl-C stops it: the current page commits, the crawl's position
 is saved, and the next start resumes it.`, stderr)
 	db := dbFlag(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT` (:0 picks a free port)")
 	addrFile := fs.String("addr-file", "", "write the bound host:port to `FILE` once listening")
-	token := fs.String("auth-token", "", "require this bearer `TOKEN` on POSTs (default $HFLINEAGE_SERVE_TOKEN); needed off loopback")
+	token := fs.String("auth-token", "", "accept this bearer `TOKEN` on POSTs, at least 16 characters (default $HFLINEAGE_SERVE_TOKEN, better: flags show in ps); needed off loopback")
+	var allowed hostList
+	fs.Var(&allowed, "allowed-host", "also answer requests naming `NAME` in their Host header (a reverse proxy's name; repeatable)")
 	restart := fs.Bool("restart", false, "abandon an unfinished crawl in the database instead of resuming it")
 	sf := defineScheduleFlags(fs, "crawl MODELs (or --all)")
 	all := fs.Bool("all", false, "the scheduled crawl scans the whole Hub")
@@ -73,8 +86,19 @@ is saved, and the next start resumes it.`, stderr)
 		// at half again what is live rather than twice.
 		debug.SetGCPercent(50)
 	}
-	if *token == "" {
+	tokenGiven := false
+	fs.Visit(func(f *flag.Flag) { tokenGiven = tokenGiven || f.Name == "auth-token" })
+	if !tokenGiven {
 		*token = os.Getenv("HFLINEAGE_SERVE_TOKEN") // read here, never shown as a flag default
+	}
+	if tokenGiven || *token != "" {
+		if err := server.CheckToken(*token); err != nil {
+			what := "--auth-token"
+			if !tokenGiven {
+				what = "$HFLINEAGE_SERVE_TOKEN"
+			}
+			return usagef("serve: %s: %v", what, err)
+		}
 	}
 	def, jobOpts, err := sf.job("serve", fs)
 	if err != nil {
@@ -136,23 +160,36 @@ is saved, and the next start resumes it.`, stderr)
 	if scheduled {
 		what = scheduleWhat(sf, *all, pos)
 	}
-	srv, err := server.New(server.Config{Engine: e, Hub: hub, AuthToken: *token, Schedule: what, Logger: log})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		srv.Close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	}
 	bound := ln.Addr().String()
+	srv, err := server.New(ctx, server.Config{Engine: e, Hub: hub, AuthToken: *token, Addr: bound, AllowedHosts: allowed,
+		Schedule: what, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	stopNow := func() { // on an error before serving: the server's work stops before the database closes
+		ln.Close()
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if srv.Close(stop) != nil {
+			keepOpen = true
+		}
+	}
 	if *addrFile != "" {
 		if err := os.WriteFile(*addrFile, []byte(bound+"\n"), 0o644); err != nil {
-			ln.Close()
-			srv.Close(context.Background())
+			stopNow()
 			return fmt.Errorf("serve: --addr-file: %w", err)
 		}
 	}
+	tokenFile := filepath.Join(*db, serveTokenFile)
+	if err := writePrivate(tokenFile, srv.SessionToken()+"\n"); err != nil {
+		log.Warn("the CLI cannot start crawls through this server without $HFLINEAGE_SERVE_TOKEN: "+serveTokenFile+" not written", "err", err)
+	}
+	defer os.Remove(tokenFile)
 	advert := filepath.Join(*db, serveAddrFile)
 	os.WriteFile(advert, []byte(bound+"\n"), 0o644) // best effort: read commands find the server through it
 	defer os.Remove(advert)
@@ -160,12 +197,18 @@ is saved, and the next start resumes it.`, stderr)
 
 	// A crawl left unfinished by the last stop resumes first (or, with
 	// --restart, is abandoned).
-	if resume, ok, err := e.UnfinishedCrawl(); err == nil && ok && *restart {
+	resume, ok, err := e.UnfinishedCrawl()
+	if err != nil {
+		stopNow()
+		return fmt.Errorf("serve: the unfinished crawl: %w", err)
+	}
+	if ok && *restart {
 		if err := e.AbandonCrawl(); err != nil {
+			stopNow()
 			return err
 		}
 		log.Info("abandoned the unfinished crawl (--restart)", "kind", resume.Kind(), "seeds", resume.Seeds)
-	} else if err == nil && ok {
+	} else if ok {
 		if _, err := srv.Crawl(resume, false); err != nil {
 			log.Error("the unfinished crawl cannot resume; start serve with --restart to abandon it", "kind", resume.Kind(), "seeds", resume.Seeds, "err", err)
 		} else {
@@ -176,6 +219,7 @@ is saved, and the next start resumes it.`, stderr)
 	if scheduled {
 		srv.Track(pos)
 		if sched, err = gocron.NewScheduler(); err != nil {
+			stopNow()
 			return err
 		}
 		task := func() {
@@ -187,6 +231,8 @@ is saved, and the next start resumes it.`, stderr)
 		}
 		job, err := sched.NewJob(def, gocron.NewTask(task), jobOpts...)
 		if err != nil {
+			sched.Shutdown()
+			stopNow()
 			return fmt.Errorf("serve: %w", err)
 		}
 		sched.Start()
@@ -236,6 +282,42 @@ is saved, and the next start resumes it.`, stderr)
 	}
 	log.Info("stopped")
 	return nil // a clean stop on a signal is a success
+}
+
+// writePrivate writes a file only its owner can read, replacing any file
+// of that name (whatever its mode) at once.
+func writePrivate(name, content string) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after the rename, a no-op
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+// hostList is --allowed-host: names, repeatable.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+
+func (h *hostList) Set(v string) error {
+	n, err := server.NormalizeHost(v)
+	if err != nil {
+		return err
+	}
+	*h = append(*h, n)
+	return nil
 }
 
 // isLoopback reports whether a listen host is reachable from this machine only.

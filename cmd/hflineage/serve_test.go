@@ -89,6 +89,12 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	defer hub.Close()
 	db := filepath.Join(t.TempDir(), "db")
 	p := startServe(t, bin, db, "--endpoint", hub.URL, "--parallel", "2", "--every", "1h", "meta-llama/Llama-3.1-8B")
+	// The session token, for the CLI's POSTs: its user's only.
+	if fi, err := os.Stat(filepath.Join(db, serveTokenFile)); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v; want 0600", serveTokenFile, fi.Mode())
+	}
 
 	// Wait for the crawl to have committed a few pages.
 	deadline := time.Now().Add(30 * time.Second)
@@ -123,8 +129,10 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	if d := time.Since(stopped); d > 10*time.Second {
 		t.Errorf("serve took %s to stop", d)
 	}
-	if _, err := os.Stat(filepath.Join(db, serveAddrFile)); !os.IsNotExist(err) {
-		t.Errorf("serve left %s behind", serveAddrFile)
+	for _, f := range []string{serveAddrFile, serveTokenFile} {
+		if _, err := os.Stat(filepath.Join(db, f)); !os.IsNotExist(err) {
+			t.Errorf("serve left %s behind", f)
+		}
 	}
 
 	// Restart without a schedule: the unfinished crawl resumes and ends.
@@ -183,5 +191,38 @@ func TestServeRefusesOpenAddressWithoutToken(t *testing.T) {
 	code, _, stderr := cli(t, "serve", "--db", filepath.Join(t.TempDir(), "db"), "--addr", "0.0.0.0:0")
 	if code != exitUsage || !strings.Contains(stderr, "--auth-token") {
 		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestServeRefusesWeakTokens: a blank or short token is refused, naming
+// the minimum, whether given as a flag or in the environment; the help
+// says that flags show in ps and prefers the environment; --allowed-host
+// takes host names.
+func TestServeRefusesWeakTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+		has       string
+	}{
+		{"a blank flag", "", []string{"--auth-token", ""}, "--auth-token: the token is blank"},
+		{"a blank flag beside a good environment", "sixteen-chars-xx", []string{"--auth-token", " "}, "--auth-token: the token is blank"},
+		{"a one-character flag", "", []string{"--auth-token", "x"}, "--auth-token: the token is 1 characters long; use at least 16"},
+		{"a short environment", "short", nil, "$HFLINEAGE_SERVE_TOKEN: the token is 5 characters long; use at least 16"},
+		{"an allowed host with a path", "", []string{"--allowed-host", "a.example/x"}, "--allowed-host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("HFLINEAGE_SERVE_TOKEN", tc.env)
+			args := append([]string{"serve", "--db", filepath.Join(t.TempDir(), "db"), "--addr", "127.0.0.1:0"}, tc.args...)
+			code, _, stderr := cli(t, args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.has) {
+				t.Errorf("exit %d: %s; want %d with %q", code, stderr, exitUsage, tc.has)
+			}
+		})
+	}
+	_, stdout, _ := cli(t, "serve", "--help")
+	for _, want := range []string{"flags show in ps", "$HFLINEAGE_SERVE_TOKEN", "serve.token", "--allowed-host"} {
+		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), want) {
+			t.Errorf("serve --help does not say %q:\n%s", want, stdout)
+		}
 	}
 }

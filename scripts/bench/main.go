@@ -18,6 +18,12 @@
 //	go run ./scripts/bench --sizes "" --pacing=false --serve-size 200000 --scan-size 0 --ingest=false  # the server table alone
 //	go run ./scripts/bench --sizes "" --pacing=false --serve-size 0 --scan-size 0 --ingest=false --live-size 1000000  # issue 18's live table alone
 //
+// --export-storm-size N adds issue 20's export storm (storm.go): 200
+// clients asking serve at once for the whole database's GraphML, counts
+// meanwhile:
+//
+//	go run ./scripts/bench --sizes "" --pacing=false --serve-size 0 --scan-size 0 --ingest=false --export-storm-size 1000000
+//
 // --live-size N adds issue 18's table (live.go): `hflineage serve` on an
 // empty database reading in a loop during a first scan of an N-model Hub,
 // idle after it, and during a --full rescan after the Hub churns.
@@ -63,6 +69,10 @@ func main() {
 	ingest := flag.Bool("ingest", true, "run the store's ingest benchmarks (go test -bench Ingest ./store)")
 	liveSize := flag.Int("live-size", 0, "issue 18's live table: serve reading during a first scan, idle (--serve-duration) and a --full rescan after churn, on a Hub of `N` models (0: not at all)")
 	liveClients := flag.Int("live-clients", 1, "concurrent reading clients of the live table")
+	stormSize := flag.Int("export-storm-size", 0, "issue 20's export storm: serve answering --export-storm-clients whole exports at once on a database of `N` models, counts meanwhile (0: not at all)")
+	storm := stormOptions{readers: 2}
+	flag.IntVar(&storm.clients, "export-storm-clients", 200, "clients of the export storm, each wanting one whole export")
+	flag.StringVar(&storm.format, "export-storm-format", "graphml", "the export storm's format")
 	flag.Parse()
 	var worlds []int
 	for _, s := range strings.Split(*sizes, ",") {
@@ -128,6 +138,13 @@ func main() {
 	}
 	if *serveSize > 0 && !slices.Contains(worlds, *serveSize) {
 		rows = append(rows, benchServe(bin, work, *serveSize, "", serveOpts)...)
+	}
+	if *stormSize > 0 {
+		db := ""
+		if slices.Contains(worlds, *stormSize) {
+			db = filepath.Join(work, fmt.Sprintf("db-%d", *stormSize))
+		}
+		rows = append(rows, benchExportStorm(bin, work, *stormSize, db, storm)...)
 	}
 	if *pacing {
 		rows = append(rows, benchPacing(bin, work)...)

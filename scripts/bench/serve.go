@@ -145,6 +145,10 @@ func startServe(hfl, db, addrFile, srvLog string, env []string) (*exec.Cmd, stri
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if _, err := c.get(base+"/healthz", 5*time.Second); err == nil {
+			// The server's session token, for POSTs (serve.token, its user's only).
+			tok, err := os.ReadFile(filepath.Join(db, "serve.token"))
+			check(err)
+			serveToken = strings.TrimSpace(string(tok))
 			return srv, base, stop
 		} else if time.Now().After(deadline) {
 			stop()
@@ -153,6 +157,9 @@ func startServe(hfl, db, addrFile, srvLog string, env []string) (*exec.Cmd, stri
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// serveToken is the running server's session token (startServe).
+var serveToken string
 
 // countsDuringCrawl starts a walk of seed through POST /api/v1/crawl and
 // counts the mid family with writers clients until the crawl ends or for
@@ -276,6 +283,7 @@ func (c *client) do(ctx context.Context, method, u, body string) ([]byte, error)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+serveToken)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -19,7 +19,7 @@ const fmt = (n) => (n == null ? '–' : nf.format(n));
 const day = (s) => (s ? s.slice(0, 10) : '–');
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = $('#view');
-const hfl = (window.__hfl = { select: (id) => go(modelHash(id)), cy: null, route: '' });
+const hfl = { select: (id) => go(modelHash(id)), cy: null, route: '' };
 let refreshTimer = 0;
 
 // h builds an element: h('a', {href: '#'}, 'text', child…).
@@ -43,6 +43,18 @@ async function api(path, params = {}) {
   try { body = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) throw new APIError((body && body.error) || `${res.status} ${res.statusText}`);
   return body;
+}
+
+// apiPost sends a JSON body; the server's session token, which it puts in
+// the page for its own user only, goes with it.
+async function apiPost(path, body) {
+  const token = document.querySelector('meta[name="hflineage-token"]').content;
+  const res = await fetch(API + path, { method: 'POST', body: JSON.stringify(body),
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) } });
+  let answer = null;
+  try { answer = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) throw new APIError((answer && answer.error) || `${res.status} ${res.statusText}`);
+  return answer;
 }
 
 function showError(err) {
@@ -398,6 +410,7 @@ async function renderCrawl() {
       h('section', { class: 'card' }, h('h2', {}, 'Queue'), c.queue.length ? h('ol', {}, c.queue.map((q) => h('li', {}, `#${q.id}: ${q.mode && q.mode !== 'auto' ? q.mode : 'crawl'} of `, seeds(q))))
         : h('p', { class: 'muted' }, 'Empty.')),
       h('section', { class: 'card' }, h('h2', {}, 'Schedule'), h('p', {}, c.schedule ? h('code', {}, c.schedule) : h('span', { class: 'muted' }, 'No schedule: crawls run when asked.')))),
+    crawlForm(),
     h('section', { class: 'card', id: 'runs' }, h('h2', {}, 'Last runs'),
       table(['Run', 'Mode', 'Seeds', 'Started', 'Duration', 'Complete', 'Requests', 'Models +/−', 'Edges +/−'], runs.slice(0, 20).map((x) => [
         num(x.run), x.mode, seeds(x), x.started.replace('T', ' ').slice(0, 16),
@@ -405,6 +418,24 @@ async function renderCrawl() {
         x.complete ? 'yes' : x.finished ? h('span', { class: 'warn-text' }, 'no') : '–', num(x.requests),
         `+${fmt(x.models_added)} / −${fmt(x.models_removed)}`, `+${fmt(x.edges_added)} / −${fmt(x.edges_removed)}`]), [0, 4, 6, 7, 8])));
   if (r) refreshTimer = setTimeout(() => renderCrawl().catch(showError), 2000);
+}
+
+// crawlForm queues a crawl of a family (POST /api/v1/crawl); the page
+// then shows it in the queue or running, and what was said.
+let crawlSaid = '';
+function crawlForm() {
+  const seed = h('input', { id: 'crawl-seed', type: 'text', required: true, spellcheck: 'false', placeholder: 'meta-llama/Llama-2-7b' });
+  const said = h('p', { id: 'crawl-said', class: 'muted', 'aria-live': 'polite' }, crawlSaid);
+  const form = h('form', { id: 'crawl-form', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const { queued } = await apiPost('crawl', { seeds: [seed.value.trim()], mode: 'auto', depth: -1 });
+      crawlSaid = `Queued as crawl #${queued}.`;
+      clearTimeout(refreshTimer);
+      await renderCrawl();
+    } catch (err) { said.textContent = String(err.message || err); }
+  } }, h('label', { for: 'crawl-seed' }, 'Crawl the family of '), seed, ' ', h('button', { type: 'submit' }, 'Crawl'));
+  return h('section', { class: 'card', id: 'crawl-new' }, h('h2', {}, 'New crawl'), form, said);
 }
 
 // ---- router ----

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler"
+	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/store"
+	"github.com/hflineage/hflineage/store/crawlsink"
+)
+
+// TestCloseDuringStartUpWork: Close stops the metrics' start-up reads of
+// the database and waits for them, so that the caller may close the
+// database after it (a SIGTERM during start-up panicked with "DB Closed":
+// the reads went on, owned by nothing). The same holds when the context
+// New was given ends first (the signal).
+func TestCloseDuringStartUpWork(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(s *Server, cancel context.CancelFunc) error
+	}{
+		{"Close", func(s *Server, _ context.CancelFunc) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return s.Close(ctx)
+		}},
+		{"the context ends, then Close", func(s *Server, cancel context.CancelFunc) error {
+			cancel()
+			ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+			defer stop()
+			return s.Close(ctx)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := store.OpenInMemory()
+			if err != nil {
+				t.Fatal(err)
+			}
+			hub := hubtest.NewServer(testWorld())
+			defer hub.Close()
+			w, err := crawler.NewWalker(crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}, crawlsink.New(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Walk(t.Context(), []graph.ModelID{root}, crawler.Options{Depth: -1}); err != nil {
+				t.Fatal(err)
+			}
+			e, err := query.Open(t.Context(), st, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entered := make(chan struct{})
+			var returned atomic.Bool
+			testHookStart = func(ctx context.Context) {
+				close(entered)
+				<-ctx.Done() // the start-up work is under way until stopped
+				returned.Store(true)
+			}
+			defer func() { testHookStart = nil }()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			s, err := New(ctx, Config{Engine: e, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-entered
+			if err := tc.stop(s, cancel); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if !returned.Load() {
+				t.Fatal("Close returned while the metrics' start-up work still ran")
+			}
+			// What serve does next: close the engine and the database.
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
