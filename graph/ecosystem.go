@@ -27,10 +27,8 @@ type EcosystemWalk struct {
 	// FamilyCount does for one root. Edges into a root are not counted.
 	Children, Descendants RelationCounts
 	MaxDepth              int
-	// Own[i] is Roots[i]'s own family, as Walker.Count sizes it (other
-	// roots included when they descend from it).
-	Own []FamilyCount
-	// Shared counts the members in the families of two roots or more.
+	// Shared counts the members in the families of two roots or more
+	// (a family reaching through another root included).
 	Shared int
 }
 
@@ -39,9 +37,8 @@ type EcosystemWalk struct {
 const rootMark = 0xff
 
 // WalkEcosystem walks the families of roots in a at once (duplicates are
-// walked once) and sizes their union. It costs the union's size for the
-// union, and each root's family once more for Own and Shared. When ctx ends
-// it stops and returns ctx's error.
+// walked once) and sizes their union, at the cost of a few passes over
+// the union. When ctx ends it stops and returns ctx's error.
 func WalkEcosystem(ctx context.Context, a Adjacency, roots []int32) (*EcosystemWalk, error) {
 	n := a.NodeCount()
 	seen := make([]uint64, (n+63)/64)
@@ -99,27 +96,68 @@ func WalkEcosystem(ctx context.Context, a Adjacency, roots []int32) (*EcosystemW
 	w.Descendants.Total = len(w.Members)
 	w.Children.Total = len(direct)
 
-	// Each root's own family, and how many of them each member is in.
-	in := make([]uint8, n)
-	walker := NewWalkerOf(a)
+	// Which members more than one root reaches (through other roots too):
+	// each node's label is the one root that reaches it, or shared; a
+	// label changes at most twice, so this costs a few passes over the
+	// union's edges.
+	const unset, shared = -2, -1
+	label := make([]int32, n)
+	for _, m := range w.Members {
+		label[m] = unset
+	}
+	work := make([]int32, 0, len(w.Roots))
 	for i, r := range w.Roots {
-		if err := ctx.Err(); err != nil {
+		label[r] = int32(i)
+		work = append(work, r)
+	}
+	for step := 0; len(work) > 0; step++ {
+		if err := canceled(ctx, step); err != nil {
 			return nil, err
 		}
-		c := walker.Count(int(r), func(node, _ int) {
-			if in[node] < 2 {
-				in[node]++
+		v := work[len(work)-1]
+		work = work[:len(work)-1]
+		lv := label[v]
+		kids, _ := a.Out(v)
+		for _, c := range kids {
+			switch lc := label[c]; {
+			case lc == lv || lc == shared:
+				continue
+			case lc == unset:
+				label[c] = lv
+			default:
+				label[c] = shared
 			}
-		})
-		c.Model = a.NodeID(w.Roots[i])
-		w.Own = append(w.Own, c)
+			work = append(work, c)
+		}
 	}
 	for _, m := range w.Members {
-		if in[m] >= 2 {
+		if label[m] == shared {
 			w.Shared++
 		}
 	}
 	return w, ctx.Err()
+}
+
+// OwnFamilies sizes the own family of every root with descendants, in
+// the order of Roots, as Walker.Count does (other roots included when
+// they descend from it). Roots without descendants are left out: an
+// organisation has thousands. When ctx ends it stops and returns ctx's
+// error.
+func (w *EcosystemWalk) OwnFamilies(ctx context.Context, a Adjacency) ([]FamilyCount, error) {
+	var own []FamilyCount
+	walker := NewWalkerOf(a)
+	for i, r := range w.Roots {
+		if err := canceled(ctx, i); err != nil {
+			return nil, err
+		}
+		if kids, _ := a.Out(r); len(kids) == 0 {
+			continue
+		}
+		if c := walker.Count(int(r), nil); c.Descendants.Total > 0 { // not only a self-loop
+			own = append(own, c)
+		}
+	}
+	return own, ctx.Err()
 }
 
 // MemberSet returns the members as a set of node numbers below n.

@@ -43,6 +43,20 @@ type lineage interface {
 	Index(id graph.ModelID) (int32, bool)
 }
 
+// attributed is a lineage with its models' attributes: what Compare
+// reads.
+type attributed interface {
+	lineage
+	Info(i int32) graph.NodeInfo
+}
+
+// nodeGraph gives a graph.Graph with node attributes (a one-shot Engine's
+// stored graph) the attributed interface, without the live graph's
+// structures.
+type nodeGraph struct{ edgeGraph }
+
+func (g nodeGraph) Info(i int32) graph.NodeInfo { return g.Nodes[i] }
+
 // edgeGraph gives a graph.Graph the lineage interface.
 type edgeGraph struct{ *graph.Graph }
 
@@ -146,11 +160,11 @@ func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCoun
 	w := eco.walk
 	c := EcosystemCount{Ecosystem: spec, Matched: len(eco.matched), Children: w.Children, Descendants: w.Descendants,
 		MaxDepth: w.MaxDepth, Shared: w.Shared, Roots: []graph.FamilyCount{}}
-	for _, own := range w.Own {
-		if own.Descendants.Total > 0 {
-			c.Roots = append(c.Roots, own)
-		}
+	own, err := w.OwnFamilies(ctx, s)
+	if err != nil {
+		return EcosystemCount{}, err
 	}
+	c.Roots = append(c.Roots, own...)
 	c.RootsWithout = len(eco.matched) - len(c.Roots)
 	slices.SortFunc(c.Roots, func(a, b graph.FamilyCount) int {
 		return cmp.Or(cmp.Compare(b.Descendants.Total, a.Descendants.Total), cmp.Compare(a.Model, b.Model))
@@ -287,10 +301,17 @@ func (e *Engine) Compare(ctx context.Context, o CompareOptions) (Comparison, err
 	if o.Top < 1 || o.Examples < 1 {
 		return Comparison{}, invalidf("compare: top and examples must be at least 1")
 	}
-	s, err := e.snapshot(ctx)
-	if err != nil {
-		return Comparison{}, err
+	var s attributed
+	if e.live != nil {
+		s = e.live.g.Current()
+	} else {
+		v, err := e.loadStatic(ctx)
+		if err != nil {
+			return Comparison{}, err
+		}
+		s = nodeGraph{edgeGraph{v.g}}
 	}
+	var err error
 	ecos := make([]*ecosystem, len(o.Ecosystems))
 	for i, spec := range o.Ecosystems {
 		if ecos[i], err = e.resolveEcosystem(ctx, s, spec); err != nil {
@@ -341,7 +362,7 @@ func (e *Engine) Compare(ctx context.Context, o CompareOptions) (Comparison, err
 
 // withLineage counts the nodes of s with an edge in or out (a self-loop
 // alone counts).
-func withLineage(s *live.Snapshot) int {
+func withLineage(s graph.Adjacency) int {
 	n := s.NodeCount()
 	has := graph.NewBitset(n)
 	count := 0
@@ -369,7 +390,7 @@ var placeholder = graph.PlaceholderCreatedAt.Unix()
 
 // summarize describes one ecosystem; months counts its members by month
 // of creation (YYYY-MM).
-func summarize(s *live.Snapshot, eco *ecosystem, top, withLineage int) (EcosystemSummary, map[string]int) {
+func summarize(s attributed, eco *ecosystem, top, withLineage int) (EcosystemSummary, map[string]int) {
 	w := eco.walk
 	sum := EcosystemSummary{Ecosystem: eco.spec.Name, Matched: len(eco.matched), Descendants: w.Descendants,
 		MaxDepth: w.MaxDepth, Shared: w.Shared, Licenses: []LicenseCount{}}
@@ -412,22 +433,37 @@ func summarize(s *live.Snapshot, eco *ecosystem, top, withLineage int) (Ecosyste
 }
 
 // topMembers returns the n most downloaded of members (ties by id).
-func topMembers(s *live.Snapshot, members []int32, n int) []Member {
-	h := &ordered[int32]{items: slices.Clone(members), less: func(a, b int32) bool {
-		da, _ := s.Popularity(a)
-		db, _ := s.Popularity(b)
-		if da != db {
-			return da > db
+func topMembers(s attributed, members []int32, n int) []Member {
+	type ranked struct {
+		i         int32
+		downloads int64
+	}
+	better := func(a, b ranked) bool { // a ranks before b
+		if a.downloads != b.downloads {
+			return a.downloads > b.downloads
 		}
-		return s.CompareID(a, b) < 0
-	}}
+		return s.NodeID(a.i) < s.NodeID(b.i)
+	}
+	var top []ranked // the best so far, best first: at most n
+	for _, m := range members {
+		r := ranked{m, s.Info(m).Downloads}
+		if len(top) == n && !better(r, top[n-1]) {
+			continue
+		}
+		k := len(top)
+		for k > 0 && better(r, top[k-1]) {
+			k--
+		}
+		if len(top) < n {
+			top = append(top, ranked{})
+		}
+		copy(top[k+1:], top[k:])
+		top[k] = r
+	}
 	out := []Member{}
-	for m := range h.all() {
-		if len(out) == n {
-			break
-		}
-		info := s.Info(m)
-		out = append(out, Member{Model: s.NodeID(m), Downloads: info.Downloads, Likes: info.Likes, License: info.License})
+	for _, r := range top {
+		info := s.Info(r.i)
+		out = append(out, Member{Model: s.NodeID(r.i), Downloads: info.Downloads, Likes: info.Likes, License: info.License})
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,6 +133,24 @@ func TestEcosystemsEqualBruteForceUnion(t *testing.T) {
 		}
 		if n := len(cmp.Ecosystems[i].Cumulative); n != len(cmp.Months) || n > 0 && cmp.Ecosystems[i].Cumulative[n-1]+cmp.Ecosystems[i].CreatedUnknown != di.Total {
 			t.Errorf("compare %s: cumulative %v over %d months, %d unknown; want %d members", specs[i], cmp.Ecosystems[i].Cumulative, len(cmp.Months), cmp.Ecosystems[i].CreatedUnknown, di.Total)
+		}
+		// The most downloaded members, most first, as the Hub counts them.
+		var best []int64
+		for m := range mi {
+			if hm, ok := w.Get(string(m)); ok {
+				best = append(best, hm.Downloads)
+			}
+		}
+		slices.Sort(best)
+		slices.Reverse(best)
+		top := cmp.Ecosystems[i].Top
+		for k, member := range top {
+			if !mi[member.Model] || k >= len(best) || member.Downloads != best[k] {
+				t.Errorf("compare %s: top %d is %+v; want a member with %d downloads", specs[i], k, member, best[min(k, len(best)-1)])
+			}
+		}
+		if len(top) != min(5, len(best)) {
+			t.Errorf("compare %s: %d top members of %d", specs[i], len(top), len(best))
 		}
 		for j := i + 1; j < len(specs); j++ {
 			mj, _ := union(l, specs[j])

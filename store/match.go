@@ -14,14 +14,14 @@ import (
 // (stubs included) that p matches in any letter case. It reads keys only:
 // those under the pattern's literal prefix, found through the model keys
 // (ids stored in lower case) and the letter-case aliases (the others); a
-// pattern without a literal organisation reads every model key. When ctx
+// pattern that starts with a wildcard reads every model key. When ctx
 // ends it stops and returns ctx's error.
 func (s *Store) MatchModels(ctx context.Context, p graph.Pattern) ([]graph.ModelID, error) {
 	var out []graph.ModelID
 	err := s.View(ctx, func(r *Reader) error {
 		prefix := p.Prefix()
-		if !strings.Contains(prefix, "/") {
-			// No literal organisation: every key, compared in lower case.
+		if prefix == "" {
+			// No literal start: every key, compared in lower case.
 			return r.ModelIDs(func(id graph.ModelID) error {
 				if p.Match(id) {
 					out = append(out, graph.ModelID(strings.Clone(string(id))))
@@ -29,15 +29,12 @@ func (s *Store) MatchModels(ctx context.Context, p graph.Pattern) ([]graph.Model
 				return nil
 			})
 		}
-		seen := map[graph.ModelID]bool{}
-		add := func(id graph.ModelID) {
-			if !seen[id] && p.Match(id) {
-				seen[id] = true
+		// An id starting with the prefix as written is found by its model
+		// key; the others (letters in another case) by their alias.
+		if err := r.prefixKeys(cat(pModel, prefix), func(key []byte, _ *badger.Item) error {
+			if id := graph.ModelID(key[len(pModel):]); p.Match(id) {
 				out = append(out, id)
 			}
-		}
-		if err := r.prefixKeys(cat(pModel, prefix), func(key []byte, _ *badger.Item) error {
-			add(graph.ModelID(key[len(pModel):]))
 			return nil
 		}); err != nil {
 			return err
@@ -47,11 +44,11 @@ func (s *Store) MatchModels(ctx context.Context, p graph.Pattern) ([]graph.Model
 			if err := item.Value(func(v []byte) error { canonical = graph.ModelID(v); return nil }); err != nil {
 				return err
 			}
-			if seen[canonical] || !p.Match(canonical) {
-				return nil // matched already, or a former name of a model named otherwise now
+			if strings.HasPrefix(string(canonical), prefix) || !p.Match(canonical) {
+				return nil // found by its model key, or a former name of a model named otherwise now
 			}
 			if _, err := r.txn.Get(modelKey(canonical)); err == nil {
-				add(canonical)
+				out = append(out, canonical)
 			} else if err != badger.ErrKeyNotFound {
 				return err
 			}
@@ -59,7 +56,7 @@ func (s *Store) MatchModels(ctx context.Context, p graph.Pattern) ([]graph.Model
 		})
 	})
 	slices.Sort(out)
-	return out, err
+	return slices.Compact(out), err // two aliases may name one model
 }
 
 // prefixKeys calls fn with a copy of every key under prefix and its item
@@ -87,6 +84,25 @@ func (s *Store) FamiliesComplete(ctx context.Context, ids []graph.ModelID) (comp
 	runs, err := s.Runs(ctx)
 	if err != nil || len(runs) == 0 {
 		return err == nil, 0, nil, err
+	}
+	// The latest scan decides every family no walk since covered: when no
+	// walk came after it, no ancestry need be read (an ecosystem may have
+	// hundreds of thousands of roots).
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := &runs[i]
+		if !r.Complete && !r.Changed() {
+			continue
+		}
+		if r.Mode == "scan" {
+			if len(ids) == 0 {
+				return true, 0, nil, nil
+			}
+			if r.Complete {
+				return true, 0, []uint64{r.ID}, nil
+			}
+			return false, r.ID, []uint64{r.ID}, nil
+		}
+		break // a walk since: read the ancestries
 	}
 	// owners[m]: the ids whose lineage (the id and its ancestors) holds m.
 	owners := map[graph.ModelID][]int{}
