@@ -659,3 +659,32 @@ func (t *NodeTable) Find(id ModelID) (n NodeInfo, ok bool) {
 	}
 	return nodeRecord(t.nodes[i*nodeRecordLen:], t.table)
 }
+
+// Align returns, for each of n ids in strictly increasing order (id(i) is
+// the i-th), its node number in the table, or -1 when the table has none:
+// one merge of two sorted lists, rather than a bisection per id.
+func (t *NodeTable) Align(n int, id func(i int) ModelID) []int32 {
+	out := make([]int32, n)
+	k, m := 0, t.Len()
+	for i := range n {
+		want := id(i)
+		for k < m && string(t.id(k)) < string(want) {
+			k++
+		}
+		if k < m && string(t.id(k)) == string(want) {
+			out[i] = int32(k)
+		} else {
+			out[i] = -1
+		}
+	}
+	return out
+}
+
+// Record returns node k's attributes; ok is false when k is out of range
+// (or its record is damaged).
+func (t *NodeTable) Record(k int) (n NodeInfo, ok bool) {
+	if k < 0 || k >= t.Len() {
+		return n, false
+	}
+	return nodeRecord(t.nodes[k*nodeRecordLen:], t.table)
+}

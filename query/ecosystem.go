@@ -57,6 +57,47 @@ type nodeGraph struct{ edgeGraph }
 
 func (g nodeGraph) Info(i int32) graph.NodeInfo { return g.Nodes[i] }
 
+// tableGraph is the stored edge graph with its models' attributes read in
+// place from graph.bin (store.NodeTable): cheaper to load than the whole
+// graph with attributes.
+type tableGraph struct {
+	edgeGraph
+	t     *graph.NodeTable
+	align []int32 // node i's number in t, -1 for none
+}
+
+func (g tableGraph) Info(i int32) graph.NodeInfo {
+	if n, ok := g.t.Record(int(g.align[i])); ok {
+		return n
+	}
+	return graph.NodeInfo{Stub: true}
+}
+
+// attributed returns the graph with attributes to read, and what releases
+// it: the live graph's snapshot, or the stored edge graph and graph.bin's
+// attributes (the stored graph when graph.bin is not current).
+func (e *Engine) attributed(ctx context.Context) (attributed, func(), error) {
+	if e.live != nil {
+		return e.live.g.Current(), func() {}, nil
+	}
+	g, err := e.st.CachedEdgeGraph(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, release, err := e.st.NodeTable(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t != nil {
+		return tableGraph{edgeGraph{g}, t, t.Align(g.Len(), g.ID)}, release, nil
+	}
+	v, err := e.loadStatic(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nodeGraph{edgeGraph{v.g}}, func() {}, nil
+}
+
 // edgeGraph gives a graph.Graph the lineage interface.
 type edgeGraph struct{ *graph.Graph }
 
@@ -301,17 +342,11 @@ func (e *Engine) Compare(ctx context.Context, o CompareOptions) (Comparison, err
 	if o.Top < 1 || o.Examples < 1 {
 		return Comparison{}, invalidf("compare: top and examples must be at least 1")
 	}
-	var s attributed
-	if e.live != nil {
-		s = e.live.g.Current()
-	} else {
-		v, err := e.loadStatic(ctx)
-		if err != nil {
-			return Comparison{}, err
-		}
-		s = nodeGraph{edgeGraph{v.g}}
+	s, release, err := e.attributed(ctx)
+	if err != nil {
+		return Comparison{}, err
 	}
-	var err error
+	defer release()
 	ecos := make([]*ecosystem, len(o.Ecosystems))
 	for i, spec := range o.Ecosystems {
 		if ecos[i], err = e.resolveEcosystem(ctx, s, spec); err != nil {
@@ -404,8 +439,10 @@ func summarize(s attributed, eco *ecosystem, top, withLineage int) (EcosystemSum
 		rootLicense[k] = strings.ToLower(s.Info(r).License)
 	}
 	kept := 0
+	tops := topList{n: top}
 	for k, m := range w.Members {
 		info := s.Info(m)
+		tops.add(s, m, info.Downloads)
 		if info.Created != 0 && info.Created != placeholder && !info.Stub {
 			months[time.Unix(info.Created, 0).UTC().Format("2006-01")]++
 		} else {
@@ -428,40 +465,56 @@ func summarize(s attributed, eco *ecosystem, top, withLineage int) (EcosystemSum
 	slices.SortFunc(sum.Licenses, func(a, b LicenseCount) int {
 		return cmp.Or(cmp.Compare(b.Members, a.Members), cmp.Compare(a.License, b.License))
 	})
-	sum.Top = topMembers(s, w.Members, top)
+	sum.Top = tops.members(s)
 	return sum, months
 }
 
 // topMembers returns the n most downloaded of members (ties by id).
 func topMembers(s attributed, members []int32, n int) []Member {
-	type ranked struct {
-		i         int32
-		downloads int64
+	top := topList{n: n}
+	for _, m := range members {
+		top.add(s, m, s.Info(m).Downloads)
 	}
+	return top.members(s)
+}
+
+// topList keeps the n most downloaded nodes of those it is given, most
+// first (ties by id).
+type topList struct {
+	n   int
+	top []ranked
+}
+
+type ranked struct {
+	i         int32
+	downloads int64
+}
+
+func (t *topList) add(s attributed, i int32, downloads int64) {
+	r := ranked{i, downloads}
 	better := func(a, b ranked) bool { // a ranks before b
 		if a.downloads != b.downloads {
 			return a.downloads > b.downloads
 		}
 		return s.NodeID(a.i) < s.NodeID(b.i)
 	}
-	var top []ranked // the best so far, best first: at most n
-	for _, m := range members {
-		r := ranked{m, s.Info(m).Downloads}
-		if len(top) == n && !better(r, top[n-1]) {
-			continue
-		}
-		k := len(top)
-		for k > 0 && better(r, top[k-1]) {
-			k--
-		}
-		if len(top) < n {
-			top = append(top, ranked{})
-		}
-		copy(top[k+1:], top[k:])
-		top[k] = r
+	if len(t.top) == t.n && !better(r, t.top[t.n-1]) {
+		return
 	}
+	k := len(t.top)
+	for k > 0 && better(r, t.top[k-1]) {
+		k--
+	}
+	if len(t.top) < t.n {
+		t.top = append(t.top, ranked{})
+	}
+	copy(t.top[k+1:], t.top[k:])
+	t.top[k] = r
+}
+
+func (t *topList) members(s attributed) []Member {
 	out := []Member{}
-	for _, r := range top {
+	for _, r := range t.top {
 		info := s.Info(r.i)
 		out = append(out, Member{Model: s.NodeID(r.i), Downloads: info.Downloads, Likes: info.Likes, License: info.License})
 	}

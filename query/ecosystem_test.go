@@ -3,6 +3,7 @@ package query_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,10 +66,22 @@ func union(l hubtest.Lineage, spec string) (members map[graph.ModelID]bool, desc
 
 // crawlWorld scans w into a fresh in-memory store and returns its engine.
 func crawlWorld(t *testing.T, w *hubtest.World) (*store.Store, *query.Engine, *hubtest.Server) {
+	return crawlWorldIn(t, w, "")
+}
+
+// crawlWorldIn scans w into a fresh store in dir (in memory for "": on
+// disk, the engine reads attributes in place from graph.bin).
+func crawlWorldIn(t *testing.T, w *hubtest.World, dir string) (*store.Store, *query.Engine, *hubtest.Server) {
 	t.Helper()
 	srv := hubtest.NewServer(w)
 	t.Cleanup(srv.Close)
-	st, err := store.OpenInMemory()
+	var st *store.Store
+	var err error
+	if dir == "" {
+		st, err = store.OpenInMemory()
+	} else {
+		st, err = store.Open(dir, store.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +104,8 @@ func scan(t *testing.T, q *query.Engine, srv *hubtest.Server) {
 func TestEcosystemsEqualBruteForceUnion(t *testing.T) {
 	ctx := context.Background()
 	w := hubtest.Generate(hubtest.GenOptions{Models: 3000, Seed: 5})
-	_, q, srv := crawlWorld(t, w)
+	_, q, srv := crawlWorldIn(t, w, t.TempDir()) // on disk: compare reads graph.bin in place
+	_, inMemory, _ := crawlWorld(t, w)
 	specs := []string{"base-org-0/*", "base-org-1/*,base-org-2/Base-Model-2", "user1*/*", "user2/*", "base-org-*/*"}
 	l := w.Lineage()
 	for _, spec := range specs {
@@ -121,6 +135,18 @@ func TestEcosystemsEqualBruteForceUnion(t *testing.T) {
 	cmp, err := q.Compare(ctx, query.CompareOptions{Ecosystems: specs})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// From the whole stored graph (in memory) as from the edges and
+	// graph.bin's attributes read in place (on disk): the same answer.
+	same, err := inMemory.Compare(ctx, query.CompareOptions{Ecosystems: specs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range same.Ecosystems {
+		same.Ecosystems[i].Crawled = cmp.Ecosystems[i].Crawled
+	}
+	if a, b := fmt.Sprintf("%+v", cmp), fmt.Sprintf("%+v", same); a != b {
+		t.Errorf("compare on disk and in memory differ:\n%s\n%s", a, b)
 	}
 	if len(cmp.Ecosystems) != len(specs) || len(cmp.Overlaps) != len(specs)*(len(specs)-1)/2 {
 		t.Fatalf("%d ecosystems, %d overlaps", len(cmp.Ecosystems), len(cmp.Overlaps))
