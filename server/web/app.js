@@ -1,5 +1,5 @@
 // hflineage explorer: a single page over the /api/v1 JSON API.
-// Routes: #/ (overview), #/model/ORG/NAME, #/crawl.
+// Routes: #/ (overview), #/model/ORG/NAME, #/compare?e=ECOSYSTEM&e=…, #/crawl.
 import cytoscape from './vendor/cytoscape.esm.min.mjs';
 
 const API = 'api/v1/';
@@ -180,7 +180,9 @@ async function renderHome() {
       h('div', {}, h('dt', {}, 'Roots'), h('dd', {}, fmt(st.roots)))),
     h('section', { class: 'card' }, h('h2', {}, 'Largest families'),
       table(['Root', 'Descendants', 'Max depth', 'Downloads (family)', 'License'],
-        (st.largest_families || []).map((f) => [modelLink(f.model), num(f.descendants.total), num(f.max_depth), num(f.downloads), f.license || '–']), [1, 2, 3])));
+        (st.largest_families || []).map((f) => [modelLink(f.model), num(f.descendants.total), num(f.max_depth), num(f.downloads), f.license || '–']), [1, 2, 3])),
+    h('section', { class: 'card', id: 'organisations' }, h('h2', {}, 'Largest organisations by derivatives'), h('div', { class: 'body' }, h('p', { class: 'muted' }, 'Loading…'))));
+  await guard($('#organisations .body'), () => organisationsSection($('#organisations .body')));
 }
 
 const num = (n) => h('span', { 'data-value': n }, fmt(n));
@@ -438,13 +440,292 @@ function crawlForm() {
   return h('section', { class: 'card', id: 'crawl-new' }, h('h2', {}, 'New crawl'), form, said);
 }
 
+// ---- ecosystems: the Compare page and the organisations list ----
+// An ecosystem is what the API counts for a pattern: ORG/*, a glob
+// (Qwen/Qwen2.5-*), a model id, or several separated by commas. The Compare
+// page, #/compare?e=SPEC&e=SPEC…, sets up to ECO_MAX side by side; with one
+// alone it shows that ecosystem's count.
+const ECO_MAX = 8;
+const compareHash = (ecos) => '#/compare' + (ecos.length ? '?' + new URLSearchParams(ecos.map((e) => ['e', e])) : '');
+const isCompareHash = (hash) => hash === '#/compare' || hash.startsWith('#/compare?');
+// compareEcosystems reads the ecosystems a Compare hash names, each once.
+function compareEcosystems(hash) {
+  const q = hash.indexOf('?');
+  const named = q < 0 ? [] : new URLSearchParams(hash.slice(q + 1)).getAll('e').map((e) => e.trim()).filter(Boolean);
+  return [...new Set(named)].slice(0, ECO_MAX);
+}
+// ecoModelLink links a model's page (the id URI-encoded, part by part).
+const ecoModelLink = (id) => h('a', { href: '#/model/' + id.split('/').map(encodeURIComponent).join('/'), 'data-model': id }, id);
+const pct = (x) => (x == null ? '–' : (100 * x).toFixed(1) + '\u00a0%');
+const ecoSwatch = () => h('i', { class: 'eco-swatch', 'aria-hidden': 'true' });
+
+// organisations is the largest organisations by derivatives, asked at most once a minute.
+let orgCache = null;
+function organisations() {
+  if (!orgCache || Date.now() - orgCache.at > 60000) {
+    const list = api('organisations', { top: 200 }).then((r) => r.organisations);
+    orgCache = { at: Date.now(), list };
+    list.catch(() => { orgCache = null; });
+  }
+  return orgCache.list;
+}
+
+// ecoSuggestions completes what one types into ecosystems: organisations
+// (ORG/* — "org/" suggests it at once), a glob of the id begun, and the
+// model ids the search API finds.
+async function ecoSuggestions(text) {
+  const q = text.trim(), low = q.toLowerCase(), out = new Map();
+  const add = (spec, note) => { if (!out.has(spec.toLowerCase())) out.set(spec.toLowerCase(), { spec, note }); };
+  const orgs = await organisations().catch(() => []);
+  const many = (n, one) => `${fmt(n)} ${one}${n === 1 ? '' : 's'}`;
+  const orgNote = (o) => `organisation · ${many(o.models, 'model')}, ${many(o.derivatives, 'derivative')}`;
+  const wild = /[*?,]/.test(q), slash = q.indexOf('/');
+  if (!wild && slash < 0) {
+    orgs.filter((o) => o.org.toLowerCase().startsWith(low)).slice(0, 6).forEach((o) => add(o.org + '/*', orgNote(o)));
+  } else if (!wild && slash > 0) {
+    const org = q.slice(0, slash), rest = q.slice(slash + 1), known = orgs.find((o) => o.org.toLowerCase() === org.toLowerCase());
+    add((known ? known.org : org) + '/*', known ? orgNote(known) : 'every model of the organisation');
+    if (rest) add(q + '*', 'every model whose id begins so');
+  }
+  if (!wild) {
+    const { results } = await api('search', { q, limit: 8 });
+    results.forEach((r) => add(r.id, `model · ${fmt(r.downloads)} downloads`));
+  }
+  return [...out.values()].slice(0, 12);
+}
+
+// ecoPicker shows the ecosystems chosen (each removable) and a combobox
+// that adds one, with suggestions as one types.
+function ecoPicker(ecos) {
+  const full = ecos.length >= ECO_MAX;
+  const input = h('input', { id: 'eco-input', type: 'text', spellcheck: 'false', autocomplete: 'off', role: 'combobox', disabled: full,
+    'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': 'eco-list', placeholder: 'meta-llama/*, Qwen/Qwen2.5-*, or a model id' });
+  const list = h('ul', { id: 'eco-list', role: 'listbox', 'aria-label': 'Suggested ecosystems', hidden: true });
+  let seq = 0, timer = 0, active = -1;
+  const options = () => list.querySelectorAll('[role=option]');
+  const close = () => { list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
+  const setActive = (i) => {
+    const opts = options();
+    if (!opts.length) return;
+    active = (i + opts.length) % opts.length;
+    opts.forEach((o, k) => o.setAttribute('aria-selected', k === active ? 'true' : 'false'));
+    input.setAttribute('aria-activedescendant', opts[active].id);
+  };
+  const add = (spec) => {
+    clearTimeout(timer); seq++; close();
+    spec = spec.trim();
+    if (!spec || full) return;
+    hfl.ecoFocus = true;
+    go(compareHash([...ecos.filter((e) => e !== spec), spec]));
+  };
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    const q = input.value.trim();
+    if (!q) { close(); return; }
+    timer = setTimeout(async () => {
+      const n = ++seq;
+      let found;
+      try { found = await ecoSuggestions(q); } catch (err) { showError(err); return; }
+      if (n !== seq || !input.isConnected) return;
+      list.replaceChildren(...(found.length ? found.map((x, i) => h('li', { role: 'option', id: 'eco-opt-' + i, 'data-spec': x.spec, 'aria-selected': 'false',
+        onmousedown: (e) => { e.preventDefault(); add(x.spec); } }, h('span', {}, x.spec), h('span', { class: 'muted' }, x.note)))
+        : [h('li', { class: 'muted', 'aria-disabled': 'true' }, 'No suggestion: Enter adds it as written')]));
+      list.hidden = false; active = -1;
+      input.setAttribute('aria-expanded', 'true');
+    }, 150);
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') { e.preventDefault(); setActive(active + (e.key === 'ArrowDown' ? 1 : -1)); }
+    else if (e.key === 'Escape') close();
+    else if (e.key === 'Enter') { e.preventDefault(); const o = options()[active]; add(o ? o.dataset.spec : input.value); }
+  });
+  input.addEventListener('blur', () => setTimeout(close, 100));
+  const chips = h('ul', { class: 'eco-chips', 'aria-label': 'Ecosystems compared' }, ecos.map((e, i) => h('li', { class: 'eco-' + i, 'data-spec': e },
+    ecoSwatch(), h('span', {}, e),
+    h('button', { type: 'button', class: 'linkish', title: 'Remove', 'aria-label': 'Remove ' + e, onclick: () => go(compareHash(ecos.filter((x) => x !== e))) }, '×'))));
+  return h('section', { class: 'card', id: 'eco-picker' }, ecos.length ? chips : '',
+    h('div', { class: 'eco-add' }, h('label', { for: 'eco-input' }, full ? `At most ${ECO_MAX} ecosystems` : ecos.length ? 'Add an ecosystem' : 'Ecosystem'),
+      h('div', { class: 'eco-combo' }, input, list),
+      h('button', { type: 'button', disabled: full, onclick: () => add(input.value) }, 'Add')),
+    h('p', { class: 'muted' }, 'An organisation (meta-llama/*), a glob (Qwen/Qwen2.5-*), a model id, or several separated by commas. ',
+      'Members are the models descending from any of them, each counted once.'));
+}
+
+const compactFmt = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+// niceTicks returns the y axis' ticks from 0 to at least max: 4 or 5 round steps.
+function niceTicks(max) {
+  const raw = Math.max(1, max / 4), mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((k) => k * mag).find((k) => k >= raw && Number.isInteger(k)) || 10 * mag;
+  const ticks = [];
+  for (let t = 0; t < max + step; t += step) ticks.push(t);
+  return ticks;
+}
+
+// growthChart draws the ecosystems' members by month of creation,
+// cumulative: one line each, on the months of the comparison.
+function growthChart(months, series) {
+  const W = 960, H = 320, L = 58, R = 26, T = 12, B = 30;
+  const n = months.length, top = niceTicks(Math.max(1, ...series.flatMap((e) => e.values)));
+  const max = top[top.length - 1], dx = n > 1 ? (W - L - R) / (n - 1) : 0;
+  const x = (i) => (n > 1 ? L + dx * i : (L + W - R) / 2), y = (v) => T + (H - T - B) * (1 - v / max);
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart growth', id: 'compare-chart',
+    'aria-label': 'Members by month of creation, cumulative: ' + series.map((e) => e.name).join(', ') });
+  for (const t of top) {
+    svg.append(s('line', { x1: L, x2: W - R, y1: y(t), y2: y(t), class: 'grid' }),
+      s('text', { x: L - 6, y: y(t) + 3.5, 'text-anchor': 'end' }, t >= 1e6 ? compactFmt.format(t) : fmt(t)));
+  }
+  svg.append(s('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis' }), s('line', { x1: L, x2: L, y1: T, y2: H - B, class: 'axis' }));
+  // Month labels far enough apart not to touch ("2024-05" is about 40 px wide): every
+  // k months from a January, or every k years' January.
+  const step = [1, 2, 3, 6, 12, 24, 60, 120].find((k) => k * dx >= 56) || 120;
+  months.forEach((m, i) => {
+    const yr = Number(m.slice(0, 4)), mo = Number(m.slice(5)) - 1;
+    if (n > 1 && (step < 12 ? mo % step !== 0 : mo !== 0 || yr % (step / 12) !== 0)) return;
+    svg.append(s('line', { x1: x(i), x2: x(i), y1: H - B, y2: H - B + 4, class: 'axis' }),
+      s('text', { x: x(i), y: H - B + 16, 'text-anchor': 'middle' }, step >= 12 ? String(yr) : m));
+  });
+  // Hovering a month tells every ecosystem's size then.
+  months.forEach((m, i) => {
+    const col = s('rect', { x: x(i) - Math.max(dx, 8) / 2, y: T, width: Math.max(dx, 8), height: H - T - B, class: 'hover-col' });
+    col.append(s('title', {}, `${m}: ` + series.map((e) => `${e.name} ${fmt(e.values[i])}`).join(' · ')));
+    svg.append(col);
+  });
+  series.forEach((e, k) => {
+    const d = n > 1 ? e.values.map((v, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join('')
+      : `M${x(0) - 5},${y(e.values[0])}H${x(0) + 5}`;
+    svg.append(s('path', { d, class: `eco-line eco-${k}`, 'data-eco': k, 'data-points': n, 'data-last': n ? e.values[n - 1] : 0 }));
+  });
+  return svg;
+}
+
+// comparisonTable sets the ecosystems' figures side by side, one column each.
+function comparisonTable(c) {
+  const E = c.ecosystems;
+  const cell = (i, key, v, text = fmt(v)) => h('td', { class: 'num', 'data-eco': i, 'data-key': key, 'data-value': v }, text);
+  const row = (head, f) => h('tr', {}, h('th', { scope: 'row' }, head), E.map((e, i) => f(e, i)));
+  const mini = (items, attrs = {}) => h('ol', { class: 'eco-mini', ...attrs }, items.length ? items : h('li', { class: 'muted' }, 'none'));
+  return h('div', { class: 'scroll' }, h('table', { class: 'compare' },
+    h('thead', {}, h('tr', {}, h('td', {}), E.map((e, i) => h('th', { scope: 'col', class: 'eco-' + i }, ecoSwatch(), e.ecosystem)))),
+    h('tbody', {},
+      row('Roots (models matched)', (e, i) => cell(i, 'matched', e.matched)),
+      row(h('strong', {}, 'Members'), (e, i) => cell(i, 'descendants.total', e.descendants.total)),
+      RELATIONS.map((r) => row(h('span', {}, h('i', { class: 'swatch ' + r }), r), (e, i) => cell(i, 'descendants.' + r, e.descendants[r]))),
+      row(`Share of the ${fmt(c.models_with_lineage)} models with lineage`, (e, i) => cell(i, 'share', e.share, pct(e.share))),
+      row('Members of two roots or more', (e, i) => cell(i, 'shared', e.shared)),
+      row('Maximum depth', (e, i) => cell(i, 'max_depth', e.max_depth)),
+      row('Keep their base’s license', (e, i) => cell(i, 'keeps_base_license', e.keeps_base_license, e.base_license_known ? pct(e.keeps_base_license) : '–')),
+      row('Top licenses', (e) => h('td', {}, mini(e.licenses.slice(0, 3).map((l) => h('li', {}, l.license || 'none', ' ',
+        h('span', { class: 'muted' }, pct(l.members / Math.max(1, e.descendants.total)))))))),
+      row('Most downloaded members', (e, i) => h('td', {}, mini(e.top.map((m) => h('li', {}, ecoModelLink(m.model), ' ',
+        h('span', { class: 'muted' }, fmt(m.downloads) + ' ↓'))), { 'data-top': i }))),
+      row('Data', (e) => h('td', {}, e.complete ? 'complete' : h('span', { class: 'warn-text' }, 'partial'), e.crawled ? ', crawled ' + day(e.crawled) : '')))));
+}
+
+// overlapsTable lists what each pair of ecosystems shares.
+function overlapsTable(c) {
+  const index = [];
+  c.ecosystems.forEach((_, i) => c.ecosystems.forEach((__, j) => { if (i < j) index.push([i, j]); }));
+  const name = (i) => h('span', { class: 'eco-' + i }, ecoSwatch(), c.ecosystems[i].ecosystem);
+  const of = (n, i) => pct(n / Math.max(1, c.ecosystems[i].descendants.total));
+  return h('div', { class: 'scroll' }, table(['Ecosystems', 'Members of both', 'Most downloaded of them'], c.overlaps.map((o, k) => {
+    const [i, j] = index[k];
+    return [h('span', {}, name(i), h('span', { class: 'muted' }, ' and '), name(j)),
+      h('span', {}, h('span', { 'data-overlap': k, 'data-value': o.members }, fmt(o.members)),
+        o.members ? h('span', { class: 'muted' }, h('br'), `${of(o.members, i)} and ${of(o.members, j)}`) : ''),
+      o.examples.length ? h('ol', { class: 'eco-mini', 'data-examples': k }, o.examples.map((m) => h('li', {}, ecoModelLink(m.model), ' ',
+        h('span', { class: 'muted' }, fmt(m.downloads) + ' ↓')))) : h('span', { class: 'muted' }, 'none')];
+  }), [1], { class: 'overlaps' }));
+}
+
+// ecosystemCount shows one ecosystem alone: its count (a model alone: its family).
+async function ecosystemCount(el, spec, hash) {
+  const c = await api('count', { model: spec });
+  if (hfl.route !== hash) return;
+  if (!('ecosystem' in c)) {
+    el.replaceChildren(h('section', { class: 'card' }, h('h2', {}, 'One model'),
+      h('p', {}, ecoModelLink(c.model), ` has ${fmt(c.descendants.total)} descendants. Add an ecosystem to compare it with, or name several models or a pattern.`)));
+    return;
+  }
+  const fact = (k, v, key) => h('div', {}, h('dt', {}, k), h('dd', { 'data-count': key }, fmt(v)));
+  const history = h('div', { class: 'body' }, h('p', { class: 'muted' }, 'Loading…'));
+  el.replaceChildren(
+    c.complete ? '' : h('p', { class: 'warn' }, 'The last crawl of this ecosystem did not complete: numbers may be partial.',
+      c.incomplete && c.incomplete.command ? [' Finish it with ', h('code', {}, c.incomplete.command), '.'] : ''),
+    h('dl', { class: 'facts' }, fact('Roots (models matched)', c.matched, 'matched'), fact('Members', c.descendants.total, 'descendants.total'),
+      fact('Members of two roots or more', c.shared, 'shared'), fact('Maximum depth', c.max_depth, 'max_depth')),
+    h('div', { class: 'grid2' },
+      h('section', { class: 'card' }, h('h2', {}, 'Members by relation'),
+        table(['Relation', 'Direct children', 'All members'], [...RELATIONS, 'total'].map((r) => [r === 'total' ? h('strong', {}, 'Total') :
+          h('span', {}, h('i', { class: 'swatch ' + r }), r), num(c.children[r]), num(c.descendants[r])]), [1, 2]),
+        h('p', { class: 'muted' }, c.crawled ? `Crawled ${day(c.crawled)}.` : 'No crawl covered these roots.')),
+      h('section', { class: 'card', id: 'eco-history' }, h('h2', {}, 'Size by run'), history)),
+    h('section', { class: 'card', id: 'eco-roots' }, h('h2', {}, 'Roots and their own families'),
+      table(['Root', 'Descendants', 'Direct children', 'Maximum depth'], c.roots.slice(0, 25).map((r) => [ecoModelLink(r.model),
+        num(r.descendants.total), num(r.children.total), num(r.max_depth)]), [1, 2, 3]),
+      h('p', { class: 'muted' }, c.roots.length > 25 ? `The 25 largest of ${fmt(c.roots.length)} roots with derivatives. ` : '',
+        c.roots_without_derivatives ? `${fmt(c.roots_without_derivatives)} more roots have no derivatives.` : '')));
+  await guard(history, async () => {
+    const { runs } = await api('history', { model: spec });
+    history.replaceChildren(runs.length ? barChart(runs.map((r) => ({ label: day(r.finished), value: r.descendants.total,
+      title: `run ${r.run} (${r.mode}, ${day(r.finished)}): ${fmt(r.descendants.total)} members` })), 'Members after each run')
+      : h('p', { class: 'muted' }, 'No run recorded changes to compare with.'));
+  });
+}
+
+// compareIntro suggests ecosystems to start with: the largest organisations.
+async function compareIntro(el) {
+  const orgs = (await organisations()).slice(0, 8);
+  el.replaceChildren(h('section', { class: 'card' }, h('h2', {}, 'Start with an organisation'),
+    orgs.length ? h('p', { class: 'buttons' }, orgs.map((o) => h('a', { class: 'button', href: compareHash([o.org + '/*']) }, o.org + '/*'))) : '',
+    orgs.length > 1 ? h('p', {}, h('a', { href: compareHash(orgs.slice(0, 2).map((o) => o.org + '/*')) }, `Compare the two largest: ${orgs[0].org}/* and ${orgs[1].org}/*`)) :
+      h('p', { class: 'muted' }, 'No organisation in the database has derivatives yet.')));
+}
+
+async function renderCompare(hash) {
+  const ecos = compareEcosystems(hash);
+  const body = h('div', { id: 'compare-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  view.replaceChildren(h('h1', {}, 'Compare ecosystems'), ecoPicker(ecos), body);
+  if (hfl.ecoFocus) { hfl.ecoFocus = false; $('#eco-input').focus(); }
+  await guard(body, async () => {
+    if (ecos.length === 0) return compareIntro(body);
+    if (ecos.length === 1) return ecosystemCount(body, ecos[0], hash);
+    // Fewer examples per pair when there are many pairs.
+    const examples = ecos.length > 3 ? 3 : 5;
+    const c = await api('compare?' + new URLSearchParams([...ecos.map((e) => ['ecosystem', e]), ['top', '5'], ['examples', examples]]));
+    if (hfl.route !== hash) return;
+    const series = c.ecosystems.map((e) => ({ name: e.ecosystem, values: e.cumulative }));
+    const unknown = c.ecosystems.filter((e) => e.created_unknown).map((e) => `${e.ecosystem}: ${fmt(e.created_unknown)}`);
+    body.replaceChildren(
+      c.complete ? '' : h('p', { class: 'warn' }, 'The last crawl of some of these ecosystems did not complete: numbers may be partial.'),
+      h('section', { class: 'card', id: 'compare-growth' }, h('h2', {}, 'Members by month of creation, cumulative'),
+        h('p', { class: 'legend eco-legend' }, series.map((e, k) => h('span', { class: 'eco-' + k }, ecoSwatch(), e.name, ' ',
+          h('span', { class: 'muted' }, fmt(e.values.length ? e.values[e.values.length - 1] : 0))))),
+        c.months.length ? growthChart(c.months, series) : h('p', { class: 'muted' }, 'No member has a creation date.'),
+        unknown.length ? h('p', { class: 'muted' }, 'Members without a creation date (not drawn): ' + unknown.join('; ') + '.') : ''),
+      h('section', { class: 'card', id: 'compare-table' }, h('h2', {}, 'Side by side'), comparisonTable(c)),
+      h('section', { class: 'card', id: 'compare-overlaps' }, h('h2', {}, 'Overlaps: models that descend from both'), overlapsTable(c)));
+  });
+}
+
+// organisationsSection lists the largest organisations by derivatives on
+// the overview, each opening its ecosystem on the Compare page.
+async function organisationsSection(el) {
+  const { organisations: orgs } = await api('organisations', { top: 15 });
+  el.replaceChildren(
+    table(['Organisation', 'Models', 'Derivatives'], orgs.map((o) => [h('a', { href: compareHash([o.org + '/*']), 'data-org': o.org }, o.org + '/*'),
+      num(o.models), num(o.derivatives)]), [1, 2], { class: 'orgs' }),
+    orgs.length > 1 ? h('p', {}, h('a', { class: 'button', href: compareHash(orgs.slice(0, 3).map((o) => o.org + '/*')) },
+      `Compare the ${Math.min(3, orgs.length)} largest`)) : '',
+    h('p', { class: 'muted' }, 'Derivatives: the models of other organisations that descend from an organisation’s models, each counted once.'));
+}
+
 // ---- router ----
 async function route() {
   clearTimeout(refreshTimer);
   if (hfl.cy) { hfl.cy.destroy(); hfl.cy = null; }
   showError(null);
   const hash = (hfl.route = location.hash || '#/');
-  document.querySelectorAll('[data-nav]').forEach((a) => (a.getAttribute('href') === hash ? a.setAttribute('aria-current', 'page') : a.removeAttribute('aria-current')));
+  document.querySelectorAll('[data-nav]').forEach((a) => (a.getAttribute('href') === hash.split('?')[0] ? a.setAttribute('aria-current', 'page') : a.removeAttribute('aria-current')));
   document.body.dataset.ready = 'false';
   try {
     if (hash.startsWith('#/model/')) {
@@ -454,6 +735,9 @@ async function route() {
     } else if (hash === '#/crawl') {
       document.title = 'Crawls — hflineage';
       await renderCrawl();
+    } else if (isCompareHash(hash)) {
+      document.title = 'Compare ecosystems — hflineage';
+      await renderCompare(hash);
     } else {
       document.title = 'hflineage explorer';
       await renderHome();
