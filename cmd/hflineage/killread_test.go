@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -65,5 +66,40 @@ func TestReadAfterSIGKILL(t *testing.T) {
 		if got.Model != root || got.Descendants.Total == 0 || got.Complete {
 			t.Errorf("count %d after the kill: %s, want %s's descendants so far, not complete", i+1, a.out, root)
 		}
+	}
+}
+
+// TestReadAfterSIGKILLOfServe kills a real `serve` in the middle of the
+// crawl it runs at start, leaving its address file and Badger's log as a
+// kill leaves them, and then counts from the CLI: the count finds the
+// server gone, reads the database itself and answers.
+func TestReadAfterSIGKILLOfServe(t *testing.T) {
+	bin := buildBinary(t)
+	hub := hubtest.NewUnstartedServer(serveWorld())
+	hub.MaxPageSize = 4 // about 20 requests for the family
+	k := &killer{bin: bin}
+	hub.Fault = k.fault
+	hub.Start()
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if !k.run(t, 8, "serve", "--db", db, "--addr", "127.0.0.1:0", "--endpoint", hub.URL, "--every", "1h", "meta-llama/Llama-3.1-8B") {
+		t.Fatal("serve was not killed")
+	}
+	if _, err := os.Stat(filepath.Join(db, serveAddrFile)); err != nil {
+		t.Logf("serve left no address file: %v", err)
+	}
+	cmd := exec.Command(bin, "count", "--json", "--db", db, "meta-llama/Llama-3.1-8B")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("count after serve was killed: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Descendants struct{ Total int }
+		Complete    bool
+	}
+	if err := json.Unmarshal(out, &got); err != nil || got.Descendants.Total == 0 || got.Complete {
+		t.Errorf("count after serve was killed: %v: %s, want the descendants so far, not complete", err, out)
 	}
 }
