@@ -77,6 +77,9 @@ type Config struct {
 	Delay time.Duration
 	// PageSize is the limit asked for per listing page (default 1000).
 	PageSize int
+	// HubSize is the number of models the planner takes the Hub to hold
+	// until a scan has counted them (default PublishedHubSize).
+	HubSize int
 	// MaxRetries is how often a failing request is retried (default 5).
 	MaxRetries int
 	// MaxWait caps any single wait between retries (default 60 s), whatever
@@ -126,6 +129,9 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	}
 	if c.PageSize <= 0 {
 		c.PageSize = 1000
+	}
+	if c.HubSize <= 0 {
+		c.HubSize = PublishedHubSize
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 5

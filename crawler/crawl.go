@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/hflineage/hflineage/graph"
 )
@@ -12,6 +15,12 @@ import (
 // queue ask for it.
 type Request struct {
 	Seeds []graph.ModelID
+	// Patterns, if set, name the seeds as written: model ids and globs of
+	// an organisation's models ("meta-llama/*", "Qwen/Qwen2.5-*"), which
+	// the crawl lists from the Hub (ExpandPatterns) and takes as seeds
+	// after Seeds. An unfinished walk of the same patterns resumes with the
+	// seeds they matched when it began, without listing them again.
+	Patterns []graph.Pattern
 	// All scans the whole Hub (Seeds are then only snapshotted).
 	All bool
 	// Full lists everything and removes what the Hub no longer has (scans).
@@ -27,7 +36,8 @@ type Request struct {
 	// descendants are snapshotted (default 100).
 	SnapshotMin int
 
-	// Planned, if set, is told the planner's choice (auto mode only).
+	// Planned, if set, is told the planner's choice (auto mode only): at
+	// the start, and again if the walk switches to a scan part way.
 	Planned func(Plan)
 	// Progress, if set, is called after every page with the running totals.
 	Progress func(Stats)
@@ -37,10 +47,15 @@ type Request struct {
 
 // Crawl runs one crawl: a walk of the seeds' families or a scan of the
 // Hub, as the request and the planner say, then tidies the database (value
-// log GC, caches) when it completed. Errors are those of Walk and Scan; a
-// scan also returns a *SeedError for seeds it did not list, and a walk whose
-// every seed failed returns ErrNothingCrawled wrapping its *SeedError.
+// log GC, caches) when it completed. In auto mode a walk that finds its
+// families would cost more than a scan switches to one, in the same run
+// (Planned is told). Requests made to list patterns' models and to plan
+// count in the stats. Errors are those of Walk and Scan; a scan also
+// returns a *SeedError for seeds it did not list, a walk whose every seed
+// failed returns ErrNothingCrawled wrapping its *SeedError, and patterns
+// matching nothing ErrNoMatch (before anything is recorded or stored).
 func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
+	since := w.crawlStart()
 	mode := req.Mode
 	if mode == "" {
 		mode = "auto"
@@ -48,41 +63,122 @@ func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 	if req.All {
 		mode = "scan"
 	}
+	job, unfinished, err := w.sink.CrawlJob()
+	if err != nil {
+		return Stats{}, err
+	}
+	unfinished = unfinished && !req.Restart
+	var patterns []string
+	if len(req.Patterns) > 0 {
+		for _, p := range req.Patterns {
+			patterns = append(patterns, p.String())
+		}
+		seeds, err := w.patternSeeds(ctx, req, job, unfinished, patterns)
+		if err != nil {
+			return w.since(since), err
+		}
+		req.Seeds = seeds
+	}
+	scanCost := 0 // a walk the planner chose may switch to a scan
+	var plan *Plan
 	if mode == "auto" {
-		if job, ok, _ := w.sink.CrawlJob(); ok && !req.Restart {
+		if unfinished {
 			mode = job.Kind // finish what was started
-		} else {
-			plan, err := w.PlanCrawl(ctx, req.Seeds)
-			if err != nil {
-				return Stats{}, err
+			if mode == "walk" {
+				if scanCost, _, _, _, err = w.scanCost(); err != nil {
+					return w.since(since), err
+				}
 			}
-			mode = plan.Mode
+		} else {
+			p, err := w.PlanCrawl(ctx, req.Seeds)
+			if err != nil {
+				return w.since(since), err
+			}
+			plan = &p
+			mode, scanCost = p.Mode, p.ScanCost
 			if req.Planned != nil {
-				req.Planned(plan)
+				req.Planned(p)
 			}
 		}
 	}
 	var stats Stats
-	var err error
-	if mode == "scan" {
-		stats, err = w.Scan(ctx, ScanOptions{Full: req.Full, Restart: req.Restart, Progress: req.Progress,
-			SnapshotMin: req.SnapshotMin, Snapshot: req.Seeds, Warn: req.Warn})
-		if err == nil {
-			err = w.seedsListed(req.Seeds)
-		}
-	} else {
-		stats, err = w.Walk(ctx, req.Seeds, Options{Depth: req.Depth, Restart: req.Restart, Progress: req.Progress, Warn: req.Warn})
-		if isSeedError(err) && stats.Models == 0 {
+	if mode == "walk" {
+		stats, err = w.Walk(ctx, req.Seeds, Options{Depth: req.Depth, Restart: req.Restart, Progress: req.Progress, Warn: req.Warn,
+			patterns: patterns, since: since, scanCost: scanCost})
+		var ho *handOverError
+		switch {
+		case errors.As(err, &ho):
+			page, _, _ := w.pageForm()
+			plan = &Plan{Mode: "scan", Switched: true, WalkCost: int(stats.Requests), ScanCost: scanCost, PageSize: page, Reason: ho.reason}
+			if req.Planned != nil {
+				req.Planned(*plan)
+			}
+			resumed := stats.Resumed
+			mode = "scan"
+			req.Restart = false // the scan goes on with the walk's run
+			stats, err = w.scan(ctx, req, since, true)
+			stats.Resumed = resumed
+		case isSeedError(err) && stats.Models == 0:
 			// No seed could be fetched: the walk stored nothing. Its run
 			// stays on record (the requests were made) but not as complete
 			// (the walk's last commit said so).
+			stats.Plan = plan
 			return stats, fmt.Errorf("%w: %w", ErrNothingCrawled, err)
 		}
+	} else {
+		stats, err = w.scan(ctx, req, since, false)
 	}
+	stats.Plan = plan
 	if err == nil || isSeedError(err) {
 		w.sink.Tidy(ctx, mode == "scan") // best effort: count and stats read the caches
 	}
 	return stats, err
+}
+
+// scan is Crawl's scan: the Hub whole, the seeds' families snapshotted and
+// those it did not list named.
+func (w *Walker) scan(ctx context.Context, req Request, since *crawlStart, continued bool) (Stats, error) {
+	stats, err := w.Scan(ctx, ScanOptions{Full: req.Full, Restart: req.Restart, Progress: req.Progress,
+		SnapshotMin: req.SnapshotMin, Snapshot: req.Seeds, Warn: req.Warn, since: since, continued: continued})
+	if err == nil {
+		err = w.seedsListed(req.Seeds)
+	}
+	return stats, err
+}
+
+// since returns the stats of a crawl that stopped before walking or
+// scanning: the requests it made since it began.
+func (w *Walker) since(s *crawlStart) Stats {
+	return Stats{Requests: w.hub.requests.Load() - s.requests, TooMany: w.hub.tooMany.Load() - s.tooMany,
+		Retries: w.hub.retries.Load() - s.retries, Elapsed: time.Since(s.at), Pace: w.hub.pace.state()}
+}
+
+// patternSeeds returns the seeds req.Patterns name: those of the
+// unfinished walk of the same patterns, else the Hub's listing's, after
+// req.Seeds.
+func (w *Walker) patternSeeds(ctx context.Context, req Request, job Job, unfinished bool, patterns []string) ([]graph.ModelID, error) {
+	if unfinished && job.Kind == "walk" && slices.Equal(job.Patterns, patterns) {
+		seeds := make([]graph.ModelID, len(job.Seeds))
+		for i, s := range job.Seeds {
+			seeds[i] = graph.ModelID(s)
+		}
+		return seeds, nil
+	}
+	listed, err := w.ExpandPatterns(ctx, req.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	seeds := slices.Clone(req.Seeds)
+	have := map[string]bool{}
+	for _, s := range seeds {
+		have[strings.ToLower(string(s))] = true
+	}
+	for _, s := range listed {
+		if !have[strings.ToLower(string(s))] {
+			seeds = append(seeds, s)
+		}
+	}
+	return seeds, nil
 }
 
 // ErrNothingCrawled wraps the *SeedError of a walk none of whose seeds

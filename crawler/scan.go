@@ -37,6 +37,9 @@ type ScanOptions struct {
 	// Overlap is how far before the previous scan's watermark an
 	// incremental scan reads (default 1 h), against clock skew.
 	Overlap time.Duration
+
+	since     *crawlStart // set by Crawl: where the crawl's counts start
+	continued bool        // set by Crawl: the scan goes on with the run of a walk it handed over
 }
 
 // Scan lists every model on the Hub (GET /api/models, following Link to the
@@ -55,9 +58,9 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 	if opts.Overlap <= 0 {
 		opts.Overlap = time.Hour
 	}
-	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress, Warn: opts.Warn}, start: time.Now(),
-		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(), retries0: w.hub.retries.Load(),
-		scanSeen: map[string]bool{}}
+	wk := &walk{Walker: w, ctx: ctx, cancel: cancel, opts: Options{Depth: -1, Progress: opts.Progress, Warn: opts.Warn},
+		scanSeen: map[string]bool{}, continued: opts.continued}
+	wk.begin(opts.since)
 	if err := wk.prepare(Job{Kind: "scan", Full: opts.Full, Depth: -1, Endpoint: w.cfg.Endpoint}, opts.Restart); err != nil {
 		return wk.snapshot(), err
 	}
@@ -75,17 +78,17 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 	return wk.finish(context.Cause(ctx), func() (func(Tx) error, error) { return wk.completeScan(opts) })
 }
 
-// startScan chooses between a full and an incremental listing.
+// startScan chooses between a full and an incremental listing, asked for
+// in the form learnt from the Hub's answers (pageForm).
 func (wk *walk) startScan(opts ScanOptions) error {
-	pageSize := wk.cfg.PageSize
-	remembered, err := wk.sink.MaxPageSize() // a page size the Hub made us fall back to
+	pageSize, full, err := wk.pageForm()
 	if err != nil {
 		return err
 	}
-	if remembered > 0 && remembered < pageSize {
-		pageSize = remembered
-	}
 	q := url.Values{"limit": {strconv.Itoa(pageSize)}, "expand[]": expandFields}
+	if full {
+		q = url.Values{"limit": {strconv.Itoa(pageSize)}, "full": {"true"}}
+	}
 	last, ok, err := wk.sink.LastScan()
 	if err != nil {
 		return err
@@ -95,6 +98,9 @@ func (wk *walk) startScan(opts ScanOptions) error {
 		wk.job.ScanSince = last.Watermark.Add(-opts.Overlap)
 	}
 	wk.job.ScanNext = wk.cfg.Endpoint + "/api/models?" + q.Encode()
+	if !full {
+		wk.probeURL = wk.job.ScanNext // short pages here make the scan try full=true once
+	}
 	return wk.commitPage(func(tx Tx) error {
 		if ok && !opts.Full {
 			tx.Run().Watermark = last.Watermark
@@ -129,6 +135,60 @@ func (wk *walk) smallerPages(err error, rq *request) bool {
 	return true
 }
 
+// tryFullPages looks at a scan's first page, asked for with expand[]:
+// when the Hub gave far fewer models than asked (one report: 100 per page
+// without full=true, 1000 with), it asks for the same page once with
+// full=true instead (which cannot go with expand[] and answers every
+// model whole) and keeps the form that gives more models per page. It
+// returns the page to commit (the full one, whose next link the scan
+// then follows, or the one it was given) and the page size to remember:
+// negative for full=true, 0 when the page was not short. A switch to
+// full=true is told through Warn; a probe that fails leaves the scan as it
+// was.
+func (wk *walk) tryFullPages(first string, models []graph.Model, skipped []error, next string) ([]graph.Model, []error, string, int) {
+	u, err := url.Parse(first)
+	if err != nil {
+		return models, skipped, next, 0
+	}
+	q := u.Query()
+	asked, _ := strconv.Atoi(q.Get("limit"))
+	got := len(models) + len(skipped)
+	if asked != wk.cfg.PageSize || got*2 > asked {
+		// Only a page asked for at the configured size is measured: a size
+		// learnt before (or the 400 fallback's) is asked as it is, so that
+		// pages a Hub filters after choosing them cannot ratchet it down.
+		return models, skipped, next, 0
+	}
+	q.Del("expand[]")
+	q.Del("expand")
+	q.Set("full", "true")
+	u.RawQuery = q.Encode()
+	var fullModels []graph.Model
+	var fullSkipped []error
+	header, err := wk.getPage(wk.ctx, u.String(), func(body []byte) (err error) {
+		fullModels, fullSkipped, err = DecodeModelPage(body)
+		return err
+	})
+	if err != nil {
+		wk.warn("full pages", fmt.Sprintf("the Hub gave %d models for a page of %d; asking with full=true failed (%v): the scan goes on with pages of %d",
+			got, asked, err, got))
+		return models, skipped, next, got
+	}
+	fullGot := len(fullModels) + len(fullSkipped)
+	fullNext, err := NextLink(header.Get("Link"), u)
+	if err != nil || fullGot <= got || (fullNext == "" && fullGot < asked) {
+		// Not cheaper (or not a page that goes on): keep asking as before,
+		// for as many as the Hub gives.
+		return models, skipped, next, got
+	}
+	if nu, err := url.Parse(fullNext); err == nil && fullNext != "" && !sameOrigin(nu, wk.endpoint) {
+		fullNext = onEndpoint(nu, wk.endpoint)
+	}
+	wk.warn("full pages", fmt.Sprintf("the Hub gives %d models per page (%d asked), with full=true %d: the scan lists with full=true",
+		got, asked, fullGot))
+	return fullModels, fullSkipped, fullNext, -fullGot
+}
+
 func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 	next, err := wk.checkedNext(r, rq)
 	if err != nil {
@@ -137,6 +197,10 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 	models, skipped, err := DecodeModelPage(r.Body)
 	if err != nil {
 		return err
+	}
+	var learnt int // a page size to remember (negative: with full=true)
+	if rq.url == wk.probeURL && next != "" {
+		models, skipped, next, learnt = wk.tryFullPages(rq.url, models, skipped, next)
 	}
 	wk.skipUnsafe("of the Hub's listing", skipped)
 	order := wk.scanPages
@@ -173,6 +237,11 @@ func (wk *walk) onScanPage(r *colly.Response, rq *request) error {
 	}
 	err = wk.commitPage(func(tx Tx) error {
 		wk.delta.Pages++
+		if learnt != 0 {
+			if err := tx.SetMaxPageSize(learnt); err != nil {
+				return err
+			}
+		}
 		for _, m := range models {
 			again, err := wk.putModel(tx, m, "")
 			if err != nil {
@@ -351,9 +420,18 @@ func (wk *walk) completeScan(opts ScanOptions) (func(Tx) error, error) {
 
 // Plan is the choice between walking families and scanning the Hub.
 type Plan struct {
-	Mode     string // "walk" or "scan"
-	WalkCost int    // estimated requests to walk the seeds' families
-	ScanCost int    // estimated requests to scan (incremental when possible)
+	Mode string // "walk" or "scan"
+	// WalkCost is what walking the seeds' families costs at least, in
+	// requests: their members the database holds, else each seed, its
+	// direct children (the Hub's childrenModelCount) and their listing
+	// pages. A walk is planned while it stays under ScanCost, and switches
+	// to a scan once what it has queued says it would not.
+	WalkCost int
+	ScanCost int // estimated requests to scan (incremental when possible)
+	PageSize int // models per listing page the scan's cost rests on (learnt from the Hub's answers)
+	// Switched: a walk switched to a scan part way (Reason says why,
+	// WalkCost is what the walk had spent).
+	Switched bool
 	Reason   string
 }
 
@@ -361,75 +439,95 @@ type Plan struct {
 // (HuggingGraph, 2026), used until a scan has counted them.
 const PublishedHubSize = 3_029_377
 
-// descendantsPerChild turns a count of direct children into an estimate of
-// a family's size (the recorded Llama-2-7b tree: 173 descendants for 44
-// children).
-const descendantsPerChild = 4
-
-// PlanCrawl estimates the cost of walking the seeds' families (what the
-// database knows of them, else the Hub's childrenModelCount, one request
-// per seed) against a scan (the Hub's size over the page size, or an
-// incremental scan after a complete one) and picks the cheaper. A seed the
-// Hub does not answer for (gated, forbidden, failing) counts as a small
-// family and Reason says how many were not estimated: the Hub's trouble
-// never fails the plan. It fails only when ctx ends or the database
-// cannot be read.
-func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, error) {
-	var p Plan
+// scanCost estimates a scan's requests: the Hub's size (the last scan's
+// count, else Config.HubSize) over the page size learnt from the Hub's
+// answers, or a few pages of changes when an incremental scan is possible.
+func (w *Walker) scanCost() (cost, hub, page int, incremental bool, err error) {
 	last, hasScan, err := w.sink.LastScan()
 	if err != nil {
-		return p, err
+		return 0, 0, 0, false, err
 	}
-	hub := PublishedHubSize
+	hub = w.cfg.HubSize
 	if hasScan {
 		hub = last.Models
 	}
-	page := w.cfg.PageSize
-	if n, _ := w.sink.MaxPageSize(); n > 0 && n < page {
-		page = n
+	page, _, err = w.pageForm()
+	if err != nil {
+		return 0, 0, 0, false, err
 	}
-	p.ScanCost = int(math.Ceil(float64(hub) / float64(page)))
+	cost = int(math.Ceil(float64(hub) / float64(page)))
 	if hasScan {
-		p.ScanCost = max(2, p.ScanCost/50) // incremental: a few pages of changes
+		cost = max(2, cost/50) // incremental: a few pages of changes
 	}
-	unknown := 0 // seeds whose family could not be estimated
-	for _, s := range seeds {
+	return cost, hub, page, hasScan, nil
+}
+
+// PlanCrawl weighs walking the seeds' families against a scan and picks
+// the cheaper. A walk's cost is counted from what is known, not guessed: a
+// family the database holds by its size, else the seed, its direct
+// children (the Hub's childrenModelCount, one request per seed, each child
+// costing at least one request to list) and their pages; it stops asking
+// once that reaches a scan's cost. A seed the Hub does not answer for
+// (gated, forbidden, failing) counts as a small family and Reason says how
+// many were not estimated: the Hub's trouble never fails the plan. It
+// fails only when ctx ends or the database cannot be read.
+func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, error) {
+	var p Plan
+	scan, hub, page, incremental, err := w.scanCost()
+	if err != nil {
+		return p, err
+	}
+	p.ScanCost, p.PageSize = scan, page
+	unknown, known := 0, 0 // seeds whose family could not be estimated; members known
+	for i, s := range seeds {
+		if p.WalkCost >= p.ScanCost {
+			unknown += len(seeds) - i // a scan wins whatever the rest costs
+			break
+		}
 		size := 0
 		if m, err := w.sink.Lookup(string(s)); err == nil {
 			if c, err := w.sink.FamilyCount(ctx, m.ID); err == nil {
 				size = c.Descendants.Total + 1
 			}
 		}
-		if size <= 1 {
-			children, err := w.ChildrenCount(ctx, s)
-			switch {
-			case err == nil:
-			case ctx.Err() != nil:
-				return p, context.Cause(ctx)
-			case errors.Is(err, ErrNotFound):
-				children = 0 // an unknown seed costs nothing; the crawl will name it
-			default:
-				// Gated, forbidden, failing: the estimate is no reason to
-				// stop the crawl, which will try the seed itself.
-				children = 0
-				unknown++
-			}
-			size = 1 + children*descendantsPerChild
+		if size > 1 {
+			known += size
+			p.WalkCost += size + size/page + 1
+			continue
 		}
-		p.WalkCost += size + size/page + 1
+		children, err := w.ChildrenCount(ctx, s)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return p, context.Cause(ctx)
+		case errors.Is(err, ErrNotFound):
+			children = 0 // an unknown seed costs its one request; the crawl will name it
+		default:
+			// Gated, forbidden, failing: the estimate is no reason to
+			// stop the crawl, which will try the seed itself.
+			children = 0
+			unknown++
+		}
+		known += 1 + children
+		p.WalkCost += 1 + max(1, (children+page-1)/page) + children
 	}
 	p.Mode = "walk"
-	if p.ScanCost < p.WalkCost {
+	if p.WalkCost >= p.ScanCost {
 		p.Mode = "scan"
 	}
 	// Say where the Hub's size comes from: a fake Hub or a mirror is far
 	// smaller than the published figure used until a scan has counted.
 	kind, source := "a full scan", "as last published"
-	if hasScan {
+	if incremental {
 		kind, source = "an incremental scan", "at the last scan"
+	} else if hub != PublishedHubSize {
+		source = "as configured"
 	}
-	p.Reason = fmt.Sprintf("walking the families costs about %d requests, %s about %d (Hub of %d models %s, %d per page)",
-		p.WalkCost, kind, p.ScanCost, hub, source, page)
+	p.Reason = fmt.Sprintf("walking the families costs at least %d requests (%d members known), %s about %d (Hub of %d models %s, %d per page)",
+		p.WalkCost, known, kind, p.ScanCost, hub, source, page)
+	if p.Mode == "walk" {
+		p.Reason += "; the walk switches to a scan if what it finds would cost more"
+	}
 	switch unknown {
 	case 0:
 	case 1:

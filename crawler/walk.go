@@ -32,6 +32,34 @@ type Options struct {
 	// line each, without a trailing newline. It is called one call at a
 	// time, from any goroutine. nil discards the warnings.
 	Warn func(string)
+
+	// Set by Crawl: the seeds as written when some were patterns (kept in
+	// the job), where the crawl's counts start, and a scan's cost at or
+	// above which the walk's remaining cost makes it hand over to a scan
+	// (0: never).
+	patterns []string
+	since    *crawlStart
+	scanCost int
+}
+
+// crawlStart is where a crawl began: its time and the Walker's counters,
+// so that requests made before the walk or scan proper (listing an
+// organisation, planning) count in its stats.
+type crawlStart struct {
+	at                         time.Time
+	requests, tooMany, retries int64
+}
+
+func (w *Walker) crawlStart() *crawlStart {
+	return &crawlStart{at: time.Now(), requests: w.hub.requests.Load(), tooMany: w.hub.tooMany.Load(), retries: w.hub.retries.Load()}
+}
+
+// begin sets where the walk's counts start: since, or now.
+func (wk *walk) begin(since *crawlStart) {
+	if since == nil {
+		since = wk.crawlStart()
+	}
+	wk.start, wk.requests0, wk.tooMany0, wk.retries0 = since.at, since.requests, since.tooMany, since.retries
 }
 
 // Stats are a crawl's running totals. Models, Edges and Pages span the
@@ -53,7 +81,10 @@ type Stats struct {
 	Elapsed  time.Duration
 	Resumed  bool
 	Pace     PaceState // the request pace and the Hub's quota, as last seen
-	Run      Run       // the run as recorded (its totals span resumed attempts)
+	// Plan is the planner's choice, as Request.Planned was last told it
+	// (nil when the mode was not left to it).
+	Plan *Plan
+	Run  Run // the run as recorded (its totals span resumed attempts)
 }
 
 // SeedError reports seeds that could not be crawled; the others were.
@@ -112,13 +143,19 @@ func escapeID(id string) string {
 	return url.PathEscape(org) + "/" + url.PathEscape(name)
 }
 
-func (w *Walker) childrenURL(id graph.ModelID) string {
+// childrenURL is the first page of the listing of id's children, in the
+// form learnt from the Hub's answers (pageForm).
+func (wk *walk) childrenURL(id graph.ModelID) string {
 	q := url.Values{
 		"filter":   {"base_model:" + string(id)},
-		"limit":    {fmt.Sprint(w.cfg.PageSize)},
+		"limit":    {fmt.Sprint(wk.listPage)},
 		"expand[]": expandFields,
 	}
-	return w.cfg.Endpoint + "/api/models?" + q.Encode()
+	if wk.listFull {
+		q.Del("expand[]")
+		q.Set("full", "true")
+	}
+	return wk.cfg.Endpoint + "/api/models?" + q.Encode()
 }
 
 // walk is the state of one Walk call.
@@ -141,8 +178,19 @@ type walk struct {
 	run          *Run   // guarded by commit
 	delta        *Tally // what the commit in progress adds to models, edges, pages (guarded by commit)
 	baseRequests int64  // the run's requests before this attempt
+	enqueued     int64  // members the commit in progress queued for expansion (guarded by commit)
+
+	// The walk's remaining cost, known as it goes (planner.go): members
+	// queued for expansion, and the level being listed.
+	queued  atomic.Int64
+	lvl     levelTally // guarded by mu
+	handOff string     // why the walk hands over to a scan ("": it does not); guarded by mu
 
 	scanPages *pageOrder // a scan's pages, committed in listing order (scan.go)
+	probeURL  string     // a scan's first page, which tries full=true when short (scan.go)
+	listPage  int        // a walk's listing page size, as learnt (pageForm)
+	listFull  bool       // … asked for with full=true
+	continued bool       // a scan a walk of this crawl handed over to
 
 	mu       sync.Mutex
 	listings map[graph.ModelID]map[string]bool // URLs already fetched per listing in progress (loop guard)
@@ -177,8 +225,7 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	wk := &walk{
-		Walker: w, ctx: ctx, cancel: cancel, opts: opts, start: time.Now(),
-		requests0: w.hub.requests.Load(), tooMany0: w.hub.tooMany.Load(), retries0: w.hub.retries.Load(),
+		Walker: w, ctx: ctx, cancel: cancel, opts: opts,
 		slots:    make(chan struct{}, w.cfg.Parallel*2),
 		listings: map[graph.ModelID]map[string]bool{},
 		seeds:    map[string]graph.ModelID{},
@@ -188,15 +235,23 @@ func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) 
 	for i, s := range seeds {
 		names[i] = string(s)
 	}
-	job := Job{Kind: "walk", Seeds: names, Depth: opts.Depth, Endpoint: w.cfg.Endpoint}
+	wk.begin(opts.since)
+	job := Job{Kind: "walk", Seeds: names, Patterns: opts.patterns, Depth: opts.Depth, Endpoint: w.cfg.Endpoint}
 	if err := wk.prepare(job, opts.Restart); err != nil {
 		return wk.snapshot(), err
+	}
+	var err error
+	if wk.listPage, wk.listFull, err = w.pageForm(); err != nil {
+		return wk.finish(err, nil)
 	}
 	wk.col = wk.newCollector()
 	if err := wk.resolveSeeds(seeds); err != nil {
 		return wk.finish(err, nil)
 	}
-	err := wk.expandAll()
+	err = wk.expandAll()
+	if errors.Is(err, errHandOver) {
+		return wk.handOver()
+	}
 	var roots []graph.ModelID
 	for _, id := range wk.seeds {
 		roots = append(roots, id)
@@ -242,6 +297,7 @@ func (wk *walk) commitTx(fn func(tx Tx) error, last bool) error {
 	defer func() { wk.delta = nil }()
 	err := wk.sink.Commit(wk.run, func(tx Tx) error {
 		delta = Tally{} // fn may run again
+		wk.enqueued = 0
 		tx.Run().Requests = requests
 		if err := fn(tx); err != nil || last {
 			return err
@@ -258,6 +314,7 @@ func (wk *walk) commitTx(fn func(tx Tx) error, last bool) error {
 	wk.models.Add(delta.Models)
 	wk.edges.Add(delta.Edges)
 	wk.pages.Add(delta.Pages)
+	wk.queued.Add(wk.enqueued)
 	return nil
 }
 
@@ -329,6 +386,10 @@ func (wk *walk) prepare(job Job, restart bool) error {
 				return err
 			}
 			wk.baseRequests = wk.run.Requests
+			if wk.continued {
+				// The run's requests count this crawl's so far already.
+				wk.baseRequests -= wk.hub.requests.Load() - wk.requests0
+			}
 			tally, err := wk.sink.CrawlTally()
 			if err != nil {
 				return err
@@ -365,6 +426,9 @@ func (wk *walk) prepare(job Job, restart bool) error {
 // describeJob says what crawl job is, for messages.
 func describeJob(job Job) string {
 	what := "a walk of " + strings.Join(job.Seeds, " ")
+	if len(job.Patterns) > 0 {
+		what = "a walk of " + strings.Join(job.Patterns, " ") // as written; Seeds may be many
+	}
 	if job.Kind == "scan" {
 		what = "a scan (--all)"
 		if job.Full {
@@ -807,6 +871,9 @@ func (wk *walk) queue(tx Tx, id graph.ModelID, depth int) error {
 		isNew, err = tx.MarkSeen(id, depth)
 	} else {
 		isNew, err = tx.Enqueue(id, depth, wk.childrenURL(id))
+		if isNew {
+			wk.enqueued++
+		}
 	}
 	if isNew {
 		wk.delta.Models++
@@ -826,6 +893,9 @@ func (wk *walk) expandAll() error {
 			return nil
 		}
 		level := batch[0].Depth
+		if err := wk.startLevel(level); err != nil {
+			return err
+		}
 		var after *Pending
 		for {
 			batch, err := wk.sink.NextPending(after, 256)
@@ -872,6 +942,7 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 		return err
 	}
 	wk.skipUnsafe("listed as a child of "+string(rq.id), skipped)
+	var found int64
 	err = wk.commitPage(func(tx Tx) error {
 		wk.delta.Pages++
 		for _, m := range children {
@@ -882,16 +953,22 @@ func (wk *walk) onListing(r *colly.Response, rq *request) error {
 				return err
 			}
 		}
+		found = wk.enqueued
 		if next != "" {
 			return tx.SetNext(rq.id, rq.depth, next)
 		}
-		return tx.Done(rq.id, rq.depth)
+		if err := tx.Done(rq.id, rq.depth); err != nil {
+			return err
+		}
+		wk.enqueued-- // no longer queued
+		return nil
 	})
 	if err != nil {
 		wk.fail(err)
 		wk.release(rq)
 		return nil
 	}
+	wk.listed(rq.depth, found, next == "")
 	wk.pageDone()
 	if next != "" {
 		wk.send(&request{kind: "list", id: rq.id, depth: rq.depth, url: next})

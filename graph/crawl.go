@@ -44,8 +44,12 @@ func (r *Run) Changed() bool {
 
 // CrawlJob is the crawl in progress: its parameters and a scan's position.
 type CrawlJob struct {
-	Kind     string   `json:"kind"` // "walk" or "scan"
-	Seeds    []string `json:"seeds,omitempty"`
+	Kind  string   `json:"kind"` // "walk" or "scan"
+	Seeds []string `json:"seeds,omitempty"`
+	// Patterns are the seeds as the user wrote them when some had
+	// wildcards ("meta-llama/*"); Seeds are then the models they matched
+	// on the Hub when the crawl began, which a resume crawls again.
+	Patterns []string `json:"patterns,omitempty"`
 	Depth    int      `json:"depth"`
 	Full     bool     `json:"full,omitempty"`
 	Endpoint string   `json:"endpoint"`

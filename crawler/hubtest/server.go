@@ -30,6 +30,11 @@ type Server struct {
 	// MaxLimit, if set, makes a listing that asks for a larger limit fail
 	// with 400, as some Hub deployments may.
 	MaxLimit int
+	// PageSizeWithoutFull, if set, caps the models per listing page at
+	// this many unless the listing asks for full=true (which cannot go
+	// with expand[] and answers every model whole): one report has the
+	// real Hub give 100 per page without full, 1000 with.
+	PageSizeWithoutFull int
 
 	// Quota requests are allowed per fixed Window (the Hub's "api" bucket);
 	// past it the server answers 429. Every response carries
@@ -497,6 +502,9 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 		max = 1000
 	}
 	limit = min(limit, max)
+	if s.PageSizeWithoutFull > 0 && !truthy(q.Get("full")) {
+		limit = min(limit, s.PageSizeWithoutFull)
+	}
 	sortBy := q.Get("sort")
 	if sortBy != "" && !slices.Contains(SortKeys, sortBy) {
 		httpError(w, http.StatusBadRequest, "", fmt.Sprintf("unsupported sort %q", sortBy))
