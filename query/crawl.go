@@ -34,6 +34,10 @@ type (
 // ErrNothingCrawled: a walk none of whose seeds could be fetched.
 var ErrNothingCrawled = crawler.ErrNothingCrawled
 
+// ErrNoHubMatch: a crawl's seed pattern matched no model on the Hub (or
+// its organisation has none); nothing was crawled or recorded.
+var ErrNoHubMatch = crawler.ErrNoMatch
+
 // Version is hflineage's version, as the Hub sees it in the User-Agent.
 func Version() string { return crawler.Version }
 
@@ -65,6 +69,9 @@ func IsSeedError(err error) bool {
 // CrawlRequest is a crawl to run: crawl's and schedule's flags, and POST
 // /api/v1/crawl's body.
 type CrawlRequest struct {
+	// Seeds are model ids or patterns of an organisation's models
+	// ("meta-llama/*", "Qwen/Qwen2.5-*"), each maybe a comma list, which
+	// the crawl lists from the Hub and takes as seeds.
 	Seeds []string `json:"seeds,omitempty"`
 	All   bool     `json:"all,omitempty"`
 	Full  bool     `json:"full,omitempty"`
@@ -90,8 +97,10 @@ func (r CrawlRequest) Kind() string {
 }
 
 // CheckCrawl validates a crawl request as the CLI validates its flags,
-// and as a queue takes it (at most maxQueuedSeeds seeds); errors are
-// ErrInvalid, naming the JSON key at fault.
+// and as a queue takes it (at most maxQueuedSeeds seeds, as written: a
+// pattern counts once); errors are ErrInvalid, naming the JSON key at
+// fault. A pattern must name its organisation and may not name every
+// model ("*", "*/*").
 func CheckCrawl(r CrawlRequest) error {
 	if len(r.Seeds) > maxQueuedSeeds {
 		return invalidf("seeds must name at most %d models", maxQueuedSeeds)
@@ -124,12 +133,46 @@ func (r *CrawlRequest) check() error {
 	if r.SnapshotMin < 0 {
 		return bad("snapshot_min", "must not be negative")
 	}
-	for _, s := range r.Seeds {
-		if _, err := graph.ParseModelID(s); err != nil {
-			return bad("seeds", err.Error())
-		}
+	if _, _, err := r.seeds(); err != nil {
+		return bad("seeds", err.Error())
 	}
 	return nil
+}
+
+// CheckSeed checks one seed as a crawl takes it: a model id, or a pattern
+// of an organisation's models, or a comma list of them. The error says
+// what is wrong (an invalid id, a pattern without its organisation, one
+// naming every model).
+func CheckSeed(s string) error {
+	_, _, err := (&CrawlRequest{Seeds: []string{s}}).seeds()
+	return err
+}
+
+// seeds parses r.Seeds: model ids, or, when any of them is a pattern (or
+// a comma list), every one as a pattern, in order.
+func (r *CrawlRequest) seeds() (ids []graph.ModelID, patterns []graph.Pattern, err error) {
+	var globs bool
+	for _, s := range r.Seeds {
+		for part := range strings.SplitSeq(s, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				return nil, nil, fmt.Errorf("%w %q: empty pattern between commas", graph.ErrInvalidID, s)
+			}
+			p, err := crawler.CheckSeedPattern(part)
+			if err != nil {
+				return nil, nil, err
+			}
+			globs = globs || p.Glob()
+			patterns = append(patterns, p)
+		}
+	}
+	if globs {
+		return nil, patterns, nil
+	}
+	for _, p := range patterns {
+		ids = append(ids, graph.ModelID(p.String()))
+	}
+	return ids, nil, nil
 }
 
 // CrawlWatch is told how a crawl goes; any field may be nil.
@@ -162,9 +205,7 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 	if r.Depth != nil {
 		req.Depth = *r.Depth
 	}
-	for _, s := range r.Seeds {
-		req.Seeds = append(req.Seeds, graph.ModelID(s))
-	}
+	req.Seeds, req.Patterns, _ = r.seeds() // checked above
 	return w.Crawl(ctx, req)
 }
 
@@ -194,6 +235,9 @@ func (e *Engine) UnfinishedCrawl() (r CrawlRequest, ok bool, err error) {
 	}
 	depth := job.Depth
 	r = CrawlRequest{Mode: job.Kind, Seeds: job.Seeds, All: job.Kind == "scan" && len(job.Seeds) == 0, Full: job.Full, Depth: &depth}
+	if len(job.Patterns) > 0 {
+		r.Seeds = job.Patterns // as written: the crawl resumes with the models they matched
+	}
 	if r.All {
 		r.Mode = ""
 	}

@@ -27,7 +27,10 @@ const crawlUsage = `crawl [flags] MODEL...
 Crawls each MODEL and all its descendants (fine-tunes, adapters,
 quantizations, merges, at every depth) from the Hub into the database.
 MODEL may be an old (renamed) name or differ in letter case; the Hub's
-canonical id is stored.
+canonical id is stored. MODEL may also name an ecosystem: every model of
+an organisation ('meta-llama/*'), a glob ('Qwen/Qwen2.5-*'), or a comma
+list; the organisation's models are listed from the Hub and the matching
+ones crawled.
 
 Two ways to crawl, chosen by --mode (auto picks the cheaper and says why):
   walk  list each family member's children: about one request per member
@@ -68,8 +71,10 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	return f
 }
 
-// check validates the flags and models; errors are usage errors.
-func (f *crawlFlags) check(pos []string) ([]graph.ModelID, *query.Rate, error) {
+// check validates the flags and models (ids, or patterns naming their
+// organisation, maybe comma lists); errors are usage errors. The seeds
+// come back as written, each once.
+func (f *crawlFlags) check(pos []string) ([]string, *query.Rate, error) {
 	if f.all && len(pos) > 0 {
 		return nil, nil, usagef("--all scans the whole Hub: name no MODEL with it")
 	}
@@ -104,8 +109,29 @@ func (f *crawlFlags) check(pos []string) ([]graph.ModelID, *query.Rate, error) {
 		}
 		rate = &r
 	}
-	seeds, err := parseModels(pos)
+	seeds, err := parseSeeds(pos)
 	return seeds, rate, err
+}
+
+// parseSeeds checks a crawl's MODEL arguments: model ids (each kept once,
+// as parseModels does) and patterns of an organisation's models.
+func parseSeeds(args []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range args {
+		if graph.IsPattern(a) || strings.Contains(a, ",") {
+			if err := query.CheckSeed(a); err != nil {
+				return nil, usagef("%v", err)
+			}
+		} else if _, err := parseModels([]string{a}); err != nil {
+			return nil, err
+		}
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -138,6 +164,10 @@ func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 		"models_added": stats.Run.ModelsAdded, "models_removed": stats.Run.ModelsRemoved,
 		"edges_added": stats.Run.EdgesAdded, "edges_removed": stats.Run.EdgesRemoved,
 	}
+	if p := stats.Plan; p != nil {
+		out["plan"] = map[string]any{"mode": p.Mode, "walk_cost": p.WalkCost, "scan_cost": p.ScanCost, "page_size": p.PageSize,
+			"switched": p.Switched, "reason": p.Reason}
+	}
 	if err != nil {
 		out["error"] = oneLine(err.Error())
 	}
@@ -146,12 +176,16 @@ func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 
 // crawlOnce opens the database, crawls as f says, prints the summary line
 // on stderr and closes the database.
-func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
+func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
 	e, err := query.OpenDB(ctx, f.db, query.OpenOptions{Verbose: f.verbose})
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
-			stats, err = crawlViaServer(ctx, r, f, seeds, stderr)
+			names := make([]graph.ModelID, len(seeds)) // as written: the server lists patterns itself
+			for i, s := range seeds {
+				names[i] = graph.ModelID(s)
+			}
+			stats, err = crawlViaServer(ctx, r, f, names, stderr)
 			fmt.Fprintln(stderr, summaryLine(stats, err))
 			return stats, err
 		}
@@ -171,6 +205,9 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []graph.ModelID, rate *
 		Warn:     func(s string) { bar.println("warning: " + s) },
 	})
 	bar.finish()
+	if errors.Is(err, query.ErrNoHubMatch) {
+		return stats, err // nothing was crawled or recorded: the error's line says it all
+	}
 	fmt.Fprintln(stderr, summaryLine(stats, err))
 	return stats, err
 }
@@ -181,13 +218,9 @@ func (f *crawlFlags) hub(rate *query.Rate) query.Hub {
 }
 
 // request is the crawl the flags ask for.
-func (f *crawlFlags) request(seeds []graph.ModelID) query.CrawlRequest {
+func (f *crawlFlags) request(seeds []string) query.CrawlRequest {
 	depth := f.depth
-	r := query.CrawlRequest{All: f.all, Full: f.full, Mode: f.mode, Depth: &depth, Restart: f.restart, SnapshotMin: f.minSnap}
-	for _, s := range seeds {
-		r.Seeds = append(r.Seeds, string(s))
-	}
-	return r
+	return query.CrawlRequest{All: f.all, Full: f.full, Mode: f.mode, Depth: &depth, Restart: f.restart, SnapshotMin: f.minSnap, Seeds: seeds}
 }
 
 func summaryLine(s query.CrawlStats, err error) string {

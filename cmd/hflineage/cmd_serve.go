@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
+	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/server"
 )
@@ -217,7 +218,7 @@ is saved, and the next start resumes it.`, stderr)
 	}
 	var sched gocron.Scheduler
 	if scheduled {
-		srv.Track(pos)
+		srv.Track(modelIDsOf(pos)) // a pattern's models are known only once its crawl lists them
 		if sched, err = gocron.NewScheduler(); err != nil {
 			stopNow()
 			return err
@@ -349,4 +350,16 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a size such as 768MiB or 2GiB, not %q", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// modelIDsOf returns the seeds that are model ids, not patterns or comma
+// lists of them.
+func modelIDsOf(seeds []string) []string {
+	var ids []string
+	for _, s := range seeds {
+		if !graph.IsPattern(s) && !strings.Contains(s, ",") {
+			ids = append(ids, s)
+		}
+	}
+	return ids
 }
