@@ -16,7 +16,7 @@ import (
 )
 
 // ExportFormats are the formats Export writes.
-var ExportFormats = []string{"dot", "graphml", "json", "csv", "csv-nodes", "svg", "png", "pdf"}
+var ExportFormats = []string{"dot", "graphml", "gexf", "json", "csv", "csv-nodes", "svg", "png", "pdf"}
 
 // ContentType is the media type of an export format.
 func ContentType(format string) string {
@@ -25,6 +25,8 @@ func ContentType(format string) string {
 		return "text/vnd.graphviz; charset=utf-8"
 	case "graphml":
 		return "application/graphml+xml; charset=utf-8"
+	case "gexf":
+		return "application/gexf+xml; charset=utf-8"
 	case "json":
 		return "application/json"
 	case "csv", "csv-nodes":
@@ -321,6 +323,9 @@ func (e *Engine) selectFamily(ctx context.Context, r *store.Reader, s Selection,
 
 // encode writes the selection in format and returns the number of nodes.
 func (e *Engine) encode(ctx context.Context, r *store.Reader, s Selection, root graph.ModelID, w io.Writer, format string) (int, error) {
+	if format == "gexf" {
+		return e.encodeTimeline(ctx, r, s, root, w)
+	}
 	enc := newEncoder(format, w, root, s.Legend || s.Picture())
 	if s.Cluster == "author" {
 		enc.(*graph.DOTEncoder).ClusterOf = func(m graph.Model) string { return authorLabel(m) }

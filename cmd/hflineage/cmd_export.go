@@ -28,6 +28,8 @@ library, pipeline and author; every edge its relation.
 Formats:
   dot        Graphviz (edges styled per relation; --legend adds a key)
   graphml    Gephi, Cytoscape, networkx (nx.read_graphml), yEd
+  gexf       Gephi's timeline, networkx (nx.read_gexf): each model and edge spans
+             from its creation to the run that found it gone; removed ones kept
   json       networkx node-link (nx.node_link_graph)
   csv        edge list: parent,relation,child, then the child's attributes
   csv-nodes  node table
