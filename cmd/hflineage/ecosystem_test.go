@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -170,5 +171,62 @@ func TestEcosystemCLI(t *testing.T) {
 		if code != tc.code || stderr != tc.want {
 			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// TestEcosystemsViaServe: while serve holds the database, count, compare
+// and history of ecosystems ask it over HTTP and print byte for byte what
+// they print reading the database themselves; refusals are the same lines.
+func TestEcosystemsViaServe(t *testing.T) {
+	hub := hubtest.NewServer(hubtest.Generate(hubtest.GenOptions{Models: 2000, Seed: 9}))
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", hub.URL, "--all"); code != 0 {
+		t.Fatalf("crawl --all: exit %d: %s", code, stderr)
+	}
+	commands := [][]string{
+		{"count", "base-org-0/*"},
+		{"count", "--json", "base-org-*/*", "user1/*"},
+		{"compare", "base-org-0/*", "base-org-1/*,base-org-2/*"},
+		{"compare", "--json", "--top", "3", "base-org-0/*", "user1*/*"},
+		{"history", "--json", "base-org-0/*"},
+		{"count", "nobody/*"},
+		{"compare", "base-org-0/*", "nobody/*"},
+	}
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	run := func(args []string) result {
+		code, stdout, stderr := cli(t, append(args, "--db", db)...)
+		return result{code, stdout, stderr}
+	}
+	direct := make([]result, len(commands))
+	for i, args := range commands {
+		direct[i] = run(args)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve: exit %d: %s", code, serveErr)
+		}
+	}()
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+	q, closeEngine, err := openEngine(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeEngine()
+	if _, ok := q.(*remote); !ok {
+		t.Fatalf("with serve holding the database, the CLI reads it itself (%T): the test would compare nothing", q)
+	}
+	for i, args := range commands {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if got, want := run(args), direct[i]; got != want {
+				t.Errorf("through serve: %+v\ndirect: %+v", got, want)
+			}
+		})
 	}
 }
