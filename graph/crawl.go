@@ -1,6 +1,9 @@
 package graph
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // The records a crawl keeps beside the graph, shared by the crawler, which
 // writes them through its Sink, and the store, which persists them (as
@@ -84,4 +87,26 @@ type LastScan struct {
 	Watermark time.Time `json:"watermark"` // the latest lastModified seen
 	Models    int       `json:"models"`    // models stored after it
 	Finished  time.Time `json:"finished"`
+}
+
+// Incomplete describes a crawl that did not complete and so leaves what the
+// database says partial.
+type Incomplete struct {
+	Model   ModelID `json:"model,omitempty"` // the family's root; "" for the whole database
+	Run     uint64  `json:"run"`             // the unfinished crawl's run
+	Command string  `json:"command"`         // the command line that finishes it
+}
+
+// Warning is the one line a user is told: what may be partial, and how to
+// finish the crawl.
+func (in *Incomplete) Warning(what string) string {
+	subject := "the last crawl"
+	if in.Model != "" {
+		subject += " of " + string(in.Model)
+	}
+	hint := "rerun the crawl to finish it"
+	if in.Command != "" {
+		hint += " (" + in.Command + ")"
+	}
+	return fmt.Sprintf("warning: %s did not complete (run %d); %s may be partial — %s", subject, in.Run, what, hint)
 }

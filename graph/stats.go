@@ -168,6 +168,12 @@ type Stats struct {
 	// while a crawl writes; 0 otherwise).
 	DataVersion    uint64 `json:"data_version,omitempty"`
 	VersionsBehind uint64 `json:"versions_behind,omitempty"`
+	// Complete is false when the last crawl of what the figures describe
+	// (the family; with no root, the latest scan or the latest walk of any
+	// seed since) did not complete; Incomplete names it (set by the query
+	// engine).
+	Complete   bool        `json:"complete"`
+	Incomplete *Incomplete `json:"incomplete,omitempty"`
 }
 
 // StatsOptions tune ComputeStats.

@@ -122,25 +122,7 @@ func (e *Engine) resolveOptional(ctx context.Context, name string) (graph.ModelI
 
 // Incomplete describes a crawl that did not complete and so leaves what the
 // database says partial.
-type Incomplete struct {
-	Model   graph.ModelID `json:"model,omitempty"` // the family's root; "" for the whole database
-	Run     uint64        `json:"run"`             // the unfinished crawl's run
-	Command string        `json:"command"`         // the command line that finishes it
-}
-
-// Warning is the one line a user is told: what may be partial, and how to
-// finish the crawl.
-func (in *Incomplete) Warning(what string) string {
-	subject := "the last crawl"
-	if in.Model != "" {
-		subject += " of " + string(in.Model)
-	}
-	hint := "rerun the crawl to finish it"
-	if in.Command != "" {
-		hint += " (" + in.Command + ")"
-	}
-	return fmt.Sprintf("warning: %s did not complete (run %d); %s may be partial — %s", subject, in.Run, what, hint)
-}
+type Incomplete = graph.Incomplete
 
 // incomplete says whether the last crawl of id's family (of the whole
 // database when id is "") left it partial; nil when it did not.
@@ -313,8 +295,15 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 		return graph.Stats{}, err
 	}
 	st, err := v.statsOf(ctx, e.st, statsKey{top: o.Top, root: root})
-	if err != nil || e.live == nil {
+	if err != nil {
 		return st, err
+	}
+	if st.Incomplete, err = e.incomplete(ctx, root); err != nil {
+		return st, err
+	}
+	st.Complete = st.Incomplete == nil
+	if e.live == nil {
+		return st, nil
 	}
 	st.DataVersion = v.version
 	if cur := e.live.g.Current().Version(); cur > v.version {

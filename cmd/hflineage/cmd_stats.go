@@ -68,6 +68,9 @@ a walk, the co-parents of merges are: the Hub may well serve them).`, stderr)
 	if err != nil {
 		return queryError(err)
 	}
+	if s.Incomplete != nil {
+		fmt.Fprintln(stderr, s.Incomplete.Warning("these figures"))
+	}
 	if *plot != "" {
 		if err := writeGrowthPlot(*plot, s); err != nil {
 			return err

@@ -59,6 +59,9 @@ func TestIncompleteCrawlSaysSo(t *testing.T) {
 		{"ancestors --json", []string{"ancestors", "--json", "a/ft"}, true},
 		{"export family", []string{"export", "--format", "json", "--root", root}, false},
 		{"export all", []string{"export", "--format", "csv"}, false},
+		{"stats --json", []string{"stats", "--json"}, true},
+		{"stats of the family", []string{"stats", "--json", "--root", root}, true},
+		{"count of the ecosystem", []string{"count", "--json", "meta-llama/*"}, true},
 	}
 	check := func(t *testing.T, partial bool) {
 		for _, tt := range tests {
