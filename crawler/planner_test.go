@@ -163,3 +163,19 @@ func TestPlannerCost(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanStopsAskingOnceAScanWins: the planner asks the Hub about seeds
+// only until what it knows already costs more than a scan.
+func TestPlanStopsAskingOnceAScanWins(t *testing.T) {
+	world := familyWorld("wide/Base", []int{600}, 10)
+	srv := hubtest.NewServer(world)
+	defer srv.Close()
+	w := walker(t, crawler.Config{Endpoint: srv.URL, HubSize: 100_000}, memStore(t)) // a scan: 100 requests
+	p, err := w.PlanCrawl(context.Background(), []graph.ModelID{"wide/Base", "filler1/model-1", "filler2/model-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mode != "scan" || p.ScanCost != 100 || srv.RequestCount() != 1 || !strings.HasSuffix(p.Reason, "(2 seeds not asked about: a scan costs less already)") {
+		t.Errorf("plan %+v after %d requests", p, srv.RequestCount())
+	}
+}

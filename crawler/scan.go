@@ -478,10 +478,10 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 		return p, err
 	}
 	p.ScanCost, p.PageSize = scan, page
-	unknown, known := 0, 0 // seeds whose family could not be estimated; members known
+	unknown, known, unasked := 0, 0, 0 // seeds whose family could not be estimated; members known; seeds not asked about
 	for i, s := range seeds {
 		if p.WalkCost >= p.ScanCost {
-			unknown += len(seeds) - i // a scan wins whatever the rest costs
+			unasked = len(seeds) - i // a scan wins whatever the rest costs
 			break
 		}
 		size := 0
@@ -527,6 +527,9 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 		p.WalkCost, known, kind, p.ScanCost, hub, source, page)
 	if p.Mode == "walk" {
 		p.Reason += "; the walk switches to a scan if what it finds would cost more"
+	}
+	if unasked > 0 {
+		p.Reason += fmt.Sprintf(" (%s not asked about: a scan costs less already)", plural(unasked, "seed"))
 	}
 	switch unknown {
 	case 0:

@@ -1,12 +1,17 @@
 package query_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/query"
+	"github.com/hflineage/hflineage/store"
 )
 
 // TestCheckCrawlPatterns: a crawl request's seeds may be patterns of an
@@ -43,5 +48,44 @@ func TestCheckCrawlPatterns(t *testing.T) {
 				t.Errorf("err = %v, want ErrInvalid with %q", err, tt.bad)
 			}
 		})
+	}
+}
+
+// TestUnfinishedPatternCrawl: a crawl of patterns stopped part way is
+// handed back as written (what serve resumes at start), and resumes with
+// the models they matched.
+func TestUnfinishedPatternCrawl(t *testing.T) {
+	w := hubtest.NewWorld()
+	w.Add(hubtest.Model{ID: "org/Base"})
+	w.Add(hubtest.Model{ID: "org/Other"})
+	for i := range 20 {
+		w.Add(hubtest.Model{ID: fmt.Sprintf("u%d/ft", i), Tags: hubtest.ParentTags(hubtest.Parent{ID: "org/Base", Relation: "finetune"})})
+	}
+	srv := hubtest.NewServer(w)
+	defer srv.Close()
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := query.New(st)
+	hub := query.Hub{Endpoint: srv.URL, Parallel: 1, MinWait: time.Millisecond, MaxWait: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := query.CrawlRequest{Seeds: []string{"org/*"}, Mode: "walk"}
+	_, err = q.Crawl(ctx, hub, r, query.CrawlWatch{Progress: func(s query.CrawlStats) {
+		if s.Pages >= 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want canceled", err)
+	}
+	resume, ok, err := q.UnfinishedCrawl()
+	if err != nil || !ok || !slices.Equal(resume.Seeds, []string{"org/*"}) || resume.Kind() != "walk" {
+		t.Fatalf("unfinished %+v %v %v", resume, ok, err)
+	}
+	stats, err := q.Crawl(context.Background(), hub, resume, query.CrawlWatch{})
+	if err != nil || !stats.Resumed || !slices.Equal(stats.Run.Seeds, []string{"org/Base", "org/Other"}) {
+		t.Errorf("resumed %v, run seeds %v, err %v", stats.Resumed, stats.Run.Seeds, err)
 	}
 }

@@ -27,6 +27,7 @@ func TestParseFlagsRefuses(t *testing.T) {
 		{[]string{"--models", "0"}, "--models"},
 		{[]string{"--page", "0"}, "--page"},
 		{[]string{"--quota", "-1"}, "must not be negative"},
+		{[]string{"--page-without-full", "-1"}, "--page-without-full"},
 		{[]string{"--window", "0s"}, "--window"},
 		{[]string{"--slow", "-1s"}, "--slow"},
 		{[]string{"--rename", "nothing"}, "OLD=NEW"},

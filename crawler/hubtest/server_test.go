@@ -422,3 +422,35 @@ func TestUpdateKeepsPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesShortWithoutFull: PageSizeWithoutFull caps a listing's pages
+// unless it asks for full=true, whose models come whole; expand[] with
+// full is refused; author= keeps an organisation's models.
+func TestPagesShortWithoutFull(t *testing.T) {
+	s := testServer(t, 1000)
+	s.PageSizeWithoutFull = 2
+	tests := []struct {
+		query  string
+		models int
+		next   bool
+		keys   string // of the first model
+	}{
+		{"limit=1000&expand[]=tags", 2, true, "_id,id,tags"},
+		{"limit=1000&full=true", 7, false, "_id,author,createdAt,disabled,downloads,gated,id,lastModified,library_name,likes,modelId,pipeline_tag,private,sha,siblings,tags,trendingScore"},
+		{"limit=1000&author=ORG&expand[]=createdAt", 1, false, "_id,createdAt,id"},
+	}
+	for _, tt := range tests {
+		resp, body := getJSON(t, s.URL+"/api/models?"+tt.query)
+		list, _ := body.([]any)
+		if resp.StatusCode != 200 || len(list) != tt.models || (resp.Header.Get("Link") != "") != tt.next {
+			t.Errorf("%s: status %d, %d models, Link %q", tt.query, resp.StatusCode, len(list), resp.Header.Get("Link"))
+			continue
+		}
+		if got := keysOf(list[0]); got != tt.keys {
+			t.Errorf("%s: keys %s, want %s", tt.query, got, tt.keys)
+		}
+	}
+	if resp, _ := getJSON(t, s.URL+"/api/models?full=true&expand[]=tags"); resp.StatusCode != 400 {
+		t.Errorf("full with expand: status %d, want 400", resp.StatusCode)
+	}
+}
