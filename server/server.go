@@ -201,6 +201,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/history", s.historyOrEcosystem)
 	mux.HandleFunc("GET /api/v1/compare", s.compare)
 	mux.HandleFunc("GET /api/v1/organisations", s.organisations)
+	mux.HandleFunc("GET /api/v1/licenses", s.licenses)
+	mux.HandleFunc("GET /badge/{spec...}", s.badge)
 	mux.HandleFunc("GET /api/v1/runs", s.runs)
 	mux.HandleFunc("GET /api/v1/diff", s.diff)
 	mux.HandleFunc("GET /api/v1/children", s.children)
@@ -245,7 +247,7 @@ var apiMethods = map[string]string{
 	"/api/v1/count": "GET", "/api/v1/ancestors": "GET", "/api/v1/stats": "GET", "/api/v1/history": "GET",
 	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
 	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/export/plan": "GET", "/api/v1/crawl": "GET, POST",
-	"/api/v1/compare": "GET", "/api/v1/organisations": "GET",
+	"/api/v1/compare": "GET", "/api/v1/organisations": "GET", "/api/v1/licenses": "GET",
 }
 
 // writeJSON writes v as the answer.
