@@ -197,7 +197,11 @@ func TestPageToken(t *testing.T) {
 	if _, ok := clientUID(table, server, &net.TCPAddr{IP: client.IP, Port: 50002}); ok {
 		t.Error("clientUID found a connection not in the table")
 	}
-	// A request that did not come over loopback gets no token.
+	// A page opened from another site's link, or a request that did not
+	// come over loopback, gets no token.
+	if _, body, _ := do(t, "GET", ts.URL+"/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}, ""); strings.Contains(body, s.SessionToken()) {
+		t.Error("a page opened from another site got the token")
+	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "192.0.2.7:5000"
 	w := httptest.NewRecorder()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -61,10 +62,59 @@ func (s slots) take() bool {
 
 func (s slots) release() { <-s }
 
-// limit gives every request its deadline and runs heavy ones in the
-// server's slots (a HEAD does not do the work: it takes none).
+// inflight counts the requests being answered, so that Close waits for
+// them (they read the database) once it takes no more.
+type inflight struct {
+	mu       sync.Mutex
+	n        int
+	stopping bool
+	idle     chan struct{} // closed once stopping with none left
+}
+
+func newInflight() *inflight { return &inflight{idle: make(chan struct{})} }
+
+// enter counts a request in, or returns false when stopping.
+func (f *inflight) enter() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopping {
+		return false
+	}
+	f.n++
+	return true
+}
+
+func (f *inflight) leave() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n--; f.stopping && f.n == 0 {
+		close(f.idle)
+	}
+}
+
+// stop takes no more requests; the channel closes when the last one left.
+func (f *inflight) stop() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.stopping {
+		f.stopping = true
+		if f.n == 0 {
+			close(f.idle)
+		}
+	}
+	return f.idle
+}
+
+// limit gives every request its deadline, ended also by Close, and runs
+// heavy ones in the server's slots (a HEAD does not do the work: it takes
+// none). After Close, requests are answered 503.
 func (s *Server) limit(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.inflight.enter() {
+			writeError(w, http.StatusServiceUnavailable, fmt.Errorf("the server is stopping"))
+			return
+		}
+		defer s.inflight.leave()
 		timeout := readTimeout
 		var pool slots
 		what := ""
@@ -92,7 +142,10 @@ func (s *Server) limit(h http.Handler) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		h.ServeHTTP(w, r.WithContext(ctx))
+		defer context.AfterFunc(s.ctx, cancel)() // Close ends it
+		inner := r.WithContext(ctx)
+		h.ServeHTTP(w, inner)
+		r.Pattern = inner.Pattern // for the metrics' route label
 	})
 }
 

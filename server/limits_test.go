@@ -141,8 +141,10 @@ func TestStalledClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	s, err := New(ctx, Config{Engine: e, Heavy: 1, Logger: slog.New(slog.DiscardHandler),
-		Hub: crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}})
+	if _, err := e.Crawl(ctx, crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}, CrawlRequest{All: true}, query.CrawlWatch{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, Config{Engine: e, Heavy: 1, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,12 +157,8 @@ func TestStalledClient(t *testing.T) {
 		}
 	}
 	defer s.Close(context.Background())
-	if _, err := s.Crawl(CrawlRequest{All: true}, false); err != nil {
-		t.Fatal(err)
-	}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
-	waitIdle(t, ts.URL)
 
 	// The stalled client: a small receive buffer, and it reads the headers
 	// and a little of the body, then nothing.
@@ -200,6 +198,23 @@ func TestStalledClient(t *testing.T) {
 			if status, body, _ := get(t, ts.URL+tc.path); status != 400 || !strings.Contains(body, tc.has) {
 				t.Errorf("%s: %d %.200s; want 400 with %q", tc.path, status, body, tc.has)
 			}
+		}
+	}
+}
+
+// TestMetricsNameRoutes: the request metrics name each request's route
+// (the limits' middleware keeps the pattern the mux found), and a heavy
+// request refused for lack of a slot is counted as a 503.
+func TestMetricsNameRoutes(t *testing.T) {
+	s, ts, _ := newTestServer(t, Config{Heavy: 1})
+	get(t, ts.URL+"/api/v1/count?model=a/ft")
+	s.heavy.take()
+	get(t, ts.URL+"/api/v1/stats")
+	s.heavy.release()
+	_, metrics, _ := get(t, ts.URL+"/metrics")
+	for _, want := range []string{`hflineage_http_requests_total{code="200",route="GET /api/v1/count"} 1`, `code="503"`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("the metrics lack %s:\n%s", want, metrics)
 		}
 	}
 }

@@ -14,14 +14,15 @@ import (
 var tokenMeta = []byte(`<meta name="hflineage-token" content="">`)
 
 // page serves the explorer's index.html, with the session token when the
-// browser asking runs as the user the server runs as, on this machine.
+// browser asking runs as the user the server runs as, on this machine, and
+// did not come from another site's page.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	b, err := webFiles.ReadFile("web/index.html")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
-	if s.ownerOf(r) {
+	if site := r.Header.Get("Sec-Fetch-Site"); (site == "" || site == "same-origin" || site == "none") && s.ownerOf(r) {
 		b = bytes.Replace(b, tokenMeta, []byte(`<meta name="hflineage-token" content="`+s.session+`">`), 1)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -93,6 +93,7 @@ type Server struct {
 	metrics *metrics
 
 	heavy, pictures slots         // see limit
+	inflight        *inflight     // requests being answered (limit)
 	stall           time.Duration // how long an export's answer may stay without moving
 	released        func()        // tests: told when a heavy request gives its slot back
 
@@ -135,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Pictures = 2
 	}
 	s := &Server{cfg: cfg, q: cfg.Engine, log: cfg.Logger, session: newSessionToken(),
-		heavy: newSlots(cfg.Heavy), pictures: newSlots(cfg.Pictures), stall: exportStall}
+		heavy: newSlots(cfg.Heavy), pictures: newSlots(cfg.Pictures), stall: exportStall, inflight: newInflight()}
 	if cfg.Addr != "" {
 		host, _, err := net.SplitHostPort(cfg.Addr)
 		if err != nil {
@@ -168,15 +169,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // Close stops the server's work: the crawl worker (a running crawl saves
-// its position, the next start resumes it, and queued crawls are dropped)
-// and the metrics' reads of the database. It waits for both to stop, or
-// for ctx to end (then the work may still read or write the database:
-// the caller must not close it).
+// its position, the next start resumes it, and queued crawls are dropped),
+// the metrics' reads of the database and the requests being answered
+// (later ones are answered 503). It waits for all to stop, or for ctx to
+// end (then the work may still read or write the database: the caller
+// must not close it).
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
+	answered := s.inflight.stop()
 	err := s.crawls.Close(ctx)
 	idle := make(chan struct{})
-	go func() { s.bg.Wait(); close(idle) }()
+	go func() { s.bg.Wait(); <-answered; close(idle) }()
 	select {
 	case <-idle:
 	case <-ctx.Done():
@@ -655,15 +658,16 @@ func (s *Server) crawlPost(w http.ResponseWriter, r *http.Request) {
 }
 
 // HTTPServer returns an http.Server for h with every timeout set: a slow
-// client cannot hold a connection, and exports of large families still
-// have time to be written.
+// client cannot hold a connection. An answer must be written within a
+// minute, but for exports, which stream as long as each write goes
+// through within 30 s (limit.go).
 func HTTPServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      5 * time.Minute,
+		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}

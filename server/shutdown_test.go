@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,5 +88,40 @@ func TestCloseDuringStartUpWork(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestCloseWaitsForRequests: Close ends the requests being answered (an
+// export reading the database, say) and waits for them, so that the
+// caller may close the database after it; later requests are answered 503.
+func TestCloseWaitsForRequests(t *testing.T) {
+	s, _, _ := newTestServer(t, Config{})
+	entered := make(chan struct{})
+	var returned atomic.Bool
+	ts := httptest.NewServer(s.limit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-r.Context().Done() // reads until stopped
+		returned.Store(true)
+	})))
+	defer ts.Close()
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		if resp, err := http.Get(ts.URL + "/api/v1/export?format=csv"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if !returned.Load() {
+		t.Fatal("Close returned while a request was still being answered")
+	}
+	<-answered
+	if status, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft"); status != 503 || !strings.Contains(body, "stopping") {
+		t.Errorf("a request after Close: %d %s", status, body)
 	}
 }
