@@ -244,10 +244,7 @@ func (e *Engine) Changes(ctx context.Context, o ChangesOptions) (Changes, error)
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := &runs[i]
 		if !bound.includes(r) {
-			if bound.date.IsZero() {
-				break // runs are numbered in order
-			}
-			continue
+			break // runs follow one another: the older ones are not within since either
 		}
 		if len(out.Runs) == o.Runs {
 			out.More = true
@@ -503,4 +500,61 @@ func (p *past) difference(a, b *state, how func(graph.ModelID) string, limit int
 		out = append(out, cm)
 	}
 	return out, len(ids)
+}
+
+// DiffEcosystem is Diff of an ecosystem (o.Model names one: IsEcosystem):
+// what the run added and removed that touches it — its roots and current
+// members, the edges out of them, and the models removed with such an
+// edge — as Diff does for one model's family. Model is the ecosystem as
+// written. A pattern that matches no model fails with ErrNoMatch.
+func (e *Engine) DiffEcosystem(ctx context.Context, o DiffOptions) (Diff, error) {
+	var s lineage
+	if snap := e.Snapshot(); snap != nil {
+		s = snap
+	} else {
+		g, err := e.st.CachedEdgeGraph(ctx)
+		if err != nil {
+			return Diff{}, err
+		}
+		s = edgeGraph{g}
+	}
+	eco, err := e.resolveEcosystem(ctx, s, o.Model)
+	if err != nil {
+		return Diff{}, err
+	}
+	in := make(map[graph.ModelID]bool, len(eco.matched)+len(eco.walk.Members))
+	for _, id := range eco.matched {
+		in[id] = true
+	}
+	for _, m := range eco.walk.Members {
+		in[s.NodeID(m)] = true
+	}
+	d, err := e.Diff(ctx, DiffOptions{Run: o.Run})
+	if err != nil {
+		return Diff{}, err
+	}
+	d.Model = graph.ModelID(o.Model)
+	withEdge := map[graph.ModelID]bool{}
+	keep := func(es []Edge) []Edge {
+		out := []Edge{}
+		for _, ed := range es {
+			if in[ed.Parent] {
+				withEdge[ed.Child] = true
+				out = append(out, ed)
+			}
+		}
+		return out
+	}
+	d.EdgesAdded, d.EdgesRemoved = keep(d.EdgesAdded), keep(d.EdgesRemoved)
+	keepModels := func(ms []graph.ModelID) []graph.ModelID {
+		out := []graph.ModelID{}
+		for _, m := range ms {
+			if in[m] || withEdge[m] {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	d.ModelsAdded, d.ModelsRemoved = keepModels(d.ModelsAdded), keepModels(d.ModelsRemoved)
+	return d, ctx.Err()
 }

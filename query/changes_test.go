@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -282,5 +283,51 @@ func TestChangesBounds(t *testing.T) {
 		if _, err := q.Changes(ctx, tc.o); !errors.Is(err, tc.want) {
 			t.Errorf("%+v: %v; want %v", tc.o, err, tc.want)
 		}
+	}
+}
+
+// Diff of an ecosystem is the union of its roots' diffs.
+func TestDiffEcosystemIsTheUnionOfItsRoots(t *testing.T) {
+	ctx := context.Background()
+	q, _ := churnedHub(t)
+	roots := []string{"base-org-0/Base-Model-0", "base-org-1/Base-Model-1"}
+	for _, run := range []uint64{0, 2} {
+		d, err := q.DiffEcosystem(ctx, query.DiffOptions{Run: run, Model: roots[0] + "," + roots[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want query.Diff
+		for _, r := range roots {
+			one, err := q.Diff(ctx, query.DiffOptions{Run: run, Model: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want.ModelsAdded = append(want.ModelsAdded, one.ModelsAdded...)
+			want.ModelsRemoved = append(want.ModelsRemoved, one.ModelsRemoved...)
+			want.EdgesAdded = append(want.EdgesAdded, one.EdgesAdded...)
+			want.EdgesRemoved = append(want.EdgesRemoved, one.EdgesRemoved...)
+		}
+		set := func(v any) []string {
+			b, _ := json.Marshal(v)
+			var items []json.RawMessage
+			json.Unmarshal(b, &items)
+			var out []string
+			for _, it := range items {
+				out = append(out, string(it))
+			}
+			slices.Sort(out)
+			return slices.Compact(out)
+		}
+		if d.Model != graph.ModelID(roots[0]+","+roots[1]) || (run != 0 && d.Run != run) ||
+			!slices.Equal(set(d.ModelsAdded), set(want.ModelsAdded)) || !slices.Equal(set(d.ModelsRemoved), set(want.ModelsRemoved)) ||
+			!slices.Equal(set(d.EdgesAdded), set(want.EdgesAdded)) || !slices.Equal(set(d.EdgesRemoved), set(want.EdgesRemoved)) {
+			t.Errorf("run %d: %+v\nwant the union %+v", run, d, want)
+		}
+		if len(d.ModelsAdded)+len(d.ModelsRemoved)+len(d.EdgesAdded)+len(d.EdgesRemoved) == 0 {
+			t.Errorf("run %d changed nothing of the two families", run)
+		}
+	}
+	if _, err := q.DiffEcosystem(ctx, query.DiffOptions{Model: "nobody/*"}); !errors.Is(err, query.ErrNoMatch) {
+		t.Errorf("nobody/*: %v", err)
 	}
 }
