@@ -33,6 +33,8 @@ type engine interface {
 	CountEcosystem(ctx context.Context, spec string) (query.EcosystemCount, error)
 	Compare(ctx context.Context, o query.CompareOptions) (query.Comparison, error)
 	HistoryOfEcosystem(ctx context.Context, spec string) (query.EcosystemHistory, error)
+	DiffEcosystem(ctx context.Context, o query.DiffOptions) (query.Diff, error)
+	Changes(ctx context.Context, o query.ChangesOptions) (query.Changes, error)
 }
 
 // openEngine opens an existing database read-only and returns the query
@@ -191,6 +193,28 @@ func (r *remote) Diff(ctx context.Context, o query.DiffOptions) (query.Diff, err
 	}
 	err := r.get(ctx, "/api/v1/diff", p, &d)
 	return d, err
+}
+
+// DiffEcosystem asks GET /api/v1/diff of a pattern.
+func (r *remote) DiffEcosystem(ctx context.Context, o query.DiffOptions) (query.Diff, error) {
+	return r.Diff(ctx, o)
+}
+
+// Changes asks GET /api/v1/changes.
+func (r *remote) Changes(ctx context.Context, o query.ChangesOptions) (query.Changes, error) {
+	var c query.Changes
+	p := url.Values{"model": {o.Model}}
+	if o.Since != "" {
+		p.Set("since", o.Since)
+	}
+	if o.Runs > 0 {
+		p.Set("runs", strconv.Itoa(o.Runs))
+	}
+	if o.IDs > 0 {
+		p.Set("ids", strconv.Itoa(o.IDs))
+	}
+	err := r.get(ctx, "/api/v1/changes", p, &c)
+	return c, err
 }
 
 // Plan checks the selection and asks the server whether the last crawl
