@@ -207,7 +207,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/licenses", s.licenses)
 	mux.HandleFunc("GET /badge/{spec...}", s.badge)
 	mux.HandleFunc("GET /api/v1/runs", s.runs)
-	mux.HandleFunc("GET /api/v1/diff", s.diff)
+	mux.HandleFunc("GET /api/v1/diff", s.diffOrEcosystem)
+	mux.HandleFunc("GET /api/v1/changes", s.changes)
+	mux.HandleFunc("GET /feeds/changes.atom", s.changesFeed)
 	mux.HandleFunc("GET /api/v1/children", s.children)
 	mux.HandleFunc("GET /api/v1/search", s.search)
 	mux.HandleFunc("GET /api/v1/graph", s.graph)
@@ -251,6 +253,7 @@ var apiMethods = map[string]string{
 	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
 	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/export/plan": "GET", "/api/v1/crawl": "GET, POST",
 	"/api/v1/compare": "GET", "/api/v1/organisations": "GET", "/api/v1/licenses": "GET",
+	"/api/v1/changes": "GET",
 }
 
 // writeJSON writes v as the answer.
