@@ -113,6 +113,7 @@ func commands() []command {
 		{"ancestors", "list a model's ancestors up to its base models", cmdAncestors},
 		{"export", "export the lineage graph (DOT, GraphML, node-link JSON, CSV, SVG, PNG)", cmdExport},
 		{"stats", "describe the ecosystem: sizes, families, depth, authors, growth, licenses", cmdStats},
+		{"licenses", "follow licenses along a family's or an ecosystem's lineage: kept, relaxed, tightened", cmdLicenses},
 		{"history", "show how a family (or an ecosystem) grew over the runs", cmdHistory},
 		{"diff", "list the models and edges the last run added and removed", cmdDiff},
 		{"schedule", "run crawls on a schedule (--every or --cron)", cmdSchedule},
