@@ -269,13 +269,23 @@ func walkLicenses(ctx context.Context, s attributed, roots []int32, o LicenseOpt
 	})
 
 	// The offenders, most downloaded first, each with its path.
+	// (Downloads read once per model: Info may decode a record.)
+	dl := map[int32]int64{}
+	downloads := func(i int32) int64 {
+		d, ok := dl[i]
+		if !ok {
+			d = s.Info(i).Downloads
+			dl[i] = d
+		}
+		return d
+	}
 	offenders := make([]int32, 0, len(relaxedFrom))
 	for c := range relaxedFrom {
 		offenders = append(offenders, c)
+		downloads(c)
 	}
-	downloads := func(i int32) int64 { return s.Info(i).Downloads }
 	slices.SortFunc(offenders, func(a, b int32) int {
-		return cmp.Or(cmp.Compare(downloads(b), downloads(a)), cmp.Compare(s.NodeID(a), s.NodeID(b)))
+		return cmp.Or(cmp.Compare(dl[b], dl[a]), cmp.Compare(s.NodeID(a), s.NodeID(b)))
 	})
 	for _, c := range offenders[:min(o.Top, len(offenders))] {
 		parents := relaxedFrom[c]

@@ -44,7 +44,9 @@ func licensed(t *testing.T) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := func(id, rel string) graph.Parent { return graph.Parent{ID: graph.ModelID(id), Relation: graph.Relation(rel)} }
+	p := func(id, rel string) graph.Parent {
+		return graph.Parent{ID: graph.ModelID(id), Relation: graph.Relation(rel)}
+	}
 	put := func(id, license string, downloads int64, parents ...graph.Parent) {
 		t.Helper()
 		m := graph.Model{ID: graph.ModelID(id), Author: strings.Split(id, "/")[0], Downloads: downloads, License: license}
