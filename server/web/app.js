@@ -203,13 +203,13 @@ async function renderModel(id) {
   const count = await api('count', { model: id }); // a 404 here is the page's error
   if (hfl.route !== modelHash(id)) return;
   const sections = {
-    counts: sec('counts', 'Derivatives'), ancestors: sec('ancestors', 'Ancestry'),
+    counts: sec('counts', 'Derivatives'), ancestors: sec('ancestors', 'Ancestry'), licenses: sec('licenses', 'Licenses along the lineage'),
     graph: sec('graph-section', 'Family graph'), children: sec('children', 'Direct children'),
     growth: sec('growth', 'Family growth by month'), history: sec('history', 'Family size by run'),
     exports: sec('exports', 'Download the family'),
   };
   view.replaceChildren(head, count.complete ? '' : h('p', { class: 'warn' }, 'The last crawl of this family did not complete: numbers may be partial.'),
-    h('div', { class: 'grid2' }, sections.counts, sections.ancestors), sections.graph, sections.children,
+    h('div', { class: 'grid2' }, sections.counts, sections.ancestors), sections.licenses, sections.graph, sections.children,
     h('div', { class: 'grid2' }, sections.growth, sections.history), sections.exports);
   const body = (k) => $('.body', sections[k]);
 
@@ -222,6 +222,7 @@ async function renderModel(id) {
   exportsSection(body('exports'), id, count.descendants.total + 1);
   await Promise.all([
     guard(body('ancestors'), () => ancestorsSection(body('ancestors'), id)),
+    guard(body('licenses'), () => licensesSection(body('licenses'), id)),
     guard(body('graph'), () => graphSection(body('graph'), id)),
     guard(body('children'), () => childrenSection(body('children'), id)),
     guard(body('growth'), async () => {
@@ -253,6 +254,38 @@ async function ancestorsSection(el, id) {
   const how = [...new Set(a.edges.filter((e) => e.child === id).map((e) => e.relation || 'plain'))].join(', ');
   path.append(h('li', {}, h('strong', {}, id), how ? h('span', { class: 'muted' }, ' — ' + how) : ''));
   el.replaceChildren(h('p', {}, 'Roots: ', a.roots.map((r, i) => [i ? ', ' : '', modelLink(r)])), path);
+}
+
+// ---- licenses along the lineage (GET /api/v1/licenses; classes: graph.LicenseClasses) ----
+const LICENSE_CLASSES = ['permissive', 'copyleft', 'responsible-ai', 'community', 'non-commercial', 'no-derivatives', 'unknown'];
+const licChip = (m) => h('span', { class: 'lic lic-' + m.class, title: `${m.license || 'no license stated'}: ${m.class}` }, m.license || 'none');
+const changeTag = (change) => h('span', { class: 'change change-' + change }, change);
+
+async function licensesSection(el, id) {
+  const lp = await api('licenses', { model: id, top: 5 });
+  const a = lp.ancestry;
+  // What the edges into a model do to the licence, but "kept".
+  const into = (m) => a.edges.filter((e) => e.child === m && e.change !== 'kept');
+  const changes = (m) => into(m).map((e) => h('span', { class: 'muted' }, ' ', changeTag(e.change), ` from ${e.parent}`));
+  const byDist = new Map();
+  for (const x of a.ancestors) byDist.set(x.distance, [...(byDist.get(x.distance) || []), x]);
+  const path = h('ol', { class: 'path lic-path', 'aria-label': 'Ancestors with their licenses, farthest first' });
+  [...byDist.keys()].sort((x, y) => y - x).forEach((d) => path.append(h('li', {},
+    byDist.get(d).map((m, i) => [i ? ' · ' : '', modelLink(m.model), ' ', licChip(m), changes(m.model)]))));
+  path.append(h('li', {}, h('strong', {}, id), ' ', licChip(a), changes(id)));
+  const c = lp.changes;
+  const off = lp.relaxed_offenders;
+  el.replaceChildren(
+    h('p', { class: 'lic-legend' }, LICENSE_CLASSES.map((k) => h('span', { class: 'lic lic-' + k }, k)),
+      h('span', { class: 'muted' }, ' most permissive first')),
+    h('div', { class: 'grid2' },
+      h('div', {}, h('h3', {}, 'Ancestry'), a.ancestors.length ? path : h('p', {}, 'A root: ', licChip(a), ' (no parent).')),
+      h('div', {}, h('h3', {}, `Edges in the family (${fmt(lp.edges)})`),
+        h('p', { class: 'lic-counts' }, ['kept', 'relaxed', 'tightened', 'unknown'].map((k) => h('span', {}, changeTag(k), ' ', h('strong', { 'data-license-change': k }, fmt(c[k]))))),
+        off.length ? [h('p', { class: 'muted' }, 'Most downloaded derivatives that relaxed a parent’s license:'),
+          h('ol', { class: 'lic-offenders' }, off.map((o) => h('li', {}, modelLink(o.model), ' ', licChip(o),
+            h('span', { class: 'muted' }, ` ${fmt(o.downloads)} downloads, via `), o.path.slice(0, -1).map((m, i) => [i ? ' → ' : '', modelLink(m.model), ' ', licChip(m)]))))]
+          : h('p', { class: 'muted' }, 'No derivative relaxed its parent’s license.'))));
 }
 
 function exportsSection(el, id, members) {
