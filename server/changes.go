@@ -117,11 +117,18 @@ func (s *Server) changesFeed(w http.ResponseWriter, r *http.Request) {
 		s.failEcosystem(w, r, err)
 		return
 	}
+	// The feed changed last with its latest entry (RFC 3339 times in UTC
+	// sort as text); without one, with the last run.
 	updated := ""
-	if len(c.Runs) > 0 {
-		updated = c.Runs[0].When()
-	} else if runs, err := s.q.Runs(r.Context()); err == nil && len(runs) > 0 { // nothing since: the last run's time
-		updated = query.ChangeRun{Finished: formatTime(runs[0].Finished), Started: formatTime(runs[0].Started)}.When()
+	for _, run := range c.Runs {
+		if run.Changed() {
+			updated = max(updated, run.When())
+		}
+	}
+	if updated == "" {
+		if runs, err := s.q.Runs(r.Context()); err == nil && len(runs) > 0 {
+			updated = query.ChangeRun{Finished: formatTime(runs[0].Finished), Started: formatTime(runs[0].Started)}.When()
+		}
 	}
 	if updated == "" {
 		updated = formatTime(time.Unix(0, 0))
