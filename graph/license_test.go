@@ -1,6 +1,10 @@
 package graph
 
-import "testing"
+import (
+	"os"
+	"strings"
+	"testing"
+)
 
 func TestClassifyLicense(t *testing.T) {
 	for _, c := range []struct {
@@ -68,6 +72,35 @@ func TestLicenseTable(t *testing.T) {
 			if NormalizeLicense(l) != l {
 				t.Errorf("%q is not in normal form", l)
 			}
+		}
+	}
+}
+
+// TestLicenseTableDocumented: docs/reference.md prints the table as it is.
+func TestLicenseTableDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `"); ok {
+			class, _, _ := strings.Cut(rest, "`")
+			rows[class] = line
+		}
+	}
+	for _, c := range LicenseClasses {
+		row, ok := rows[string(c.Class)]
+		if !ok {
+			t.Errorf("docs/reference.md has no row for %s", c.Class)
+			continue
+		}
+		var ids []string
+		for _, l := range c.Licenses {
+			ids = append(ids, "`"+l+"`")
+		}
+		if !strings.HasSuffix(row, "| "+strings.Join(ids, ", ")+" |") {
+			t.Errorf("docs/reference.md's row for %s does not list %s:\n%s", c.Class, strings.Join(ids, ", "), row)
 		}
 	}
 }
