@@ -171,8 +171,8 @@ type Stats struct {
 	// Complete is false when the last crawl of what the figures describe
 	// (the family; with no root, the latest scan or the latest walk of any
 	// seed since) did not complete; Incomplete names it (set by the query
-	// engine).
-	Complete   bool        `json:"complete"`
+	// engine, always; nil from ComputeStats, which knows no crawl).
+	Complete   *bool       `json:"complete,omitempty"`
 	Incomplete *Incomplete `json:"incomplete,omitempty"`
 }
 

@@ -301,7 +301,8 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	if st.Incomplete, err = e.incomplete(ctx, root); err != nil {
 		return st, err
 	}
-	st.Complete = st.Incomplete == nil
+	complete := st.Incomplete == nil
+	st.Complete = &complete
 	if e.live == nil {
 		return st, nil
 	}
