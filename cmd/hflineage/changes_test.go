@@ -130,3 +130,61 @@ func relations(m query.ChangedMember) string {
 	}
 	return strings.Join(rels, ", ")
 }
+
+// TestDiffSinceViaServe: while serve holds the database, diff --since and
+// diff of a pattern ask it over HTTP and print byte for byte what they
+// print reading the database themselves; refusals are the same lines.
+func TestDiffSinceViaServe(t *testing.T) {
+	world := hubtest.Generate(hubtest.GenOptions{Models: 600, Seed: 4})
+	hub := hubtest.NewServer(world)
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	crawlSetup(t, "--db", db, "--endpoint", hub.URL, "--all", "--full")
+	world.Churn(60, 30, hubtest.GeneratedUntil.Add(24*time.Hour))
+	crawlSetup(t, "--db", db, "--endpoint", hub.URL, "--all", "--full")
+	commands := [][]string{
+		{"diff", "--since", "0", "--ids", "3", "base-org-0/Base-Model-0"},
+		{"diff", "--json", "--since", "2000-01-01", "--runs", "1", "base-org-*/*"},
+		{"diff", "--json", "base-org-1/*,base-org-2/*"},
+		{"diff", "--run", "1", "base-org-1/*"},
+		{"diff", "base-org-0/Base-Model-0"},
+		{"diff", "--since", "1", "nobody/*"},
+		{"diff", "--since", "yesterday", "base-org-0/*"},
+	}
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	run := func(args []string) result {
+		code, stdout, stderr := cli(t, append(args, "--db", db)...)
+		return result{code, stdout, stderr}
+	}
+	direct := make([]result, len(commands))
+	for i, args := range commands {
+		direct[i] = run(args)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve: exit %d: %s", code, serveErr)
+		}
+	}()
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+	q, closeEngine, err := openEngine(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeEngine()
+	if _, ok := q.(*remote); !ok {
+		t.Fatalf("with serve holding the database, the CLI reads it itself (%T): the test would compare nothing", q)
+	}
+	for i, args := range commands {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if got, want := run(args), direct[i]; got != want {
+				t.Errorf("through serve: %+v\ndirect: %+v", got, want)
+			}
+		})
+	}
+}
