@@ -124,10 +124,11 @@ func (s *Server) limit(h http.Handler) http.Handler {
 			if isPicture(r.URL.Query().Get("format")) {
 				timeout, pool, what = pictureTimeout, s.pictures, "pictures (Graphviz)"
 			}
-		case "/api/v1/stats", "/api/v1/compare", "/api/v1/organisations", "/api/v1/licenses":
+		case "/api/v1/stats", "/api/v1/compare", "/api/v1/organisations", "/api/v1/licenses", "/api/v1/changes", "/feeds/changes.atom":
 			// Statistics, comparisons of ecosystems (seconds of CPU at 3M
 			// models), every organisation's ecosystem (the first request of
-			// a data version), licence paths of a whole family.
+			// a data version), licence paths of a whole family, feeds (each
+			// run's change log read).
 			pool, what = s.heavy, "exports and statistics"
 		}
 		if pool != nil && r.Method == http.MethodGet {
