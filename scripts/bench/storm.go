@@ -59,13 +59,22 @@ func benchExportStorm(bin, work string, n int, db string, o stormOptions) [][]st
 	}
 	one := time.Since(t0)
 
-	fmt.Fprintf(os.Stderr, "bench: export storm %d models: %d clients × %s export (%.0f MiB each)…\n", n, o.clients, o.format, float64(size)/(1<<20))
+	fmt.Fprintf(os.Stderr, "bench: export storm %d models: %d clients × %s export (%.0f MiB each, %s alone)…\n", n, o.clients, o.format, float64(size)/(1<<20), fmtDur(one))
 	resetPeakRSS(srv)
 	ctx, stopReads := context.WithCancel(context.Background())
 	reads := make(chan loadResult, 1)
 	go func() { reads <- c.load(ctx, o.readers, 24*time.Hour, func(int) string { return count }) }()
 	var refused, failed atomic.Int64
-	var firstErr atomic.Value
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(err error) {
+		failed.Add(1)
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range o.clients {
@@ -74,15 +83,13 @@ func benchExportStorm(bin, work string, n int, db string, o stormOptions) [][]st
 				got, wait, err := readExport(context.Background(), c.hc, exportURL)
 				switch {
 				case err != nil:
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					fail(err)
 					return
 				case wait > 0:
 					refused.Add(1)
 					time.Sleep(wait)
 				case got != size:
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Errorf("an export of %d bytes, not %d", got, size))
+					fail(fmt.Errorf("an export of %d bytes, not %d", got, size))
 					return
 				default:
 					return
@@ -95,7 +102,7 @@ func benchExportStorm(bin, work string, n int, db string, o stormOptions) [][]st
 	stopReads()
 	r := <-reads
 	if f := failed.Load(); f > 0 {
-		fatalf("export storm: %d exports failed, the first: %v (server log: %s)", f, firstErr.Load(), srvLog)
+		fatalf("export storm: %d exports failed, the first: %v (server log: %s)", f, firstErr, srvLog)
 	}
 	r.mustSucceed("export storm: counts", srvLog)
 	return [][]string{{label, fmt.Sprintf("serve: %d whole %s exports at once", o.clients, o.format), fmtDur(storm), peakRSS(srv),
