@@ -133,7 +133,10 @@ func TestExplorer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor("counts of "+id, fmt.Sprintf(`location.hash === %q && document.querySelector('[data-count="max_depth"]')`, "#/model/"+id))
+		// The title changes when the route starts (ready goes false at
+		// once): ready again after it means the new page is drawn, not the
+		// last one still on screen.
+		waitFor("counts of "+id, fmt.Sprintf(`location.hash === %q && document.title === %q && document.body.dataset.ready === 'true' && document.querySelector('[data-count="max_depth"]')`, "#/model/"+id, id+" — hflineage"))
 		shown := eval("read counts", `Object.fromEntries([...document.querySelectorAll('[data-count]')].map((e) => [e.dataset.count, e.textContent]))`).(map[string]any)
 		expect := map[string]int{"max_depth": want.MaxDepth}
 		for _, r := range []graph.Relation{graph.Adapter, graph.Finetune, graph.Merge, graph.Quantized} {
