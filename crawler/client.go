@@ -97,6 +97,11 @@ type Config struct {
 	// answer included (default 2 minutes); an attempt that runs out is
 	// retried like a dropped connection.
 	AttemptTimeout time.Duration
+	// StallTimeout ends an attempt during which the Hub sends no byte for
+	// this long, waiting for the headers included (default 30 s; the Hub's
+	// own client uses 10 s): it is retried like a dropped connection, at
+	// once rather than at AttemptTimeout. Negative: no stall timeout.
+	StallTimeout time.Duration
 }
 
 // EndpointFromEnv returns $HF_ENDPOINT or DefaultEndpoint.
@@ -148,8 +153,15 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.AttemptTimeout <= 0 {
 		c.AttemptTimeout = 2 * time.Minute
 	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
+	}
 	return c, u, nil
 }
+
+// DefaultStallTimeout is how long an attempt may receive nothing before it
+// is abandoned and retried.
+const DefaultStallTimeout = 30 * time.Second
 
 // sameOrigin reports whether u is on the endpoint's scheme, host and port.
 func sameOrigin(u, endpoint *url.URL) bool {
@@ -222,6 +234,7 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *ato
 		ForceAttemptHTTP2:     true,
 	}
 	pace := newPacer(cfg.Rate, cfg.Parallel, cfg.AttemptTimeout, cfg.MaxBodySize, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests, tooMany: tooMany})
+	pace.stall = max(cfg.StallTimeout, 0)
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
 		Transport: pace,

@@ -3,6 +3,7 @@ package crawler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -84,11 +85,13 @@ const DefaultWindow = 5 * time.Minute
 // The pacer is also the per-attempt layer: each attempt has a deadline
 // that covers reading the whole body, which is read here so that a server
 // that stalls mid-body fails the attempt and the retrying transport above
-// tries again.
+// tries again; an attempt during which nothing arrives for the stall
+// timeout fails then, without waiting for the deadline.
 type pacer struct {
 	next     http.RoundTripper
 	parallel int
 	deadline time.Duration // per attempt, body included
+	stall    time.Duration // longest silence within an attempt; 0: none
 	maxBody  int64
 	userCap  *rate.Limiter // --rate, or nil
 
@@ -178,28 +181,66 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// errStalled ends an attempt during which the Hub sent nothing for the
+// stall timeout.
+var errStalled = errors.New("stalled")
+
 // attempt sends req once and reads the whole answer, all within the
-// per-attempt deadline.
+// per-attempt deadline. An attempt in which no byte arrives for the stall
+// timeout (waiting for the headers included) ends there, failed like a
+// dropped connection, so the retrying transport above tries again at once
+// rather than at the deadline.
 func (p *pacer) attempt(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), p.deadline)
 	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var watchdog *time.Timer
+	if p.stall > 0 {
+		watchdog = time.AfterFunc(p.stall, func() { stop(errStalled) })
+		defer watchdog.Stop()
+	}
+	why := func(err error, what string) error {
+		switch {
+		case req.Context().Err() != nil:
+			return err
+		case errors.Is(context.Cause(ctx), errStalled):
+			return fmt.Errorf("%s: nothing received for %s: %w (%w)", what, p.stall, errStalled, err)
+		case ctx.Err() == context.DeadlineExceeded:
+			return fmt.Errorf("%s within %s: %w", what, p.deadline, err)
+		}
+		return err
+	}
 	resp, err := p.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded && req.Context().Err() == nil {
-			err = fmt.Errorf("no answer within %s: %w", p.deadline, err)
-		}
-		return nil, err
+		return nil, why(err, "no answer")
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBody+1))
+	var r io.Reader = resp.Body
+	if watchdog != nil {
+		r = &progressReader{r: resp.Body, progress: func() { watchdog.Reset(p.stall) }}
+		watchdog.Reset(p.stall) // the headers came
+	}
+	body, err := io.ReadAll(io.LimitReader(r, p.maxBody+1))
 	resp.Body.Close()
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded && req.Context().Err() == nil {
-			err = fmt.Errorf("answer not read within %s: %w", p.deadline, err)
-		}
-		return nil, fmt.Errorf("reading the answer: %w", err)
+		return nil, fmt.Errorf("reading the answer: %w", why(err, "answer not read"))
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
+}
+
+// progressReader calls progress whenever a read brings bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if n > 0 {
+		r.progress()
+	}
+	return n, err
 }
 
 // acquire blocks until the quota allows one more request, and counts it.

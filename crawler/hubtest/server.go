@@ -135,10 +135,14 @@ const (
 	// header", as the Hub answers a bad token, and also (observed) some
 	// requests without one.
 	BadCredentials
+	// Stall is a 200 that sends its headers and half its body, then
+	// nothing more until the client gives up (a transfer stalled
+	// mid-body).
+	Stall
 )
 
 var faultNames = [...]string{"none", "500", "502", "503", "drop", "truncate", "garbage", "wrong-shape", "slow",
-	"gated", "forbidden", "bad-credentials"}
+	"gated", "forbidden", "bad-credentials", "stall"}
 
 func (f Fault) String() string {
 	if f >= 0 && int(f) < len(faultNames) {
@@ -296,6 +300,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case WrongShape:
 		writeJSON(rec, map[string]any{"models": "not what you expected"})
+		return
+	case Stall:
+		buf := &bufferWriter{header: http.Header{}}
+		s.serve(buf, r)
+		for k, v := range buf.header {
+			rec.Header()[k] = v
+		}
+		rec.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
+		rec.WriteHeader(buf.status)
+		rec.Write(buf.body.Bytes()[:buf.body.Len()/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		<-r.Context().Done()
 		return
 	case Truncate:
 		buf := &bufferWriter{header: http.Header{}}
