@@ -119,9 +119,9 @@ func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
 			stats, err = w.scan(ctx, req, since, true)
 			stats.Resumed = resumed
 		case isSeedError(err) && stats.Models == 0:
-			// No seed could be fetched: the walk stored nothing. Its run
-			// stays on record (the requests were made) but not as complete
-			// (the walk's last commit said so).
+			// No seed could be fetched: the walk stored nothing, and its
+			// last commit dropped its run (or, a sink that cannot, marked
+			// it not complete).
 			stats.Plan = plan
 			return stats, fmt.Errorf("%w: %w", ErrNothingCrawled, err)
 		}

@@ -104,6 +104,14 @@ type Tx interface {
 	Run() *Run
 }
 
+// RunDiscarder is a Tx that can drop the record of the run it counts into,
+// when that run is the latest and changed nothing; it reports whether it
+// did. A walk none of whose seeds could be fetched ends so: no run is
+// recorded for a crawl that fetched nothing.
+type RunDiscarder interface {
+	DiscardRun() (bool, error)
+}
+
 // MissingRecorder is a Tx that can also record that the Hub answered 401
 // or 404 to a lookup of name (a seed, a member that left): so that stats
 // can tell a parent the Hub does not have from one never asked for. A walk

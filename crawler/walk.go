@@ -218,7 +218,8 @@ const attemptsPerPage = 5 // tries of a page that comes back damaged (after the 
 // returns a *SeedError when some seeds could not be fetched (missing,
 // gated, forbidden, or failing after every retry: each is skipped and the
 // others are crawled; when every seed failed, the walk stored nothing and
-// its run is recorded as not complete), ErrBadToken when the Hub refuses
+// its run is not recorded, or, when it changed something or a later run
+// exists, recorded as not complete), ErrBadToken when the Hub refuses
 // the token, ErrJobMismatch when another crawl is unfinished, and the
 // context's error when cancelled (the crawl can then be resumed).
 func (w *Walker) Walk(ctx context.Context, seeds []graph.ModelID, opts Options) (Stats, error) {
@@ -323,7 +324,8 @@ func (wk *walk) commitTx(fn func(tx Tx) error, last bool) error {
 // the run marked finished and the crawl's place cleared go together, so
 // that a crash leaves either the crawl finished with no job, or its job
 // live, to resume and finish. A walk none of whose seeds could be fetched
-// stored nothing: its run ends not complete, in the same commit. On
+// stored nothing: its run is discarded (see RunDiscarder), else ends not
+// complete, in the same commit. On
 // failure the place stays for a resume.
 func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stats, error) {
 	wk.warnSkippedTotal()
@@ -331,7 +333,10 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 		err = context.Cause(wk.ctx)
 	}
 	if err != nil {
-		wk.commitPage(func(Tx) error { return nil }) // save the request count
+		// Save the request count; a failure to is said, with the crawl's.
+		if cerr := wk.commitPage(func(Tx) error { return nil }); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("saving the run's request count: %w", cerr))
+		}
 		return wk.snapshot(), err
 	}
 	var write func(Tx) error
@@ -347,9 +352,17 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 	}
 	wk.mu.Unlock()
 	nothing := seedErr != nil && wk.models.Load() == 0 // and the last commit adds no model
+	discarded := false
 	err = wk.commitTx(func(tx Tx) error {
 		if write != nil {
 			if err := write(tx); err != nil {
+				return err
+			}
+		}
+		discarded = false
+		if d, ok := tx.(RunDiscarder); ok && nothing {
+			var err error
+			if discarded, err = d.DiscardRun(); err != nil {
 				return err
 			}
 		}
@@ -359,6 +372,11 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 	}, true)
 	if err != nil {
 		return wk.snapshot(), err
+	}
+	if discarded {
+		wk.commit.Lock()
+		wk.run.ID = 0 // no run is recorded for a crawl that fetched nothing
+		wk.commit.Unlock()
 	}
 	// What the commit left of a large queue and seen set (no crawl's any
 	// more): dropped now, or before the next crawl starts.

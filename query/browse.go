@@ -6,6 +6,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"iter"
 	"slices"
 	"strconv"
@@ -552,6 +553,34 @@ func (h *ordered[T]) all() iter.Seq[T] {
 			}
 		}
 	}
+}
+
+// Run pages: GET /api/v1/runs answers DefaultRunPage runs unless asked for
+// more, and never more than MaxRunPage.
+const (
+	DefaultRunPage = 100
+	MaxRunPage     = 1000
+)
+
+// RunPage lists up to limit recorded runs numbered below before (0: from
+// the latest), newest first; next is the before that asks for the page
+// after it, 0 on the last page. A limit outside 1 to MaxRunPage is
+// ErrInvalid.
+func (e *Engine) RunPage(ctx context.Context, before uint64, limit int) (runs []store.Run, next uint64, err error) {
+	if limit < 1 || limit > MaxRunPage {
+		return nil, 0, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, MaxRunPage)
+	}
+	runs, more, err := e.st.RunsBefore(ctx, before, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	if runs == nil {
+		runs = []store.Run{}
+	}
+	if more {
+		next = runs[len(runs)-1].ID
+	}
+	return runs, next, nil
 }
 
 // Runs lists the recorded runs, newest first.

@@ -403,13 +403,33 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
+// runs answers a page of the runs, newest first: ?limit=N (default
+// query.DefaultRunPage, at most query.MaxRunPage) of those numbered below
+// ?before=RUN; next_before, on every page but the last, asks for the next.
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
-	runs, err := s.q.Runs(r.Context())
+	limit, err := intParam(r, "limit", query.DefaultRunPage)
+	if err == nil && (limit < 1 || limit > query.MaxRunPage) {
+		err = badParam("limit", fmt.Sprintf("must be 1 to %d", query.MaxRunPage))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	before, err := intParam(r, "before", 0)
+	if err != nil || before < 0 {
+		s.fail(w, r, badParam("before", "must be a run number"))
+		return
+	}
+	runs, next, err := s.q.RunPage(r.Context(), uint64(before), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := map[string]any{"runs": runs}
+	if next != 0 {
+		page["next_before"] = next
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) diff(w http.ResponseWriter, r *http.Request) {

@@ -109,7 +109,8 @@ func (s *Store) GetRun(id uint64) (*Run, error) {
 func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 	var out []Run
 	err := s.View(ctx, func(rd *Reader) error {
-		// Runs are numbered from 1 and never deleted: a Get each, not an
+		// Runs are numbered from 1 and only the latest is ever deleted
+		// (DiscardRun): a Get each, not an
 		// iterator, which would step over every version a running crawl
 		// wrote of its run record (one per page).
 		for id := uint64(1); ; id++ {
@@ -131,6 +132,45 @@ func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 		}
 	})
 	return out, err
+}
+
+// RunsBefore returns up to n runs numbered below before (0: from the
+// latest), newest first, and whether older ones remain. When ctx ends it
+// stops and returns ctx's error.
+func (s *Store) RunsBefore(ctx context.Context, before uint64, n int) (runs []Run, more bool, err error) {
+	err = s.View(ctx, func(rd *Reader) error {
+		last, err := lastRun(rd.txn)
+		if err != nil || last == nil {
+			return err
+		}
+		if before == 0 || before > last.ID+1 {
+			before = last.ID + 1
+		}
+		// Runs are numbered 1, 2, … without gaps: a Get each (see Runs).
+		for id := before - 1; id >= 1; id-- {
+			if len(runs) == n {
+				more = true
+				return nil
+			}
+			if err := rd.step(); err != nil {
+				return err
+			}
+			item, err := rd.txn.Get(runKey(id))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue // above the latest run
+			}
+			if err != nil {
+				return err
+			}
+			var r Run
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+				return fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
+			}
+			runs = append(runs, r)
+		}
+		return nil
+	})
+	return runs, more, err
 }
 
 // LastRun returns the latest run (nil when none).
@@ -186,6 +226,9 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 			if err := tx.bumpVersions(); err != nil {
 				return err
 			}
+			if tx.runDropped {
+				return nil
+			}
 			return putJSON(txn, runKey(work.ID), &work)
 		})
 		// Every page of a crawl commits here: the place to keep a writing
@@ -218,6 +261,26 @@ func (s *Store) UpdateRun(run *Run, fn func(tx *Tx) error) error {
 // Run returns the run this transaction counts into (nil outside a run):
 // changes made to it are saved with the transaction.
 func (tx *Tx) Run() *Run { return tx.run }
+
+// DiscardRun deletes, with the transaction, the record of the run it
+// counts into, as if the run had never started: for a crawl that fetched
+// nothing. It does so only for the latest run that changed nothing (runs
+// stay numbered 1, 2, … without gaps, and the next run takes its id), and
+// reports whether it did.
+func (tx *Tx) DiscardRun() (bool, error) {
+	if tx.run == nil || tx.run.Changed() {
+		return false, nil
+	}
+	last, err := lastRun(tx.txn)
+	if err != nil || last == nil || last.ID != tx.run.ID {
+		return false, err
+	}
+	if err := tx.txn.Delete(runKey(tx.run.ID)); err != nil {
+		return false, err
+	}
+	tx.runDropped = true
+	return true, nil
+}
 
 func diffKey(run uint64, kind byte, payload []byte) []byte {
 	k := make([]byte, 0, len(pDiff)+9+len(payload))

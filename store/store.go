@@ -378,6 +378,7 @@ type Tx struct {
 	dataVersion  uint64     // the data version the commit makes (when dataChanged)
 	collect      bool       // keep changes for the store's commit hook
 	changes      []graph.Change
+	runDropped   bool // DiscardRun deleted the run's record: not saved at commit
 }
 
 // note keeps a change for the commit hook.

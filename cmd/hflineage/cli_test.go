@@ -91,8 +91,8 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // TestUnknownSeeds: a crawl whose every seed is unknown to the Hub says
-// that nothing was crawled, exits 1, and leaves its run on record as not
-// complete; one known seed beside an unknown one is crawled (exit 1 still,
+// that nothing was crawled, exits 1, and records no run (it did record
+// one, not complete, before issue 20); one known seed beside an unknown one is crawled (exit 1 still,
 // the unknown one named) and its run is complete.
 func TestUnknownSeeds(t *testing.T) {
 	srv := hubtest.NewServer(testWorld())
@@ -102,10 +102,10 @@ func TestUnknownSeeds(t *testing.T) {
 		seeds    []string
 		stderr   string
 		complete bool
-		diff     string // diff's first line, after "run 1 (walk, "
+		diff     string // diff's first line, after "run 1 (walk, "; "": no run
 	}{
-		{"only unknown", []string{"nobody/nothing"}, "hflineage: nothing crawled: seed nobody/nothing skipped: model not found on the Hub", false, "incomplete)\nit stored nothing\n"},
-		{"two unknown", []string{"nobody/nothing", "nobody/else"}, "hflineage: nothing crawled: seed nobody/else skipped: model not found on the Hub", false, "incomplete)\nit stored nothing\n"},
+		{"only unknown", []string{"nobody/nothing"}, "hflineage: nothing crawled: seed nobody/nothing skipped: model not found on the Hub", false, ""},
+		{"two unknown", []string{"nobody/nothing", "nobody/else"}, "hflineage: nothing crawled: seed nobody/else skipped: model not found on the Hub", false, ""},
 		{"unknown beside known", []string{"nobody/nothing", "b/lora"}, "hflineage: seed nobody/nothing skipped: model not found on the Hub", true, ")\nstarted from an empty database: all 1 models and 1 edges it stored are new\n"},
 	}
 	for _, tt := range tests {
@@ -123,11 +123,16 @@ func TestUnknownSeeds(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 				t.Fatalf("%v: %q", err, stdout)
 			}
-			if out.Complete != tt.complete || out.Run != 1 || out.Error == "" {
-				t.Errorf("--json: %+v, want complete %v in run 1 with an error", out, tt.complete)
+			// A crawl that fetched nothing records no run.
+			if wantRun := map[bool]uint64{true: 1}[tt.complete]; out.Complete != tt.complete || out.Run != wantRun || out.Error == "" {
+				t.Errorf("--json: %+v, want complete %v in run %d with an error", out, tt.complete, wantRun)
 			}
-			code, stdout, _ = cli(t, "diff", "--db", db)
-			if code != 0 || !strings.HasPrefix(stdout, "run 1 (walk, ") || !strings.HasSuffix(stdout, tt.diff) {
+			code, stdout, stderr = cli(t, "diff", "--db", db)
+			if tt.diff == "" {
+				if code == 0 || strings.Contains(stdout, "run 1") {
+					t.Errorf("diff (exit %d) found a run of a crawl that fetched nothing:\n%s%s", code, stdout, stderr)
+				}
+			} else if code != 0 || !strings.HasPrefix(stdout, "run 1 (walk, ") || !strings.HasSuffix(stdout, tt.diff) {
 				t.Errorf("diff (exit %d):\n%s\nwant its end %q", code, stdout, tt.diff)
 			}
 			// The next crawl starts afresh: nothing is left to resume.

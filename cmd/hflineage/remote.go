@@ -314,8 +314,15 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		return stats, fmt.Errorf("crawl: hflineage serve at %s holds the database and refused the crawl: %w", r.base, err)
 	}
 	var queued struct{ Queued int }
-	json.NewDecoder(resp.Body).Decode(&queued)
+	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&queued)
 	resp.Body.Close()
+	if err == nil && queued.Queued <= 0 {
+		err = errors.New(`no crawl id in it (want {"queued":N})`)
+	}
+	if err != nil {
+		// Following crawl 0 would wait forever for a crawl no one runs.
+		return stats, fmt.Errorf("crawl: hflineage serve at %s: its answer to the crawl cannot be read, so the crawl cannot be followed (it may run: see GET /api/v1/crawl): %w", r.base, err)
+	}
 	fmt.Fprintf(stderr, "crawl: hflineage serve at %s holds the database; it queued this crawl (%d) and runs it\n", r.base, queued.Queued)
 	bar := newProgress(stderr)
 	defer bar.finish()
@@ -342,7 +349,8 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 			stats.Elapsed = time.Since(start)
 			if o.Run != 0 {
 				var runs struct{ Runs []query.Run }
-				if r.get(ctx, "/api/v1/runs", nil, &runs) == nil {
+				page := url.Values{"before": {strconv.FormatUint(o.Run+1, 10)}, "limit": {"1"}} // that run alone
+				if r.get(ctx, "/api/v1/runs", page, &runs) == nil {
 					for _, run := range runs.Runs {
 						if run.ID == o.Run {
 							query.SetRun(&stats, run)
