@@ -94,6 +94,7 @@ type pacer struct {
 	stall    time.Duration // longest silence within an attempt; 0: none
 	maxBody  int64
 	userCap  *rate.Limiter // --rate, or nil
+	clock    clock         // the real one but in tests
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced whenever the state changes
@@ -109,6 +110,7 @@ type pacer struct {
 	minRSeq    uint64        // the request whose answer showed minR
 	lastSend   time.Time     // latest send time of a request counted in the current window
 	lo, hi     time.Time     // the current window resets in (lo, hi]; zero: unknown
+	rolledHi   time.Time     // the latest possible reset the clock last rolled past; zero: none
 	probing    bool          // a probe is in flight
 	confirming bool          // the window rolled over by the clock: one request confirms it first
 
@@ -122,7 +124,7 @@ type pacer struct {
 func newPacer(userCap *Rate, parallel int, deadline time.Duration, maxBody int, next http.RoundTripper) *pacer {
 	p := &pacer{
 		next: next, parallel: max(1, parallel), deadline: deadline, maxBody: int64(maxBody),
-		changed: make(chan struct{}), quota: -1, remaining: -1, minR: -1,
+		changed: make(chan struct{}), quota: -1, remaining: -1, minR: -1, clock: realClock{},
 		slow: rate.NewLimiter(rate.Inf, max(1, parallel)),
 	}
 	if userCap != nil {
@@ -248,7 +250,7 @@ func (p *pacer) acquire(ctx context.Context) (ticket, error) {
 	var began time.Time
 	for {
 		p.mu.Lock()
-		now := time.Now()
+		now := p.clock.Now()
 		p.rollByClock(now)
 		wake, probe, ok := p.admit(now)
 		if ok {
@@ -274,9 +276,9 @@ func (p *pacer) acquire(ctx context.Context) (ticket, error) {
 		}
 		var timer <-chan time.Time
 		if !wake.IsZero() {
-			t := time.NewTimer(max(wake.Sub(now), time.Millisecond))
-			defer t.Stop()
-			timer = t.C
+			c, stop := p.clock.NewTimer(max(wake.Sub(now), time.Millisecond))
+			defer stop()
+			timer = c
 		}
 		select {
 		case <-timer:
@@ -370,6 +372,7 @@ func (p *pacer) rollByClock(now time.Time) {
 	// it: they may be counted in the new window).
 	p.minR, p.minRSeq = p.quota, p.seq
 	p.winSeq = p.seq + 1
+	p.rolledHi = p.hi
 	p.confirming = true
 	p.lastSend = time.Time{}
 	if p.window > 0 {
@@ -390,7 +393,7 @@ func (p *pacer) broadcast() {
 
 // done records the answer to a request let through by acquire.
 func (p *pacer) done(tk ticket, resp *http.Response) {
-	now := time.Now()
+	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.broadcast()
@@ -442,7 +445,15 @@ func (p *pacer) observe(tk ticket, recv time.Time, rl RateLimit, refused bool) {
 		return
 	}
 	if tk.seq < p.winSeq {
-		return // sent before the window we are in began
+		// Sent before the clock rolled the window over. Counted in the old
+		// window, it says nothing of this one; counted in this one (its
+		// reset surely after the one rolled past), its r bounds what is
+		// left here as any answer's does: dropped, the requests it and
+		// those before it used would be overstated as left.
+		if !p.rolledHi.IsZero() && tk.sent.Add(t-time.Second).After(p.rolledHi) && (p.minR < 0 || r < p.minR) {
+			p.minR, p.minRSeq = r, tk.seq
+		}
+		return
 	}
 	p.confirming = false
 	// The reset is t ± 1 s after the request was counted, which was
@@ -594,6 +605,23 @@ func parsePolicy(h string) (window time.Duration, quota int, ok bool) {
 		}
 	}
 	return window, quota, quota >= 0
+}
+
+// clock is the pacer's time: the real clock, or a test's.
+type clock interface {
+	Now() time.Time
+	// NewTimer returns a channel that receives once d has passed, and
+	// what stops it.
+	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
