@@ -24,16 +24,21 @@ func (f *refuser) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestRefusalHoldsEveryRequest(t *testing.T) {
 	hub := &refuser{}
 	p := newPacer(nil, 4, time.Minute, 1<<20, hub)
+	clock := newFakeClock()
+	p.clock = clock
 	// A window that, by the clock, has just rolled over.
 	p.headers, p.quota, p.window = true, 10, 2*time.Second
-	p.lo, p.hi = time.Now().Add(-3*time.Second), time.Now().Add(-2*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
+	p.lo, p.hi = clock.Now().Add(-3*time.Second), clock.Now().Add(-2*time.Second)
+	held, cancel := context.WithCancel(context.Background())
+	cancel() // acquire admits first and waits for nothing: a held request fails at once
 	for range 6 {
-		req, _ := http.NewRequestWithContext(ctx, "GET", "http://hub.test/api/models", nil)
-		if _, err := p.RoundTrip(req); err != nil {
-			break // held until the context ended: as it should
+		tk, err := p.acquire(held)
+		if err != nil {
+			break // held: as it should
 		}
+		req, _ := http.NewRequest("GET", "http://hub.test/api/models", nil)
+		resp, _ := p.attempt(req)
+		p.done(tk, resp)
 	}
 	if n := hub.seen.Load(); n != 1 {
 		t.Errorf("%d requests reached a Hub that refused the first; want 1", n)
