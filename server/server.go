@@ -78,6 +78,9 @@ type Config struct {
 	Heavy, Pictures int
 	// Schedule describes the scheduled crawls, for the crawl page ("" : none).
 	Schedule string
+	// Webhooks are told what each completed crawl changed in the watched
+	// families (none without URLs).
+	Webhooks Webhooks
 	// Logger receives one line per crawl and per failed request (default:
 	// slog.Default()).
 	Logger *slog.Logger
@@ -91,6 +94,7 @@ type Server struct {
 	log     *slog.Logger
 	crawls  *query.CrawlQueue
 	metrics *metrics
+	hooks   *webhooks // nil without webhooks
 
 	heavy, pictures slots         // see limit
 	inflight        *inflight     // requests being answered (limit)
@@ -149,6 +153,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.metrics = newMetrics(s)
 	m := s.metrics
+	hooks, err := newWebhooks(s, cfg.Webhooks)
+	if err != nil {
+		s.cancel()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.hooks = hooks
 	s.crawls = s.q.StartQueue(s.ctx, query.QueueOptions{Hub: cfg.Hub, Size: cfg.QueueSize, Log: cfg.Logger,
 		Counted: func(requests, retries, throttled int64, quotaLeft int) {
 			m.requests.Add(float64(requests))
@@ -162,9 +172,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				m.lastSuccess.SetToCurrentTime()
 			}
 			m.refresh(s.ctx)
+			if hooks != nil {
+				hooks.finished(o)
+			}
 		},
 	})
 	s.bg.Go(func() { s.metrics.start(s.ctx) }) // the database's size from the start, not after the first crawl
+	if hooks != nil {
+		s.bg.Go(func() { hooks.work(s.ctx) })
+	}
 	return s, nil
 }
 
@@ -649,7 +665,16 @@ func (s *Server) exportPlan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) crawlStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.crawls.Status(r.Context(), s.cfg.Schedule))
+	st := struct {
+		query.CrawlStatus
+		// Webhooks are the last deliveries, newest first ([] before the
+		// first; absent without webhooks).
+		Webhooks any `json:"webhooks,omitempty"`
+	}{CrawlStatus: s.crawls.Status(r.Context(), s.cfg.Schedule)}
+	if s.hooks != nil {
+		st.Webhooks = s.hooks.last()
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 // maxBody bounds a request body.

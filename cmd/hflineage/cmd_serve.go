@@ -53,6 +53,13 @@ characters); reads stay open. It answers only requests that name it
 (a loopback name, its address, or --allowed-host NAME for a proxy), and
 refuses what another site's page sends (cross-origin, not JSON).
 
+With --webhook URL (repeatable), after each completed crawl it POSTs to
+URL, for each watched family (--watch, default the scheduled MODELs) the
+crawl's run changed, the members it added and removed, signed with
+HMAC-SHA256 and the secret $HFLINEAGE_WEBHOOK_SECRET (docs/api.md,
+Webhooks). Deliveries are retried, never hold up a crawl, and are listed
+at /api/v1/crawl; the Hub token is never sent there.
+
 SIGTERM or Ctrl-C stops it: the current page commits, the crawl's position
 is saved, and the next start resumes it.`, stderr)
 	db := dbFlag(fs)
@@ -61,6 +68,10 @@ is saved, and the next start resumes it.`, stderr)
 	token := fs.String("auth-token", "", "accept this bearer `TOKEN` on POSTs, at least 16 characters (default $HFLINEAGE_SERVE_TOKEN, better: flags show in ps); needed off loopback")
 	var allowed hostList
 	fs.Var(&allowed, "allowed-host", "also answer requests naming `NAME` in their Host header (a reverse proxy's name; repeatable)")
+	var hookURLs, watch repeated
+	fs.Var(&hookURLs, "webhook", "after each completed crawl, POST what it changed in the watched families to `URL` (http or https; repeatable)")
+	fs.Var(&watch, "watch", "a model or pattern whose changes --webhook sends (`SPEC`, repeatable; default: the scheduled MODELs)")
+	hookSecret := fs.String("webhook-secret", "", "sign webhooks with `SECRET` (default $HFLINEAGE_WEBHOOK_SECRET, better: flags show in ps)")
 	restart := fs.Bool("restart", false, "abandon an unfinished crawl in the database instead of resuming it")
 	sf := defineScheduleFlags(fs, "crawl MODELs (or --all)")
 	all := fs.Bool("all", false, "the scheduled crawl scans the whole Hub")
@@ -124,6 +135,10 @@ is saved, and the next start resumes it.`, stderr)
 			return usagef("serve: %v", err)
 		}
 	}
+	hooks, err := webhooks(fs, hookURLs, watch, *hookSecret, pos, *all)
+	if err != nil {
+		return err
+	}
 	var rate *query.Rate
 	if *rateFlag != "" {
 		r, err := query.ParseRate(*rateFlag)
@@ -167,7 +182,7 @@ is saved, and the next start resumes it.`, stderr)
 	}
 	bound := ln.Addr().String()
 	srv, err := server.New(ctx, server.Config{Engine: e, Hub: hub, AuthToken: *token, Addr: bound, AllowedHosts: allowed,
-		Schedule: what, Logger: log})
+		Schedule: what, Webhooks: hooks, Logger: log})
 	if err != nil {
 		ln.Close()
 		return err
@@ -305,6 +320,50 @@ func writePrivate(name, content string) error {
 		return err
 	}
 	return os.Rename(f.Name(), name)
+}
+
+// webhooks checks serve's webhook flags: every URL http(s) with a host,
+// something to watch (--watch, or the scheduled MODELs) and a secret.
+func webhooks(fs *flag.FlagSet, urls, watch []string, secret string, scheduled []string, all bool) (server.Webhooks, error) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "webhook-secret" })
+	if !given {
+		secret = os.Getenv("HFLINEAGE_WEBHOOK_SECRET") // read here, never shown as a flag default
+	}
+	if len(urls) == 0 {
+		if len(watch) > 0 {
+			return server.Webhooks{}, usagef("serve: --watch goes with --webhook")
+		}
+		return server.Webhooks{}, nil
+	}
+	for _, u := range urls {
+		if err := server.CheckWebhook(u); err != nil {
+			return server.Webhooks{}, usagef("serve: --%v", err)
+		}
+	}
+	if len(watch) == 0 && !all {
+		watch = scheduled
+	}
+	if len(watch) == 0 {
+		return server.Webhooks{}, usagef("serve: --webhook needs something to watch: add --watch MODEL (or a pattern)")
+	}
+	if strings.TrimSpace(secret) == "" {
+		return server.Webhooks{}, usagef("serve: --webhook needs a secret to sign with: set $HFLINEAGE_WEBHOOK_SECRET (or --webhook-secret)")
+	}
+	return server.Webhooks{URLs: urls, Watch: watch, Secret: secret}, nil
+}
+
+// repeated is a repeatable string flag.
+type repeated []string
+
+func (r *repeated) String() string { return strings.Join(*r, ",") }
+
+func (r *repeated) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("empty")
+	}
+	*r = append(*r, v)
+	return nil
 }
 
 // hostList is --allowed-host: names, repeatable.

@@ -451,7 +451,12 @@ async function renderCrawl() {
         num(x.run), x.mode, seeds(x), x.started.replace('T', ' ').slice(0, 16),
         x.finished ? `${Math.round((Date.parse(x.finished) - Date.parse(x.started)) / 1000)} s` : 'running',
         x.complete ? 'yes' : x.finished ? h('span', { class: 'warn-text' }, 'no') : '–', num(x.requests),
-        `+${fmt(x.models_added)} / −${fmt(x.models_removed)}`, `+${fmt(x.edges_added)} / −${fmt(x.edges_removed)}`]), [0, 4, 6, 7, 8])));
+        `+${fmt(x.models_added)} / −${fmt(x.models_removed)}`, `+${fmt(x.edges_added)} / −${fmt(x.edges_removed)}`]), [0, 4, 6, 7, 8])),
+    c.webhooks ? h('section', { class: 'card', id: 'webhooks' }, h('h2', {}, 'Webhooks'),
+      table(['Time', 'Watched', 'Run', 'Target', 'Outcome', 'Attempts'], c.webhooks.map((d) => [
+        d.time.replace('T', ' ').slice(0, 19), d.spec || '–', num(d.run), d.host || '–',
+        d.outcome === 'ok' ? `ok (${d.status})` : h('span', { class: 'warn-text', title: d.error || '' }, d.outcome + (d.error ? `: ${d.error}` : '')),
+        num(d.attempts)]), [2, 5])) : '');
   if (r) refreshTimer = setTimeout(() => renderCrawl().catch(showError), 2000);
 }
 
