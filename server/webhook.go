@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
 )
 
@@ -53,6 +54,23 @@ func CheckWebhook(target string) error {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("webhook %q: want an http:// or https:// URL with a host", target)
+	}
+	return nil
+}
+
+// CheckWatch validates a watched spec: a model id, or an ecosystem (a
+// pattern such as "meta-llama/*", or a comma list).
+func CheckWatch(spec string) error {
+	var err error
+	if query.IsEcosystem(spec) {
+		_, err = graph.ParseEcosystem(spec)
+	} else if _, err = graph.ParseModelID(spec); err != nil {
+		if _, listed := graph.ParseListedID(spec); listed == nil {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("watch %q: %w", spec, err)
 	}
 	return nil
 }
@@ -140,6 +158,11 @@ func newWebhooks(s *Server, cfg Webhooks) (*webhooks, error) {
 		}
 		u, _ := url.Parse(t)
 		w.targets = append(w.targets, u)
+	}
+	for _, spec := range cfg.Watch {
+		if err := CheckWatch(spec); err != nil {
+			return nil, err
+		}
 	}
 	w.total = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hflineage_webhook_deliveries_total", Help: "Webhook deliveries, by outcome (ok, failed after the retries, dropped: the queue was full).",

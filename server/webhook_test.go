@@ -236,6 +236,16 @@ func TestWebhookChurn(t *testing.T) {
 		if !slices.Equal(ids(m.Added), w[0]) || !slices.Equal(ids(m.Removed), w[1]) {
 			t.Errorf("%s: added %v removed %v; want %v and %v", m.Spec, ids(m.Added), ids(m.Removed), w[0], w[1])
 		}
+		for _, a := range m.Added {
+			if how := map[bool]string{true: query.ChangeNew, false: query.ChangeLinked}[!before.Models[a.Model]]; a.Change != how {
+				t.Errorf("%s: %s added as %s; want %s", m.Spec, a.Model, a.Change, how)
+			}
+		}
+		for _, r := range m.Removed {
+			if how := map[bool]string{true: query.ChangeDeleted, false: query.ChangeUnlinked}[!after.Models[r.Model]]; r.Change != how {
+				t.Errorf("%s: %s removed as %s; want %s", m.Spec, r.Model, r.Change, how)
+			}
+		}
 		if m.Counts.Added != len(w[0]) || m.Counts.Removed != len(w[1]) || m.Counts.Members != len(family(after, m.Spec)) {
 			t.Errorf("%s: counts %+v", m.Spec, m.Counts)
 		}
@@ -367,6 +377,7 @@ func TestWebhookConfig(t *testing.T) {
 		{URLs: []string{"http://x.example/"}, Secret: "s"},
 		{URLs: []string{"http://x.example/"}, Watch: []string{"a/b"}},
 		{URLs: []string{"file:///etc/passwd"}, Watch: []string{"a/b"}, Secret: "s"},
+		{URLs: []string{"http://x.example/"}, Watch: []string{"a b/c"}, Secret: "s"},
 	} {
 		if _, err := New(t.Context(), Config{Engine: e, Webhooks: h}); err == nil {
 			t.Errorf("%+v accepted", h)

@@ -347,6 +347,11 @@ func webhooks(fs *flag.FlagSet, urls, watch []string, secret string, scheduled [
 	if len(watch) == 0 {
 		return server.Webhooks{}, usagef("serve: --webhook needs something to watch: add --watch MODEL (or a pattern)")
 	}
+	for _, spec := range watch {
+		if err := server.CheckWatch(spec); err != nil {
+			return server.Webhooks{}, usagef("serve: --%v", err)
+		}
+	}
 	if strings.TrimSpace(secret) == "" {
 		return server.Webhooks{}, usagef("serve: --webhook needs a secret to sign with: set $HFLINEAGE_WEBHOOK_SECRET (or --webhook-secret)")
 	}

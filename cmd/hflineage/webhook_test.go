@@ -22,6 +22,7 @@ func TestServeWebhookFlags(t *testing.T) {
 		{"a blank secret flag", "s3cret", []string{"--webhook", "https://chat.example/hook", "--watch", "a/b", "--webhook-secret", " "}, "--webhook needs a secret"},
 		{"nothing watched", "s3cret", []string{"--webhook", "https://chat.example/hook"}, "--webhook needs something to watch: add --watch"},
 		{"a scan watches nothing", "s3cret", []string{"--webhook", "https://chat.example/hook", "--every", "1h", "--all"}, "add --watch"},
+		{"an invalid watch", "s3cret", []string{"--webhook", "https://chat.example/hook", "--watch", "a b/c"}, `--watch "a b/c": `},
 		{"watch without webhook", "s3cret", []string{"--watch", "a/b"}, "--watch goes with --webhook"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
