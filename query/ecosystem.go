@@ -585,16 +585,22 @@ type EcosystemHistory struct {
 }
 
 // HistoryOfEcosystem sizes the ecosystem spec names after every run: the
-// graph as each run left it is the current one less what the later runs
+// graph as each run left it is the current one (a live Engine's latest
+// view, which may lag the newest commits by seconds while a crawl writes)
+// less what the later runs
 // changed (their logs of models and edges added and removed), its roots
 // the models the patterns matched then. Runs before the first that logged
 // its changes (a crawl into an empty database logs none) are not shown.
 func (e *Engine) HistoryOfEcosystem(ctx context.Context, spec string) (EcosystemHistory, error) {
-	s, err := e.snapshot(ctx)
+	// From the view's compact graph (a live Engine's latest, never copied
+	// here): the runs are undone on an overlay of it.
+	v, err := e.view(ctx)
 	if err != nil {
 		return EcosystemHistory{}, err
 	}
-	eco, err := e.resolveEcosystem(ctx, s, spec)
+	past := live.New(v.g, v.version)
+	version := v.version
+	eco, err := e.resolveEcosystem(ctx, past.Current(), spec)
 	if err != nil {
 		return EcosystemHistory{}, err
 	}
@@ -603,12 +609,6 @@ func (e *Engine) HistoryOfEcosystem(ctx context.Context, spec string) (Ecosystem
 	if err != nil || len(runs) == 0 {
 		return h, err
 	}
-	base, err := s.Graph(ctx)
-	if err != nil {
-		return h, err
-	}
-	past := live.New(base, s.Version())
-	version := s.Version()
 	walk := eco.walk // the ecosystem after the last run
 	matched := map[graph.ModelID]bool{}
 	for _, id := range eco.matched {
