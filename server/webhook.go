@@ -314,6 +314,12 @@ func (w *webhooks) attempt(ctx context.Context, d delivery, id string) (int, str
 	req.Header.Set("X-Hflineage-Signature-256", Sign(w.cfg.Secret, d.body))
 	resp, err := w.client.Do(req)
 	if err != nil {
+		// Without the URL: a target's path often holds its own secret
+		// (chat tools' incoming webhooks), and deliveries are shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return 0, oneLine(err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -382,5 +383,22 @@ func TestWebhookConfig(t *testing.T) {
 		if _, err := New(t.Context(), Config{Engine: e, Webhooks: h}); err == nil {
 			t.Errorf("%+v accepted", h)
 		}
+	}
+}
+
+// A failed delivery is shown without its URL: a target's path often holds
+// the target's own secret (chat tools' incoming webhooks).
+func TestWebhookErrorsHideTheURL(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	target := down.URL + "/services/T0/B0/s3cr3t"
+	down.Close()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &webhooks{cfg: Webhooks{Secret: "k", Timeout: 5 * time.Second}, targets: []*url.URL{u}, client: &http.Client{}}
+	status, msg := w.attempt(t.Context(), delivery{target: w.targets[0], body: []byte("{}")}, "id")
+	if status != 0 || msg == "" || strings.Contains(msg, "s3cr3t") || strings.Contains(msg, "/services/") {
+		t.Errorf("attempt on a target that is down: %d, %q; want an error without the URL", status, msg)
 	}
 }
