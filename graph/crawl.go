@@ -38,6 +38,15 @@ type Run struct {
 	Bulk bool `json:"bulk,omitempty"`
 }
 
+// Ended returns when the run finished, or when it started if it did not
+// finish: the time a run's data is dated by.
+func (r *Run) Ended() time.Time {
+	if r.Finished.IsZero() {
+		return r.Started
+	}
+	return r.Finished
+}
+
 // Changed reports whether the run added or removed any model or edge. An
 // unfinished run that changed nothing (one that never got a page, or
 // re-read an unchanged family) left the data as the runs before it did.

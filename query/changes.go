@@ -154,11 +154,7 @@ func (s since) includes(r *graph.Run) bool {
 	if s.date.IsZero() {
 		return r.ID > s.run
 	}
-	t := r.Finished
-	if t.IsZero() {
-		t = r.Started
-	}
-	return !t.Before(s.date)
+	return !r.Ended().Before(s.date)
 }
 
 // DataVersion returns the version of the data a read would answer from:

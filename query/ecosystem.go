@@ -236,10 +236,7 @@ func (e *Engine) ecosystemCrawls(ctx context.Context, roots []graph.ModelID, com
 		if err != nil {
 			return err
 		}
-		t := r.Finished
-		if t.IsZero() {
-			t = r.Started
-		}
+		t := r.Ended()
 		if oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
@@ -616,10 +613,7 @@ func (e *Engine) HistoryOfEcosystem(ctx context.Context, spec string) (Ecosystem
 	}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		finished := r.Finished
-		if finished.IsZero() {
-			finished = r.Started
-		}
+		finished := r.Ended()
 		h.Runs = append(h.Runs, HistoryRun{Run: r.ID, Finished: finished.UTC().Format(time.RFC3339), Mode: r.Mode, Descendants: walk.Descendants})
 		if !r.LogChanges {
 			break // the run started from an empty database

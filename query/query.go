@@ -346,10 +346,7 @@ func (e *Engine) History(ctx context.Context, name string) (History, error) {
 		if err != nil {
 			return h, err
 		}
-		finished := run.Finished
-		if finished.IsZero() {
-			finished = run.Started
-		}
+		finished := run.Ended()
 		h.Runs = append(h.Runs, HistoryRun{Run: sn.Run, Finished: finished.UTC().Format(time.RFC3339), Mode: run.Mode, Descendants: sn.Descendants})
 	}
 	return h, nil

@@ -57,10 +57,7 @@ func (e *Engine) timeline(ctx context.Context, r *store.Reader, member map[graph
 		return tl, err
 	}
 	for i, run := range runs {
-		at := run.Finished
-		if at.IsZero() {
-			at = run.Started
-		}
+		at := run.Ended()
 		if i == 0 {
 			tl.First = at
 		}
