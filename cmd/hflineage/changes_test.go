@@ -151,40 +151,5 @@ func TestDiffSinceViaServe(t *testing.T) {
 		{"diff", "--since", "1", "nobody/*"},
 		{"diff", "--since", "yesterday", "base-org-0/*"},
 	}
-	type result struct {
-		code           int
-		stdout, stderr string
-	}
-	run := func(args []string) result {
-		code, stdout, stderr := cli(t, append(args, "--db", db)...)
-		return result{code, stdout, stderr}
-	}
-	direct := make([]result, len(commands))
-	for i, args := range commands {
-		direct[i] = run(args)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0")
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve: exit %d: %s", code, serveErr)
-		}
-	}()
-	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
-	q, closeEngine, err := openEngine(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeEngine()
-	if _, ok := q.(*remote); !ok {
-		t.Fatalf("with serve holding the database, the CLI reads it itself (%T): the test would compare nothing", q)
-	}
-	for i, args := range commands {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			if got, want := run(args), direct[i]; got != want {
-				t.Errorf("through serve: %+v\ndirect: %+v", got, want)
-			}
-		})
-	}
+	sameThroughServe(t, db, commands)
 }

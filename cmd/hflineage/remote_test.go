@@ -78,23 +78,7 @@ func TestExportViaServe(t *testing.T) {
 		t.Fatalf("the direct svg of the whole database does not name sfdp: %q", direct[len(direct)-1].stderr)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0")
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve: exit %d: %s", code, serveErr)
-		}
-	}()
-	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
-	q, closeEngine, err := openEngine(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeEngine()
-	if _, ok := q.(*remote); !ok {
-		t.Fatalf("with serve holding the database, export reads it itself (%T): the test would compare nothing", q)
-	}
+	serveHolding(t, db)
 	for i, args := range exports {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			got, want := run(args), direct[i]
@@ -103,6 +87,55 @@ func TestExportViaServe(t *testing.T) {
 			}
 			if got.stdout != want.stdout {
 				t.Errorf("through serve, %d bytes differ from the direct export's %d:\n%.600s\nwant:\n%.600s", len(got.stdout), len(want.stdout), got.stdout, want.stdout)
+			}
+		})
+	}
+}
+
+// serveHolding starts serve on db until the test ends (then checks that it
+// exited 0), and fails unless the CLI now asks it rather than reading db.
+func serveHolding(t *testing.T, db string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0")
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve: exit %d: %s", code, serveErr)
+		}
+	})
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+	q, closeEngine, err := openEngine(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeEngine()
+	if _, ok := q.(*remote); !ok {
+		t.Fatalf("with serve holding the database, the CLI reads it itself (%T): the test would compare nothing", q)
+	}
+}
+
+// sameThroughServe runs each command on db, then again while serve holds
+// db, and requires the same exit code, stdout and stderr.
+func sameThroughServe(t *testing.T, db string, commands [][]string) {
+	t.Helper()
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	run := func(args []string) result {
+		code, stdout, stderr := cli(t, append(args, "--db", db)...)
+		return result{code, stdout, stderr}
+	}
+	direct := make([]result, len(commands))
+	for i, args := range commands {
+		direct[i] = run(args)
+	}
+	serveHolding(t, db)
+	for i, args := range commands {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if got, want := run(args), direct[i]; got != want {
+				t.Errorf("through serve: %+v\ndirect: %+v", got, want)
 			}
 		})
 	}
