@@ -210,41 +210,38 @@ func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCoun
 	slices.SortFunc(c.Roots, func(a, b graph.FamilyCount) int {
 		return cmp.Or(cmp.Compare(b.Descendants.Total, a.Descendants.Total), cmp.Compare(a.Model, b.Model))
 	})
-	if err := e.ecosystemCrawls(ctx, eco.matched, &c.Complete, &c.Incomplete, &c.Crawled); err != nil {
+	if c.Incomplete, c.Crawled, err = e.ecosystemCrawls(ctx, eco.matched); err != nil {
 		return EcosystemCount{}, err
 	}
+	c.Complete = c.Incomplete == nil
 	return c, ctx.Err()
 }
 
-// ecosystemCrawls says whether the last crawls of the roots' families all
-// completed, which did not, and when the oldest of them finished.
-func (e *Engine) ecosystemCrawls(ctx context.Context, roots []graph.ModelID, complete *bool, in **Incomplete, crawled *string) error {
+// ecosystemCrawls says which of the last crawls of the roots' families
+// did not complete (nil when all did) and when the oldest of them finished
+// (RFC 3339; "" when no run covered them).
+func (e *Engine) ecosystemCrawls(ctx context.Context, roots []graph.ModelID) (in *Incomplete, crawled string, err error) {
 	ok, run, covering, err := e.st.FamiliesComplete(ctx, roots)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	*complete = ok
 	if !ok {
-		*in = &Incomplete{Run: run}
-		if r, err := e.st.GetRun(run); err == nil {
-			(*in).Command = CrawlCommand(r)
-		}
+		in = e.unfinished("", run)
 	}
 	var oldest time.Time
 	for _, id := range covering {
 		r, err := e.st.GetRun(id)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		t := r.Ended()
-		if oldest.IsZero() || t.Before(oldest) {
+		if t := r.Ended(); oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
 	}
 	if !oldest.IsZero() {
-		*crawled = oldest.UTC().Format(time.RFC3339)
+		crawled = oldest.UTC().Format(time.RFC3339)
 	}
-	return nil
+	return in, crawled, nil
 }
 
 // CompareOptions choose what Compare shows.
@@ -354,9 +351,11 @@ func (e *Engine) Compare(ctx context.Context, o CompareOptions) (Comparison, err
 	monthly := make([]map[string]int, len(ecos))
 	for i, eco := range ecos {
 		sum, months := summarize(s, eco, o.Top, out.ModelsWithLineage)
-		if err := e.ecosystemCrawls(ctx, eco.matched, &sum.Complete, new(*Incomplete), &sum.Crawled); err != nil {
+		in, crawled, err := e.ecosystemCrawls(ctx, eco.matched)
+		if err != nil {
 			return Comparison{}, err
 		}
+		sum.Complete, sum.Crawled = in == nil, crawled
 		out.Complete = out.Complete && sum.Complete
 		out.Ecosystems = append(out.Ecosystems, sum)
 		monthly[i] = months

@@ -160,7 +160,7 @@ func (e *Engine) Licenses(ctx context.Context, o LicenseOptions) (LicensePaths, 
 	out := LicensePaths{Matched: len(eco.matched), Members: len(eco.walk.Members), ByParent: []ParentLicense{}, Offenders: []Offender{}}
 	if IsEcosystem(o.Model) {
 		out.Ecosystem = o.Model
-		if err := e.ecosystemCrawls(ctx, eco.matched, &out.Complete, &out.Incomplete, new(string)); err != nil {
+		if out.Incomplete, _, err = e.ecosystemCrawls(ctx, eco.matched); err != nil {
 			return LicensePaths{}, err
 		}
 	} else {
@@ -168,8 +168,8 @@ func (e *Engine) Licenses(ctx context.Context, o LicenseOptions) (LicensePaths, 
 		if out.Incomplete, err = e.incomplete(ctx, out.Model); err != nil {
 			return LicensePaths{}, err
 		}
-		out.Complete = out.Incomplete == nil
 	}
+	out.Complete = out.Incomplete == nil
 	if err := walkLicenses(ctx, s, eco.walk.Roots, o, &out); err != nil {
 		return LicensePaths{}, err
 	}

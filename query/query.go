@@ -141,11 +141,18 @@ func (e *Engine) incomplete(ctx context.Context, id graph.ModelID) (*Incomplete,
 	if err != nil || complete {
 		return nil, err
 	}
+	return e.unfinished(id, run), nil
+}
+
+// unfinished describes run, a crawl of id's family (of the whole
+// database, or an ecosystem, for "") that did not complete, with the
+// command that finishes it when the run can be read.
+func (e *Engine) unfinished(id graph.ModelID, run uint64) *Incomplete {
 	in := &Incomplete{Model: id, Run: run}
 	if r, err := e.st.GetRun(run); err == nil {
 		in.Command = CrawlCommand(r)
 	}
-	return in, nil
+	return in
 }
 
 // CrawlCommand is the command line that repeats run's crawl.
