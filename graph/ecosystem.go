@@ -41,17 +41,11 @@ const rootMark = 0xff
 // the union. When ctx ends it stops and returns ctx's error.
 func WalkEcosystem(ctx context.Context, a Adjacency, roots []int32) (*EcosystemWalk, error) {
 	n := a.NodeCount()
-	seen := make([]uint64, (n+63)/64)
-	mark := func(v int32) bool { // reports whether v was seen, and marks it
-		word, bit := v>>6, uint64(1)<<(v&63)
-		was := seen[word]&bit != 0
-		seen[word] |= bit
-		return was
-	}
+	seen := NewBitset(n)
 	rels := make([]uint8, n) // relation bits into each node; rootMark for roots
 	w := &EcosystemWalk{}
 	for _, r := range roots {
-		if !mark(r) {
+		if seen.Add(r) {
 			w.Roots = append(w.Roots, r)
 			rels[r] = rootMark
 		}
@@ -75,7 +69,7 @@ func WalkEcosystem(ctx context.Context, a Adjacency, roots []int32) (*EcosystemW
 				continue // into a root: roots are not members
 			}
 			bit := relBit(rs[k])
-			if !mark(ch) {
+			if seen.Add(ch) {
 				queue, depth, origin = append(queue, ch), append(depth, d+1), append(origin, origin[h])
 				w.MaxDepth = max(w.MaxDepth, int(d+1))
 			}
@@ -177,6 +171,14 @@ func NewBitset(n int) Bitset { return make(Bitset, (n+63)/64) }
 
 // Set adds i.
 func (b Bitset) Set(i int32) { b[i>>6] |= 1 << (i & 63) }
+
+// Add adds i and reports whether it was not in the set before.
+func (b Bitset) Add(i int32) bool {
+	word, bit := i>>6, uint64(1)<<(i&63)
+	was := b[word]&bit != 0
+	b[word] |= bit
+	return !was
+}
 
 // Has reports whether i is in the set.
 func (b Bitset) Has(i int32) bool { return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0 }

@@ -397,19 +397,15 @@ func withLineage(s graph.Adjacency) int {
 	n := s.NodeCount()
 	has := graph.NewBitset(n)
 	count := 0
-	add := func(i int32) {
-		if !has.Has(i) {
-			has.Set(i)
-			count++
-		}
-	}
 	for i := range int32(n) {
 		kids, _ := s.Out(i)
-		if len(kids) > 0 {
-			add(i)
+		if len(kids) > 0 && has.Add(i) {
+			count++
 		}
 		for _, k := range kids {
-			add(k)
+			if has.Add(k) {
+				count++
+			}
 		}
 	}
 	return count
