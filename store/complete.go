@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/hflineage/hflineage/graph"
 )
@@ -31,49 +32,104 @@ import (
 // canonical id (see Resolve); a seed the database cannot resolve covers
 // nothing. When ctx ends it stops and returns ctx's error.
 func (s *Store) FamilyComplete(ctx context.Context, id graph.ModelID) (complete bool, run uint64, err error) {
+	complete, run, covering, err := s.FamiliesComplete(ctx, []graph.ModelID{id})
+	if err != nil {
+		return false, 0, err
+	}
+	if complete && len(covering) == 1 {
+		run = covering[0]
+	}
+	return complete, run, nil
+}
+
+// FamiliesComplete reports whether the last crawl of every one of ids'
+// families completed, as FamilyComplete does for one (reading the runs
+// and each id's ancestry once). When one did not, complete is false and
+// run is that crawl's run (the latest such). covering lists the runs the
+// ids' families were last crawled by (none for ids no run covered).
+func (s *Store) FamiliesComplete(ctx context.Context, ids []graph.ModelID) (complete bool, run uint64, covering []uint64, err error) {
 	runs, err := s.Runs(ctx)
-	if err != nil {
-		return false, 0, err
+	if err != nil || len(runs) == 0 {
+		return err == nil, 0, nil, err
 	}
-	if len(runs) == 0 {
-		return true, 0, nil
-	}
-	lineage := map[graph.ModelID]bool{id: true}
-	err = s.View(ctx, func(r *Reader) error {
-		a, err := graph.LoadAncestors(ctx, r, id)
-		if err != nil {
-			return err
-		}
-		for anc := range a.Distance {
-			lineage[anc] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return false, 0, err
-	}
-	seeds := seedResolver{s: s, ids: map[string]graph.ModelID{}}
+	// The latest scan decides every family no walk since covered: when no
+	// walk came after it, no ancestry need be read (an ecosystem may have
+	// hundreds of thousands of roots).
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := &runs[i]
 		if !r.Complete && !r.Changed() {
 			continue
 		}
-		covers := r.Mode == "scan"
-		for _, name := range r.Seeds {
-			if covers {
-				break
+		if r.Mode == "scan" {
+			if len(ids) == 0 {
+				return true, 0, nil, nil
 			}
-			sid, err := seeds.resolve(name)
-			if err != nil {
-				return false, 0, err
+			if r.Complete {
+				return true, 0, []uint64{r.ID}, nil
 			}
-			covers = lineage[sid]
+			return false, r.ID, []uint64{r.ID}, nil
 		}
-		if covers {
-			return r.Complete, r.ID, nil
+		break // a walk since: read the ancestries
+	}
+	// owners[m]: the ids whose lineage (the id and its ancestors) holds m.
+	owners := map[graph.ModelID][]int{}
+	err = s.View(ctx, func(r *Reader) error {
+		for k, id := range ids {
+			a, err := graph.LoadAncestors(ctx, r, id)
+			if err != nil {
+				return err
+			}
+			owners[id] = append(owners[id], k)
+			for anc := range a.Distance {
+				owners[anc] = append(owners[anc], k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, 0, nil, err
+	}
+	decided := make([]bool, len(ids))
+	left := len(ids)
+	complete = true
+	used := map[uint64]bool{}
+	decide := func(k int, r *Run) {
+		if decided[k] {
+			return
+		}
+		decided[k], left = true, left-1
+		used[r.ID] = true
+		if !r.Complete && complete {
+			complete, run = false, r.ID
 		}
 	}
-	return true, 0, nil
+	seeds := seedResolver{s: s, ids: map[string]graph.ModelID{}}
+	for i := len(runs) - 1; i >= 0 && left > 0; i-- {
+		r := &runs[i]
+		if !r.Complete && !r.Changed() {
+			continue
+		}
+		if r.Mode == "scan" {
+			for k := range ids {
+				decide(k, r)
+			}
+			break
+		}
+		for _, name := range r.Seeds {
+			sid, err := seeds.resolve(name)
+			if err != nil {
+				return false, 0, nil, err
+			}
+			for _, k := range owners[sid] {
+				decide(k, r)
+			}
+		}
+	}
+	for id := range used {
+		covering = append(covering, id)
+	}
+	slices.Sort(covering)
+	return complete, run, covering, nil
 }
 
 // DatabaseComplete reports whether every family the database holds was last
