@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,32 +74,8 @@ func TestComparePage(t *testing.T) {
 		}
 	}
 
-	actx, acancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	if err := chromedp.Do(bctx); err != nil { // start the browser
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var console []string
-	messages := chromedp.Console(bctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
-				mu.Lock()
-				console = append(console, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	bctx := startChromium(t, ctx, bin, 1280, 900)
+	console := consoleErrors(bctx)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {
@@ -289,9 +264,7 @@ func TestComparePage(t *testing.T) {
 	run("remove "+a, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#eco-picker li[data-spec=%q] button`, a))))
 	waitFor("one left", fmt.Sprintf(`location.hash === %q && document.body.dataset.ready === 'true' && document.querySelector('#eco-roots')`, "#/compare?e="+specInHash(b)))
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, m := range console {
+	for _, m := range console() {
 		t.Errorf("console: %s", m)
 	}
 }
