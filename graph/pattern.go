@@ -28,7 +28,9 @@ type Pattern struct {
 func ParsePattern(s string) (Pattern, error) {
 	p := Pattern{raw: s, lower: strings.ToLower(s), glob: strings.ContainsAny(s, "*?")}
 	if !p.glob {
-		if _, err := ParseModelID(s); err != nil {
+		// A literal id: one listed under older rules (old--org/legacy..name)
+		// is a name a database may hold, so it is matched like the others.
+		if _, err := ParseListedID(s); err != nil {
 			return Pattern{}, err
 		}
 		if org, _, ok := strings.Cut(s, "/"); ok {

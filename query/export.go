@@ -133,7 +133,9 @@ func (s Selection) Check() error {
 		return invalidf("export: --cluster must be author or relation")
 	}
 	if s.Root != "" {
-		if _, err := graph.ParseModelID(s.Root); err != nil {
+		// As in Diff: the strict rule speaks in Resolve, for a root the
+		// database does not hold.
+		if _, err := graph.ParseListedID(s.Root); err != nil {
 			return invalidf("%v", err)
 		}
 	}

@@ -388,7 +388,9 @@ type Diff struct {
 // with such an edge).
 func (e *Engine) Diff(ctx context.Context, o DiffOptions) (Diff, error) {
 	if o.Model != "" {
-		if _, err := graph.ParseModelID(o.Model); err != nil {
+		// A listed id (old--org/legacy..name) is a name the database may
+		// hold; Resolve applies the strict rule to one it does not.
+		if _, err := graph.ParseListedID(o.Model); err != nil {
 			return Diff{}, invalidf("%v", err)
 		}
 	}

@@ -363,7 +363,9 @@ func checkModel(name string) error {
 	if name == "" {
 		return nil
 	}
-	if _, err := graph.ParseModelID(name); err != nil {
+	// Ids listed under older rules (old--org/legacy..name) are names a
+	// database may hold: the engine applies the strict rule to the others.
+	if _, err := graph.ParseListedID(name); err != nil {
 		return usagef("%v", err)
 	}
 	return nil
