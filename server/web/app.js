@@ -356,7 +356,7 @@ async function graphSection(el, id) {
 
   // Only the root and the most downloaded nodes carry a label; hovering names the others.
   const nodeData = (n, depth, top = false) => ({ id: n.id, label: top ? n.id + (n.hidden_children ? ` (+${fmt(n.hidden_children)})` : '') : '',
-    downloads: n.downloads, depth, top, hidden: n.hidden_children, root: n.id === id ? 1 : 0, size: 12 + 6 * Math.log10(1 + n.downloads) });
+    downloads: n.downloads, depth, top, hidden: n.hidden_children, root: n.id === id ? 1 : 0, size: 12 + 6 * Math.log10(1 + Math.max(0, n.downloads || 0)) }); // a database written before downloads were clamped may hold negatives
   const topOf = (nodes) => new Set([id, ...[...nodes].sort((a, b) => b.downloads - a.downloads).slice(0, 8).map((n) => n.id)]);
   const edgeData = (e) => ({ id: `${e.parent}>${e.child}>${e.relation}`, source: e.parent, target: e.child, rel: e.relation || 'plain' });
   // Force-directed up to 300 nodes, else rings by depth around the root (instant at 1,000);
