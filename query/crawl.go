@@ -254,6 +254,10 @@ var (
 	ErrQueueFull = errors.New("the crawl queue is full; try again when a crawl has finished")
 	// ErrBusy: a crawl runs or waits already (a scheduled tick is skipped).
 	ErrBusy = errors.New("a crawl is already running or queued")
+	// ErrNoSuchCrawl: Cancel of an id the queue never gave.
+	ErrNoSuchCrawl = errors.New("no such crawl")
+	// ErrCrawlEnded: Cancel of a crawl that has ended already.
+	ErrCrawlEnded = errors.New("the crawl has ended already")
 )
 
 // Queued is a crawl waiting or running.
@@ -265,17 +269,19 @@ type Queued struct {
 // Progress is the running crawl as GET /api/v1/crawl shows it.
 type Progress struct {
 	Queued
-	Started        time.Time `json:"started"`
-	Run            uint64    `json:"run,omitempty"`
-	RunMode        string    `json:"run_mode,omitempty"` // walk or scan, once planned
-	Models         int64     `json:"models"`
-	Edges          int64     `json:"edges"`
-	Pages          int64     `json:"pages"`
-	Requests       int64     `json:"requests"`
-	Throttled      int64     `json:"throttled"`
-	QuotaRemaining int       `json:"quota_remaining"` // -1: unknown
-	Quota          int       `json:"quota"`           // -1: unknown
-	Rate           float64   `json:"rate"`            // requests per second so far
+	Started time.Time `json:"started"`
+	// Canceling: Cancel was asked; the crawl stops at its next commit.
+	Canceling      bool    `json:"canceling,omitempty"`
+	Run            uint64  `json:"run,omitempty"`
+	RunMode        string  `json:"run_mode,omitempty"` // walk or scan, once planned
+	Models         int64   `json:"models"`
+	Edges          int64   `json:"edges"`
+	Pages          int64   `json:"pages"`
+	Requests       int64   `json:"requests"`
+	Throttled      int64   `json:"throttled"`
+	QuotaRemaining int     `json:"quota_remaining"` // -1: unknown
+	Quota          int     `json:"quota"`           // -1: unknown
+	Rate           float64 `json:"rate"`            // requests per second so far
 }
 
 // Outcome is how a queued crawl ended.
@@ -284,6 +290,9 @@ type Outcome struct {
 	Run      uint64 `json:"run,omitempty"` // 0: it ended before recording a run
 	Complete bool   `json:"complete"`
 	Stopped  bool   `json:"stopped,omitempty"` // the queue was closed; the next start resumes it
+	// Canceled: Cancel stopped it, queued (it never ran) or running (it
+	// stopped at a commit, its position saved: the same crawl resumes it).
+	Canceled bool   `json:"canceled,omitempty"`
 	Skipped  string `json:"skipped,omitempty"` // seeds skipped (not on the Hub, gated, failing) by a crawl that completed
 	// Error says why the crawl did not complete; a walk none of whose
 	// seeds could be fetched has "nothing crawled: " and the seeds' errors.
@@ -336,6 +345,7 @@ type CrawlQueue struct {
 	running  *Progress
 	outcomes []Outcome // newest last
 	next     int
+	stop     context.CancelFunc // stops the running crawl (Cancel)
 	wake     chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -360,21 +370,38 @@ func (e *Engine) StartQueue(ctx context.Context, o QueueOptions) *CrawlQueue {
 
 // Enqueue queues a crawl and returns its queue entry's id, or ErrQueueFull,
 // or ErrBusy when skipIfBusy and a crawl runs or waits already. A request
-// that is not valid is ErrInvalid.
+// that is not valid is ErrInvalid. A crawl the same as one queued or
+// running (SameCrawl) is not queued twice: Enqueue returns that one's id.
 func (c *CrawlQueue) Enqueue(r CrawlRequest, skipIfBusy bool) (int, error) {
+	id, _, err := c.Submit(r, skipIfBusy)
+	return id, err
+}
+
+// Submit is Enqueue, and says whether r was merged: the same crawl
+// (SameCrawl) is queued or running, not being canceled, and id is that
+// one's; nothing was queued. A merge needs no room in the queue.
+func (c *CrawlQueue) Submit(r CrawlRequest, skipIfBusy bool) (id int, merged bool, err error) {
 	if err := CheckCrawl(r); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctx.Err() != nil {
-		return 0, errors.New("the crawl queue is closed (the process is stopping)")
+		return 0, false, errors.New("the crawl queue is closed (the process is stopping)")
 	}
 	if skipIfBusy && (c.running != nil || len(c.queue) > 0) {
-		return 0, ErrBusy
+		return 0, false, ErrBusy
+	}
+	if p := c.running; p != nil && !p.Canceling && SameCrawl(p.CrawlRequest, r) {
+		return p.ID, true, nil
+	}
+	for _, q := range c.queue {
+		if SameCrawl(q.CrawlRequest, r) {
+			return q.ID, true, nil
+		}
 	}
 	if len(c.queue) >= c.o.Size {
-		return 0, ErrQueueFull
+		return 0, false, ErrQueueFull
 	}
 	c.next++
 	c.queue = append(c.queue, Queued{ID: c.next, CrawlRequest: r})
@@ -382,7 +409,84 @@ func (c *CrawlQueue) Enqueue(r CrawlRequest, skipIfBusy bool) (int, error) {
 	case c.wake <- struct{}{}:
 	default:
 	}
-	return c.next, nil
+	return c.next, false, nil
+}
+
+// SameCrawl reports whether two valid requests ask for the same crawl:
+// the same seeds, in any order, each once, comma lists taken apart and
+// spaces trimmed, and the same options once defaults are filled in (mode
+// auto, depth -1, snapshot_min 100). Letter case counts: seeds are
+// compared as written.
+func SameCrawl(a, b CrawlRequest) bool { return a.normal() == b.normal() }
+
+// crawlKey is a request with its defaults filled in and its seeds as one
+// sorted, duplicate-free list: comparable.
+type crawlKey struct {
+	seeds                  string
+	all, full, restart     bool
+	mode                   string
+	depth, snapshotMinimum int
+}
+
+func (r CrawlRequest) normal() crawlKey {
+	var seeds []string
+	for _, s := range r.Seeds {
+		for part := range strings.SplitSeq(s, ",") {
+			seeds = append(seeds, strings.TrimSpace(part))
+		}
+	}
+	slices.Sort(seeds)
+	k := crawlKey{seeds: strings.Join(slices.Compact(seeds), ","), all: r.All, full: r.Full, restart: r.Restart,
+		mode: r.Mode, depth: -1, snapshotMinimum: r.SnapshotMin}
+	if k.mode == "" {
+		k.mode = "auto"
+	}
+	if r.Depth != nil {
+		k.depth = *r.Depth
+	}
+	if k.snapshotMinimum <= 0 {
+		k.snapshotMinimum = defaultSnapshotMin
+	}
+	return k
+}
+
+// defaultSnapshotMin is the crawler's snapshot_min when a request says 0.
+const defaultSnapshotMin = 100
+
+// Cancel cancels crawl id. A queued crawl leaves the queue and never runs
+// (running is false); a running one stops at its next commit with its
+// position saved, as when the server stops: the same crawl resumes it,
+// another needs restart (running is true; Cancel does not wait). Either
+// is listed among the finished as canceled. An id this queue never gave
+// is ErrNoSuchCrawl; a crawl that has ended, ErrCrawlEnded. Canceling a
+// crawl being canceled is no error.
+func (c *CrawlQueue) Cancel(id int) (running bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.running; p != nil && p.ID == id {
+		p.Canceling = true
+		c.stop()
+		return true, nil
+	}
+	for i, q := range c.queue {
+		if q.ID == id {
+			c.queue = slices.Delete(c.queue, i, i+1)
+			c.finish(Outcome{ID: id, Canceled: true, Error: "canceled before it ran", Finished: time.Now().UTC()})
+			return false, nil
+		}
+	}
+	if id < 1 || id > c.next {
+		return false, fmt.Errorf("%w: %d (this server's crawls are numbered 1 to %d since it started)", ErrNoSuchCrawl, id, c.next)
+	}
+	return false, fmt.Errorf("%w: crawl %d is neither queued nor running", ErrCrawlEnded, id)
+}
+
+// finish records an outcome; c.mu is held.
+func (c *CrawlQueue) finish(out Outcome) {
+	c.outcomes = append(c.outcomes, out)
+	if len(c.outcomes) > keptOutcomes {
+		c.outcomes = c.outcomes[len(c.outcomes)-keptOutcomes:]
+	}
 }
 
 func (c *CrawlQueue) work() {
@@ -402,14 +506,14 @@ func (c *CrawlQueue) work() {
 			q := c.queue[0]
 			c.queue = c.queue[1:]
 			c.running = &Progress{Queued: q, Started: time.Now().UTC(), QuotaRemaining: -1, Quota: -1}
+			ctx, stop := context.WithCancel(c.ctx)
+			c.stop = stop
 			c.mu.Unlock()
-			out := c.run(q)
+			out := c.run(ctx, q)
+			stop()
 			c.mu.Lock()
-			c.running = nil
-			c.outcomes = append(c.outcomes, out)
-			if len(c.outcomes) > keptOutcomes {
-				c.outcomes = c.outcomes[len(c.outcomes)-keptOutcomes:]
-			}
+			c.running, c.stop = nil, nil
+			c.finish(out)
 			c.mu.Unlock()
 			if c.o.Finished != nil {
 				c.o.Finished(out)
@@ -418,8 +522,8 @@ func (c *CrawlQueue) work() {
 	}
 }
 
-// run runs one queued crawl.
-func (c *CrawlQueue) run(q Queued) Outcome {
+// run runs one queued crawl; ending ctx cancels it.
+func (c *CrawlQueue) run(ctx context.Context, q Queued) Outcome {
 	out := Outcome{ID: q.ID}
 	log := c.o.Log.With("crawl", q.ID)
 	// Progress comes from the crawler's goroutines, not always in order:
@@ -466,9 +570,10 @@ func (c *CrawlQueue) run(q Queued) Outcome {
 	}
 	log.Info("crawl started", "seeds", q.Seeds, "all", q.All, "mode", q.Mode)
 	start := time.Now()
-	stats, err := c.e.Crawl(c.ctx, c.o.Hub, q.CrawlRequest, watch)
+	stats, err := c.e.Crawl(ctx, c.o.Hub, q.CrawlRequest, watch)
 	c.mu.Lock()
 	count(stats)
+	canceled := c.running.Canceling && c.ctx.Err() == nil
 	c.mu.Unlock()
 	out.Seconds = time.Since(start).Seconds()
 	out.Run, out.Finished = stats.Run.ID, time.Now().UTC()
@@ -489,6 +594,9 @@ func (c *CrawlQueue) run(q Queued) Outcome {
 		out.Succeeded = err == nil || len(seedErr.Errs) < len(q.Seeds)
 		log.Info("crawl finished", "run", stats.Run.ID, "models", stats.Models, "edges", stats.Edges, "requests", stats.Requests,
 			"seconds", out.Seconds)
+	case errors.Is(err, context.Canceled) && canceled:
+		out.Canceled, out.Error = true, "canceled; its position is saved: the same crawl resumes it (another needs restart)"
+		log.Info("crawl canceled; its position is saved", "run", stats.Run.ID)
 	case errors.Is(err, context.Canceled):
 		out.Stopped, out.Error = true, "stopped with the server; the next start resumes it"
 		log.Info("crawl stopped; its position is saved and the next start resumes it", "run", stats.Run.ID)

@@ -233,6 +233,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/export/plan", s.exportPlan)
 	mux.HandleFunc("GET /api/v1/crawl", s.crawlStatus)
 	mux.HandleFunc("POST /api/v1/crawl", s.requireToken(s.crawlPost))
+	mux.HandleFunc("DELETE /api/v1/crawl/{id}", s.requireToken(s.crawlDelete))
+	mux.HandleFunc("/api/v1/crawl/{id}", crawlOther)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.q.Ready(); err != nil {
@@ -697,9 +699,13 @@ func (s *Server) crawlPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badParam("body", fmt.Sprintf("must be one JSON crawl request {\"seeds\":[…],\"mode\":\"auto\",\"depth\":-1} or {\"all\":true}: %v", err)))
 		return
 	}
-	id, err := s.crawls.Enqueue(req, false)
+	id, merged, err := s.crawls.Submit(req, false)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if merged { // the same crawl is queued or running: follow that one
+		writeJSON(w, http.StatusOK, map[string]any{"queued": id, "merged": true})
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"queued": id})

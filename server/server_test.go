@@ -206,8 +206,8 @@ func TestCrawlQueue(t *testing.T) {
 	// A crawl runs; a second waits; a third finds the queue full.
 	hub.World.Add(hubtest.Model{ID: "new/child", Tags: hubtest.ParentTags(hubtest.Parent{ID: "a/ft", Relation: "adapter"})})
 	codes := []int{}
-	for range 3 {
-		status, _ := post(t, url, "s3cret-s3cret-s3cret", `{"seeds":["`+root+`"],"mode":"walk"}`)
+	for depth := range 3 { // three crawls (the same crawl thrice would be merged into one)
+		status, _ := post(t, url, "s3cret-s3cret-s3cret", fmt.Sprintf(`{"seeds":["%s"],"mode":"walk","depth":%d}`, root, 10+depth))
 		codes = append(codes, status)
 	}
 	if codes[0] != 202 || codes[len(codes)-1] != 409 {
