@@ -102,6 +102,9 @@ type Config struct {
 	// own client uses 10 s): it is retried like a dropped connection, at
 	// once rather than at AttemptTimeout. Negative: no stall timeout.
 	StallTimeout time.Duration
+	// DialContext, if set, opens the connections to the Hub in place of a
+	// net.Dialer (tests: a host that does not resolve, without DNS).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // EndpointFromEnv returns $HF_ENDPOINT or DefaultEndpoint.
@@ -196,6 +199,7 @@ type authTransport struct {
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	trace := &httptrace.ClientTrace{WroteHeaders: func() { t.requests.Add(1) }}
 	req = req.Clone(httptrace.WithClientTrace(req.Context(), trace))
+	contact  *firstContact // told of every answer (nil: not watched)
 	req.Header.Del("Authorization")
 	if t.token != "" && sameOrigin(req.URL, t.endpoint) {
 		req.Header.Set("Authorization", "Bearer "+t.token)
@@ -206,6 +210,9 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+	if err == nil && t.contact != nil {
+		t.contact.answered.Store(true)
+	}
 
 // hubClient is the one HTTP stack a Walker sends every request through (the
 // planner's, the walk's and the scan's), so that they share the pacer and
@@ -217,23 +224,30 @@ type hubClient struct {
 }
 
 func newHubClient(cfg Config, endpoint *url.URL) *hubClient {
-	h := &hubClient{}
-	h.transport, h.pace = newTransport(cfg, endpoint, &h.requests, &h.tooMany, &h.retries)
+	h := &hubClient{contact: &firstContact{endpoint: endpoint.Redacted()}}
+	h.transport, h.pace = newTransport(cfg, endpoint, &h.requests, &h.tooMany, &h.retries, h.contact)
+	contact                    *firstContact
 	return h
 }
 
-// newTransport builds the retrying, paced transport that colly uses.
-func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *atomic.Int64) (http.RoundTripper, *pacer) {
+// newTransport builds the retrying, paced transport that colly uses. With
+// contact, failures to connect before the Hub has ever answered end in an
+// *UnreachableError after a few quick attempts (see firstContact).
+func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *atomic.Int64, contact *firstContact) (http.RoundTripper, *pacer) {
+	dial := cfg.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dial,
 		MaxIdleConnsPerHost:   cfg.Parallel * 2,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ResponseHeaderTimeout: 120 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
-	pace := newPacer(cfg.Rate, cfg.Parallel, cfg.AttemptTimeout, cfg.MaxBodySize, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests, tooMany: tooMany})
+	pace := newPacer(cfg.Rate, cfg.Parallel, cfg.AttemptTimeout, cfg.MaxBodySize, &authTransport{endpoint: endpoint, token: cfg.Token, next: base, requests: requests, tooMany: tooMany, contact: contact})
 	pace.stall = max(cfg.StallTimeout, 0)
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
@@ -252,6 +266,10 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *ato
 		if attempt > 0 && retries != nil {
 			retries.Add(1)
 		}
+	if contact != nil {
+		rc.CheckRetry = contact.retryPolicy
+		rc.Backoff = contact.backoff(rc.Backoff)
+	}
 	}
 	return &retryablehttp.RoundTripper{Client: rc}, pace
 }
@@ -389,3 +407,8 @@ var ErrNotFound = errors.New("model not found on the Hub")
 
 // ErrBadToken: the Hub rejected the token.
 var ErrBadToken = errors.New("the Hub rejected the token (HF_TOKEN)")
+// ErrUnreachable: the Hub's endpoint could not be reached at all (its name
+// does not resolve, the connection is refused, TLS fails) before it ever
+// answered; the error is an *UnreachableError naming the endpoint.
+var ErrUnreachable = errors.New("cannot reach the Hub")
+

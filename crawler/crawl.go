@@ -53,8 +53,29 @@ type Request struct {
 // count in the stats. Errors are those of Walk and Scan; a scan also
 // returns a *SeedError for seeds it did not list, a walk whose every seed
 // failed returns ErrNothingCrawled wrapping its *SeedError, and patterns
-// matching nothing ErrNoMatch (before anything is recorded or stored).
+// matching nothing ErrNoMatch (before anything is recorded or stored). A
+// Hub that could not be reached before it ever answered is an
+// *UnreachableError (ErrUnreachable), returned as it is (one line, without
+// the request it stopped) after a few quick attempts; such a crawl records
+// no run.
 func (w *Walker) Crawl(ctx context.Context, req Request) (Stats, error) {
+	stats, err := w.crawl(ctx, req)
+	return stats, bareUnreachable(err)
+}
+
+// bareUnreachable returns the *UnreachableError that err wraps, else err:
+// what wraps it (the request, the seed, the listing) says nothing more.
+// An error joined with others is kept whole.
+func bareUnreachable(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if u, ok := e.(*UnreachableError); ok {
+			return u
+		}
+	}
+	return err
+}
+
+func (w *Walker) crawl(ctx context.Context, req Request) (Stats, error) {
 	since := w.crawlStart()
 	mode := req.Mode
 	if mode == "" {

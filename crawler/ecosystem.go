@@ -162,10 +162,14 @@ func (w *Walker) getPage(ctx context.Context, u string, decode func(body []byte)
 		req.Header.Set("Accept", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
-			if ctx.Err() != nil {
+			var unreachable *UnreachableError
+			switch {
+			case ctx.Err() != nil:
 				return nil, context.Cause(ctx)
+			case errors.As(err, &unreachable):
+				return nil, unreachable
 			}
-			last = fmt.Errorf("GET %s: %w", redact(u), err)
+			last = fmt.Errorf("GET %s: %w", bareURL(u), unwrapURLError(err))
 			continue
 		}
 		body, err := readLimited(resp.Body, w.cfg.MaxBodySize)

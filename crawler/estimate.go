@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -27,7 +28,11 @@ func (w *Walker) ChildrenCount(ctx context.Context, id graph.ModelID) (int, erro
 	req.Header.Set("User-Agent", userAgent())
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("estimate family of %s: %w", id, err)
+		var unreachable *UnreachableError
+		if errors.As(err, &unreachable) {
+			return 0, unreachable
+		}
+		return 0, fmt.Errorf("estimate family of %s: %w", id, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	body, err := readLimited(resp.Body, w.cfg.MaxBodySize)

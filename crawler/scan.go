@@ -500,6 +500,8 @@ func (w *Walker) PlanCrawl(ctx context.Context, seeds []graph.ModelID) (Plan, er
 		case err == nil:
 		case ctx.Err() != nil:
 			return p, context.Cause(ctx)
+		case errors.Is(err, ErrUnreachable):
+			return p, err // the crawl would fail alike: say so now
 		case errors.Is(err, ErrNotFound):
 			children = 0 // an unknown seed costs its one request; the crawl will name it
 		default:

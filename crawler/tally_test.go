@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -159,13 +160,15 @@ func TestIncrementalScanCountsWhatItListed(t *testing.T) {
 func TestUnfinishedCrawlWithoutProgressIsAbandoned(t *testing.T) {
 	srv := hubtest.NewServer(smallWorld())
 	defer srv.Close()
-	dead := httptest.NewServer(nil)
-	dead.Close() // a wrong endpoint: nothing listens there
+	// A wrong endpoint that answers, but never a page (one nothing
+	// listens on records no crawl at all: see TestUnreachableHubFailsFast).
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer dead.Close()
 	tests := []struct {
 		name  string
 		first func(t *testing.T, st *store.Store) error
 	}{
-		{"scan of a wrong endpoint", func(t *testing.T, st *store.Store) error {
+		{"scan of a wrong endpoint that answers", func(t *testing.T, st *store.Store) error {
 			_, err := walker(t, crawler.Config{Endpoint: dead.URL, MaxRetries: 1}, st).Scan(context.Background(), crawler.ScanOptions{})
 			return err
 		}},

@@ -300,6 +300,7 @@ func (wk *walk) commitTx(fn func(tx Tx) error, last bool) error {
 		delta = Tally{} // fn may run again
 		wk.enqueued = 0
 		tx.Run().Requests = requests
+		tx.Run().Stopped = "" // this attempt goes on (or, at finish, ends the run)
 		if err := fn(tx); err != nil || last {
 			return err
 		}
@@ -333,8 +334,13 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 		err = context.Cause(wk.ctx)
 	}
 	if err != nil {
-		// Save the request count; a failure to is said, with the crawl's.
-		if cerr := wk.commitPage(func(Tx) error { return nil }); cerr != nil {
+		// Save the request count and why the attempt stopped; a failure
+		// to is said, with the crawl's.
+		stopped := graph.RunFailed
+		if errors.Is(err, context.Canceled) { // the crawl's context, not a failure's cancel (wk.fail)
+			stopped = graph.RunCanceled
+		}
+		if cerr := wk.commitPage(func(tx Tx) error { tx.Run().Stopped = stopped; return nil }); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("saving the run's request count: %w", cerr))
 		}
 		return wk.snapshot(), err

@@ -36,6 +36,33 @@ type Run struct {
 	// Bulk: a scan into an empty database (no models, no earlier run),
 	// which the store writes without reading first.
 	Bulk bool `json:"bulk,omitempty"`
+	// Stopped says why the run's last attempt ended before it finished:
+	// "canceled" (interrupted: its place is saved to resume) or "failed";
+	// "" while it runs, once it finished, and in records written before
+	// the field (an attempt that resumes clears it).
+	Stopped string `json:"stopped,omitempty"`
+}
+
+// Run statuses, as Status reports them.
+const (
+	RunFinished   = "finished"   // ended, every seed crawled
+	RunFailed     = "failed"     // ended without completing, or its last attempt failed
+	RunCanceled   = "canceled"   // its last attempt was interrupted; resumable
+	RunUnfinished = "unfinished" // running, or stopped with no word (killed, or recorded before Stopped)
+)
+
+// Status says how the run ended: RunFinished, RunFailed, RunCanceled or
+// RunUnfinished.
+func (r *Run) Status() string {
+	switch {
+	case !r.Finished.IsZero() && r.Complete:
+		return RunFinished
+	case !r.Finished.IsZero():
+		return RunFailed
+	case r.Stopped == RunCanceled || r.Stopped == RunFailed:
+		return r.Stopped
+	}
+	return RunUnfinished
 }
 
 // Ended returns when the run finished, or when it started if it did not
