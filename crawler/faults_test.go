@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hflineage/hflineage/crawler"
@@ -64,47 +65,47 @@ func TestRateLimitedCrawl(t *testing.T) {
 	if requests <= 2*quota {
 		quota = max(4, (requests+2)/3)
 	}
-	srv := hubtest.NewUnstartedServer(world)
-	srv.Quota, srv.Window = quota, 2*time.Second
-	srv.Start()
-	defer srv.Close()
-	st := memStore(t)
-	start := time.Now()
-	stats, err := walker(t, crawler.Config{Endpoint: srv.URL}, st).Walk(context.Background(), []graph.ModelID{graph.ModelID(root)}, crawler.Options{Depth: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	if got := count(t, st, root); got != want {
-		t.Errorf("count = %+v, want %+v", got, want)
-	}
-	// The best possible time: every full window used to the last request.
-	best := time.Duration((stats.Requests-1)/int64(quota)) * 2 * time.Second
-	t.Logf("quota %d/2s: %d requests, %d 429s, %.2fs (best possible %.2fs, ratio %.2f)",
-		quota, stats.Requests, srv.TooManyRequests(), elapsed.Seconds(), best.Seconds(), elapsed.Seconds()/best.Seconds())
-	if n := srv.TooManyRequests(); n > 5 {
-		t.Errorf("%d 429s; the pacer should keep under the quota", n)
-	}
+	// In a synctest bubble on an in-memory network the windows pass on a
+	// fake clock: no real time, and the same schedule however busy the
+	// machine is.
+	synctest.Test(t, func(t *testing.T) {
+		srv := &hubtest.Server{World: world, Quota: quota, Window: 2 * time.Second, Delay: hubLatency}
+		st := memStore(t)
+		start := time.Now()
+		stats, err := walker(t, servePipe(t, srv, crawler.Config{}), st).Walk(context.Background(), []graph.ModelID{graph.ModelID(root)}, crawler.Options{Depth: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		if got := count(t, st, root); got != want {
+			t.Errorf("count = %+v, want %+v", got, want)
+		}
+		// The best possible time: every full window used to the last request.
+		best := time.Duration((stats.Requests-1)/int64(quota)) * 2 * time.Second
+		t.Logf("quota %d/2s: %d requests, %d 429s, %.2fs (best possible %.2fs, ratio %.2f)",
+			quota, stats.Requests, srv.TooManyRequests(), elapsed.Seconds(), best.Seconds(), elapsed.Seconds()/best.Seconds())
+		if n := srv.TooManyRequests(); n > 5 {
+			t.Errorf("%d 429s; the pacer should keep under the quota", n)
+		}
+	})
 }
 
 func TestRetryAfterWithoutRateLimitHeaders(t *testing.T) {
-	srv := hubtest.NewUnstartedServer(smallWorld())
-	srv.Quota, srv.Window = 10, time.Second
-	srv.NoRateLimitHeaders, srv.RetryAfter = true, true
-	srv.Start()
-	defer srv.Close()
-	st := memStore(t)
-	fast := crawler.Rate{N: 1000, Per: time.Second}
-	_, err := walker(t, crawler.Config{Endpoint: srv.URL, Rate: &fast}, st).Walk(context.Background(), []graph.ModelID{"meta-llama/Llama-3.1-8B"}, crawler.Options{Depth: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := count(t, st, "meta-llama/Llama-3.1-8B"); c.Descendants.Total != 12 {
-		t.Errorf("count after 429s: %+v", c)
-	}
-	if srv.TooManyRequests() == 0 {
-		t.Error("the test drew no 429: it tests nothing")
-	}
+	synctest.Test(t, func(t *testing.T) { // the 1 s windows pass on the bubble's fake clock
+		srv := &hubtest.Server{World: smallWorld(), Quota: 10, Window: time.Second, NoRateLimitHeaders: true, RetryAfter: true}
+		st := memStore(t)
+		fast := crawler.Rate{N: 1000, Per: time.Second}
+		_, err := walker(t, servePipe(t, srv, crawler.Config{Rate: &fast}), st).Walk(context.Background(), []graph.ModelID{"meta-llama/Llama-3.1-8B"}, crawler.Options{Depth: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := count(t, st, "meta-llama/Llama-3.1-8B"); c.Descendants.Total != 12 {
+			t.Errorf("count after 429s: %+v", c)
+		}
+		if srv.TooManyRequests() == 0 {
+			t.Error("the test drew no 429: it tests nothing")
+		}
+	})
 }
 
 func TestFaults(t *testing.T) {

@@ -292,7 +292,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(rec, http.StatusUnauthorized, "", "Invalid credentials in Authorization header")
 		return
 	case Slow:
-		time.Sleep(300 * time.Millisecond)
+		// A client that gives up meanwhile is not answered (nor waited for:
+		// a test on a fake clock ends without this handler still asleep).
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
 	case Garbage:
 		rec.Header().Set("Content-Type", "text/html")
 		rec.WriteHeader(http.StatusOK)
