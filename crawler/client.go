@@ -194,25 +194,25 @@ type authTransport struct {
 	next     http.RoundTripper
 	requests *atomic.Int64
 	tooMany  *atomic.Int64 // 429 answers
+	contact  *firstContact // told of every answer (nil: not watched)
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	trace := &httptrace.ClientTrace{WroteHeaders: func() { t.requests.Add(1) }}
 	req = req.Clone(httptrace.WithClientTrace(req.Context(), trace))
-	contact  *firstContact // told of every answer (nil: not watched)
 	req.Header.Del("Authorization")
 	if t.token != "" && sameOrigin(req.URL, t.endpoint) {
 		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
 	resp, err := t.next.RoundTrip(req)
+	if err == nil && t.contact != nil {
+		t.contact.answered.Store(true)
+	}
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests && t.tooMany != nil {
 		t.tooMany.Add(1)
 	}
 	return resp, err
 }
-	if err == nil && t.contact != nil {
-		t.contact.answered.Store(true)
-	}
 
 // hubClient is the one HTTP stack a Walker sends every request through (the
 // planner's, the walk's and the scan's), so that they share the pacer and
@@ -221,12 +221,12 @@ type hubClient struct {
 	transport                  http.RoundTripper
 	pace                       *pacer
 	requests, tooMany, retries atomic.Int64
+	contact                    *firstContact
 }
 
 func newHubClient(cfg Config, endpoint *url.URL) *hubClient {
 	h := &hubClient{contact: &firstContact{endpoint: endpoint.Redacted()}}
 	h.transport, h.pace = newTransport(cfg, endpoint, &h.requests, &h.tooMany, &h.retries, h.contact)
-	contact                    *firstContact
 	return h
 }
 
@@ -261,15 +261,15 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *ato
 	rc.RetryWaitMax = cfg.MaxWait
 	rc.CheckRetry = retryPolicy
 	rc.Backoff = backoff(cfg.MaxWait, pace)
+	if contact != nil {
+		rc.CheckRetry = contact.retryPolicy
+		rc.Backoff = contact.backoff(rc.Backoff)
+	}
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	rc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, attempt int) {
 		if attempt > 0 && retries != nil {
 			retries.Add(1)
 		}
-	if contact != nil {
-		rc.CheckRetry = contact.retryPolicy
-		rc.Backoff = contact.backoff(rc.Backoff)
-	}
 	}
 	return &retryablehttp.RoundTripper{Client: rc}, pace
 }
@@ -405,10 +405,10 @@ func (e *HTTPError) Error() string {
 // and not visible with these credentials: the Hub answers these alike).
 var ErrNotFound = errors.New("model not found on the Hub")
 
-// ErrBadToken: the Hub rejected the token.
-var ErrBadToken = errors.New("the Hub rejected the token (HF_TOKEN)")
 // ErrUnreachable: the Hub's endpoint could not be reached at all (its name
 // does not resolve, the connection is refused, TLS fails) before it ever
 // answered; the error is an *UnreachableError naming the endpoint.
 var ErrUnreachable = errors.New("cannot reach the Hub")
 
+// ErrBadToken: the Hub rejected the token.
+var ErrBadToken = errors.New("the Hub rejected the token (HF_TOKEN)")

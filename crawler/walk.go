@@ -333,6 +333,9 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 	if err == nil {
 		err = context.Cause(wk.ctx)
 	}
+	if errors.Is(err, ErrUnreachable) && !wk.stats.Resumed {
+		return wk.unreached(err)
+	}
 	if err != nil {
 		// Save the request count and why the attempt stopped; a failure
 		// to is said, with the crawl's.
@@ -390,6 +393,38 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 		wk.warn("clear", fmt.Sprintf("the crawl finished, but dropping what is left of its queue failed (the next crawl will): %v", err))
 	}
 	return wk.snapshot(), seedErr
+}
+
+// unreached ends a new crawl that never reached the Hub (err is its
+// *UnreachableError): nothing was fetched, so its run is discarded and its
+// job cleared, as if it had never started; a sink that cannot discard
+// keeps both, with the request count, as any failed attempt does.
+func (wk *walk) unreached(err error) (Stats, error) {
+	discarded := false
+	cerr := wk.commitTx(func(tx Tx) error {
+		discarded = false
+		d, ok := tx.(RunDiscarder)
+		if !ok {
+			return nil
+		}
+		var err error
+		if discarded, err = d.DiscardRun(); err != nil || !discarded {
+			return err
+		}
+		return tx.ClearCrawl()
+	}, true)
+	if cerr != nil {
+		return wk.snapshot(), errors.Join(err, fmt.Errorf("dropping the run of a crawl that never reached the Hub: %w", cerr))
+	}
+	if discarded {
+		wk.commit.Lock()
+		wk.run.ID = 0
+		wk.commit.Unlock()
+		if cerr := wk.sink.ClearCrawl(); cerr != nil {
+			return wk.snapshot(), errors.Join(err, fmt.Errorf("clearing the crawl that never reached the Hub: %w", cerr))
+		}
+	}
+	return wk.snapshot(), err
 }
 
 // prepare starts a new crawl job and its run, or checks that the unfinished
@@ -657,10 +692,16 @@ func (wk *walk) onError(r *colly.Response, err error) {
 		wk.release(rq)
 		return
 	}
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		wk.fail(unreachable) // every request would fail alike
+		wk.release(rq)
+		return
+	}
 	// The transport has already retried connection failures; what reaches
 	// here also includes bodies cut off mid-way, worth another try.
 	wk.retryOr(rq, !errors.Is(err, errRedirect), func() {
-		err := fmt.Errorf("GET %s: %w", redact(rq.url), err)
+		err := fmt.Errorf("GET %s: %w", bareURL(rq.url), unwrapURLError(err))
 		switch rq.kind {
 		case "seed":
 			wk.skipSeed(rq, err)
@@ -677,6 +718,23 @@ func redact(u string) string {
 		return p.Redacted()
 	}
 	return u
+}
+
+// bareURL is u for an error message: without credentials or query (an
+// expand[] list, a cursor: long, and said by the message's context).
+func bareURL(u string) string {
+	u, _, _ = strings.Cut(redact(u), "?")
+	return u
+}
+
+// unwrapURLError drops the *url.Error around err, which names the URL
+// again, query and all.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func (wk *walk) onResponse(r *colly.Response) {
@@ -784,10 +842,7 @@ func (wk *walk) retryOr(rq *request, retryable bool, giveUp func()) {
 // one was sent (tokenSent): without one, "Invalid credentials" is the Hub's
 // way of saying the repo is private, gated or missing.
 func statusError(r *colly.Response, rq *request, tokenSent bool) error {
-	he := &HTTPError{URL: redact(rq.url), Status: r.StatusCode}
-	if rq.kind == "seed" || rq.kind == "lookup" {
-		he.URL, _, _ = strings.Cut(he.URL, "?") // the expand[] list says nothing
-	}
+	he := &HTTPError{URL: bareURL(rq.url), Status: r.StatusCode}
 	if r.Headers != nil {
 		he.Code = r.Headers.Get("X-Error-Code")
 		he.Message = r.Headers.Get("X-Error-Message")

@@ -38,6 +38,12 @@ var ErrNothingCrawled = crawler.ErrNothingCrawled
 // its organisation has none); nothing was crawled or recorded.
 var ErrNoHubMatch = crawler.ErrNoMatch
 
+// ErrUnreachable: a crawl could not reach the Hub at all before it ever
+// answered (a name that does not resolve, a refused connection, TLS that
+// fails); the error's one line names the endpoint and the cause, and no
+// run was recorded.
+var ErrUnreachable = crawler.ErrUnreachable
+
 // Version is hflineage's version, as the Hub sees it in the User-Agent.
 func Version() string { return crawler.Version }
 

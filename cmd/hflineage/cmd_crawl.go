@@ -186,7 +186,9 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 				names[i] = graph.ModelID(s)
 			}
 			stats, err = crawlViaServer(ctx, r, f, names, stderr)
-			fmt.Fprintln(stderr, summaryLine(stats, err))
+			if !errors.Is(err, query.ErrUnreachable) {
+				fmt.Fprintln(stderr, summaryLine(stats, err))
+			}
 			return stats, err
 		}
 	}
@@ -205,7 +207,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 		Warn:     func(s string) { bar.println("warning: " + s) },
 	})
 	bar.finish()
-	if errors.Is(err, query.ErrNoHubMatch) {
+	if errors.Is(err, query.ErrNoHubMatch) || errors.Is(err, query.ErrUnreachable) {
 		return stats, err // nothing was crawled or recorded: the error's line says it all
 	}
 	fmt.Fprintln(stderr, summaryLine(stats, err))

@@ -290,6 +290,12 @@ func (r *remote) Write(ctx context.Context, s query.Selection, w io.Writer) (que
 	return x, nil
 }
 
+// unreachableError is a crawl's query.ErrUnreachable as the server said it.
+type unreachableError struct{ msg string }
+
+func (e *unreachableError) Error() string { return e.msg }
+func (e *unreachableError) Unwrap() error { return query.ErrUnreachable }
+
 // crawlViaServer asks the server holding the database to run the crawl,
 // follows its progress and returns its outcome when it ends. The server
 // crawls with its own Hub settings: --endpoint, --parallel, --rate and
@@ -363,6 +369,9 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 				return stats, fmt.Errorf("%w: %w", query.ErrNothingCrawled, &query.SeedError{Errs: map[string]error{"": errors.New(why)}})
 			}
 			switch {
+			case strings.HasPrefix(o.Error, "cannot reach "):
+				// The server never reached the Hub: the direct crawl's line.
+				return stats, &unreachableError{o.Error}
 			case o.Error != "":
 				return stats, fmt.Errorf("crawl %d on the server: %s", o.ID, o.Error)
 			case o.Skipped != "":
