@@ -14,9 +14,12 @@ import (
 )
 
 // expandFields are the model properties hflineage keeps; they are asked for
-// with expand[] so the Hub sends nothing else.
+// with expand[] so the Hub sends nothing else. Both endpoints accept
+// downloadsAllTime (hub-api.md lists it among a listing's expand fields);
+// a listing with full=true instead of expand[] does not carry it, and its
+// models are stored with their all-time downloads unknown.
 var expandFields = []string{
-	"author", "createdAt", "downloads", "gated", "lastModified",
+	"author", "createdAt", "downloads", "downloadsAllTime", "gated", "lastModified",
 	"library_name", "likes", "pipeline_tag", "tags",
 }
 
@@ -30,17 +33,19 @@ var ErrGated = errors.New("gated model, not visible with these credentials")
 
 // apiModel is one model as the Hub's /api/models endpoints describe it.
 type apiModel struct {
-	ID           string          `json:"id"`
-	ModelID      string          `json:"modelId"`
-	Author       string          `json:"author"`
-	Downloads    int64           `json:"downloads"`
-	Likes        int64           `json:"likes"`
-	CreatedAt    string          `json:"createdAt"`
-	LastModified string          `json:"lastModified"`
-	LibraryName  string          `json:"library_name"`
-	PipelineTag  string          `json:"pipeline_tag"`
-	Gated        json.RawMessage `json:"gated"`
-	Tags         []string        `json:"tags"`
+	ID        string `json:"id"`
+	ModelID   string `json:"modelId"`
+	Author    string `json:"author"`
+	Downloads int64  `json:"downloads"`
+	// DownloadsAllTime is nil when the answer has no downloadsAllTime.
+	DownloadsAllTime *int64          `json:"downloadsAllTime"`
+	Likes            int64           `json:"likes"`
+	CreatedAt        string          `json:"createdAt"`
+	LastModified     string          `json:"lastModified"`
+	LibraryName      string          `json:"library_name"`
+	PipelineTag      string          `json:"pipeline_tag"`
+	Gated            json.RawMessage `json:"gated"`
+	Tags             []string        `json:"tags"`
 }
 
 // DecodeModel decodes the body of GET /api/models/{id}. The model's id
@@ -137,6 +142,9 @@ func (a *apiModel) model() (graph.Model, error) {
 		PipelineTag: a.PipelineTag,
 		Tags:        a.Tags,
 		License:     graph.LicenseFromTags(a.Tags),
+	}
+	if a.DownloadsAllTime != nil {
+		m.DownloadsAllTime = graph.CountOf(*a.DownloadsAllTime)
 	}
 	if m.Author == "" {
 		m.Author = id.Author()

@@ -37,8 +37,12 @@ type NodeInfo struct {
 	License   string
 	Downloads int64
 	Likes     int64
-	Created   int64 // Unix seconds; 0 when unknown
-	Stub      bool
+	// DownloadsAllTime is Model.DownloadsAllTime's count, when
+	// HasDownloadsAllTime (two fields: the flag packs beside Stub).
+	DownloadsAllTime    int64
+	Created             int64 // Unix seconds; 0 when unknown
+	Stub                bool
+	HasDownloadsAllTime bool
 }
 
 // CreatedAt returns the creation time (zero when unknown).
@@ -49,9 +53,15 @@ func (n NodeInfo) CreatedAt() time.Time {
 	return time.Unix(n.Created, 0).UTC()
 }
 
+// AllTime returns the all-time downloads as a Model holds them.
+func (n NodeInfo) AllTime() OptionalCount {
+	return OptionalCount{N: n.DownloadsAllTime, Known: n.HasDownloadsAllTime}
+}
+
 // NodeInfoOf returns the attributes of m a NodeInfo keeps.
 func NodeInfoOf(m *Model) NodeInfo {
-	n := NodeInfo{Author: m.Author, License: m.License, Downloads: m.Downloads, Likes: m.Likes, Stub: m.Stub}
+	n := NodeInfo{Author: m.Author, License: m.License, Downloads: m.Downloads, Likes: m.Likes, Stub: m.Stub,
+		DownloadsAllTime: m.DownloadsAllTime.N, HasDownloadsAllTime: m.DownloadsAllTime.Known}
 	if !m.CreatedAt.IsZero() {
 		n.Created = m.CreatedAt.Unix()
 	}
@@ -64,6 +74,7 @@ func (g *Graph) Model(i int) Model {
 	if g.Nodes != nil {
 		n := g.Nodes[i]
 		m.Author, m.License, m.Downloads, m.Likes, m.CreatedAt, m.Stub = n.Author, n.License, n.Downloads, n.Likes, n.CreatedAt(), n.Stub
+		m.DownloadsAllTime = n.AllTime()
 	}
 	return m
 }

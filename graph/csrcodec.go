@@ -14,7 +14,7 @@ import (
 // The binary form of a Graph's topology (ids, edges, relations; no node
 // attributes), for caching the whole edge graph beside the database:
 //
-//	magic "HFLCSR3\n", uint64 tag (the caller's version), uint8 flags
+//	magic "HFLCSR4\n", uint64 tag (the caller's version), uint8 flags
 //	(1: ids strictly increasing), uint32 n, uint32 m
 //	uint32 total id bytes, ids concatenated, n uint32 id ends
 //	n+1 uint32 offsets, m uint32 targets
@@ -23,7 +23,7 @@ import (
 //
 // A graph with sorted ids is found by bisection, without an index map; a
 // CSRWriter writes one from sorted scans without holding a Graph.
-var csrMagic = []byte("HFLCSR3\n")
+var csrMagic = []byte("HFLCSR4\n")
 
 const csrSorted = 1
 
@@ -143,8 +143,14 @@ func appendTable(b []byte, table []string) []byte {
 
 // nodeRecordLen is the size of a node's record: uint32 author and license
 // indexes into the string table, int64 downloads, likes and created, uint8
-// stub.
-const nodeRecordLen = 4 + 4 + 8 + 8 + 8 + 1
+// flags (1: stub, 2: all-time downloads known), int64 all-time downloads.
+// (HFLCSR3 had no all-time downloads: such a file is rebuilt.)
+const nodeRecordLen = 4 + 4 + 8 + 8 + 8 + 1 + 8
+
+const (
+	nodeStub    = 1
+	nodeAllTime = 2
+)
 
 func appendNodeRecord(b []byte, author, license uint32, n *NodeInfo) []byte {
 	b = binary.LittleEndian.AppendUint32(b, author)
@@ -152,10 +158,15 @@ func appendNodeRecord(b []byte, author, license uint32, n *NodeInfo) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(n.Downloads))
 	b = binary.LittleEndian.AppendUint64(b, uint64(n.Likes))
 	b = binary.LittleEndian.AppendUint64(b, uint64(n.Created))
+	var flags byte
 	if n.Stub {
-		return append(b, 1)
+		flags |= nodeStub
 	}
-	return append(b, 0)
+	if n.HasDownloadsAllTime {
+		flags |= nodeAllTime
+	}
+	b = append(b, flags)
+	return binary.LittleEndian.AppendUint64(b, uint64(n.DownloadsAllTime))
 }
 
 // nodeRecord decodes a record made by appendNodeRecord; ok is false when
@@ -166,7 +177,8 @@ func nodeRecord(rec []byte, table []string) (n NodeInfo, ok bool) {
 		return n, false
 	}
 	return NodeInfo{Author: table[a], License: table[l], Downloads: int64(binary.LittleEndian.Uint64(rec[8:])),
-		Likes: int64(binary.LittleEndian.Uint64(rec[16:])), Created: int64(binary.LittleEndian.Uint64(rec[24:])), Stub: rec[32] == 1}, true
+		Likes: int64(binary.LittleEndian.Uint64(rec[16:])), Created: int64(binary.LittleEndian.Uint64(rec[24:])), Stub: rec[32]&nodeStub != 0,
+		HasDownloadsAllTime: rec[32]&nodeAllTime != 0, DownloadsAllTime: int64(binary.LittleEndian.Uint64(rec[33:]))}, true
 }
 
 func (r *csrReader) uvarint() uint64 {

@@ -61,18 +61,21 @@ type Edge struct {
 // another model names it as a parent (never listed or fetched itself) is a
 // Stub: its other fields are empty.
 type Model struct {
-	ID           ModelID   `json:"id"`
-	Author       string    `json:"author,omitempty"`
-	Downloads    int64     `json:"downloads,omitempty"`
-	Likes        int64     `json:"likes,omitempty"`
-	CreatedAt    time.Time `json:"createdAt,omitzero"`
-	LastModified time.Time `json:"lastModified,omitzero"`
-	LibraryName  string    `json:"library_name,omitempty"`
-	PipelineTag  string    `json:"pipeline_tag,omitempty"`
-	Gated        string    `json:"gated,omitempty"`
-	License      string    `json:"license,omitempty"`
-	Tags         []string  `json:"tags,omitempty"`
-	Stub         bool      `json:"stub,omitempty"`
+	ID        ModelID `json:"id"`
+	Author    string  `json:"author,omitempty"`
+	Downloads int64   `json:"downloads,omitempty"` // the last 30 days', as the Hub counts them
+	// DownloadsAllTime is the Hub's downloadsAllTime: unknown (and left
+	// out of JSON) when the answer had none, or the record predates it.
+	DownloadsAllTime OptionalCount `json:"downloadsAllTime,omitzero"`
+	Likes            int64         `json:"likes,omitempty"`
+	CreatedAt        time.Time     `json:"createdAt,omitzero"`
+	LastModified     time.Time     `json:"lastModified,omitzero"`
+	LibraryName      string        `json:"library_name,omitempty"`
+	PipelineTag      string        `json:"pipeline_tag,omitempty"`
+	Gated            string        `json:"gated,omitempty"`
+	License          string        `json:"license,omitempty"`
+	Tags             []string      `json:"tags,omitempty"`
+	Stub             bool          `json:"stub,omitempty"`
 }
 
 // ErrInvalidID is returned (wrapped) by ParseModelID for ids the Hub would refuse.

@@ -27,6 +27,7 @@ const MaxTextLen = MaxListedIDLen
 // ASCII within the bound is returned as it is, without copying.
 func CleanModel(m Model) Model {
 	m.Downloads, m.Likes = max(m.Downloads, 0), max(m.Likes, 0)
+	m.DownloadsAllTime.N = max(m.DownloadsAllTime.N, 0)
 	m.Author = cleanText(m.Author)
 	m.LibraryName = cleanText(m.LibraryName)
 	m.PipelineTag = cleanText(m.PipelineTag)

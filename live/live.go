@@ -300,6 +300,21 @@ func (s *Snapshot) ParentEdges(id graph.ModelID, fn func(graph.Edge) error) erro
 
 // Count sizes id's family as graph.Family.Count does.
 func (s *Snapshot) Count(id graph.ModelID) graph.FamilyCount {
+	return s.countFamily(id, nil)
+}
+
+// CountPopularity sizes id's family as Count does, and sums the
+// popularity of its descendants (their Info; the root's own is not in it).
+func (s *Snapshot) CountPopularity(id graph.ModelID) (graph.FamilyCount, graph.Popularity) {
+	var p graph.Popularity
+	c := s.countFamily(id, func(node, _ int) {
+		info := s.Info(int32(node))
+		p.Add(&info)
+	})
+	return c, p
+}
+
+func (s *Snapshot) countFamily(id graph.ModelID, visit func(node, depth int)) graph.FamilyCount {
 	i, ok := s.Index(id)
 	if !ok {
 		return graph.FamilyCount{Model: id}
@@ -311,7 +326,7 @@ func (s *Snapshot) Count(id graph.ModelID) graph.FamilyCount {
 	}
 	w.Reset(s)
 	defer func() { w.Reset(nil); s.walkers.Put(w) }()
-	return w.Count(int(i), nil)
+	return w.Count(int(i), visit)
 }
 
 // Family loads id's family to maxDepth (< 0: no bound), as graph.LoadFamily

@@ -166,17 +166,21 @@ func CrawlCommand(r *store.Run) string {
 	return strings.TrimSpace("hflineage crawl " + strings.Join(r.Seeds, " "))
 }
 
-// Count is the size of a family: count --json.
+// Count is the size of a family: count --json. Its popularity is its
+// descendants' (downloads, likes and all-time downloads summed; the
+// model's own are not in it).
 type Count struct {
 	graph.FamilyCount
 	// Complete is false when the last crawl of the family did not complete.
 	Complete bool `json:"complete"`
 	// Incomplete says which crawl left the numbers partial (nil if none).
 	Incomplete *Incomplete `json:"incomplete,omitempty"`
+	graph.Popularity
 }
 
 // Count counts the derivatives of the model named: direct children and all
-// descendants by relation, and the family's depth.
+// descendants by relation, and the family's depth; and sums their
+// popularity.
 func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 	id, err := e.Resolve(ctx, name)
 	if err != nil {
@@ -187,12 +191,13 @@ func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 		return Count{}, err
 	}
 	var c graph.FamilyCount
+	var p graph.Popularity
 	if s := e.Snapshot(); s != nil {
-		c = s.Count(id)
-	} else if c, err = e.st.FamilyCount(ctx, id); err != nil {
+		c, p = s.CountPopularity(id)
+	} else if c, p, err = e.st.FamilyPopularity(ctx, id); err != nil {
 		return Count{}, err
 	}
-	return Count{FamilyCount: c, Complete: in == nil, Incomplete: in}, ctx.Err()
+	return Count{FamilyCount: c, Popularity: p, Complete: in == nil, Incomplete: in}, ctx.Err()
 }
 
 // Edge is a parent→child edge as the JSON answers spell it.

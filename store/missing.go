@@ -148,7 +148,7 @@ func recordRun(txn *badger.Txn, id graph.ModelID) (uint64, error) {
 	}
 	var run uint64
 	err = item.Value(func(v []byte) error {
-		if len(v) < 3 || v[0] != recordV1 {
+		if len(v) < 3 || !recordVersionOK(v[0]) {
 			return fmt.Errorf("%w: model record %s: %v (version %d)", ErrCorrupt, id, errRecord, firstByte(v))
 		}
 		var n int

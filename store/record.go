@@ -12,14 +12,24 @@ import (
 // Model records are stored in a compact binary form (JSON was a third of
 // the cost of ingesting a page and of loading the graph for stats):
 //
-//	version byte (recordV1)
+//	version byte (recordV1, or recordV2 when the all-time downloads are known)
 //	flags byte (1: stub)
 //	uvarint run
-//	varint downloads, likes; varint createdAt, lastModified (Unix ns, 0 = unknown)
+//	varint downloads, likes; recordV2 only: varint all-time downloads
+//	varint createdAt, lastModified (Unix ns, 0 = unknown)
 //	strings (uvarint length + bytes): id, author, library, pipeline, gated, license
 //	uvarint count, then tags as strings
 //	uvarint count, then parents as (id, relation) string pairs
-const recordV1 byte = 1
+//
+// A record of version 1 (all of them, before hflineage asked the Hub for
+// downloadsAllTime) reads with the all-time downloads unknown.
+const (
+	recordV1 byte = 1
+	recordV2 byte = 2
+)
+
+// recordVersionOK reports whether v is a record version this build reads.
+func recordVersionOK(v byte) bool { return v == recordV1 || v == recordV2 }
 
 var errRecord = errors.New("malformed model record")
 
@@ -32,7 +42,11 @@ func encodeRecord(r *record) []byte {
 		n += len(p.ID) + len(p.Relation) + 4
 	}
 	b := make([]byte, 0, n)
-	b = append(b, recordV1)
+	if r.DownloadsAllTime.Known {
+		b = append(b, recordV2)
+	} else {
+		b = append(b, recordV1)
+	}
 	var flags byte
 	if r.Stub {
 		flags |= 1
@@ -41,6 +55,9 @@ func encodeRecord(r *record) []byte {
 	b = binary.AppendUvarint(b, r.Run)
 	b = binary.AppendVarint(b, r.Downloads)
 	b = binary.AppendVarint(b, r.Likes)
+	if r.DownloadsAllTime.Known {
+		b = binary.AppendVarint(b, r.DownloadsAllTime.N)
+	}
 	b = binary.AppendVarint(b, unixNano(r.CreatedAt))
 	b = binary.AppendVarint(b, unixNano(r.LastModified))
 	for _, s := range []string{string(r.ID), r.Author, r.LibraryName, r.PipelineTag, r.Gated, r.License} {
@@ -126,7 +143,7 @@ func (d *recordDecoder) time() time.Time {
 // decodeRecord decodes a record made by encodeRecord. With skipTags the
 // tags are not kept (loading the whole graph needs no tags).
 func decodeRecord(b []byte, r *record, skipTags bool) error {
-	if len(b) < 2 || b[0] != recordV1 {
+	if len(b) < 2 || !recordVersionOK(b[0]) {
 		return fmt.Errorf("%w (version %d)", errRecord, firstByte(b))
 	}
 	d := &recordDecoder{b: b[2:]}
@@ -135,6 +152,9 @@ func decodeRecord(b []byte, r *record, skipTags bool) error {
 	r.Run = d.uvarint()
 	r.Downloads = d.varint()
 	r.Likes = d.varint()
+	if b[0] == recordV2 {
+		r.DownloadsAllTime = graph.CountOf(d.varint())
+	}
 	r.CreatedAt = d.time()
 	r.LastModified = d.time()
 	r.ID = graph.ModelID(d.string())

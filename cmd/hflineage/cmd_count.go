@@ -18,9 +18,12 @@ count [flags] PATTERN|MODEL...
 
 Counts MODEL's derivatives in the database: direct children and all
 descendants (each counted once, however many paths lead to it), by relation,
-and the family's depth (the longest shortest path from MODEL). When the last
-crawl of the family did not complete, a warning on stderr says so (and
-"complete" is false in --json).
+and the family's depth (the longest shortest path from MODEL); and what the
+derivatives add up to on the Hub: downloads of the last 30 days (the Hub's
+"downloads"), all-time downloads where the Hub gave them (and how many
+derivatives lack them), and likes. When the last crawl of the family did
+not complete, a warning on stderr says so (and "complete" is false in
+--json).
 
 Counts an ecosystem: a pattern names many models — 'meta-llama/*' (every model
 of the organisation), a glob ('Qwen/Qwen2.5-*'; * is any run of characters
@@ -36,7 +39,7 @@ Examples:
   hflineage count 'meta-llama/*'
   hflineage count 'meta-llama/Llama-3*' mistralai/Mistral-7B-v0.1`, stderr)
 	db := dbFlag(fs)
-	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","children","descendants","max_depth","complete"}; of an ecosystem {"ecosystem","matched","children","descendants","max_depth","shared","roots":[…],"roots_without_derivatives","crawled","complete"}`)
+	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","children","descendants","max_depth","complete","downloads","downloads_all_time","members_without_all_time","likes"}; of an ecosystem {"ecosystem","matched","children","descendants","max_depth","shared","roots":[…],"roots_without_derivatives","crawled","complete"}`)
 	roots := fs.Int("roots", 20, "list at most `N` of an ecosystem's roots in the text report (0: all)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -77,7 +80,7 @@ Examples:
 	if *jsonOut {
 		return json.NewEncoder(stdout).Encode(c)
 	}
-	return writeCountTable(stdout, c.FamilyCount)
+	return writeCountTable(stdout, c.FamilyCount, c.Popularity)
 }
 
 // ecosystemArgs reads the models and patterns of a command line: one
@@ -141,7 +144,7 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func writeCountTable(w io.Writer, c graph.FamilyCount) error {
+func writeCountTable(w io.Writer, c graph.FamilyCount, p graph.Popularity) error {
 	fmt.Fprintf(w, "%s\n\n", c.Model)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "relation\tchildren\tdescendants\t\n")
@@ -152,6 +155,28 @@ func writeCountTable(w io.Writer, c graph.FamilyCount) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\nmax depth: %d\n", c.MaxDepth)
+	if _, err := fmt.Fprintf(w, "\nmax depth: %d\n", c.MaxDepth); err != nil {
+		return err
+	}
+	return writePopularity(w, c.Descendants.Total, p)
+}
+
+// writePopularity prints what a family's n descendants add up to: the
+// Hub's downloads of the last 30 days, the all-time downloads where known
+// (and how many lack them), and likes. Nothing for a family of none.
+func writePopularity(w io.Writer, n int, p graph.Popularity) error {
+	if n == 0 {
+		return nil
+	}
+	allTime := fmt.Sprint(p.DownloadsAllTime.N)
+	switch {
+	case !p.DownloadsAllTime.Known:
+		allTime = "unknown (the database has none for these models: crawl them again to fetch it)"
+	case p.MembersWithoutAllTime > 0:
+		allTime += fmt.Sprintf(" (%d of the %d without one: not counted)", p.MembersWithoutAllTime, n)
+	}
+	_, err := fmt.Fprintf(w, "\nthe %s, summed (the model's own not included):\n"+
+		"  downloads (30 days):   %d\n  downloads (all time):  %s\n  likes:                 %d\n",
+		plural(n, "derivative"), p.Downloads, allTime, p.Likes)
 	return err
 }

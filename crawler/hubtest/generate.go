@@ -26,8 +26,8 @@ var PlaceholderCreatedAt = time.Date(2022, 3, 2, 23, 29, 4, 0, time.UTC)
 // proportions (finetunes, adapters, quantized leaves, merges of 2–3
 // parents), legacy plain tags, a few cycles and self-loops, parents that do
 // not exist (deleted or misspelled), licenses that drift from their base's,
-// heavy-tailed downloads, and creation dates over three years (a few with
-// the Hub's placeholder date).
+// heavy-tailed downloads (all-time ones at least the last 30 days'), and
+// creation dates over three years (a few with the Hub's placeholder date).
 func Generate(o GenOptions) *World {
 	if o.Models <= 0 {
 		o.Models = 10000
@@ -113,11 +113,14 @@ func Generate(o GenOptions) *World {
 			// Trending: a few liked models, drawn from the id so that the
 			// generator's random stream (and so every world) is unchanged.
 			TrendingScore: likes * int64(hash("trend:"+id)%4),
-			CreatedAt:     created,
-			LastModified:  created.Add(time.Duration(r.Int64N(int64(max(time.Hour, min(90*24*time.Hour, GeneratedUntil.Sub(created))))))),
-			LibraryName:   map[bool]string{true: "gguf", false: "transformers"}[quantized],
-			PipelineTag:   "text-generation",
-			Tags:          tags,
+			// All-time downloads: 1 to 24 months' worth of the last 30
+			// days', and a few more, drawn from the id too.
+			DownloadsAllTime: downloads*int64(1+hash("alltime:"+id)%24) + int64(hash("alltime+:"+id)%50),
+			CreatedAt:        created,
+			LastModified:     created.Add(time.Duration(r.Int64N(int64(max(time.Hour, min(90*24*time.Hour, GeneratedUntil.Sub(created))))))),
+			LibraryName:      map[bool]string{true: "gguf", false: "transformers"}[quantized],
+			PipelineTag:      "text-generation",
+			Tags:             tags,
 		})
 		ids = append(ids, id)
 		license = append(license, lic)

@@ -79,7 +79,7 @@ func (s *Server) field(m *Model, name string) (any, bool) {
 	case "downloads":
 		return m.Downloads, true
 	case "downloadsAllTime":
-		return allTimeDownloads(m), true
+		return allTimeDownloads(m)
 	case "likes":
 		return m.Likes, true
 	case "trendingScore":

@@ -36,7 +36,8 @@ type Model struct {
 	// SHA is the head commit; "" serves a stable one made from the id.
 	SHA string
 	// DownloadsAllTime is served as downloadsAllTime (and sorts by it);
-	// 0 serves Downloads.
+	// 0 serves Downloads; a negative value is not served at all (an
+	// answer without downloadsAllTime, and 0 to sort by).
 	DownloadsAllTime int64
 	// TrendingScore is served as trendingScore (and sorts by it).
 	TrendingScore int64
@@ -312,7 +313,8 @@ func sortKey(m *Model, sortBy string) int64 {
 	case "downloads":
 		return m.Downloads
 	case "downloadsAllTime":
-		return allTimeDownloads(m)
+		n, _ := allTimeDownloads(m)
+		return n
 	case "likes", "likes30d":
 		return m.Likes
 	case "trendingScore":
@@ -325,12 +327,21 @@ func sortKey(m *Model, sortBy string) int64 {
 	return 0
 }
 
-func allTimeDownloads(m *Model) int64 {
-	if m.DownloadsAllTime != 0 {
-		return m.DownloadsAllTime
+// allTimeDownloads is the downloadsAllTime served for m, and whether it is
+// served at all.
+func allTimeDownloads(m *Model) (int64, bool) {
+	switch {
+	case m.DownloadsAllTime < 0:
+		return 0, false
+	case m.DownloadsAllTime > 0:
+		return m.DownloadsAllTime, true
 	}
-	return m.Downloads
+	return m.Downloads, true
 }
+
+// DownloadsAllTimeOf is the downloadsAllTime the fake Hub serves for m, and
+// whether it serves one.
+func DownloadsAllTimeOf(m Model) (int64, bool) { return allTimeDownloads(&m) }
 
 func hasAll(tags, want []string) bool {
 	for _, w := range want {
