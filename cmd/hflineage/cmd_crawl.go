@@ -23,6 +23,7 @@ import (
 
 const crawlUsage = `crawl [flags] MODEL...
        hflineage crawl --all [--full] [flags]
+       hflineage crawl (--cancel ID | --follow ID) [--db DIR] [--json]
 
 Crawls each MODEL and all its descendants (fine-tunes, adapters,
 quantizations, merges, at every depth) from the Hub into the database.
@@ -42,7 +43,14 @@ incremental (only models modified since, newest first); --full lists
 everything again and removes models and edges the Hub no longer has.
 
 Every crawl is recorded as a run (see history and diff). An interrupted
-crawl resumes when the same command is run again.`
+crawl resumes when the same command is run again.
+
+While hflineage serve holds the database, crawl asks it to run the crawl
+(the same crawl queued or running there already is followed, not queued
+twice) and follows it; Ctrl-C stops following, not the server's crawl.
+--follow ID follows crawl ID of the server again; --cancel ID cancels it:
+a queued crawl never runs, a running one stops at its next commit with
+its position saved (the same crawl resumes it).`
 
 // crawlFlags are the flags crawl and schedule share.
 type crawlFlags struct {
@@ -137,9 +145,14 @@ func parseSeeds(args []string) ([]string, error) {
 func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("crawl", crawlUsage, stderr)
 	f := defineCrawlFlags(fs)
+	cancelID := fs.Int("cancel", 0, "cancel crawl `ID` of the hflineage serve holding the database (queued: it never runs; running: it stops at its next commit, its position saved)")
+	followID := fs.Int("follow", 0, "follow crawl `ID` of the hflineage serve holding the database to its end, as crawl follows the crawls it asks the server for")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if isSet(fs, "cancel") || isSet(fs, "follow") {
+		return crawlError(crawlOfServer(ctx, fs, f, pos, *cancelID, *followID, stdout, stderr))
 	}
 	seeds, rate, err := f.check(pos)
 	if err != nil {
@@ -151,7 +164,7 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return jerr
 		}
 	}
-	return resumable(err)
+	return crawlError(err)
 }
 
 // crawlJSON is a crawl's summary for --json (crawl's, and schedule's for
@@ -238,6 +251,8 @@ func summaryLine(s query.CrawlStats, err error) string {
 	switch {
 	case errors.Is(err, query.ErrNothingCrawled):
 		line += " (nothing crawled)"
+	case errors.Is(err, errDetached):
+		line += " so far (the server goes on with the crawl)"
 	case err != nil && !isSeedError(err):
 		line += " (incomplete)"
 	}

@@ -319,7 +319,10 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 	if err != nil {
 		return stats, fmt.Errorf("crawl: hflineage serve at %s holds the database and refused the crawl: %w", r.base, err)
 	}
-	var queued struct{ Queued int }
+	var queued struct {
+		Queued int
+		Merged bool // the same crawl was queued or running: this is its id
+	}
 	err = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&queued)
 	resp.Body.Close()
 	if err == nil && queued.Queued <= 0 {
@@ -329,7 +332,21 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		// Following crawl 0 would wait forever for a crawl no one runs.
 		return stats, fmt.Errorf("crawl: hflineage serve at %s: its answer to the crawl cannot be read, so the crawl cannot be followed (it may run: see GET /api/v1/crawl): %w", r.base, err)
 	}
-	fmt.Fprintf(stderr, "crawl: hflineage serve at %s holds the database; it queued this crawl (%d) and runs it\n", r.base, queued.Queued)
+	if queued.Merged {
+		fmt.Fprintf(stderr, "crawl: hflineage serve at %s holds the database; the same crawl (%d) is queued or running there already: following it\n", r.base, queued.Queued)
+	} else {
+		fmt.Fprintf(stderr, "crawl: hflineage serve at %s holds the database; it queued this crawl (%d) and runs it\n", r.base, queued.Queued)
+	}
+	return followCrawl(ctx, r, queued.Queued, crawlCommand(f.db), stderr)
+}
+
+// followCrawl follows crawl id of the server, drawing its progress, and
+// returns its outcome when it ends, as the direct crawl would. Ctrl-C
+// (the end of ctx) stops following, not the crawl: the error is then
+// errDetached, and the line on stderr says how to follow or cancel it
+// with cmd ("hflineage crawl" and its --db).
+func followCrawl(ctx context.Context, r *remote, id int, cmd string, stderr io.Writer) (query.CrawlStats, error) {
+	var stats query.CrawlStats
 	bar := newProgress(stderr)
 	defer bar.finish()
 	start := time.Now()
@@ -337,18 +354,18 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		var st server.Status
 		if err := r.get(ctx, "/api/v1/crawl", nil, &st); err != nil {
 			if ctx.Err() == nil {
-				err = fmt.Errorf("lost the server while following crawl %d (it resumes when the server starts again): %w", queued.Queued, err)
+				err = fmt.Errorf("lost the server while following crawl %d (it resumes when the server starts again): %w", id, err)
 			}
 			return stats, err
 		}
-		if p := st.Running; p != nil && p.ID == queued.Queued {
+		if p := st.Running; p != nil && p.ID == id {
 			stats.Models, stats.Edges, stats.Pages, stats.Requests, stats.TooMany = p.Models, p.Edges, p.Pages, p.Requests, p.Throttled
 			stats.Pace.Remaining, stats.Pace.Quota = p.QuotaRemaining, p.Quota
 			stats.Elapsed = time.Since(start)
 			bar.update(stats)
 		}
 		for _, o := range st.Finished {
-			if o.ID != queued.Queued {
+			if o.ID != id {
 				continue
 			}
 			stats.Models, stats.Edges, stats.Pages, stats.Requests = o.Models, o.Edges, o.Pages, o.Requests
@@ -379,12 +396,20 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 			}
 			return stats, nil
 		}
+		known := st.Running != nil && st.Running.ID == id
+		for _, q := range st.Queue {
+			known = known || q.ID == id
+		}
+		if !known { // ended long ago, or never given: nothing to follow
+			return stats, fmt.Errorf("crawl %d is neither queued nor running on hflineage serve at %s, nor among the last crawls it finished (GET /api/v1/crawl)", id, r.base)
+		}
 		select {
 		case <-time.After(300 * time.Millisecond):
 		case <-ctx.Done():
 			// Ctrl-C stops following, not the server's crawl.
-			fmt.Fprintln(stderr, "crawl: no longer following; the server goes on with the crawl")
-			return stats, ctx.Err()
+			bar.println(fmt.Sprintf("crawl: no longer following crawl %d; the server goes on with it (follow it again: %s --follow %d; cancel it: %s --cancel %d)",
+				id, cmd, id, cmd, id))
+			return stats, fmt.Errorf("%w: %w", ctx.Err(), errDetached)
 		}
 	}
 }
