@@ -31,6 +31,10 @@ type (
 	SeedError = crawler.SeedError
 )
 
+// DefaultStallTimeout is how long a Hub transfer may send nothing before
+// it is abandoned and asked again (Hub.StallTimeout 0 means it).
+const DefaultStallTimeout = crawler.DefaultStallTimeout
+
 // ErrNothingCrawled: a walk none of whose seeds could be fetched.
 var ErrNothingCrawled = crawler.ErrNothingCrawled
 

@@ -56,7 +56,7 @@ its position saved (the same crawl resumes it).`
 type crawlFlags struct {
 	db, endpoint, mode, rate string
 	depth, parallel, minSnap int
-	delay                    time.Duration
+	delay, stall             time.Duration
 	all, full, restart       bool
 	jsonOut, verbose         bool
 }
@@ -68,6 +68,7 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.IntVar(&f.depth, "depth", -1, "walk: expand at most `N` levels below each seed (-1: no bound)")
 	fs.IntVar(&f.parallel, "parallel", 4, "`N` requests in flight at once (walks)")
 	fs.DurationVar(&f.delay, "delay", 0, "pause after each request in a parallel slot (e.g. 200ms)")
+	stallFlag(fs, &f.stall)
 	fs.StringVar(&f.rate, "rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes; also N/300s, N/1h). Default: spend the quota the Hub's RateLimit headers announce as fast as it allows, waiting only for its resets; without those headers, no cap but --parallel (a 429 halves the pace, which then recovers)")
 	fs.BoolVar(&f.all, "all", false, "scan the whole Hub")
 	fs.BoolVar(&f.full, "full", false, "with --all or --mode scan: list everything and remove what the Hub no longer has")
@@ -105,6 +106,9 @@ func (f *crawlFlags) check(pos []string) ([]string, *query.Rate, error) {
 	}
 	if f.delay < 0 {
 		return nil, nil, usagef("--delay must not be negative")
+	}
+	if err := checkStall(f.stall); err != nil {
+		return nil, nil, err
 	}
 	if f.minSnap < 1 {
 		return nil, nil, usagef("--snapshot-min must be at least 1")
@@ -229,7 +233,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 
 // hub is how the flags say to reach the Hub.
 func (f *crawlFlags) hub(rate *query.Rate) query.Hub {
-	return query.Hub{Endpoint: f.endpoint, Token: query.TokenFromEnv(), Parallel: f.parallel, Delay: f.delay, Rate: rate}
+	return query.Hub{Endpoint: f.endpoint, Token: query.TokenFromEnv(), Parallel: f.parallel, Delay: f.delay, Rate: rate, StallTimeout: f.stall}
 }
 
 // request is the crawl the flags ask for.
@@ -420,4 +424,16 @@ func fitProgress(s query.CrawlStats, width int) string {
 		}
 		fields = slices.Delete(fields, drop, drop+1)
 	}
+}
+
+// stallFlag defines --stall-timeout, shared by crawl, schedule and serve.
+func stallFlag(fs *flag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "stall-timeout", query.DefaultStallTimeout, "abandon a Hub transfer that sends no byte for this `DURATION`, and ask again (the Hub's own client waits 10s; a whole answer still has its overall deadline)")
+}
+
+func checkStall(d time.Duration) error {
+	if d < time.Second {
+		return usagef("--stall-timeout must be at least 1s")
+	}
+	return nil
 }

@@ -80,6 +80,8 @@ is saved, and the next start resumes it.`, stderr)
 	depth := fs.Int("depth", -1, "scheduled walks: expand at most `N` levels below each seed (-1: no bound)")
 	endpoint := fs.String("endpoint", "", "Hub base `URL` (default $HF_ENDPOINT, else https://huggingface.co)")
 	parallel := fs.Int("parallel", 4, "`N` requests in flight at once")
+	var stall time.Duration
+	stallFlag(fs, &stall)
 	rateFlag := fs.String("rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes)")
 	memLimit := fs.String("memory-limit", "0", "keep the Go heap under `SIZE` (e.g. 900MiB, 2GiB; 0: no limit), collecting garbage more often near it; $GOMEMLIMIT, when set, wins. Set it above what the database needs (about 450 MiB at 1M models, 1.2 GiB at 3M), or collection takes the machine")
 	pos, err := parseFlags(fs, args)
@@ -126,6 +128,9 @@ is saved, and the next start resumes it.`, stderr)
 	if *parallel < 1 || *parallel > 64 {
 		return usagef("--parallel must be between 1 and 64")
 	}
+	if err := checkStall(stall); err != nil {
+		return err
+	}
 	tick := server.CrawlRequest{All: *all, Full: *full, Mode: *mode, Depth: depth}
 	for _, m := range pos {
 		tick.Seeds = append(tick.Seeds, m)
@@ -154,7 +159,7 @@ is saved, and the next start resumes it.`, stderr)
 	if !isLoopback(host) && *token == "" {
 		return usagef("serve: --addr %s is reachable from other machines: set --auth-token (or $HFLINEAGE_SERVE_TOKEN) so that only you can start crawls", *addr)
 	}
-	hub := query.Hub{Endpoint: *endpoint, Token: query.TokenFromEnv(), Parallel: *parallel, Rate: rate}
+	hub := query.Hub{Endpoint: *endpoint, Token: query.TokenFromEnv(), Parallel: *parallel, Rate: rate, StallTimeout: stall}
 	if err := query.CheckHub(hub); err != nil {
 		return usagef("serve: %v", err)
 	}

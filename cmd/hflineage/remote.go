@@ -298,12 +298,19 @@ func (e *unreachableError) Unwrap() error { return query.ErrUnreachable }
 
 // crawlViaServer asks the server holding the database to run the crawl,
 // follows its progress and returns its outcome when it ends. The server
-// crawls with its own Hub settings: --endpoint, --parallel, --rate and
-// --delay are refused rather than silently ignored.
+// crawls with its own Hub settings: --endpoint, --parallel, --rate,
+// --delay and --stall-timeout are refused rather than silently ignored.
 func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph.ModelID, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
-	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 {
-		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate and --delay; drop them, or stop the server", r.base)
+	if r.readOnly {
+		who := "another process"
+		if pid := holderPID(f.db); pid > 0 {
+			who = fmt.Sprintf("process %d", pid)
+		}
+		return stats, fmt.Errorf("crawl: a crawl is running in %s, which holds database %s (and answers reads at %s); wait for it to end, or crawl through `hflineage serve`", who, f.db, r.base)
+	}
+	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 || f.stall != query.DefaultStallTimeout {
+		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate, --delay and --stall-timeout; drop them, or stop the server", r.base)
 	}
 	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth, "restart": f.restart, "snapshot_min": f.minSnap}
 	var names []string
