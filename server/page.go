@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"html"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,6 +14,10 @@ import (
 // a page that rebinds its name to this machine).
 var tokenMeta = []byte(`<meta name="hflineage-token" content="">`)
 
+// hubMeta is where index.html names the Hub the server crawls, for the
+// page's links to it ("on the Hub ↗"): the endpoint only, never a token.
+var hubMeta = []byte(`<meta name="hflineage-hub" content="https://huggingface.co">`)
+
 // page serves the explorer's index.html, with the session token when the
 // browser asking runs as the user the server runs as, on this machine, and
 // did not come from another site's page.
@@ -22,6 +27,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
+	b = bytes.Replace(b, hubMeta, []byte(`<meta name="hflineage-hub" content="`+html.EscapeString(s.hubBase())+`">`), 1)
 	if site := r.Header.Get("Sec-Fetch-Site"); (site == "" || site == "same-origin" || site == "none") && s.ownerOf(r) {
 		b = bytes.Replace(b, tokenMeta, []byte(`<meta name="hflineage-token" content="`+s.session+`">`), 1)
 	}

@@ -215,6 +215,7 @@ func (s *Server) Crawl(req CrawlRequest, skipIfBusy bool) (int, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/count", s.countOrEcosystem)
+	mux.HandleFunc("GET /api/v1/model", s.model)
 	mux.HandleFunc("GET /api/v1/ancestors", s.ancestors)
 	mux.HandleFunc("GET /api/v1/stats", s.stats)
 	mux.HandleFunc("GET /api/v1/history", s.historyOrEcosystem)
@@ -271,7 +272,7 @@ var apiMethods = map[string]string{
 	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
 	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/export/plan": "GET", "/api/v1/crawl": "GET, POST",
 	"/api/v1/compare": "GET", "/api/v1/organisations": "GET", "/api/v1/licenses": "GET",
-	"/api/v1/changes": "GET",
+	"/api/v1/changes": "GET", "/api/v1/model": "GET",
 }
 
 // writeJSON writes v as the answer.

@@ -11,12 +11,19 @@ const EDGE_STYLE = {
   quantized: { color: '#ff7f0e', style: 'dotted', width: 2 },
   merge: { color: '#9467bd', style: 'solid', width: 3.5 },
 };
-const EXPORTS = ['dot', 'graphml', 'json', 'csv', 'csv-nodes', 'svg', 'png'];
+const EXPORTS = ['dot', 'graphml', 'gexf', 'json', 'csv', 'csv-nodes', 'svg', 'png', 'pdf'];
+const PICTURES = ['svg', 'png', 'pdf']; // drawn by Graphviz, at most max-nodes
 const SIZES = [50, 150, 300, 1000];
 
 const nf = new Intl.NumberFormat('en-US');
 const fmt = (n) => (n == null ? '–' : nf.format(n));
 const day = (s) => (s ? s.slice(0, 10) : '–');
+// plural counts n things: "1 member", "2 members", "1 child", "3 children".
+const plural = (n, one, many = one + 's') => `${fmt(n)} ${n === 1 ? one : many}`;
+// minute is a time to the minute, in UTC.
+const minute = (t) => new Date(t).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+// hubBase is the Hub the server crawls (its endpoint, in the page's meta).
+const hubBase = () => document.querySelector('meta[name="hflineage-hub"]').content.replace(/\/+$/, '') || 'https://huggingface.co';
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = $('#view');
 const hfl = { select: (id) => go(modelHash(id)), cy: null, route: '' };
@@ -34,14 +41,17 @@ function h(tag, attrs = {}, ...kids) {
   return el;
 }
 
-class APIError extends Error {}
+// APIError is the API's answer to a request it refused, with its HTTP status.
+class APIError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
 
 async function api(path, params = {}) {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v != null && v !== ''));
   const res = await fetch(API + path + (qs.size ? '?' + qs : ''), { headers: { Accept: 'application/json' } });
   let body = null;
   try { body = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new APIError((body && body.error) || `${res.status} ${res.statusText}`);
+  if (!res.ok) throw new APIError((body && body.error) || `${res.status} ${res.statusText}`, res.status);
   return body;
 }
 
@@ -74,7 +84,11 @@ async function guard(container, fn) {
 }
 
 const modelHash = (id) => '#/model/' + id;
-const modelLink = (id, text = id) => h('a', { href: modelHash(id), 'data-model': id }, text);
+// idText is a model id that breaks only after its '/': each part moves to
+// the next line whole, and breaks inside only when longer than a line (.idpart).
+const idText = (id) => { const k = id.indexOf('/'), part = (t) => h('span', { class: 'idpart' }, t);
+  return k < 0 ? part(id) : [part(id.slice(0, k + 1)), h('wbr'), part(id.slice(k + 1))]; };
+const modelLink = (id, text = id) => h('a', { href: modelHash(id), 'data-model': id }, text === id ? idText(id) : text);
 const go = (hash) => { if (location.hash === hash) route(); else location.hash = hash; };
 
 // ---- search box (ARIA combobox) ----
@@ -105,7 +119,7 @@ input.addEventListener('input', () => {
         role: 'option', id: 'search-opt-' + i, 'data-id': r.id, 'aria-selected': 'false',
         onmousedown: (e) => { e.preventDefault(); pick(r.id); },
       }, h('span', {}, r.id), h('span', { class: 'muted' }, fmt(r.downloads) + ' ↓'))) :
-        [h('li', { class: 'muted', 'aria-disabled': 'true' }, 'No model matches')]));
+        [noMatch(q)]));
       list.hidden = false; active = -1;
       input.setAttribute('aria-expanded', 'true');
     } catch (err) { showError(err); }
@@ -116,10 +130,28 @@ input.addEventListener('keydown', (e) => {
   else if (e.key === 'Escape') closeList();
   else if (e.key === 'Enter') {
     const opt = list.querySelectorAll('[role=option]')[active];
+    e.preventDefault();
     if (opt) pick(opt.dataset.id);
-    else if (input.value.trim()) pick(input.value.trim());
+    else if (input.value.trim()) bestMatch(input.value.trim());
   }
 });
+
+const noMatch = (q) => h('li', { class: 'muted', id: 'search-none', 'aria-disabled': 'true' }, `No model matches “${q}”`);
+// bestMatch opens the model that q names (any letter case), else the
+// search's first result, else says in the list that no model matches.
+async function bestMatch(q) {
+  clearTimeout(searchTimer);
+  const seq = ++searchSeq;
+  try {
+    const { results } = await api('search', { q, limit: 10 });
+    if (seq !== searchSeq) return;
+    const best = results.find((r) => r.id.toLowerCase() === q.toLowerCase()) || results[0];
+    if (best) { pick(best.id); return; }
+    list.replaceChildren(noMatch(q));
+    list.hidden = false; active = -1;
+    input.setAttribute('aria-expanded', 'true');
+  } catch (err) { showError(err); }
+}
 input.addEventListener('blur', () => setTimeout(closeList, 100));
 
 // ---- charts (hand-drawn SVG) ----
@@ -131,9 +163,15 @@ function s(tag, attrs = {}, text) {
   return el;
 }
 
-// barChart draws points [{label, value, title}] as bars with a y axis.
+// barChart draws points [{label, value, title}] as bars with a y axis. A
+// label is one line or two ([run, date]); the first lines are thinned to
+// every k-th bar so that none touches the next, and a second line is drawn
+// only where it changes (a new day) and there is room for it.
 function barChart(points, label) {
-  const W = 560, H = 190, L = 48, B = 24, T = 10, R = 8;
+  const lines = (p) => [].concat(p.label);
+  const two = points.some((p) => lines(p).length > 1);
+  const W = 560, H = two ? 202 : 190, L = 48, B = two ? 36 : 24, T = 10, R = 8;
+  const width = (text) => 6 * String(text).length + 8; // at 10 px, with a gap
   const max = Math.max(1, ...points.map((p) => p.value));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, class: 'chart' });
   for (const f of [0, 0.5, 1]) {
@@ -142,13 +180,19 @@ function barChart(points, label) {
       s('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, fmt(Math.round(max * f))));
   }
   const bw = Math.min(48, (W - L - R) / Math.max(points.length, 1));
-  const every = Math.ceil(points.length / 8);
+  const every = Math.max(1, Math.ceil(Math.max(0, ...points.map((p) => width(lines(p)[0]))) / bw));
+  let second = null; // the last second line drawn: {text, right}
   points.forEach((p, i) => {
-    const bh = (H - T - B) * (p.value / max), x = L + i * bw;
+    const bh = (H - T - B) * (p.value / max), x = L + i * bw, mid = x + bw / 2;
     const bar = s('rect', { x: x + bw * 0.1, y: H - B - bh, width: Math.max(bw * 0.8, 1), height: bh, class: 'bar' });
-    bar.append(s('title', {}, p.title || `${p.label}: ${fmt(p.value)}`));
+    bar.append(s('title', {}, p.title || `${lines(p).join(' ')}: ${fmt(p.value)}`));
     svg.append(bar);
-    if (i % every === 0) svg.append(s('text', { x: x + bw / 2, y: H - 6, 'text-anchor': 'middle' }, p.label));
+    const [first, next] = lines(p);
+    if (i % every === 0) svg.append(s('text', { x: mid, y: H - B + 14, 'text-anchor': 'middle', class: 'label' }, first));
+    if (next != null && next !== (second && second.text) && (!second || mid - width(next) / 2 >= second.right)) {
+      svg.append(s('text', { x: mid, y: H - B + 28, 'text-anchor': 'middle', class: 'label label2' }, next));
+      second = { text: next, right: mid + width(next) / 2 };
+    }
   });
   return svg;
 }
@@ -170,9 +214,10 @@ function fillMonths(months) {
 // ---- overview ----
 async function renderHome() {
   view.replaceChildren(h('h1', {}, 'Overview'), h('p', { class: 'muted' }, 'Loading statistics…'));
-  const st = await api('stats');
+  const [st, { runs }] = await Promise.all([api('stats'), api('runs', { limit: 100 })]);
   view.replaceChildren(
     h('h1', {}, 'Overview'),
+    crawledNote(st, runs),
     h('dl', { class: 'facts' },
       h('div', {}, h('dt', {}, 'Models'), h('dd', {}, fmt(st.models))),
       h('div', {}, h('dt', {}, 'Edges'), h('dd', {}, fmt(st.edges))),
@@ -183,6 +228,20 @@ async function renderHome() {
         (st.largest_families || []).map((f) => [modelLink(f.model), num(f.descendants.total), num(f.max_depth), num(f.downloads), f.license || '–']), [1, 2, 3])),
     h('section', { class: 'card', id: 'organisations' }, h('h2', {}, 'Largest organisations by derivatives'), h('div', { class: 'body' }, h('p', { class: 'muted' }, 'Loading…'))));
   await guard($('#organisations .body'), () => organisationsSection($('#organisations .body')));
+}
+
+// crawledNote says when the data was crawled: the latest finished run,
+// whether it completed, and a crawl running now.
+function crawledNote(st, runs) {
+  const last = runs.find((r) => r.finished), running = runs.find((r) => !r.finished);
+  const what = (r) => (r.mode === 'scan' ? (r.full ? 'full scan of the Hub' : 'scan of the Hub') : 'walk of ' + ((r.seeds || []).join(', ') || 'its seeds'));
+  return h('div', { id: 'crawled' },
+    h('p', { class: 'muted' }, last ? ['Data crawled ', h('time', { datetime: last.finished, 'data-run': last.run }, minute(last.finished)),
+      ` by run ${last.run} (${what(last)}): `, last.complete ? 'complete.' : h('span', { class: 'warn-text' }, 'did not complete.')]
+      : 'No crawl has finished yet.',
+    running ? [' Run ', h('a', { href: '#/crawl' }, String(running.run)), ' is crawling now.'] : ''),
+    st.complete === false ? h('p', { class: 'warn' }, 'The last crawl of the database did not complete: numbers may be partial.',
+      st.incomplete && st.incomplete.command ? [' Finish it with ', h('code', {}, st.incomplete.command), '.'] : '') : '');
 }
 
 const num = (n) => h('span', { 'data-value': n }, fmt(n));
@@ -197,28 +256,31 @@ function table(head, rows, nums = [], attrs = {}) {
 // ---- model page ----
 async function renderModel(id) {
   const sec = (key, title) => h('section', { class: 'card', id: key }, h('h2', {}, title), h('div', { class: 'body' }, h('p', { class: 'muted' }, 'Loading…')));
-  const head = h('div', { class: 'model-head' }, h('h1', {}, id),
-    h('a', { href: 'https://huggingface.co/' + id, rel: 'noopener', target: '_blank' }, 'on the Hub ↗'));
+  const hub = h('a', { href: hubBase() + '/' + id, rel: 'noopener', target: '_blank', id: 'hub-link' }, 'on the Hub ↗');
+  const head = h('div', { class: 'model-head' }, h('h1', {}, idText(id)), hub);
   view.replaceChildren(head, h('p', { class: 'muted' }, 'Loading…'));
-  const count = await api('count', { model: id }); // a 404 here is the page's error
+  const [count, info] = await Promise.all([api('count', { model: id }), api('model', { model: id })]); // a 404 here is the page's error
   if (hfl.route !== modelHash(id)) return;
+  if (info.hub_url) hub.href = info.hub_url;
   const sections = {
+    about: modelFacts(info),
     counts: sec('counts', 'Derivatives'), ancestors: sec('ancestors', 'Ancestry'), licenses: sec('licenses', 'Licenses along the lineage'),
     graph: sec('graph-section', 'Family graph'), children: sec('children', 'Direct children'),
     growth: sec('growth', 'Family growth by month'), history: sec('history', 'Family size by run'),
     exports: sec('exports', 'Download the family'),
   };
   view.replaceChildren(head, count.complete ? '' : h('p', { class: 'warn' }, 'The last crawl of this family did not complete: numbers may be partial.'),
-    h('div', { class: 'grid2' }, sections.counts, sections.ancestors), sections.licenses, sections.graph, sections.children,
+    sections.about, h('div', { class: 'grid2' }, sections.counts, sections.ancestors), sections.licenses, sections.graph, sections.children,
     h('div', { class: 'grid2' }, sections.growth, sections.history), sections.exports);
   const body = (k) => $('.body', sections[k]);
 
   body('counts').replaceChildren(
     table(['Relation', 'Direct children', 'All descendants'], [...RELATIONS, 'total'].map((r) => [
       r === 'total' ? h('strong', {}, 'Total') : h('span', {}, h('i', { class: 'swatch ' + r }), r),
-      h('span', { 'data-count': 'children.' + r }, fmt(count.children[r])),
+      childrenLink(r, count.children[r]),
       h('span', { 'data-count': 'descendants.' + r }, fmt(count.descendants[r]))]), [1, 2], { class: 'counts' }),
-    h('p', {}, 'Maximum depth: ', h('strong', { 'data-count': 'max_depth' }, fmt(count.max_depth))));
+    h('p', {}, 'Maximum depth: ', h('strong', { 'data-count': 'max_depth' }, fmt(count.max_depth))),
+    count.children.total ? h('p', { class: 'muted' }, 'Click a number of direct children to list them below.') : '');
   exportsSection(body('exports'), id, count.descendants.total + 1);
   await Promise.all([
     guard(body('ancestors'), () => ancestorsSection(body('ancestors'), id)),
@@ -229,17 +291,47 @@ async function renderModel(id) {
       const st = await api('stats', { root: id });
       const g = (st.growth_by_month || [])[0];
       const pts = fillMonths(g ? g.months : []);
-      body('growth').replaceChildren(pts.length ? barChart(pts, 'New family members by month of creation') : h('p', { class: 'muted' }, 'No descendants.'),
-        g && g.unknown_dates ? h('p', { class: 'muted' }, `${fmt(g.unknown_dates)} members have no known creation date.`) : '');
+      body('growth').replaceChildren(pts.length ? barChart(pts, 'New family members by month of creation') : g && g.unknown_dates ? '' : h('p', { class: 'muted' }, 'No descendants.'),
+        g && g.unknown_dates ? h('p', { class: 'muted' }, `${plural(g.unknown_dates, 'member has', 'members have')} no known creation date.`) : '');
     }),
     guard(body('history'), async () => {
       const { runs } = await api('history', { model: id });
       body('history').replaceChildren(runs.length ? barChart(runs.map((r) => ({
-        label: day(r.finished), value: r.descendants.total,
-        title: `run ${r.run} (${r.mode}, ${day(r.finished)}): ${fmt(r.descendants.total)} descendants`,
-      })), 'Descendants after each run') : h('p', { class: 'muted' }, 'No run recorded this family’s size: runs record it for their seeds and for large families.'));
+        label: ['#' + r.run, day(r.finished)], value: r.descendants.total,
+        title: `run ${r.run} (${r.mode}, ${minute(r.finished)}): ${plural(r.descendants.total, 'descendant')}`,
+      })), 'Descendants after each run, by run number and date') : h('p', { class: 'muted' }, 'No run recorded this family’s size: runs record it for their seeds and for large families.'));
     }),
   ]);
+}
+
+// modelFacts is the model's record: what the Hub said of it at the last
+// crawl that read it (GET /api/v1/model).
+function modelFacts(m) {
+  const fact = (key, name, value, title) => h('div', { 'data-fact': key, title }, h('dt', {}, name), h('dd', {}, value == null || value === '' ? '–' : value));
+  const gated = m.gated ? (m.gated === 'true' ? 'yes' : `yes (${m.gated})`) : 'no';
+  return h('section', { class: 'card', id: 'about' }, h('h2', {}, 'About the model'),
+    m.stub ? h('p', { class: 'muted' }, 'Known only as a parent that other models name: no crawl read this model itself, so nothing else is known of it.') :
+      h('dl', { class: 'facts model-facts' },
+        fact('downloads', 'Downloads (30 days)', fmt(m.downloads)), fact('likes', 'Likes', fmt(m.likes)),
+        fact('license', 'License', m.license), fact('created', 'Created', day(m.created), m.created && minute(m.created)),
+        fact('last_modified', 'Last modified', day(m.last_modified), m.last_modified && minute(m.last_modified)),
+        fact('library_name', 'Library', m.library_name), fact('pipeline_tag', 'Pipeline', m.pipeline_tag),
+        fact('gated', 'Gated', gated), fact('author', 'Author', m.author)));
+}
+
+// childrenLink is a number of direct children (of relation r, or all for
+// 'total') that lists them: it sets the children table's relation filter.
+function childrenLink(r, n) {
+  const rel = r === 'total' ? '' : r;
+  if (!n) return h('span', { 'data-count': 'children.' + r }, fmt(n));
+  return h('button', { type: 'button', class: 'linkish count-link', 'data-count': 'children.' + r, 'data-relation': rel,
+    title: `List the ${plural(n, (rel ? rel + ' ' : '') + 'child', (rel ? rel + ' ' : '') + 'children')}`, onclick: () => {
+      const select = $('#children-relation');
+      if (!select) return;
+      select.value = rel;
+      select.dispatchEvent(new Event('change'));
+      $('#children').scrollIntoView({ block: 'start' });
+    } }, fmt(n));
 }
 
 async function ancestorsSection(el, id) {
@@ -250,9 +342,9 @@ async function ancestorsSection(el, id) {
   const path = h('ol', { class: 'path', 'aria-label': 'Ancestors, farthest first' });
   // One line per distance, farthest first, ending with the model and how it derives from its parents.
   [...byDist.keys()].sort((x, y) => y - x).forEach((d) => path.append(h('li', {},
-    byDist.get(d).map((m, i) => [i ? ', ' : '', modelLink(m)]), h('span', { class: 'muted' }, ` (${d} up)`))));
+    byDist.get(d).map((m, i) => [i ? ', ' : '', modelLink(m)]), ' ', h('span', { class: 'muted nowrap' }, `(${d} up)`))));
   const how = [...new Set(a.edges.filter((e) => e.child === id).map((e) => e.relation || 'plain'))].join(', ');
-  path.append(h('li', {}, h('strong', {}, id), how ? h('span', { class: 'muted' }, ' — ' + how) : ''));
+  path.append(h('li', {}, h('strong', {}, idText(id)), how ? h('span', { class: 'muted' }, ' — ' + how) : ''));
   el.replaceChildren(h('p', {}, 'Roots: ', a.roots.map((r, i) => [i ? ', ' : '', modelLink(r)])), path);
 }
 
@@ -291,10 +383,10 @@ async function licensesSection(el, id) {
 function exportsSection(el, id, members) {
   const maxNodes = Number(($('#graph-size') || {}).value || 150);
   el.replaceChildren(h('div', { class: 'buttons' }, EXPORTS.map((f) => {
-    const pic = f === 'svg' || f === 'png';
+    const pic = PICTURES.includes(f);
     const qs = new URLSearchParams({ format: f, model: id, ...(pic && members > maxNodes ? { 'max-nodes': maxNodes } : {}) });
     return h('a', { class: 'button', href: API + 'export?' + qs, download: '', title: `Download the family as ${f}` }, f.toUpperCase());
-  })), h('p', { class: 'muted' }, members > 1 ? `The whole family (${fmt(members)} models); SVG and PNG keep the graph’s size, the most downloaded members.`
+  })), h('p', { class: 'muted' }, members > 1 ? `The whole family (${plural(members, 'model')}); SVG, PNG and PDF keep the graph’s size, the most downloaded members.`
     : 'The model alone: it has no descendants.'));
 }
 
@@ -370,7 +462,7 @@ async function graphSection(el, id) {
     cy.fit(undefined, 24);
     if (cy.zoom() > 1.5) { cy.zoom(1.5); cy.center(); }
   };
-  const describe = (g) => status.replaceChildren(`${fmt(cy.nodes().length)} of ${fmt(g.members)} members` +
+  const describe = (g) => status.replaceChildren(`${fmt(cy.nodes().length)} of ${plural(g.members, 'member')}` +
     (g.truncated ? ' (the most downloaded, with their paths)' : ''));
 
   async function load() {
@@ -681,7 +773,7 @@ async function ecosystemCount(el, spec, hash) {
   if (hfl.route !== hash) return;
   if (!('ecosystem' in c)) {
     el.replaceChildren(h('section', { class: 'card' }, h('h2', {}, 'One model'),
-      h('p', {}, ecoModelLink(c.model), ` has ${fmt(c.descendants.total)} descendants. Add an ecosystem to compare it with, or name several models or a pattern.`)));
+      h('p', {}, ecoModelLink(c.model), ` has ${plural(c.descendants.total, 'descendant')}. Add an ecosystem to compare it with, or name several models or a pattern.`)));
     return;
   }
   const fact = (k, v, key) => h('div', {}, h('dt', {}, k), h('dd', { 'data-count': key }, fmt(v)));
@@ -757,6 +849,44 @@ async function organisationsSection(el) {
     h('p', { class: 'muted' }, 'Derivatives: the models of other organisations that descend from an organisation’s models, each counted once.'));
 }
 
+// notAvailable is the page of a route that failed: the error, and for a
+// model not in the database its page on the Hub and a crawl of it
+// (POST /api/v1/crawl) when this browser may start crawls (it has the
+// server's session token); the page opens the model once it is crawled.
+let canCrawl = true;
+function notAvailable(hash, err) {
+  const out = [h('h1', {}, 'Not available'), h('p', { class: 'error-inline' }, String(err.message || err))];
+  if (!hash.startsWith('#/model/') || !(err instanceof APIError) || err.status !== 404) return out;
+  const id = decodeURIComponent(hash.slice(8));
+  out.push(h('p', {}, h('a', { href: hubBase() + '/' + id, rel: 'noopener', target: '_blank', id: 'hub-link' }, 'Look for it on the Hub ↗')));
+  if (!document.querySelector('meta[name="hflineage-token"]').content || !canCrawl) {
+    out.push(h('p', { class: 'muted' }, 'Crawl it with ', h('code', {}, 'hflineage crawl ' + id), '.'));
+    return out;
+  }
+  const said = h('p', { id: 'crawl-missing-said', class: 'muted', 'aria-live': 'polite' });
+  // wait follows the crawl queued (GET /api/v1/crawl) until it ends.
+  const wait = async (queued) => {
+    if (hfl.route !== hash) return;
+    let done;
+    try { done = (await api('crawl')).finished.find((f) => f.id === queued); } catch (e) { said.textContent = String(e.message || e); return; }
+    if (hfl.route !== hash) return;
+    if (!done) refreshTimer = setTimeout(() => wait(queued), 1000);
+    else if (done.error) said.textContent = `Crawl #${queued} ended without the model: ${done.error}`;
+    else route();
+  };
+  const button = h('button', { type: 'button', id: 'crawl-missing', onclick: async () => {
+    button.disabled = true;
+    try {
+      const { queued } = await apiPost('crawl', { seeds: [id], mode: 'auto', depth: -1 });
+      said.replaceChildren(`Queued as crawl #${queued}: this page opens the model once it is crawled (`, h('a', { href: '#/crawl' }, 'follow the crawl'), ').');
+      refreshTimer = setTimeout(() => wait(queued), 500);
+    } catch (e) { said.textContent = String(e.message || e); button.disabled = false; }
+  } }, 'Crawl ', idText(id));
+  out.push(h('section', { class: 'card', id: 'crawl-offer' }, h('h2', {}, 'Crawl it'),
+    h('p', {}, 'The server can crawl this model’s family from the Hub now.'), h('p', {}, button), said));
+  return out;
+}
+
 // ---- router ----
 async function route() {
   clearTimeout(refreshTimer);
@@ -781,7 +911,11 @@ async function route() {
       await renderHome();
     }
   } catch (err) {
-    if (hfl.route === hash) view.replaceChildren(h('h1', {}, 'Not available'), h('p', { class: 'error-inline' }, String(err.message || err)));
+    if (hfl.route === hash) {
+      // A read-only server (beside a crawl of its own) starts no crawl.
+      canCrawl = await fetch('healthz').then((r) => r.json()).then((x) => !x.read_only, () => true);
+      if (hfl.route === hash) view.replaceChildren(...notAvailable(hash, err));
+    }
   }
   if (hfl.route === hash) document.body.dataset.ready = 'true';
 }
