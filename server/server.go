@@ -229,6 +229,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /feeds/changes.atom", s.changesFeed)
 	mux.HandleFunc("GET /api/v1/children", s.children)
 	mux.HandleFunc("GET /api/v1/search", s.search)
+	mux.HandleFunc("GET /api/v1/tree", s.tree)
 	mux.HandleFunc("GET /api/v1/graph", s.graph)
 	mux.HandleFunc("GET /api/v1/export", s.export)
 	mux.HandleFunc("GET /api/v1/export/plan", s.exportPlan)
@@ -269,7 +270,7 @@ func (s *Server) Handler() http.Handler {
 // apiMethods are the methods each API path answers (for 405's Allow).
 var apiMethods = map[string]string{
 	"/api/v1/count": "GET", "/api/v1/ancestors": "GET", "/api/v1/stats": "GET", "/api/v1/history": "GET",
-	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET",
+	"/api/v1/runs": "GET", "/api/v1/diff": "GET", "/api/v1/children": "GET", "/api/v1/search": "GET", "/api/v1/tree": "GET",
 	"/api/v1/graph": "GET", "/api/v1/export": "GET", "/api/v1/export/plan": "GET", "/api/v1/crawl": "GET, POST",
 	"/api/v1/compare": "GET", "/api/v1/organisations": "GET", "/api/v1/licenses": "GET",
 	"/api/v1/changes": "GET", "/api/v1/model": "GET",

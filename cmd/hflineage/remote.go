@@ -35,6 +35,10 @@ type engine interface {
 	HistoryOfEcosystem(ctx context.Context, spec string) (query.EcosystemHistory, error)
 	DiffEcosystem(ctx context.Context, o query.DiffOptions) (query.Diff, error)
 	Changes(ctx context.Context, o query.ChangesOptions) (query.Changes, error)
+	RunPage(ctx context.Context, before uint64, limit int) ([]query.Run, uint64, error)
+	Children(ctx context.Context, name string, o query.ChildrenOptions) (query.Children, error)
+	Search(ctx context.Context, q string, limit int) (query.Hits, error)
+	Tree(ctx context.Context, name string, o graph.TreeOptions) (query.Tree, error)
 }
 
 // openEngine opens an existing database read-only and returns the query

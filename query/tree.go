@@ -1,0 +1,54 @@
+package query
+
+import (
+	"context"
+
+	"github.com/hflineage/hflineage/graph"
+)
+
+// Tree is a model's lineage tree: tree --json and GET /api/v1/tree.
+type Tree struct {
+	Tree *graph.TreeNode `json:"tree"`
+	// Complete is false when the last crawl of the family did not complete.
+	Complete   bool        `json:"complete"`
+	Incomplete *Incomplete `json:"incomplete,omitempty"`
+}
+
+// DefaultTreeDepth and DefaultTreeMax are a tree's depth and cap per
+// model when not asked for others.
+const (
+	DefaultTreeDepth = 2
+	DefaultTreeMax   = 10
+)
+
+// Tree returns the lineage tree of the model named (graph.BuildTree): its
+// descendants to o.Depth levels (at least 1), at most o.Max children under
+// each (0: all), following o.Relation's edges only when set. A depth
+// below 1 or a negative cap is ErrInvalid.
+func (e *Engine) Tree(ctx context.Context, name string, o graph.TreeOptions) (Tree, error) {
+	if o.Depth < 1 {
+		return Tree{}, invalidf("depth must be at least 1, not %d", o.Depth)
+	}
+	if o.Max < 0 {
+		return Tree{}, invalidf("max must be 0 (all) or more, not %d", o.Max)
+	}
+	id, err := e.Resolve(ctx, name)
+	if err != nil {
+		return Tree{}, err
+	}
+	in, err := e.incomplete(ctx, id)
+	if err != nil {
+		return Tree{}, err
+	}
+	snap, err := e.snapshot(ctx)
+	if err != nil {
+		return Tree{}, err
+	}
+	out := Tree{Tree: &graph.TreeNode{ID: id}, Complete: in == nil, Incomplete: in}
+	if i, ok := snap.Index(id); ok {
+		if out.Tree, err = graph.BuildTree(ctx, snap, i, o); err != nil {
+			return Tree{}, err
+		}
+	}
+	return out, ctx.Err()
+}
