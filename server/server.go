@@ -100,6 +100,7 @@ type Server struct {
 	inflight        *inflight     // requests being answered (limit)
 	stall           time.Duration // how long an export's answer may stay without moving
 	released        func()        // tests: told when a heavy request gives its slot back
+	crawlEnded      chan int      // tests: each crawl's id once Finished's work is done (waitIdle; dropped when full)
 
 	session    string // the token made at start (SessionToken)
 	listenIP   net.IP // Config.Addr's host, when an address
@@ -140,7 +141,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Pictures = 2
 	}
 	s := &Server{cfg: cfg, q: cfg.Engine, log: cfg.Logger, session: newSessionToken(),
-		heavy: newSlots(cfg.Heavy), pictures: newSlots(cfg.Pictures), stall: exportStall, inflight: newInflight()}
+		heavy: newSlots(cfg.Heavy), pictures: newSlots(cfg.Pictures), stall: exportStall, inflight: newInflight(),
+		crawlEnded: make(chan int, 64)}
 	if cfg.Addr != "" {
 		host, _, err := net.SplitHostPort(cfg.Addr)
 		if err != nil {
@@ -174,6 +176,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			m.refresh(s.ctx)
 			if hooks != nil {
 				hooks.finished(o)
+			}
+			select {
+			case s.crawlEnded <- o.ID:
+			default:
 			}
 		},
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,7 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtes
 	}
 	testStores.Store(s, st)
 	ts := httptest.NewServer(s.Handler())
+	registerTestServer(t, s, ts.URL)
 	t.Cleanup(func() {
 		ts.Close()
 		s.Close(context.Background())
@@ -203,16 +205,23 @@ func TestCrawlQueue(t *testing.T) {
 			}
 		})
 	}
-	// A crawl runs; a second waits; a third finds the queue full.
+	// A crawl runs (held at its first request to the Hub); a second waits;
+	// a third finds the queue full.
 	hub.World.Add(hubtest.Model{ID: "new/child", Tags: hubtest.ParentTags(hubtest.Parent{ID: "a/ft", Relation: "adapter"})})
+	held, release := holdHub(hub, 0)
+	defer release()
 	codes := []int{}
 	for depth := range 3 { // three crawls (the same crawl thrice would be merged into one)
 		status, _ := post(t, url, "s3cret-s3cret-s3cret", fmt.Sprintf(`{"seeds":["%s"],"mode":"walk","depth":%d}`, root, 10+depth))
 		codes = append(codes, status)
+		if depth == 0 {
+			<-held // the first crawl runs: the queue is empty again
+		}
 	}
-	if codes[0] != 202 || codes[len(codes)-1] != 409 {
-		t.Errorf("statuses %v: want 202 first and 409 once the queue is full", codes)
+	if !slices.Equal(codes, []int{202, 202, 409}) {
+		t.Errorf("statuses %v: want 202 (runs), 202 (waits) and 409 once the queue is full", codes)
 	}
+	release()
 	waitIdle(t, ts.URL)
 	_, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
 	if !strings.Contains(body, `"adapter":1`) {
@@ -224,22 +233,55 @@ func TestCrawlQueue(t *testing.T) {
 	}
 }
 
-// waitIdle waits until no crawl runs or waits.
+// testServers finds the Server of a test's base URL, or of the test (a
+// test may serve its handler under another URL), for waitIdle.
+var testServers sync.Map // base URL or *testing.T → *Server
+
+func registerTestServer(t *testing.T, s *Server, base string) {
+	testServers.Store(base, s)
+	testServers.Store(t, s)
+	t.Cleanup(func() { testServers.Delete(base); testServers.Delete(t) })
+}
+
+// waitIdle waits until no crawl runs or waits, and the last crawl's end
+// has been told (its metrics and webhooks are done). It wakes on each
+// crawl's end (Server.crawlEnded), never on a timer; its deadline only
+// fails a test that would hang.
 func waitIdle(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		_, body, _ := get(t, base+"/api/v1/crawl")
-		var st Status
-		if err := json.Unmarshal([]byte(body), &st); err != nil {
-			t.Fatal(err)
+	v, ok := testServers.Load(base)
+	if !ok {
+		if v, ok = testServers.Load(t); !ok {
+			t.Fatalf("waitIdle: no test server at %s", base)
 		}
-		if st.Running == nil && len(st.Queue) == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("the crawl queue did not drain")
+	s := v.(*Server)
+	ended := map[int]bool{}
+	deadline := time.After(30 * time.Second)
+	for {
+		for drained := false; !drained; {
+			select {
+			case id := <-s.crawlEnded:
+				ended[id] = true
+			default:
+				drained = true
+			}
+		}
+		st := s.crawls.Status(t.Context(), "")
+		if st.Running == nil && len(st.Queue) == 0 {
+			// The queue shows a crawl finished before its end is told; one
+			// canceled while it waited is never told.
+			if len(st.Finished) == 0 || ended[st.Finished[0].ID] || st.Finished[0].Canceled && st.Finished[0].Run == 0 {
+				return
+			}
+		}
+		select {
+		case id := <-s.crawlEnded:
+			ended[id] = true
+		case <-deadline:
+			t.Fatalf("the crawl queue did not drain: %+v", st)
+		}
+	}
 }
 
 // TestAnswersDuringACrawl: while a crawl writes page after page, counts
@@ -252,39 +294,64 @@ func TestAnswersDuringACrawl(t *testing.T) {
 		hub.World.Add(hubtest.Model{ID: fmt.Sprintf("big/m-%02d", i), Tags: hubtest.ParentTags(hubtest.Parent{ID: "a/ft", Relation: "finetune"})})
 	}
 	hub.MaxPageSize = 3
-	hub.Fault = func(int, *http.Request) hubtest.Fault { return hubtest.Slow }
+	// Every request to the Hub waits at a gate until the test has asked
+	// its counts: they are asked while the crawl is held between pages.
+	arrived := make(chan chan struct{})
+	hub.Fault = func(_ int, r *http.Request) hubtest.Fault {
+		pass := make(chan struct{})
+		select {
+		case arrived <- pass:
+			select {
+			case <-pass:
+			case <-r.Context().Done():
+			}
+		case <-r.Context().Done():
+		}
+		return hubtest.NoFault
+	}
 	if _, err := s.Crawl(CrawlRequest{Seeds: []string{"a/ft"}, Mode: "walk"}, false); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	var seen []int
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			last := 0
-			for range 20 {
-				status, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
-				var c query.Count
-				if status != 200 || json.Unmarshal([]byte(body), &c) != nil {
-					t.Errorf("count during a crawl: %d %s", status, body)
-					return
-				}
-				d := c.Descendants
-				if d.Total < last || d.Total > d.Adapter+d.Finetune+d.Merge+d.Quantized || c.Children.Total > d.Total {
-					t.Errorf("inconsistent count during a crawl (after %d): %+v", last, c)
-				}
-				last = d.Total
-				mu.Lock()
-				seen = append(seen, d.Total)
-				mu.Unlock()
-				time.Sleep(40 * time.Millisecond)
+	last := 0
+	deadline := time.After(30 * time.Second) // fails a test that would hang; nothing polls
+	for crawling := true; crawling; {
+		select {
+		case pass := <-arrived:
+			// Four readers at once, while the crawl waits for this page.
+			var wg sync.WaitGroup
+			totals := make([]int, 4)
+			for i := range totals {
+				wg.Go(func() {
+					status, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
+					var c query.Count
+					if status != 200 || json.Unmarshal([]byte(body), &c) != nil {
+						t.Errorf("count during a crawl: %d %s", status, body)
+						return
+					}
+					d := c.Descendants
+					if d.Total > d.Adapter+d.Finetune+d.Merge+d.Quantized || c.Children.Total > d.Total {
+						t.Errorf("inconsistent count during a crawl: %+v", c)
+					}
+					totals[i] = d.Total
+				})
 			}
-		}()
+			wg.Wait()
+			before := last
+			for _, n := range totals {
+				if n < before {
+					t.Errorf("the family shrank during a crawl: %d after %d", n, before)
+				}
+				last = max(last, n)
+			}
+			seen = append(seen, totals...)
+			close(pass)
+		case <-s.crawlEnded:
+			crawling = false
+		case <-deadline:
+			t.Fatal("the crawl did not end")
+		}
 	}
-	wg.Wait()
-	waitIdle(t, ts.URL)
 	_, body, _ := get(t, ts.URL+"/api/v1/count?model=a/ft")
 	if !strings.Contains(body, `"total":33`) {
 		t.Errorf("after the crawl: %s", body)

@@ -97,6 +97,7 @@ func webhookServer(t *testing.T, w *hubtest.World, hooks Webhooks) (*Server, *ht
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(s.Handler())
+	registerTestServer(t, s, ts.URL)
 	t.Cleanup(func() {
 		ts.Close()
 		s.Close(context.Background())
