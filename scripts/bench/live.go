@@ -222,6 +222,11 @@ var liveReads = []liveRead{
 	{"children", "/api/v1/children?model=" + url.QueryEscape(root), 100 * time.Millisecond, 20 * time.Millisecond, [3]string{"393 ms", "116 ms", "609 ms"}},
 	{"graph", "/api/v1/graph?model=" + url.QueryEscape(root) + "&max-nodes=150", 100 * time.Millisecond, 20 * time.Millisecond, [3]string{"3,797 ms", "563 ms", "2,252 ms"}},
 	{"stats", "/api/v1/stats", time.Second, 200 * time.Millisecond, [3]string{"15,025 ms", "496 ms", "14,434 ms"}},
+	// Issue 21's reads of a watched family (no figures before them).
+	{"changes", "/api/v1/changes?model=" + url.QueryEscape(root), time.Second, 200 * time.Millisecond, [3]string{"new", "new", "new"}},
+	{"feed", "/feeds/changes.atom?model=" + url.QueryEscape(root), time.Second, 200 * time.Millisecond, [3]string{"new", "new", "new"}},
+	{"licenses", "/api/v1/licenses?model=" + url.QueryEscape(root), time.Second, 200 * time.Millisecond, [3]string{"new", "new", "new"}},
+	{"badge", "/badge/" + root + ".svg", 100 * time.Millisecond, 20 * time.Millisecond, [3]string{"new", "new", "new"}},
 }
 
 // liveReadTimeout bounds one read: longer is a failure.
@@ -246,17 +251,19 @@ type phaseResult struct {
 	rounds    int
 	elapsed   time.Duration
 	rss       string
-	crawl     string // the crawl's duration and rate
-	dataVer   uint64 // the largest data_version a stats answer named
-	minVer    uint64 // the smallest (an absent key: 0)
-	statsMods [2]int // the fewest and most models a stats answer counted
-	behind    uint64 // the largest versions_behind
-	behindN   int    // stats answers with versions_behind > 0
-	statsN    int    // stats answers
-	verKeys   bool   // a stats answer carried data_version
-	lastCount int    // the last count's descendants.total
-	countDown int    // counts lower than the one before (first scan: a page seen in part?)
-	cpu       string // CPU seconds of serve, the Hub, this client and everything else
+	crawl     string    // the crawl's duration and rate
+	dataVer   uint64    // the largest data_version a stats answer named
+	minVer    uint64    // the smallest (an absent key: 0)
+	statsMods [2]int    // the fewest and most models a stats answer counted
+	behind    uint64    // the largest versions_behind
+	behindN   int       // stats answers with versions_behind > 0
+	statsN    int       // stats answers
+	verKeys   bool      // a stats answer carried data_version
+	lastCount int       // the last count's descendants.total
+	countDown int       // counts lower than the one before (first scan: a page seen in part?)
+	cpu       string    // CPU seconds of serve, the Hub, this client and everything else
+	run       uint64    // the crawl's run (0: none, or no crawl)
+	ended     time.Time // when the crawl was seen finished
 }
 
 // benchLive runs the live table on a Hub of n models and prints it.
@@ -282,8 +289,12 @@ func benchLive(bin, work string, n int, o liveOptions) {
 	db := filepath.Join(work, fmt.Sprintf("livedb-%d", n))
 	check(os.MkdirAll(db, 0o755))
 	srvLog := filepath.Join(work, "live-serve.log")
+	hooks := startHookReceiver() // serve's webhook target: what each crawl changed in the family
+	defer hooks.close()
 	srv, base, stopSrv := startServe(filepath.Join(bin, "hflineage"), db, filepath.Join(work, "live-serve-addr"), srvLog,
-		append(withoutEnv(os.Environ(), "HFLINEAGE_SERVE_TOKEN", "HFLINEAGE_DB"), "HF_ENDPOINT="+hubURL))
+		append(withoutEnv(os.Environ(), "HFLINEAGE_SERVE_TOKEN", "HFLINEAGE_DB", "HFLINEAGE_WEBHOOK_SECRET"), "HF_ENDPOINT="+hubURL,
+			"HFLINEAGE_WEBHOOK_SECRET="+benchWebhookSecret),
+		"--webhook", hooks.url, "--watch", root)
 	defer stopSrv()
 
 	var phases []*phaseResult
@@ -296,6 +307,7 @@ func benchLive(bin, work string, n int, o liveOptions) {
 	first := livePhase(hc, base, srv, srvLog, "first scan", `{"all":true}`, 0, o)
 	phases = append(phases, first)
 	verify("after the first scan", expect)
+	hookRows := [][]string{hookRow(hooks, first.name, first.run, first.ended, expect, 0)}
 
 	// Idle.
 	phases = append(phases, livePhase(hc, base, srv, srvLog, "idle, after the scan", "", o.idle, o))
@@ -307,6 +319,7 @@ func benchLive(bin, work string, n int, o liveOptions) {
 	rescan := livePhase(hc, base, srv, srvLog, fmt.Sprintf("--full rescan after churn (+%d, -%d)", added, removed), `{"all":true,"full":true}`, 0, o)
 	phases = append(phases, rescan)
 	verify("after the rescan", churned)
+	hookRows = append(hookRows, hookRow(hooks, rescan.name, rescan.run, rescan.ended, churned, expect.Descendants.Total))
 	loadEnd := loadAvg()
 
 	// The tables.
@@ -364,6 +377,9 @@ func benchLive(bin, work string, n int, o liveOptions) {
 		rows = append(rows, []string{p.name, fmtDur(p.elapsed), strconv.Itoa(p.rounds), p.crawl, p.rss, p.cpu, stale, notes})
 	}
 	printTable([]string{"phase", "time", "rounds", "crawl", "serve peak RSS (target ≤ 1 GiB at 3M)", "CPU time", "stats staleness", "notes"}, rows)
+	fmt.Println()
+	fmt.Printf("webhooks: serve --webhook (a receiver in this process) --watch %s, signed with HFLINEAGE_WEBHOOK_SECRET\n\n", root)
+	printTable([]string{"after", "run", "came after the run's recorded end", "size", "added / removed", "members", "truncated", "signature and counts agree"}, hookRows)
 	fmt.Println()
 	for _, c := range checks {
 		fmt.Println("counts " + c)
@@ -446,6 +462,7 @@ func livePhase(c *client, base string, srv *exec.Cmd, srvLog, name, body string,
 			fatalf("live: %s did not complete: %s (server log: %s)", name, out.Error, srvLog)
 		}
 		p.crawl = fmt.Sprintf("%s, %d models, %.0f models/s, %d requests", fmtDur(took), out.Models, float64(out.Models)/took.Seconds(), out.Requests)
+		p.run, p.ended = out.Run, time.Now()
 	}
 	stop()
 	wg.Wait() // the reads under way finish
@@ -566,6 +583,7 @@ func oneLineErr(status int, b []byte, err error) string {
 // this benchmark reads).
 type crawlOutcome struct {
 	ID       int    `json:"id"`
+	Run      uint64 `json:"run"`
 	Complete bool   `json:"complete"`
 	Error    string `json:"error"`
 	Models   int64  `json:"models"`

@@ -26,7 +26,11 @@
 //
 // --live-size N adds issue 18's table (live.go): `hflineage serve` on an
 // empty database reading in a loop during a first scan of an N-model Hub,
-// idle after it, and during a --full rescan after the Hub churns.
+// idle after it, and during a --full rescan after the Hub churns; with
+// issue 21's reads of the watched family (changes, its Atom feed, licence
+// paths, the badge) in the loop, and serve's webhook for the family
+// received, its signature checked and its counts compared with the Hub's
+// after each crawl (webhook.go).
 package main
 
 import (

@@ -131,9 +131,9 @@ func benchServe(bin, work string, n int, db string, o serveOptions) [][]string {
 // startServe starts `hflineage serve` on db with env, its output in
 // srvLog, and returns once it answers /healthz: the process, its base URL,
 // and what stops it.
-func startServe(hfl, db, addrFile, srvLog string, env []string) (*exec.Cmd, string, func()) {
+func startServe(hfl, db, addrFile, srvLog string, env []string, extra ...string) (*exec.Cmd, string, func()) {
 	os.Remove(addrFile)
-	srv := exec.Command(hfl, "serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile)
+	srv := exec.Command(hfl, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile}, extra...)...)
 	srv.Env = env
 	logf, err := os.Create(srvLog)
 	check(err)
