@@ -31,6 +31,9 @@ const (
 
 var mpMergeParents = []string{"another-long-organisation/Another-Long-Model-Name", "third-organisation-name/Third-Model-With-Long-Name"}
 
+// mpStub is a parent the merge names that the Hub does not have: a stub.
+const mpStub = "gone-org/Deleted-Base"
+
 func modelPageWorld() *hubtest.World {
 	w := hubtest.NewWorld()
 	pt := func(id, rel string) hubtest.Parent { return hubtest.Parent{ID: id, Relation: rel} }
@@ -50,7 +53,7 @@ func modelPageWorld() *hubtest.World {
 		w.Add(hubtest.Model{ID: p, Downloads: 10, Tags: lic()})
 		merged = append(merged, pt(p, "merge"))
 	}
-	w.Add(hubtest.Model{ID: mpMerge, Downloads: 100, Tags: lic(append([]hubtest.Parent{pt(mpRoot, "merge")}, merged...)...)})
+	w.Add(hubtest.Model{ID: mpMerge, Downloads: 100, Tags: lic(append([]hubtest.Parent{pt(mpRoot, "merge"), pt(mpStub, "merge")}, merged...)...)})
 	w.Add(hubtest.Model{ID: "undated-org/Undated-Finetune", Downloads: 5, Tags: lic(pt(mpAdapter, "finetune")),
 		Extra: map[string]any{"createdAt": nil}})
 	w.Add(hubtest.Model{ID: mpLater, Downloads: 7, Tags: lic()})
@@ -115,6 +118,7 @@ func TestModelRoute(t *testing.T) {
 		{"parents", "/api/v1/model?model=" + mpMerge, 200, []string{
 			`"parents":[{"parent":"acme-research/Foundation-Model-7B","child":"merger-lab/Merged-Foundation-Model","relation":"merge"},` +
 				`{"parent":"another-long-organisation/Another-Long-Model-Name"`}},
+		{"a stub", "/api/v1/model?model=" + mpStub, 200, []string{`{"id":"gone-org/Deleted-Base","author":"","downloads":0,"likes":0,"tags":[],"parents":[],"stub":true,"hub_url":"`}},
 		{"no creation date", "/api/v1/model?model=undated-org/Undated-Finetune", 200, []string{`"downloads":5,"likes":0,"last_modified"`}},
 		{"not in the database", "/api/v1/model?model=" + mpLater, 404, []string{`"error":"model later-org/Later-Model is not in the database`}},
 		{"an invalid id", "/api/v1/model?model=a--b/c", 400, []string{`"error":"invalid model id`}},

@@ -224,6 +224,13 @@ func TestModelPageExplorer(t *testing.T) {
 	}
 	eval("width back", `document.querySelector('main').style.maxWidth = ''`)
 
+	// A stub: known only as a parent, nothing else to tell.
+	open(mpStub)
+	waitFor("stub", `document.querySelector('#about p')`)
+	if got := eval("stub", `[document.querySelector('#about p').textContent, document.querySelectorAll('#about [data-fact]').length]`).([]any); !strings.HasPrefix(got[0].(string), "Known only as a parent") || got[1] != float64(0) {
+		t.Errorf("the stub's page says %v", got)
+	}
+
 	// A model the database does not hold: its page on the Hub, and a crawl.
 	// Its two 404s (count, model) are the only console errors Chromium
 	// logs: the page follows the crawl on the queue, not by asking again.
