@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,13 +33,15 @@ type received struct {
 }
 
 // target is a webhook target that records every request and answers with
-// answer(n) for the nth (from 1).
+// answer(n) for the nth (from 1), but holds a message of run holdFrom or
+// later unanswered until its request ends (see barrier).
 type target struct {
 	*httptest.Server
-	mu     sync.Mutex
-	got    []received
-	answer func(n int, r *http.Request) int
-	notify chan struct{}
+	mu       sync.Mutex
+	got      []received
+	answer   func(n int, r *http.Request) int
+	notify   chan struct{}
+	holdFrom atomic.Uint64
 }
 
 func newTarget(t *testing.T, answer func(n int, r *http.Request) int) *target {
@@ -54,6 +57,10 @@ func newTarget(t *testing.T, answer func(n int, r *http.Request) int) *target {
 		case tg.notify <- struct{}{}:
 		default:
 		}
+		if from := tg.holdFrom.Load(); from != 0 && runOf(body) >= from {
+			<-r.Context().Done()
+			return
+		}
 		w.WriteHeader(tg.answer(n, r))
 	}))
 	t.Cleanup(tg.Close)
@@ -64,6 +71,49 @@ func (tg *target) requests() []received {
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	return slices.Clone(tg.got)
+}
+
+// runOf is the run a message's body is about (0: not a message).
+func runOf(body []byte) uint64 {
+	var m WebhookMessage
+	json.Unmarshal(body, &m)
+	return m.Run
+}
+
+// barrier walks root once more after adding a finetune of it (root must
+// be on the Hub and watched), and waits until that crawl's message reaches
+// tg, which holds it unanswered. The webhooks make
+// and send messages in order, one at a time, so by then every message of
+// the earlier crawls has been sent, answered and recorded, and no other
+// will come: what the test saw of them is all there is. It returns the
+// requests before the barrier's message.
+func barrier(t *testing.T, s *Server, ts *httptest.Server, w *hubtest.World, tg *target, root string) []received {
+	t.Helper()
+	st := s.crawls.Status(t.Context(), "")
+	if len(st.Finished) == 0 {
+		t.Fatal("barrier: no crawl before it")
+	}
+	run := st.Finished[0].Run + 1
+	tg.holdFrom.Store(run)
+	w.Add(hubtest.Model{ID: "barrier/ft", Tags: hubtest.ParentTags(hubtest.Parent{ID: root, Relation: "finetune"})})
+	if _, err := s.Crawl(CrawlRequest{Seeds: []string{root}, Mode: "walk"}, false); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, ts.URL)
+	deadline := time.After(30 * time.Second) // fails a test that would hang; nothing polls
+	for {
+		got := tg.requests()
+		for i, r := range got {
+			if runOf(r.body) >= run {
+				return got[:i]
+			}
+		}
+		select {
+		case <-tg.notify:
+		case <-deadline:
+			t.Fatalf("the barrier's message (run %d) never came; %d requests", run, len(got))
+		}
+	}
 }
 
 // webhookServer scans w (run 1), then serves it with hooks, its crawls
@@ -175,11 +225,12 @@ func ids(ms []query.ChangedMember) []graph.ModelID {
 func TestWebhookChurn(t *testing.T) {
 	tg := newTarget(t, func(int, *http.Request) int { return http.StatusNoContent })
 	w := hubtest.Generate(hubtest.GenOptions{Models: 800, Seed: 3})
-	specs := []string{"base-org-0/Base-Model-0", "base-org-1/*", "nobody/none"}
+	specs := []string{"base-org-0/Base-Model-0", "base-org-1/*", "nobody/none", "barrier/base"}
 	s, ts, _ := webhookServer(t, w, Webhooks{URLs: []string{tg.URL + "/hook?key=x"}, Watch: specs})
 	before := w.Lineage()
 	w.Churn(100, 40, hubtest.GeneratedUntil.Add(24*time.Hour))
 	after := w.Lineage()
+	w.Add(hubtest.Model{ID: "barrier/base"}) // a family of none, for the barrier
 	crawlAndWait(t, s, ts)
 
 	want := map[string][2][]graph.ModelID{}
@@ -192,16 +243,7 @@ func TestWebhookChurn(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("the churn changed no watched family: the test tests nothing")
 	}
-	deadline := time.After(30 * time.Second)
-	for len(tg.requests()) < len(want) {
-		select {
-		case <-tg.notify:
-		case <-deadline:
-			t.Fatalf("%d messages; want %d", len(tg.requests()), len(want))
-		}
-	}
-	time.Sleep(50 * time.Millisecond) // no more should come
-	got := tg.requests()
+	got := barrier(t, s, ts, w, tg, "barrier/base") // every message of the churn's run, and no more
 	if len(got) != len(want) {
 		t.Fatalf("%d messages; want %d", len(got), len(want))
 	}
@@ -288,29 +330,21 @@ func TestWebhookRetried(t *testing.T) {
 	s, ts, _ := webhookServer(t, w, Webhooks{URLs: []string{tg.URL + "/secret-path"}, Watch: []string{"base-org-0/Base-Model-0"}})
 	changeHub(w, "new/ft-1")
 	crawlAndWait(t, s, ts)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, body, _ := get(t, ts.URL+"/api/v1/crawl")
-		var st struct {
-			Webhooks []WebhookDelivery `json:"webhooks"`
-		}
-		if err := json.Unmarshal([]byte(body), &st); err != nil {
-			t.Fatal(err)
-		}
-		if len(st.Webhooks) > 0 {
-			d := st.Webhooks[0]
-			if len(st.Webhooks) != 1 || d.Outcome != "ok" || d.Attempts != 3 || d.Status != 200 || d.Run != 2 ||
-				d.Host != strings.TrimPrefix(tg.URL, "http://") || strings.Contains(body, "secret-path") {
-				t.Errorf("deliveries %s", body)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery listed: %s", body)
-		}
-		time.Sleep(10 * time.Millisecond)
+	got := barrier(t, s, ts, w, tg, "base-org-0/Base-Model-0") // run 2's delivery is over and recorded
+	_, body, _ := get(t, ts.URL+"/api/v1/crawl")
+	var st struct {
+		Webhooks []WebhookDelivery `json:"webhooks"`
 	}
-	got := tg.requests()
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Webhooks) != 1 {
+		t.Fatalf("deliveries %s; want run 2's", body)
+	}
+	if d := st.Webhooks[0]; d.Outcome != "ok" || d.Attempts != 3 || d.Status != 200 || d.Run != 2 ||
+		d.Host != strings.TrimPrefix(tg.URL, "http://") || strings.Contains(body, "secret-path") {
+		t.Errorf("deliveries %s", body)
+	}
 	if len(got) != 3 || !slices.EqualFunc(got[1:], got[:2], func(a, b received) bool {
 		return string(a.body) == string(b.body) && a.header.Get("X-Hflineage-Delivery") == b.header.Get("X-Hflineage-Delivery")
 	}) {
