@@ -14,10 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/live"
 	"github.com/hflineage/hflineage/store"
 )
 
@@ -144,6 +146,38 @@ func (e *Engine) incomplete(ctx context.Context, id graph.ModelID) (*Incomplete,
 	return e.unfinished(id, run), nil
 }
 
+// snapshotAndIncomplete returns the live graph's snapshot (nil for an
+// Engine made by New) and whether id's family is complete, read at one
+// data version: a commit landing between the two reads (a crawl's last
+// page and its end, say) would pair the numbers of one with the verdict of
+// the other, so the reads are taken again until the store's data version
+// is the snapshot's. The live graph follows a commit on the committing
+// goroutine, right after it: a retry waits that long, not for the crawl.
+func (e *Engine) snapshotAndIncomplete(ctx context.Context, id graph.ModelID) (*live.Snapshot, *Incomplete, error) {
+	for attempt := 0; ; attempt++ {
+		s := e.Snapshot()
+		if s != nil && testHookAfterSnapshot != nil {
+			testHookAfterSnapshot()
+		}
+		in, err := e.incomplete(ctx, id)
+		if err != nil || s == nil {
+			return s, in, err
+		}
+		v, err := e.st.DataVersion()
+		if err != nil {
+			return nil, nil, err
+		}
+		if v == s.Version() || attempt == 100 {
+			return s, in, nil
+		}
+		runtime.Gosched()
+	}
+}
+
+// testHookAfterSnapshot, when set by a test, runs between taking the
+// snapshot and reading the family's completeness.
+var testHookAfterSnapshot func()
+
 // unfinished describes run, a crawl of id's family (of the whole
 // database, or an ecosystem, for "") that did not complete, with the
 // command that finishes it when the run can be read.
@@ -186,14 +220,14 @@ func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 	if err != nil {
 		return Count{}, err
 	}
-	in, err := e.incomplete(ctx, id)
+	snap, in, err := e.snapshotAndIncomplete(ctx, id)
 	if err != nil {
 		return Count{}, err
 	}
 	var c graph.FamilyCount
 	var p graph.Popularity
-	if s := e.Snapshot(); s != nil {
-		c, p = s.CountPopularity(id)
+	if snap != nil {
+		c, p = snap.CountPopularity(id)
 	} else if c, p, err = e.st.FamilyPopularity(ctx, id); err != nil {
 		return Count{}, err
 	}
@@ -240,13 +274,13 @@ func (e *Engine) Ancestors(ctx context.Context, name string) (Ancestry, error) {
 	if err != nil {
 		return Ancestry{}, err
 	}
-	in, err := e.incomplete(ctx, id)
+	snap, in, err := e.snapshotAndIncomplete(ctx, id)
 	if err != nil {
 		return Ancestry{}, err
 	}
 	var a *graph.Ancestry
-	if s := e.Snapshot(); s != nil {
-		a, err = graph.LoadAncestors(ctx, s, id)
+	if snap != nil {
+		a, err = graph.LoadAncestors(ctx, snap, id)
 	} else {
 		err = e.st.View(ctx, func(r *store.Reader) error {
 			a, err = graph.LoadAncestors(ctx, r, id)

@@ -88,7 +88,11 @@ func exitCode(err error, stderr io.Writer) int {
 		if ue.cmd != "" {
 			help = "hflineage " + ue.cmd + " --help"
 		}
-		fmt.Fprintf(stderr, "hflineage: %s\nrun '%s' for usage\n", oneLine(ue.msg), help)
+		msg := ue.msg
+		if ue.cmd != "" && !strings.HasPrefix(msg, ue.cmd+": ") {
+			msg = ue.cmd + ": " + msg // every usage error names its command, as flag errors do
+		}
+		fmt.Fprintf(stderr, "hflineage: %s\nrun '%s' for usage\n", oneLine(msg), help)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "hflineage: %s\n", oneLine(err.Error()))
@@ -205,7 +209,7 @@ func newFlags(name, usage string, _ io.Writer) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: hflineage %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs
 }
@@ -367,12 +371,26 @@ func checkModel(name string) error {
 	if name == "" {
 		return nil
 	}
-	// Ids listed under older rules (old--org/legacy..name) are names a
-	// database may hold: the engine applies the strict rule to the others.
-	if _, err := graph.ParseListedID(name); err != nil {
-		return usagef("%v", err)
+	_, err := graph.ParseModelID(name)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Ids listed under older rules (old--org/legacy..name: plain ASCII)
+	// are names a database may hold: the engine applies the strict rule to
+	// those it does not.
+	if _, lerr := graph.ParseListedID(name); lerr == nil && isASCII(name) {
+		return nil
+	}
+	return usagef("%v", err)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

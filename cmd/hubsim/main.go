@@ -48,6 +48,9 @@ func main() {
 	}
 }
 
+// helpOut is where --help writes: stdout.
+var helpOut io.Writer = os.Stdout
+
 // usageError is a bad flag or flag value: exit code 2.
 type usageError struct{ error }
 
@@ -105,11 +108,12 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// parseFlags reads the command line. Help goes to stderr and returns
-// flag.ErrHelp; a bad flag is a usageError.
-func parseFlags(args []string, stderr io.Writer) (*config, error) {
+// parseFlags reads the command line. --help writes the usage to help
+// (stdout, as for hflineage: `hubsim --help | less` works) and returns
+// flag.ErrHelp; a bad flag is a usageError, and nothing is printed.
+func parseFlags(args []string, help io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("hubsim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	c := &config{}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8088", "listen on `ADDR` (loopback only is wise; port 0 picks a free one)")
 	fs.StringVar(&c.addrFile, "addr-file", "", "write the server's base URL to `FILE` once listening (useful with --addr 127.0.0.1:0)")
@@ -140,9 +144,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(help)
+			fs.Usage()
 			return nil, err
 		}
-		return nil, usageError{err}
+		return nil, usageError{fmt.Errorf("%w (see hubsim --help)", err)}
 	}
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))}
@@ -304,7 +310,7 @@ func newHub(c *config) (*hubtest.Server, string, error) {
 
 // run serves until ctx ends.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
-	c, err := parseFlags(args, stderr)
+	c, err := parseFlags(args, helpOut)
 	if err != nil {
 		return err
 	}

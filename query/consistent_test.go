@@ -1,0 +1,92 @@
+package query
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hflineage/hflineage/graph"
+	"github.com/hflineage/hflineage/store"
+)
+
+// TestCountReadsOneVersion: a crawl's last page and its end commit
+// between count's read of the live graph and its read of the family's
+// completeness. The answer pairs the verdict with the numbers of the same
+// data version — complete with the last page's child — never "complete"
+// with the numbers from before the last page.
+func TestCountReadsOneVersion(t *testing.T) {
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	e, err := Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	// An unfinished walk of org/Base has stored the base and one child.
+	run, err := st.NewRun("walk", false, []string{"org/Base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(complete bool, models ...graph.Model) {
+		t.Helper()
+		err := st.UpdateRun(run, func(tx *store.Tx) error {
+			for _, m := range models {
+				var parents []graph.Parent
+				if m.ID != "org/Base" {
+					parents = []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}}
+				}
+				if _, _, err := tx.PutCrawled(m, parents); err != nil {
+					return err
+				}
+			}
+			tx.Run().Complete = complete
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(false, graph.Model{ID: "org/Base"})
+
+	members := 0
+	for _, method := range []string{"Count", "Ancestors"} {
+		t.Run(method, func(t *testing.T) {
+			put(false, graph.Model{ID: graph.ModelID("a/first-" + method)})
+			members++
+			c, err := e.Count(ctx, "org/Base")
+			if err != nil || c.Complete || c.Descendants.Total != members {
+				t.Fatalf("before the last page: %+v, %v; want %d descendants, incomplete", c, err, members)
+			}
+			members++
+			last := graph.Model{ID: graph.ModelID("b/last-" + method)}
+			hooked := false
+			testHookAfterSnapshot = func() {
+				if !hooked {
+					hooked = true
+					put(true, last) // the last page and the crawl's end
+				}
+			}
+			defer func() { testHookAfterSnapshot = nil }()
+			switch method {
+			case "Count":
+				c, err = e.Count(ctx, "org/Base")
+				if err != nil || !hooked || !c.Complete || c.Descendants.Total != members {
+					t.Errorf("across the last commit: %d descendants, complete %v, %v; want %d, complete", c.Descendants.Total, c.Complete, err, members)
+				}
+			case "Ancestors":
+				a, err := e.Ancestors(ctx, "a/first-Ancestors")
+				if err != nil || !hooked || !a.Complete || len(a.Ancestors) != 1 {
+					t.Errorf("across the last commit: %+v, %v; want org/Base, complete", a, err)
+				}
+			}
+			run, err = st.NewRun("walk", false, []string{"org/Base"}) // the next crawl starts
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
