@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -72,7 +73,7 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.StringVar(&f.rate, "rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes; also N/300s, N/1h). Default: spend the quota the Hub's RateLimit headers announce as fast as it allows, waiting only for its resets; without those headers, no cap but --parallel (a 429 halves the pace, which then recovers)")
 	fs.BoolVar(&f.all, "all", false, "scan the whole Hub")
 	fs.BoolVar(&f.full, "full", false, "with --all or --mode scan: list everything and remove what the Hub no longer has")
-	fs.StringVar(&f.mode, "mode", "auto", "`MODE` of crawling MODELs: walk, scan, or auto (picks the cheaper and says why)")
+	fs.StringVar(&f.mode, "mode", "auto", "`walk`, scan or auto: how to crawl MODELs")
 	fs.IntVar(&f.minSnap, "snapshot-min", 100, "after a scan, record the size of every family with at least `N` descendants (for history)")
 	fs.BoolVar(&f.restart, "restart", false, "abandon an unfinished crawl in the database and start over")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
@@ -218,10 +219,19 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 		return stats, usagef("crawl: %v", err)
 	}
 	bar := newProgress(stderr)
+	var plan atomic.Pointer[query.CrawlPlan]
 	stats, err = e.Crawl(ctx, hub, f.request(seeds), query.CrawlWatch{
-		Planned:  func(p query.CrawlPlan) { bar.println(fmt.Sprintf("plan: %s — %s", p.Mode, p.Reason)) },
-		Progress: bar.update,
-		Warn:     func(s string) { bar.println("warning: " + s) },
+		Planned: func(p query.CrawlPlan) {
+			plan.Store(&p)
+			bar.println(fmt.Sprintf("plan: %s — %s", p.Mode, p.Reason))
+		},
+		Progress: func(s query.CrawlStats) {
+			if s.Plan == nil {
+				s.Plan = plan.Load() // for the time left
+			}
+			bar.update(s)
+		},
+		Warn: func(s string) { bar.println("warning: " + s) },
 	})
 	bar.finish()
 	if errors.Is(err, query.ErrNoHubMatch) || errors.Is(err, query.ErrUnreachable) {
@@ -368,8 +378,14 @@ func progressFields(s query.CrawlStats) []progressField {
 	f := []progressField{
 		{0, fmt.Sprintf("models %d", s.Models)},
 		{3, fmt.Sprintf("edges %d", s.Edges)},
-		{2, fmt.Sprintf("requests %d", s.Requests)},
+		{2, requestsField(s)},
 		{1, fmt.Sprintf("%.1f req/s", rate)},
+	}
+	if left, ok := timeLeft(s); ok {
+		// Requests of those planned and the time left say more than the
+		// rate they rest on: the rate goes first when space runs short.
+		f[2].rank, f[3].rank = 1, 2
+		f = append(f, progressField{1, "~" + roughDuration(left) + " left"})
 	}
 	if s.Pace.Limit > 0 {
 		f = append(f, progressField{6, fmt.Sprintf("capped at %.1f/s", s.Pace.Limit)})
