@@ -73,7 +73,7 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.StringVar(&f.rate, "rate", "", "cap the request rate at `N/5m` (a bare N means per 5 minutes; also N/300s, N/1h). Default: spend the quota the Hub's RateLimit headers announce as fast as it allows, waiting only for its resets; without those headers, no cap but --parallel (a 429 halves the pace, which then recovers)")
 	fs.BoolVar(&f.all, "all", false, "scan the whole Hub")
 	fs.BoolVar(&f.full, "full", false, "with --all or --mode scan: list everything and remove what the Hub no longer has")
-	fs.StringVar(&f.mode, "mode", "auto", "`walk`, scan or auto: how to crawl MODELs")
+	fs.StringVar(&f.mode, "mode", "auto", "`MODE` of crawling MODELs: walk, scan, or auto (picks the cheaper and says why)")
 	fs.IntVar(&f.minSnap, "snapshot-min", 100, "after a scan, record the size of every family with at least `N` descendants (for history)")
 	fs.BoolVar(&f.restart, "restart", false, "abandon an unfinished crawl in the database and start over")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
