@@ -112,6 +112,11 @@ type DanglingParent struct {
 	Model    ModelID        `json:"model"`
 	Children int            `json:"children"` // distinct models naming it as a parent (in the scope studied)
 	Reason   DanglingReason `json:"reason"`
+	// ScanRun and ScanDate, for NotListedByScan, name the complete scan the
+	// verdict rests on: the latest that listed the whole Hub (see
+	// DanglingCounts.ScanRun).
+	ScanRun  uint64    `json:"scan_run,omitempty"`
+	ScanDate time.Time `json:"scan_date,omitzero"`
 }
 
 // DanglingCounts splits the dangling parents by what the database knows of
@@ -123,6 +128,13 @@ type DanglingCounts struct {
 	LookupFailed    int              `json:"lookup_failed"`
 	NotLookedUp     int              `json:"not_looked_up"`
 	Top             []DanglingParent `json:"top"` // most named first, then by id
+	// ScanRun and ScanDate name the complete scan the NotListedByScan
+	// verdicts rest on: the latest one that listed the whole Hub (a first
+	// scan, or --full). They hold as of its date: the incremental scans
+	// since list only models changed since the last, and miss one made
+	// public later with an older lastModified. Zero when no verdict is.
+	ScanRun  uint64    `json:"not_listed_by_scan_run,omitempty"`
+	ScanDate time.Time `json:"not_listed_by_scan_date,omitzero"`
 }
 
 // Quality summarises how clean the declared lineage is.
@@ -184,6 +196,9 @@ type StatsOptions struct {
 	// ids (the stubs in scope, sorted); an id it leaves out, or every id
 	// when it is nil, is NotLookedUp.
 	DanglingReasons func(ctx context.Context, ids []ModelID) (map[ModelID]DanglingReason, error)
+	// LastListing, if set, returns the latest complete scan that listed the
+	// whole Hub (ok false when none): what NotListedByScan verdicts rest on.
+	LastListing func(ctx context.Context) (r Run, ok bool, err error)
 }
 
 // ComputeStats describes g, which must carry node attributes (Models).
@@ -396,6 +411,20 @@ func danglingCounts(ctx context.Context, g *Graph, stubs []int, children []int32
 		all = append(all, DanglingParent{Model: g.ids[i], Children: int(children[i]), Reason: r})
 	}
 	dc.NotOnHub = dc.NotListedByScan + dc.LookupFailed
+	if dc.NotListedByScan > 0 && o.LastListing != nil {
+		r, ok, err := o.LastListing(ctx)
+		if err != nil {
+			return DanglingCounts{}, err
+		}
+		if ok {
+			dc.ScanRun, dc.ScanDate = r.ID, r.Ended().UTC()
+			for i := range all {
+				if all[i].Reason == NotListedByScan {
+					all[i].ScanRun, all[i].ScanDate = dc.ScanRun, dc.ScanDate
+				}
+			}
+		}
+	}
 	sort.Slice(all, func(a, b int) bool {
 		if all[a].Children != all[b].Children {
 			return all[a].Children > all[b].Children

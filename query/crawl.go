@@ -92,6 +92,11 @@ type CrawlRequest struct {
 	// SnapshotMin: after a scan, families at least this large are
 	// snapshotted for history (default 100).
 	SnapshotMin int `json:"snapshot_min,omitempty"`
+	// FullEvery, for a scan (All or Mode scan) that would be incremental,
+	// makes it full when the last scan that listed the whole Hub ended
+	// longer ago than this (0: never): scheduled crawls' --full-every
+	// (see fullRescanDue). Not part of the API's body.
+	FullEvery time.Duration `json:"-"`
 }
 
 // Kind is "scan" or "walk", as far as the request says ("" when the
@@ -212,6 +217,14 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 	}
 	req := crawler.Request{All: r.All, Full: r.Full, Mode: r.Mode, Depth: -1, Restart: r.Restart, SnapshotMin: r.SnapshotMin,
 		Planned: watch.Planned, Progress: watch.Progress, Warn: watch.Warn}
+	if why, err := e.fullRescanDue(ctx, r); err != nil {
+		return CrawlStats{}, err
+	} else if why != "" {
+		req.Full = true
+		if watch.Warn != nil {
+			watch.Warn(why)
+		}
+	}
 	if r.Depth != nil {
 		req.Depth = *r.Depth
 	}

@@ -327,7 +327,7 @@ func (v *view) statsOf(ctx context.Context, st *store.Store, k statsKey) (graph.
 	x, _ := v.stats.LoadOrStore(k, &statsMemo{})
 	m := x.(*statsMemo)
 	m.once.Do(func() {
-		m.stats, m.err = graph.ComputeStats(ctx, v.g, graph.StatsOptions{Top: k.top, Root: k.root, DanglingReasons: st.DanglingReasons})
+		m.stats, m.err = graph.ComputeStats(ctx, v.g, graph.StatsOptions{Top: k.top, Root: k.root, DanglingReasons: st.DanglingReasons, LastListing: st.LastListing})
 	})
 	if m.err != nil {
 		v.stats.CompareAndDelete(k, m) // a cancelled computation is tried again

@@ -75,6 +75,31 @@ func getMissing(txn *badger.Txn, name string, m *Missing) (bool, error) {
 	return true, nil
 }
 
+// LastListing returns the latest complete scan that listed the whole Hub
+// (ok is false when there is none): a --full scan, or a scan that no
+// complete scan preceded (the first lists everything; after it, scans are
+// incremental unless --full). A verdict that the Hub does not have a
+// parent because no scan listed it holds as of this scan's date: an
+// incremental scan lists models by lastModified down to the previous one's
+// watermark, and misses a model made public later with an older date.
+func (s *Store) LastListing(ctx context.Context) (r graph.Run, ok bool, err error) {
+	runs, err := s.Runs(ctx)
+	if err != nil {
+		return r, false, err
+	}
+	scanned := false // a complete scan came before
+	for _, run := range runs {
+		if run.Mode != "scan" || !run.Complete {
+			continue
+		}
+		if run.Full || !scanned {
+			r, ok = run, true
+		}
+		scanned = true
+	}
+	return r, ok, nil
+}
+
 // errReasonFound ends an edge scan at the first child that decides.
 var errReasonFound = errors.New("stop")
 

@@ -60,6 +60,7 @@ type crawlFlags struct {
 	delay, stall             time.Duration
 	all, full, restart       bool
 	jsonOut, verbose         bool
+	fullEvery                time.Duration // schedule's --full-every (not a crawl flag)
 }
 
 func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
@@ -249,7 +250,7 @@ func (f *crawlFlags) hub(rate *query.Rate) query.Hub {
 // request is the crawl the flags ask for.
 func (f *crawlFlags) request(seeds []string) query.CrawlRequest {
 	depth := f.depth
-	return query.CrawlRequest{All: f.all, Full: f.full, Mode: f.mode, Depth: &depth, Restart: f.restart, SnapshotMin: f.minSnap, Seeds: seeds}
+	return query.CrawlRequest{All: f.all, Full: f.full, Mode: f.mode, Depth: &depth, Restart: f.restart, SnapshotMin: f.minSnap, Seeds: seeds, FullEvery: f.fullEvery}
 }
 
 func summaryLine(s query.CrawlStats, err error) string {

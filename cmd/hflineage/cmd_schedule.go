@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +18,7 @@ import (
 	"github.com/hflineage/hflineage/query"
 )
 
-const scheduleUsage = `schedule (--every DURATION | --cron "EXPR") [--now] [--runs N] [--json] [crawl flags] (MODEL... | --all)
+const scheduleUsage = `schedule (--every DURATION | --cron "EXPR") [--now] [--runs N] [--full-every AGE] [--json] [crawl flags] (MODEL... | --all)
 
 Runs crawls on a schedule in a long-lived process, one at a time: a tick
 that comes while the previous crawl still runs is skipped (and logged),
@@ -29,6 +30,12 @@ and the next tick runs as planned.
                (CRON_TZ=UTC before the 5 fields for another one): the first
                crawl waits for the first of them; with --now, one crawl also
                starts right away
+
+A scheduled scan (--all, --mode scan) lists the whole Hub again, rather
+than only what changed since the last scan, when the last full one is
+older than --full-every (default 7d; 0: never): an incremental scan misses
+a model made public later with an older lastModified, and stats would go
+on calling it "not on the Hub" while its children name it.
 
 One log line per run on stdout, timestamped (with --json: one JSON object
 per run, with the keys of 'crawl --json', and the other log lines on
@@ -43,17 +50,54 @@ without a long-lived process (see docs/reference.md).`
 // scheduleFlags are the flags that say when to crawl (schedule's and
 // serve's).
 type scheduleFlags struct {
-	every time.Duration
-	cron  string
-	now   bool
+	every     time.Duration
+	cron      string
+	now       bool
+	fullEvery time.Duration
 }
 
 func defineScheduleFlags(fs *flag.FlagSet, what string) *scheduleFlags {
-	f := &scheduleFlags{}
+	f := &scheduleFlags{fullEvery: query.DefaultFullEvery}
 	fs.DurationVar(&f.every, "every", 0, what+" every `DURATION` (e.g. 6h), the first time right away")
 	fs.StringVar(&f.cron, "cron", "", what+" on a cron schedule `EXPR` (5 fields, e.g. \"0 3 * * *\": daily at 03:00 local time), the first time at its first tick")
 	fs.BoolVar(&f.now, "now", false, "with --cron: also crawl once right away (--every always starts right away)")
+	fs.Var((*daysFlag)(&f.fullEvery), "full-every", "a scheduled scan (--all, --mode scan) lists the whole Hub again, instead of only what changed, when the last full one is older than `AGE` (e.g. 7d, 36h; 0: never): an incremental scan misses models made public later with an older lastModified, whose children then name a parent 'not on the Hub' that the Hub serves")
 	return f
+}
+
+// daysFlag is a duration flag that also takes whole days ("7d").
+type daysFlag time.Duration
+
+func (d *daysFlag) String() string {
+	if d == nil {
+		return ""
+	}
+	v := time.Duration(*d)
+	if v > 0 && v%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", v/(24*time.Hour))
+	}
+	return v.String()
+}
+
+func (d *daysFlag) Set(s string) error {
+	var v time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return fmt.Errorf("want a duration such as 7d or 36h")
+		}
+		v = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if v, err = time.ParseDuration(s); err != nil {
+			return fmt.Errorf("want a duration such as 7d or 36h")
+		}
+	}
+	if v < 0 {
+		return fmt.Errorf("must not be negative (0: never)")
+	}
+	*d = daysFlag(v)
+	return nil
 }
 
 // job checks the flags and returns the gocron job they describe (nil when
@@ -151,6 +195,7 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	f.fullEvery = sf.fullEvery
 	// A bad endpoint is a mistake on the command line, not a failed run.
 	if err := query.CheckHub(f.hub(rate)); err != nil {
 		return usagef("schedule: %v", err)
@@ -193,10 +238,15 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			mu.Lock()
 			json.NewEncoder(stdout).Encode(crawlJSON(stats, err))
 			mu.Unlock()
+			if stats.Run.Full && !f.full {
+				logf("full rescan (the last full one was older than --full-every %s)", (*daysFlag)(&sf.fullEvery))
+			}
 		case err != nil && ctx.Err() != nil:
 			logf("stopped: %s (progress saved)", summaryLine(stats, err))
 		case err != nil:
 			logf("failed: %s: %s", summaryLine(stats, err), oneLine(err.Error()))
+		case stats.Run.Full && !f.full:
+			logf("%s (full rescan: the last full one was older than --full-every %s)", summaryLine(stats, nil), (*daysFlag)(&sf.fullEvery))
 		default:
 			logf("%s", summaryLine(stats, nil))
 		}

@@ -131,7 +131,7 @@ is saved, and the next start resumes it.`, stderr)
 	if err := checkStall(stall); err != nil {
 		return err
 	}
-	tick := server.CrawlRequest{All: *all, Full: *full, Mode: *mode, Depth: depth}
+	tick := server.CrawlRequest{All: *all, Full: *full, Mode: *mode, Depth: depth, FullEvery: sf.fullEvery}
 	for _, m := range pos {
 		tick.Seeds = append(tick.Seeds, m)
 	}

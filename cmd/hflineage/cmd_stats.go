@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
@@ -32,7 +33,11 @@ A dangling parent is named in a model's tags but has no record in the
 database. The database knows the Hub does not have it when a complete scan
 did not list it, or when the Hub answered 401/404 to a crawl's lookup;
 any other is outside the crawled families and was never looked up (after
-a walk, the co-parents of merges are: the Hub may well serve them).`, stderr)
+a walk, the co-parents of merges are: the Hub may well serve them). A
+"not listed" verdict holds as of the last scan that listed the whole Hub
+(the first scan, or --full), which the report names: incremental scans
+list only what changed, and miss a model made public later with an older
+lastModified.`, stderr)
 	db := dbFlag(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	top := fs.Int("top", 10, "length of the rankings (`N`)")
@@ -99,11 +104,14 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	fmt.Fprintf(tw, "dangling parents\t%d (named in tags, no record in the database)\n", s.DanglingParents)
 	if s.DanglingParents > 0 {
 		fmt.Fprintf(tw, "  not on the Hub\t%d (not listed by a complete scan %d, 401/404 to a lookup %d)\n", d.NotOnHub, d.NotListedByScan, d.LookupFailed)
+		if d.ScanRun != 0 {
+			fmt.Fprintf(tw, "  \tnot listed: as of %s\n", listingText(d.ScanRun, d.ScanDate))
+		}
 		fmt.Fprintf(tw, "  not looked up\t%d (outside the crawled families: the Hub may have them)\n", d.NotLookedUp)
 	}
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nLargest families\n")
+	fmt.Fprintf(w, "\nLargest families (downloads and likes: the descendants', summed; downloads (30 days), as the Hub counts them)\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "descendants\tfinetune\tadapter\tquantized\tmerge\tdepth\tdownloads\tlikes\t model\n")
 	for _, f := range s.LargestFamilies {
@@ -117,7 +125,11 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "%8s\tknown\tmodel\n", "children")
 		for _, p := range d.Top {
-			fmt.Fprintf(tw, "%8d\t%s\t%s\n", p.Children, danglingReasonText[p.Reason], p.Model)
+			known := danglingReasonText[p.Reason]
+			if p.ScanRun != 0 {
+				known = fmt.Sprintf("not on the Hub (not listed by the full scan of run %d, %s)", p.ScanRun, p.ScanDate.Format(time.DateOnly))
+			}
+			fmt.Fprintf(tw, "%8d\t%s\t%s\n", p.Children, known, p.Model)
 		}
 		tw.Flush()
 	}
@@ -127,7 +139,7 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	fmt.Fprintf(w, "\nFan-out (parents, dangling ones included, by number of children)\n")
 	writeBars(w, s.FanOut)
 
-	fmt.Fprintf(w, "\nTop authors of derivatives\n")
+	fmt.Fprintf(w, "\nTop authors of derivatives (downloads (30 days), summed over their derivatives)\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "derivatives\tdownloads\t author\n")
 	for _, a := range s.TopAuthors {
@@ -160,6 +172,11 @@ func writeStatsReport(w io.Writer, s graph.Stats) error {
 	_, err := fmt.Fprintf(w, "\nMetadata quality: %d self-loops, %d cycles (%d models), %d dangling parents, %d single-parent merges\n",
 		q.SelfLoops, q.Cycles, q.ModelsInCycles, q.DanglingParents, q.SingleParentMerges)
 	return err
+}
+
+// listingText names the full scan that "not listed" verdicts rest on.
+func listingText(run uint64, at time.Time) string {
+	return fmt.Sprintf("the full scan of run %d, %s (later incremental scans miss a model made public with an older lastModified; the scheduled full rescans of --full-every find it)", run, at.Format("2006-01-02 15:04 MST"))
 }
 
 // danglingReasonText says in the text report what is known of a dangling

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hflineage/hflineage/crawler/hubtest"
+	"github.com/hflineage/hflineage/graph"
+)
+
+// danglingOf runs stats --json on db and returns its dangling parents.
+func danglingOf(t *testing.T, db string) (int, graph.DanglingCounts) {
+	t.Helper()
+	code, stdout, stderr := cli(t, "stats", "--db", db, "--json")
+	if code != 0 {
+		t.Fatalf("stats: exit %d: %s", code, stderr)
+	}
+	var s graph.Stats
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Models, s.Dangling
+}
+
+// A model made public after a complete scan, with a lastModified older
+// than that scan's watermark, is missed by every incremental scan: its
+// child's parent stays "not listed by a complete scan", and stats says
+// which full scan that verdict rests on. A scheduled scan whose last full
+// one is older than --full-every lists the whole Hub and finds it; with
+// the default (7d) a scan right after a full one stays incremental.
+func TestScheduledFullRescanFindsLateListedModel(t *testing.T) {
+	old := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	world := hubtest.NewWorld()
+	world.Add(hubtest.Model{ID: "org/base", Tags: []string{"transformers"}})
+	world.Add(hubtest.Model{ID: "org/hidden", Private: true, LastModified: old, CreatedAt: old,
+		Tags: hubtest.ParentTags(pt("org/base", "finetune"))})
+	world.Add(hubtest.Model{ID: "user/child", Tags: hubtest.ParentTags(pt("org/hidden", "finetune"))})
+	// Models between it and the scans' watermark: an incremental scan
+	// stops at the first page older than the watermark, which the page
+	// size of 1 keeps apart from org/hidden's.
+	for _, id := range []string{"org/older-1", "org/older-2"} {
+		world.Add(hubtest.Model{ID: id, LastModified: old.AddDate(0, 6, 0), CreatedAt: old, Tags: []string{"transformers"}})
+	}
+	srv := hubtest.NewUnstartedServer(world)
+	srv.MaxPageSize = 1
+	srv.Start()
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "db")
+
+	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
+	models, d := danglingOf(t, db)
+	if models != 4 || d.NotListedByScan != 1 || d.ScanRun != 1 || d.ScanDate.IsZero() ||
+		len(d.Top) != 1 || d.Top[0].Model != "org/hidden" || d.Top[0].ScanRun != 1 || !d.Top[0].ScanDate.Equal(d.ScanDate) {
+		t.Fatalf("after the first scan: %d models, dangling %+v; want org/hidden not listed by run 1", models, d)
+	}
+	code, stdout, _ := cli(t, "stats", "--db", db)
+	if code != 0 || !strings.Contains(stdout, "not listed: as of the full scan of run 1, ") ||
+		!strings.Contains(stdout, "not on the Hub (not listed by the full scan of run 1, "+d.ScanDate.Format(time.DateOnly)+")") {
+		t.Errorf("stats does not name the full scan:\n%s", stdout)
+	}
+
+	// Made public, its lastModified as old as ever.
+	if !world.Update("org/hidden", func(m *hubtest.Model) { m.Private = false }) {
+		t.Fatal("no org/hidden")
+	}
+	for _, tc := range []struct {
+		fullEvery    string
+		run          uint64
+		found        bool
+		wantScanRun  uint64
+		wantFullLine bool
+	}{
+		{"0", 2, false, 1, false},  // never full: incremental, misses it
+		{"7d", 3, false, 1, false}, // the default: the last full scan is seconds old
+		{"1ns", 4, true, 0, true},  // due: lists the whole Hub
+		{"1ns", 5, true, 0, true},  // and again (each run is due)
+		{"7d", 6, true, 0, false},  // incremental again, the verdict gone
+	} {
+		args := []string{"schedule", "--every", "1s", "--runs", "1", "--json", "--db", db, "--endpoint", srv.URL, "--all"}
+		if tc.fullEvery != "7d" {
+			args = append(args, "--full-every", tc.fullEvery)
+		}
+		code, stdout, stderr := cli(t, args...)
+		if code != 0 {
+			t.Fatalf("--full-every %s: exit %d: %s", tc.fullEvery, code, stderr)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("--full-every %s: %v: %q", tc.fullEvery, err, stdout)
+		}
+		if out["run"] != float64(tc.run) || out["complete"] != true {
+			t.Errorf("--full-every %s: %s, want run %d complete", tc.fullEvery, stdout, tc.run)
+		}
+		if got := strings.Contains(stderr, "full rescan"); got != tc.wantFullLine {
+			t.Errorf("--full-every %s: full rescan said %v, want %v:\n%s", tc.fullEvery, got, tc.wantFullLine, stderr)
+		}
+		models, d := danglingOf(t, db)
+		if found := models == 5 && d.NotListedByScan == 0; found != tc.found || d.ScanRun != tc.wantScanRun {
+			t.Errorf("--full-every %s (run %d): %d models, dangling %+v; want org/hidden found %v, verdict on run %d", tc.fullEvery, tc.run, models, d, tc.found, tc.wantScanRun)
+		}
+	}
+}
