@@ -171,7 +171,7 @@ func writePopularity(w io.Writer, n int, p graph.Popularity) error {
 	allTime := fmt.Sprint(p.DownloadsAllTime.N)
 	switch {
 	case !p.DownloadsAllTime.Known:
-		allTime = "unknown (the database has none for these models: crawl them again to fetch it)"
+		allTime = "unknown (none of them has one: crawled before hflineage asked the Hub for it, or the Hub gave none)"
 	case p.MembersWithoutAllTime > 0:
 		allTime += fmt.Sprintf(" (%d of the %d without one: not counted)", p.MembersWithoutAllTime, n)
 	}
