@@ -285,6 +285,9 @@ func isSeedError(err error) bool { return query.IsSeedError(err) }
 type progress struct {
 	w     io.Writer
 	width func() int // the terminal's columns now; nil: not a terminal
+	// throttle is the least time between two frames an update draws
+	// (tests set 0: every update draws, with no sleep between them).
+	throttle time.Duration
 
 	mu  sync.Mutex
 	bar *progressbar.ProgressBar // made at the first update
@@ -305,8 +308,12 @@ func newProgress(stderr io.Writer) *progress {
 
 // newProgressBar draws on w, a terminal width() columns wide.
 func newProgressBar(w io.Writer, width func() int) *progress {
-	return &progress{w: w, width: width}
+	return &progress{w: w, width: width, throttle: progressThrottle}
 }
+
+// progressThrottle is the least time between two frames of a progress
+// line; a test that is not parallel may set it to 0 (every update draws).
+var progressThrottle = 200 * time.Millisecond
 
 func (p *progress) update(s query.CrawlStats) {
 	if p.width == nil {
@@ -325,7 +332,7 @@ func (p *progress) update(s query.CrawlStats) {
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription(desc),
 			progressbar.OptionSpinnerType(14),
-			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionThrottle(p.throttle),
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionUseANSICodes(true), // clear to the end of the line: a shorter line leaves nothing behind

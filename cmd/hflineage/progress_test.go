@@ -84,6 +84,7 @@ func TestProgressLineNeverWraps(t *testing.T) {
 			t.Parallel()
 			var out lockedBuffer
 			p := newProgressBar(&out, func() int { return width })
+			p.throttle = 0 // each update draws
 			s := busyStats
 			for i := range 4 {
 				s.Pages += int64(i)
@@ -92,7 +93,6 @@ func TestProgressLineNeverWraps(t *testing.T) {
 				if i == 2 {
 					p.println("warning: a model was skipped")
 				}
-				time.Sleep(210 * time.Millisecond) // past the bar's throttle (200 ms), so that each update draws
 			}
 			p.finish()
 			text := out.String()
@@ -167,8 +167,12 @@ func mustCreate(t *testing.T) *os.File {
 // before the summary.
 func TestProgressOnTerminal(t *testing.T) {
 	srv := hubtest.NewServer(testWorld())
-	srv.Delay = 300 * time.Millisecond // a few answers per throttle period: several frames
 	defer srv.Close()
+	// Every update draws a frame (a frame per page or so), not one per
+	// 200 ms: the frames do not depend on how fast the crawl runs.
+	throttle := progressThrottle
+	progressThrottle = 0
+	t.Cleanup(func() { progressThrottle = throttle })
 	for _, cols := range []uint16{40, 80} {
 		t.Run(fmt.Sprint(cols), func(t *testing.T) {
 			ptmx, tty, err := pty.Open()
