@@ -85,7 +85,7 @@ type ChangeRun struct {
 	Complete bool   `json:"complete"`
 	// AllNew: the run started from an empty database; every member after
 	// it is new.
-	AllNew bool `json:"all_new,omitempty"`
+	AllNew bool `json:"all_new"`
 	// Members counts the family's members after the run.
 	Members int `json:"members"`
 	// Added and Removed list members by id, at most ChangesOptions.IDs

@@ -328,7 +328,7 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 		o.Top = 10
 	}
 	if o.Top < 1 {
-		return graph.Stats{}, invalidf("stats: --top must be at least 1")
+		return graph.Stats{}, invalidf("stats: top must be at least 1")
 	}
 	root, err := e.resolveOptional(ctx, o.Root)
 	if err != nil {
@@ -411,7 +411,7 @@ type Diff struct {
 	Finished      string          `json:"finished,omitempty"`
 	Complete      bool            `json:"complete"`
 	Model         graph.ModelID   `json:"model,omitempty"`
-	AllNew        bool            `json:"all_new,omitempty"` // the run started from an empty database: everything is new, nothing logged
+	AllNew        bool            `json:"all_new"` // the run started from an empty database: everything is new, nothing logged
 	ModelsAdded   []graph.ModelID `json:"models_added"`
 	ModelsRemoved []graph.ModelID `json:"models_removed"`
 	EdgesAdded    []Edge          `json:"edges_added"`

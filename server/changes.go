@@ -59,12 +59,12 @@ func (s *Server) diffOrEcosystem(w http.ResponseWriter, r *http.Request) {
 		s.diff(w, r)
 		return
 	}
-	run, err := intParam(r, "run", 0)
-	if err != nil || run < 0 {
-		s.fail(w, r, badParam("run", "must be a run number"))
+	run, err := runParam(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	d, err := s.q.DiffEcosystem(r.Context(), query.DiffOptions{Run: uint64(run), Model: spec})
+	d, err := s.q.DiffEcosystem(r.Context(), query.DiffOptions{Run: run, Model: spec})
 	if err != nil {
 		s.failEcosystem(w, r, err)
 		return

@@ -64,8 +64,8 @@ func TestSizeCaps(t *testing.T) {
 		has        string
 	}{
 		{"top at the cap", "/api/v1/stats?top=1000", 200, `"models"`},
-		{"top over the cap", "/api/v1/stats?top=1001", 400, "top must be between 0 and 1000, not 1001"},
-		{"negative top", "/api/v1/stats?top=-1", 400, "top must be between 0 and 1000"},
+		{"top over the cap", "/api/v1/stats?top=1001", 400, "top must be between 1 and 1000, not 1001"},
+		{"negative top", "/api/v1/stats?top=-1", 400, "top must be between 1 and 1000"},
 		{"graph at the cap", "/api/v1/graph?model=a/ft&max-nodes=5000", 200, `"root"`},
 		{"graph over the cap", "/api/v1/graph?model=a/ft&max-nodes=5001", 400, "max-nodes must be at most 5000 on this server, not 5001"},
 		{"an export over the cap", "/api/v1/export?format=csv&max-nodes=200001", 400, "max-nodes must be at most 200000 on this server"},

@@ -396,8 +396,8 @@ func (s *Server) ancestors(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	top, err := intParam(r, "top", 10)
-	if err == nil && (top < 0 || top > MaxTop) {
-		err = badParam("top", fmt.Sprintf("must be between 0 and %d, not %d", MaxTop, top))
+	if err == nil && (top < 1 || top > MaxTop) {
+		err = badParam("top", fmt.Sprintf("must be between 1 and %d, not %d", MaxTop, top))
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -459,12 +459,12 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) diff(w http.ResponseWriter, r *http.Request) {
-	run, err := intParam(r, "run", 0)
-	if err != nil || run < 0 {
-		s.fail(w, r, badParam("run", "must be a run number"))
+	run, err := runParam(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	d, err := s.q.Diff(r.Context(), query.DiffOptions{Run: uint64(run), Model: r.URL.Query().Get("model")})
+	d, err := s.q.Diff(r.Context(), query.DiffOptions{Run: run, Model: r.URL.Query().Get("model")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -24,7 +24,7 @@ first, the members each run added to the family and removed from it: the
 runs after run RUN, or those that finished at DATE or later (RFC 3339, or
 YYYY-MM-DD), at most --runs of them.`, stderr)
 	db := dbFlag(fs)
-	jsonOut := fs.Bool("json", false, `print {"run","mode","finished","complete","models_added":[…],"models_removed":[…],"edges_added":[{"parent","child","relation"}],"edges_removed":[…]}; with --since {"model","members","runs":[{"run","mode","finished","complete","members","added":[{"model","relations","change"}],"removed":[…],"added_count","removed_count","truncated"}],"more","data_version"}`)
+	jsonOut := fs.Bool("json", false, `print {"run","mode","finished","complete","model","all_new","models_added":[…],"models_removed":[…],"edges_added":[{"parent","child","relation"}],"edges_removed":[…],"full","run_models_added","run_edges_added"}; with --since {"model","members","runs":[{"run","mode","finished","complete","members","added":[{"model","relations","change"}],"removed":[…],"added_count","removed_count","truncated"}],"more","data_version"}`)
 	runFlag := fs.Int64("run", 0, "show run `N` (runs are numbered from 1, as history lists them) instead of the last")
 	sinceFlag := fs.String("since", "", "list the members each run added and removed since run `RUN` (the runs after it) or a DATE (RFC 3339 or YYYY-MM-DD), newest first")
 	runsFlag := fs.Int("runs", query.DefaultChangeRuns, fmt.Sprintf("with --since, examine at most `N` runs, the newest (1 to %d)", query.MaxChangeRuns))
@@ -87,6 +87,16 @@ YYYY-MM-DD), at most --runs of them.`, stderr)
 	fmt.Fprintln(stdout, ")")
 	if out.AllNew && out.RunModels == 0 && out.RunEdges == 0 {
 		_, err := fmt.Fprintln(stdout, "it stored nothing")
+		return err
+	}
+	if out.AllNew && out.Model != "" {
+		// Of a family, not of the whole run: what the run stored beyond
+		// it is no business of this question.
+		what := "the family of " + string(out.Model)
+		if eco {
+			what = "the ecosystem " + string(out.Model)
+		}
+		_, err := fmt.Fprintf(stdout, "started from an empty database: every model of %s is new (the run logged no changes to list)\n", what)
 		return err
 	}
 	if out.AllNew {
