@@ -31,14 +31,30 @@ func TestInterruptibleWriter(t *testing.T) {
 	defer r.Close()
 	defer pw.Close()
 	ctx, cancel = context.WithCancel(context.Background())
-	w = newInterruptibleWriter(ctx, pw)
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
-	_, err = w.Write(make([]byte, 1<<20)) // more than a pipe holds
-	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
-		t.Errorf("blocked write: %v after %s", err, time.Since(start))
+	entered := make(chan struct{})
+	w = newInterruptibleWriter(ctx, writerFunc(func(p []byte) (int, error) {
+		close(entered)
+		return pw.Write(p) // blocks: more than a pipe holds, and nobody reads
+	}))
+	go func() { <-entered; cancel() }() // the context ends once the write is under way
+	written := make(chan error)
+	go func() {
+		_, err := w.Write(make([]byte, 1<<20))
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("blocked write: %v", err)
+		}
+	case <-time.After(30 * time.Second): // fails a test that would hang
+		t.Fatal("a blocked write was not abandoned when its context ended")
 	}
 	if _, err := w.Write([]byte("x")); !errors.Is(err, context.Canceled) {
 		t.Errorf("a write after an abandoned one: %v", err)
 	}
 }
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
