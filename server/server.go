@@ -6,7 +6,8 @@
 //
 // The API's JSON uses the same keys as the CLI's --json, so one parser
 // serves both. Errors are {"error": "..."} with 400 (a bad parameter), 404
-// (a model not in the database), 409 (the crawl queue is full), 401 (a
+// (a model not in the database), 409 (the crawl queue is full, or a
+// read-only server's process crawls on its own: Config.ReadOnly), 401 (a
 // write without the token) or 503 (the database is not ready).
 package server
 
@@ -20,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +48,10 @@ var (
 	ErrQueueFull = query.ErrQueueFull
 	ErrBusy      = query.ErrBusy
 )
+
+// ErrReadOnly: a read-only server (Config.ReadOnly) runs no crawl; its
+// process crawls on its own.
+var ErrReadOnly = fmt.Errorf("a crawl is running in process %d, which answers reads only: wait for it to end, or crawl through `hflineage serve`", os.Getpid())
 
 // CheckCrawl validates a crawl request as the CLI validates its flags.
 func CheckCrawl(r CrawlRequest) error { return query.CheckCrawl(r) }
@@ -84,6 +90,13 @@ type Config struct {
 	// Logger receives one line per crawl and per failed request (default:
 	// slog.Default()).
 	Logger *slog.Logger
+	// ReadOnly makes a server of reads only, beside a crawl that its
+	// process runs itself (`hflineage crawl` and `schedule` answer the
+	// CLI's reads while they hold the database): POST /api/v1/crawl is
+	// answered 409 naming the process, Crawl fails with ErrReadOnly, and
+	// there are no webhooks (New refuses them) nor schedule. GET /healthz
+	// says "read_only": true.
+	ReadOnly bool
 }
 
 // Server answers the API and runs crawls. Create it with New, serve
@@ -136,6 +149,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: allowed host: %w", err)
 		}
 		cfg.AllowedHosts[i] = n
+	}
+	if cfg.ReadOnly && len(cfg.Webhooks.URLs) > 0 {
+		return nil, errors.New("server: a read-only server sends no webhooks")
 	}
 	if cfg.Pictures <= 0 {
 		cfg.Pictures = 2
@@ -214,6 +230,9 @@ func (s *Server) Close(ctx context.Context) error {
 // calls it). It returns the queue entry's id, or ErrQueueFull, or
 // ErrBusy when skipIfBusy and a crawl runs or waits already.
 func (s *Server) Crawl(req CrawlRequest, skipIfBusy bool) (int, error) {
+	if s.cfg.ReadOnly {
+		return 0, ErrReadOnly
+	}
 	return s.crawls.Enqueue(req, skipIfBusy)
 }
 
@@ -249,7 +268,11 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": query.Version()})
+		health := map[string]any{"status": "ok", "version": query.Version()}
+		if s.cfg.ReadOnly {
+			health["read_only"] = true
+		}
+		writeJSON(w, http.StatusOK, health)
 	})
 	web, _ := fs.Sub(webFiles, "web")
 	files := http.FileServerFS(web)
@@ -306,7 +329,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, query.ErrUnknownModel), errors.Is(err, query.ErrNoRuns), errors.Is(err, query.ErrNotFound):
 		status = http.StatusNotFound
-	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy), errors.Is(err, ErrReadOnly):
 		status = http.StatusConflict
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client left
@@ -691,6 +714,10 @@ func (s *Server) crawlStatus(w http.ResponseWriter, r *http.Request) {
 const maxBody = 64 << 10
 
 func (s *Server) crawlPost(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.ReadOnly {
+		s.fail(w, r, ErrReadOnly)
+		return
+	}
 	var req CrawlRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()

@@ -197,7 +197,8 @@ func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 // on stderr and closes the database.
 func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
-	e, err := query.OpenDB(ctx, f.db, query.OpenOptions{Verbose: f.verbose})
+	// While it crawls, this process answers the other commands' reads.
+	e, closeDB, err := openOwner(ctx, f.db, f.verbose, stderr)
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
 			names := make([]graph.ModelID, len(seeds)) // as written: the server lists patterns itself
@@ -214,7 +215,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 	if err != nil {
 		return stats, err
 	}
-	defer e.Close()
+	defer closeDB()
 	hub := f.hub(rate)
 	if err := query.CheckHub(hub); err != nil {
 		return stats, usagef("crawl: %v", err)

@@ -168,8 +168,13 @@ is saved, and the next start resumes it.`, stderr)
 	// The server's engine owns the database: the lineage graph in memory,
 	// current from every page its crawls commit.
 	e, err := query.OpenDB(ctx, *db, query.OpenOptions{Live: true, Log: log})
+	if errors.Is(err, query.ErrInUse) {
+		if r, ok := findServer(*db); ok {
+			return servedBy(*db, r)
+		}
+	}
 	if err != nil {
-		return err
+		return inUse(*db, err, true)
 	}
 	keepOpen := false // a crawl that would not stop still writes: leave the database to the process's exit
 	defer func() {
@@ -206,14 +211,12 @@ is saved, and the next start resumes it.`, stderr)
 			return fmt.Errorf("serve: --addr-file: %w", err)
 		}
 	}
-	tokenFile := filepath.Join(*db, serveTokenFile)
-	if err := writePrivate(tokenFile, srv.SessionToken()+"\n"); err != nil {
-		log.Warn("the CLI cannot start crawls through this server without $HFLINEAGE_SERVE_TOKEN: "+serveTokenFile+" not written", "err", err)
+	// Best effort: read commands find the server through these files.
+	withdraw, err := advertise(*db, bound, srv.SessionToken())
+	if err != nil {
+		log.Warn("the CLI cannot reach this server without --addr (or start crawls through it without $HFLINEAGE_SERVE_TOKEN)", "err", err)
 	}
-	defer os.Remove(tokenFile)
-	advert := filepath.Join(*db, serveAddrFile)
-	os.WriteFile(advert, []byte(bound+"\n"), 0o644) // best effort: read commands find the server through it
-	defer os.Remove(advert)
+	defer withdraw()
 	fmt.Fprintf(stderr, "serve: listening on http://%s (database %s)\n", bound, *db)
 
 	// A crawl left unfinished by the last stop resumes first (or, with
@@ -283,18 +286,7 @@ is saved, and the next start resumes it.`, stderr)
 	}
 	// The crawl stops while the connections close: those still busy after
 	// a moment (an answer to a client that stopped reading) are cut.
-	closed := make(chan error, 1)
-	go func() {
-		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		closed <- srv.Close(stop)
-	}()
-	grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if hs.Shutdown(grace) != nil {
-		hs.Close()
-	}
-	if err := <-closed; err != nil {
+	if err := stopServing(srv, hs, 100*time.Millisecond); err != nil {
 		keepOpen = true
 		return fmt.Errorf("serve: %w; exiting without closing the database (the next start recovers it)", err)
 	}
@@ -307,13 +299,18 @@ is saved, and the next start resumes it.`, stderr)
 
 // writePrivate writes a file only its owner can read, replacing any file
 // of that name (whatever its mode) at once.
-func writePrivate(name, content string) error {
+func writePrivate(name, content string) error { return writeFileAtomic(name, content, 0o600) }
+
+// writeFileAtomic writes a file of mode perm, replacing any file of that
+// name (whatever its mode) at once: a reader finds the old file or the
+// whole new one.
+func writeFileAtomic(name, content string, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+"-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // after the rename, a no-op
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}

@@ -42,12 +42,13 @@ type engine interface {
 }
 
 // openEngine opens an existing database read-only and returns the query
-// engine over it, and the function that closes it. When a server holds
-// the database (it names its address in the directory and answers), the
-// engine asks the server instead.
+// engine over it, and the function that closes it. When another process
+// holds the database (serve, or a crawl or schedule: it names its address
+// in the directory and answers), the engine asks that process instead;
+// when none answers, the error names the process (inUse).
 func openEngine(db string) (engine, func(), error) {
 	// Read-only, under Badger's shared lock: any number of read commands
-	// run at once (not beside a crawl).
+	// run at once (beside a crawl, through it).
 	e, err := query.OpenDB(context.Background(), db, query.OpenOptions{ReadOnly: true})
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(db); ok {
@@ -55,13 +56,14 @@ func openEngine(db string) (engine, func(), error) {
 		}
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, inUse(db, err, false)
 	}
 	return e, func() { e.Close() }, nil
 }
 
 // findServer returns the server named in the database directory, if it
-// answers; a stale file (a server that died) is ignored.
+// answers; a stale file (a server that died) is ignored. The server is
+// serve's, or the read-only one of a crawl (remote.readOnly).
 func findServer(db string) (*remote, bool) {
 	b, err := os.ReadFile(filepath.Join(db, serveAddrFile))
 	if err != nil {
@@ -76,7 +78,12 @@ func findServer(db string) (*remote, bool) {
 	if err != nil {
 		return nil, false
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	var health struct {
+		ReadOnly bool `json:"read_only"`
+	}
+	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&health) // an older server says less
+	r.readOnly = health.ReadOnly
 	return r, resp.StatusCode == http.StatusOK
 }
 
@@ -88,6 +95,8 @@ type remote struct {
 	// tokenFile holds the server's session token (serveTokenFile),
 	// readable by the server's user only.
 	tokenFile string
+	// readOnly: the server is a crawl's, which answers reads only.
+	readOnly bool
 }
 
 // postToken is the token the CLI's POSTs carry: the server's session
