@@ -238,6 +238,9 @@ func newTransport(cfg Config, endpoint *url.URL, requests, tooMany, retries *ato
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
+	if contact != nil {
+		dial = contact.dial(dial)
+	}
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dial,
