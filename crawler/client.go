@@ -115,12 +115,17 @@ func EndpointFromEnv() string {
 	return DefaultEndpoint
 }
 
-// TokenFromEnv returns $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN.
+// TokenFromEnv returns $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN, else the
+// token `hf auth login` stored in TokenPath's file (whitespace trimmed),
+// else "".
 func TokenFromEnv() string {
 	if t := os.Getenv("HF_TOKEN"); t != "" {
 		return t
 	}
-	return os.Getenv("HUGGING_FACE_HUB_TOKEN")
+	if t := os.Getenv("HUGGING_FACE_HUB_TOKEN"); t != "" {
+		return t
+	}
+	return tokenFromFile()
 }
 
 func (c Config) withDefaults() (Config, *url.URL, error) {
@@ -414,4 +419,4 @@ var ErrNotFound = errors.New("model not found on the Hub")
 var ErrUnreachable = errors.New("cannot reach the Hub")
 
 // ErrBadToken: the Hub rejected the token.
-var ErrBadToken = errors.New("the Hub rejected the token (HF_TOKEN)")
+var ErrBadToken = errors.New("the Hub rejected the token (HF_TOKEN, or the file of hf auth login)")

@@ -55,8 +55,18 @@ func Version() string { return crawler.Version }
 func ParseRate(s string) (Rate, error) { return crawler.ParseRate(s) }
 
 // TokenFromEnv returns the Hub token of the environment (HF_TOKEN, else
-// HUGGING_FACE_HUB_TOKEN), or "".
+// HUGGING_FACE_HUB_TOKEN, else the file `hf auth login` writes:
+// $HF_TOKEN_PATH, else $HF_HOME/token, else ~/.cache/huggingface/token),
+// or "".
 func TokenFromEnv() string { return crawler.TokenFromEnv() }
+
+// ErrOffline: $HF_HUB_OFFLINE is set; crawls refuse to start.
+var ErrOffline = crawler.ErrOffline
+
+// Offline reports whether $HF_HUB_OFFLINE asks that the Hub not be
+// contacted (1, true, yes, on): crawls then fail at once with ErrOffline,
+// and reads work as usual.
+func Offline() bool { return crawler.OfflineFromEnv() }
 
 // CheckHub checks hub's settings (a bad endpoint, parallelism out of
 // range) without crawling.
@@ -202,10 +212,14 @@ type CrawlWatch struct {
 // writes, so the Engine must own a database opened for writing. Errors are
 // the crawler's: a *SeedError for seeds skipped by a crawl that completed,
 // ErrNothingCrawled for a walk that fetched no seed, ctx's error when
-// stopped (the crawl's position is saved: the same request resumes it).
+// stopped (the crawl's position is saved: the same request resumes it),
+// ErrOffline at once when $HF_HUB_OFFLINE is set.
 func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch CrawlWatch) (CrawlStats, error) {
 	if err := r.check(); err != nil {
 		return CrawlStats{}, err
+	}
+	if Offline() {
+		return CrawlStats{}, ErrOffline
 	}
 	sink := crawlsink.New(e.st)
 	if e.live != nil {
@@ -392,9 +406,10 @@ func (e *Engine) StartQueue(ctx context.Context, o QueueOptions) *CrawlQueue {
 }
 
 // Enqueue queues a crawl and returns its queue entry's id, or ErrQueueFull,
-// or ErrBusy when skipIfBusy and a crawl runs or waits already. A request
-// that is not valid is ErrInvalid. A crawl the same as one queued or
-// running (SameCrawl) is not queued twice: Enqueue returns that one's id.
+// or ErrBusy when skipIfBusy and a crawl runs or waits already, or
+// ErrOffline when $HF_HUB_OFFLINE is set. A request that is not valid is
+// ErrInvalid. A crawl the same as one queued or running (SameCrawl) is not
+// queued twice: Enqueue returns that one's id.
 func (c *CrawlQueue) Enqueue(r CrawlRequest, skipIfBusy bool) (int, error) {
 	id, _, err := c.Submit(r, skipIfBusy)
 	return id, err
@@ -406,6 +421,9 @@ func (c *CrawlQueue) Enqueue(r CrawlRequest, skipIfBusy bool) (int, error) {
 func (c *CrawlQueue) Submit(r CrawlRequest, skipIfBusy bool) (id int, merged bool, err error) {
 	if err := CheckCrawl(r); err != nil {
 		return 0, false, err
+	}
+	if Offline() {
+		return 0, false, ErrOffline
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -329,7 +329,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, query.ErrUnknownModel), errors.Is(err, query.ErrNoRuns), errors.Is(err, query.ErrNotFound):
 		status = http.StatusNotFound
-	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy), errors.Is(err, ErrReadOnly):
+	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy), errors.Is(err, query.ErrOffline), errors.Is(err, ErrReadOnly):
 		status = http.StatusConflict
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client left

@@ -164,6 +164,9 @@ func cmdCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := refuseOffline(); err != nil {
+		return err
+	}
 	stats, err := crawlOnce(ctx, f, seeds, rate, stderr)
 	if f.jsonOut {
 		if jerr := json.NewEncoder(stdout).Encode(crawlJSON(stats, err)); jerr != nil && err == nil {

@@ -17,6 +17,7 @@ import (
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", `export [flags] --format FORMAT [--root MODEL] [-o FILE]
+export [flags] [--root MODEL] -o FILE.EXT
 
 Exports the lineage graph. With --root, MODEL, its descendants and every
 edge between two of them (co-parents from outside the family are left out);
@@ -35,9 +36,13 @@ Formats:
   csv-nodes  node table
   svg, png,  a picture rendered by Graphviz, with a key of the relations
   pdf        (dot for small graphs, sfdp for large ones; needs the graphviz
-             package); png and pdf go to -o FILE or a pipe, not a terminal`, stderr)
+             package); png and pdf go to -o FILE or a pipe, not a terminal
+
+Without --format, -o FILE's extension says the format: .dot or .gv,
+.graphml, .gexf, .json, .csv (.nodes.csv: csv-nodes), .svg, .png, .pdf. A
+--format that contradicts the extension is refused.`, stderr)
 	db := dbFlag(fs)
-	format := fs.String("format", "", "output `FORMAT`: "+strings.Join(query.ExportFormats, ", "))
+	format := fs.String("format", "", "output `FORMAT`: "+strings.Join(query.ExportFormats, ", ")+" (default: from -o FILE's extension)")
 	root := fs.String("root", "", "export only the family of `MODEL`")
 	depth := fs.Int("depth", -1, "with --root: keep members at most `N` levels below it (-1: no limit)")
 	maxNodes := fs.Int("max-nodes", 0, "keep at most `N` models, the most downloaded, each with its path to the root (without --root: models with lineage, each with its path to its root) (0: all)")
@@ -51,6 +56,9 @@ Formats:
 	}
 	if len(pos) > 0 {
 		return usagef("export: unexpected argument %q (the family is chosen with --root)", pos[0])
+	}
+	if *format, err = exportFormat(*format, *out); err != nil {
+		return err
 	}
 	rels, err := query.ParseRelations(*relations)
 	if err != nil {

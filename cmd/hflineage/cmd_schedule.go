@@ -196,6 +196,9 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	f.fullEvery = sf.fullEvery
+	if err := refuseOffline(); err != nil {
+		return err
+	}
 	// A bad endpoint is a mistake on the command line, not a failed run.
 	if err := query.CheckHub(f.hub(rate)); err != nil {
 		return usagef("schedule: %v", err)

@@ -139,6 +139,9 @@ is saved, and the next start resumes it.`, stderr)
 		if err := server.CheckCrawl(tick); err != nil {
 			return usagef("serve: %v", err)
 		}
+		if err := refuseOffline(); err != nil {
+			return err
+		}
 	}
 	hooks, err := webhooks(fs, hookURLs, watch, *hookSecret, pos, *all)
 	if err != nil {
@@ -232,6 +235,8 @@ is saved, and the next start resumes it.`, stderr)
 			return err
 		}
 		log.Info("abandoned the unfinished crawl (--restart)", "kind", resume.Kind(), "seeds", resume.Seeds)
+	} else if ok && query.Offline() {
+		log.Info("HF_HUB_OFFLINE is set: the unfinished crawl resumes at a start without it", "kind", resume.Kind(), "seeds", resume.Seeds)
 	} else if ok {
 		if _, err := srv.Crawl(resume, false); err != nil {
 			log.Error("the unfinished crawl cannot resume; start serve with --restart to abandon it", "kind", resume.Kind(), "seeds", resume.Seeds, "err", err)

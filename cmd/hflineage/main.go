@@ -142,7 +142,15 @@ Run 'hflineage <command> --help' for a command's flags.
 Environment:
   HFLINEAGE_DB            database directory (default ~/.local/share/hflineage)
   HF_ENDPOINT             Hub base URL (default https://huggingface.co)
-  HF_TOKEN                Hub access token (else HUGGING_FACE_HUB_TOKEN); sent only to the endpoint
+  HF_TOKEN                Hub access token (else HUGGING_FACE_HUB_TOKEN, else the file
+                          'hf auth login' writes: $HF_TOKEN_PATH, else $HF_HOME/token,
+                          else ~/.cache/huggingface/token); sent only to the endpoint
+  HF_HUB_OFFLINE          1: never contact the Hub (crawl, schedule and serve's crawls
+                          refuse; reading the database works as usual)
+
+A MODEL is an id (org/name) or its page's URL (https://huggingface.co/org/name,
+hf.co/org/name, /tree/main and the like ignored); misspelt commands and flags
+get a suggestion.
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
 `
@@ -188,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return usagef("unknown command %q", name)
+	return unknownCommand(name)
 }
 
 func isHelpFlag(arg string) bool {
@@ -224,7 +232,8 @@ func helpText(fs *flag.FlagSet) string {
 }
 
 // parseFlags parses flags given before, between or after positional
-// arguments, and returns the positional ones. --help returns a
+// arguments, and returns the positional ones, with a model's Hub URL
+// read as its id there and in --root (modelRefs). --help returns a
 // *helpRequest; a flag that is unknown, lacks its value or has a bad one
 // is a usage error that names it as the user would type it (--name).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -238,10 +247,10 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return modelRefs(fs, pos)
 		}
 		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+			return modelRefs(fs, append(pos, args[1:]...))
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
@@ -253,7 +262,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func flagError(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		return "unknown flag " + dashed(name)
+		return unknownFlag(fs, name)
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
 		return "flag " + dashed(name) + " needs a value"
