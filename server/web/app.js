@@ -532,12 +532,16 @@ async function renderCrawl() {
           fact('Requests', fmt(r.requests)), fact('Pace', `${(r.rate || 0).toFixed(1)} req/s`), fact('Throttled (429)', fmt(r.throttled))),
         r.quota > 0 && r.quota_remaining >= 0 ? h('p', {}, h('label', { for: 'quota' }, `Quota left: ${fmt(r.quota_remaining)} of ${fmt(r.quota)} `),
           h('meter', { id: 'quota', min: 0, max: r.quota, value: r.quota_remaining, low: r.quota * 0.2 })) : '',
+        h('p', {}, cancelButton(r)),
         h('p', { class: 'muted' }, 'Refreshing every 2 seconds.')] : h('p', { class: 'muted' }, 'The server is idle.')),
     h('div', { class: 'grid2' },
-      h('section', { class: 'card' }, h('h2', {}, 'Queue'), c.queue.length ? h('ol', {}, c.queue.map((q) => h('li', {}, `#${q.id}: ${q.mode && q.mode !== 'auto' ? q.mode : 'crawl'} of `, seeds(q))))
+      h('section', { class: 'card' }, h('h2', {}, 'Queue'), c.queue.length ? h('ol', {}, c.queue.map((q) => h('li', {}, `#${q.id}: ${q.mode && q.mode !== 'auto' ? q.mode : 'crawl'} of `, seeds(q), ' ', cancelButton(q))))
         : h('p', { class: 'muted' }, 'Empty.')),
       h('section', { class: 'card' }, h('h2', {}, 'Schedule'), h('p', {}, c.schedule ? h('code', {}, c.schedule) : h('span', { class: 'muted' }, 'No schedule: crawls run when asked.')))),
     crawlForm(),
+    c.finished.length ? h('section', { class: 'card', id: 'finished' }, h('h2', {}, 'Finished here'),
+      table(['Crawl', 'Outcome', 'Run', 'Models', 'Ended'], c.finished.map((o) => [num(o.id), outcomeText(o), o.run ? num(o.run) : '–', num(o.models),
+        o.finished.replace('T', ' ').slice(0, 19)]), [0, 2, 3])) : '',
     h('section', { class: 'card', id: 'runs' }, h('h2', {}, 'Last runs'),
       table(['Run', 'Mode', 'Seeds', 'Started', 'Duration', 'Complete', 'Requests', 'Models +/−', 'Edges +/−'], runs.slice(0, 20).map((x) => [
         num(x.run), x.mode, seeds(x), x.started.replace('T', ' ').slice(0, 16),
@@ -552,22 +556,69 @@ async function renderCrawl() {
   if (r) refreshTimer = setTimeout(() => renderCrawl().catch(showError), 2000);
 }
 
-// crawlForm queues a crawl of a family (POST /api/v1/crawl); the page
-// then shows it in the queue or running, and what was said.
+// crawlForm queues a crawl (POST /api/v1/crawl): of models or patterns
+// (a comma list: 'meta-llama/*, Qwen/Qwen2.5-*'), or of the whole Hub, and
+// full (list everything again: a scan). The page then shows it queued or
+// running, and what the server said (a crawl the same as one queued or
+// running is merged into it).
 let crawlSaid = '';
 function crawlForm() {
-  const seed = h('input', { id: 'crawl-seed', type: 'text', required: true, spellcheck: 'false', placeholder: 'meta-llama/Llama-2-7b' });
+  const seed = h('input', { id: 'crawl-seed', type: 'text', required: true, spellcheck: 'false', placeholder: 'meta-llama/Llama-2-7b or meta-llama/*' });
+  const all = h('input', { id: 'crawl-all', type: 'checkbox' });
+  const full = h('input', { id: 'crawl-full', type: 'checkbox' });
+  all.addEventListener('change', () => { seed.disabled = all.checked; seed.required = !all.checked; });
   const said = h('p', { id: 'crawl-said', class: 'muted', 'aria-live': 'polite' }, crawlSaid);
   const form = h('form', { id: 'crawl-form', onsubmit: async (e) => {
     e.preventDefault();
+    const body = all.checked ? { all: true, full: full.checked }
+      : { seeds: [seed.value.trim()], mode: full.checked ? 'scan' : 'auto', full: full.checked, depth: -1 };
     try {
-      const { queued } = await apiPost('crawl', { seeds: [seed.value.trim()], mode: 'auto', depth: -1 });
-      crawlSaid = `Queued as crawl #${queued}.`;
+      const { queued, merged } = await apiPost('crawl', body);
+      crawlSaid = merged ? `The same crawl is already queued or running: crawl #${queued}.` : `Queued as crawl #${queued}.`;
       clearTimeout(refreshTimer);
       await renderCrawl();
     } catch (err) { said.textContent = String(err.message || err); }
-  } }, h('label', { for: 'crawl-seed' }, 'Crawl the family of '), seed, ' ', h('button', { type: 'submit' }, 'Crawl'));
+  } }, h('label', { for: 'crawl-seed' }, 'Crawl '), seed, ' ',
+  h('label', {}, all, ' the whole Hub'), ' ',
+  h('label', { title: 'List everything again and remove what the Hub no longer has (a scan)' }, full, ' full'), ' ',
+  h('button', { type: 'submit' }, 'Crawl'));
   return h('section', { class: 'card', id: 'crawl-new' }, h('h2', {}, 'New crawl'), form, said);
+}
+
+// cancelButton cancels a queued or running crawl (DELETE
+// /api/v1/crawl/{id}, with the page's token, as its POSTs): a queued one
+// never runs, a running one stops at its next commit with its position
+// saved.
+function cancelButton(x) {
+  return h('button', { type: 'button', class: 'cancel', 'data-cancel': x.id, disabled: !!x.canceling,
+    'aria-label': `Cancel crawl #${x.id}`, onclick: async (e) => {
+      e.target.disabled = true;
+      try {
+        const { was } = await apiDelete('crawl/' + x.id);
+        crawlSaid = was === 'running' ? `Crawl #${x.id} stops at its next commit; its position is saved.` : `Crawl #${x.id} left the queue.`;
+      } catch (err) { crawlSaid = String(err.message || err); }
+      clearTimeout(refreshTimer);
+      await renderCrawl().catch(showError);
+    } }, x.canceling ? 'Canceling…' : 'Cancel');
+}
+
+// apiDelete sends DELETE with the server's session token, as apiPost.
+async function apiDelete(path) {
+  const token = document.querySelector('meta[name="hflineage-token"]').content;
+  const res = await fetch(API + path, { method: 'DELETE',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) } });
+  let answer = null;
+  try { answer = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) throw new APIError((answer && answer.error) || `${res.status} ${res.statusText}`);
+  return answer;
+}
+
+// outcomeText says how a crawl of this server ended.
+function outcomeText(o) {
+  if (o.canceled) return h('span', { class: 'warn-text', title: o.error || '' }, 'canceled');
+  if (o.stopped) return h('span', { class: 'warn-text', title: o.error || '' }, 'stopped');
+  if (o.complete) return o.skipped ? h('span', { title: o.skipped }, 'complete, seeds skipped') : 'complete';
+  return h('span', { class: 'warn-text', title: o.error || '' }, 'failed');
 }
 
 // ---- ecosystems: the Compare page and the organisations list ----
