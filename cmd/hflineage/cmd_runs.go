@@ -74,7 +74,7 @@ func writeRuns(w io.Writer, runs []query.Run, next uint64) error {
 		kind := r.Mode
 		if r.Mode == "scan" {
 			kind = "scan, incremental"
-			if r.Full {
+			if r.Full || r.Bulk { // a first scan into an empty database lists everything too
 				kind = "scan, full"
 			}
 		}
