@@ -65,8 +65,31 @@ type lockedBuffer struct {
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	l.mu.Unlock()
+	wrote()
+	return n, err
+}
+
+// written is closed and replaced after every write to a lockedBuffer, so
+// that waitUntil looks again when output comes, not on a timer.
+var written = struct {
+	sync.Mutex
+	c chan struct{}
+}{c: make(chan struct{})}
+
+// nextWrite is closed at the next write to any lockedBuffer.
+func nextWrite() <-chan struct{} {
+	written.Lock()
+	defer written.Unlock()
+	return written.c
+}
+
+func wrote() {
+	written.Lock()
+	close(written.c)
+	written.c = make(chan struct{})
+	written.Unlock()
 }
 
 func (l *lockedBuffer) String() string {

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,14 +60,42 @@ func background(ctx context.Context, args ...string) (stdout, stderr *lockedBuff
 	return stdout, stderr, result
 }
 
-// waitUntil waits for cond, failing the test after a minute.
+// waitUntil waits for cond, which must depend only on what lockedBuffers
+// hold (background's output): it looks again after each write to one,
+// and fails the test after a minute without cond.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
+	deadline := time.After(time.Minute) // fails a test that would hang
+	for {
+		next := nextWrite()
+		if cond() {
+			return
+		}
+		select {
+		case <-next:
+		case <-deadline:
 			t.Fatalf("still waiting for %s", what)
 		}
 	}
+}
+
+// holdFirstRequest holds the fake Hub's first request until its client
+// gives up or release is called; held is closed when it arrives. Later
+// requests go through.
+func holdFirstRequest(srv *hubtest.Server) (held <-chan struct{}, release func()) {
+	h, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv.Fault = func(n int, r *http.Request) hubtest.Fault {
+		if n == 1 {
+			close(h)
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		}
+		return hubtest.NoFault
+	}
+	return h, func() { once.Do(func() { close(gate) }) }
 }
 
 // TestScheduleJSON: --json prints one JSON object per run, with the keys of
@@ -153,15 +183,20 @@ func TestScheduleCron(t *testing.T) {
 
 // TestScheduleSkipsOverlap: a tick that comes while the crawl still runs
 // is skipped and logged (gocron's singleton mode), and the run goes on.
+// The crawl's first request is held until a tick has been skipped.
 func TestScheduleSkipsOverlap(t *testing.T) {
 	srv := hubtest.NewServer(testWorld())
-	srv.Delay = 1500 * time.Millisecond // each answer: the walk takes a few seconds, the ticks come every second
 	defer srv.Close()
+	_, release := holdFirstRequest(srv)
+	defer release() // before srv.Close: it waits for the held request
 	db := filepath.Join(t.TempDir(), "db")
-	code, stdout, stderr := cli(t, "schedule", "--every", "1s", "--runs", "1", "--mode", "walk", "--db", db, "--endpoint", srv.URL, "b/lora")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	out, errs, result := background(context.Background(), "schedule", "--every", "1s", "--runs", "1", "--mode", "walk", "--db", db, "--endpoint", srv.URL, "b/lora")
+	waitUntil(t, "a skipped tick", func() bool { return strings.Contains(out.String(), " skipped: the previous crawl is still running") })
+	release()
+	if code := <-result; code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
+	stdout := out.String()
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 	skipped := 0
 	for _, l := range lines {
@@ -181,13 +216,18 @@ func TestScheduleSkipsOverlap(t *testing.T) {
 // position saved, exit 130.
 func TestScheduleStopsDuringCrawl(t *testing.T) {
 	srv := hubtest.NewServer(testWorld())
-	srv.Delay = time.Second
 	defer srv.Close()
+	held, release := holdFirstRequest(srv) // the crawl runs until the signal
+	defer release()
 	db := filepath.Join(t.TempDir(), "db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stdout, stderr, result := background(ctx, "schedule", "--every", "1h", "--mode", "walk", "--db", db, "--endpoint", srv.URL, "meta-llama/Llama-3.1-8B")
-	waitUntil(t, "a request", func() bool { return srv.RequestCount() > 0 })
+	select {
+	case <-held:
+	case <-time.After(time.Minute): // fails a test that would hang
+		t.Fatal("no request to the Hub")
+	}
 	cancel()
 	if code := <-result; code != exitCanceled {
 		t.Errorf("exit %d, want 130: %s", code, stderr)
