@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,29 @@ func danglingOf(t *testing.T, db string) (int, graph.DanglingCounts) {
 	return s.Models, s.Dangling
 }
 
+// lateListedHub is a fake Hub (one model per page) where user/child names
+// org/hidden, private for now, whose lastModified is older than the other
+// models', with two models between it and the rest: an incremental scan
+// stops at the first page older than the last scan's watermark, and the
+// page size of 1 keeps that page apart from org/hidden's.
+func lateListedHub(t *testing.T) (*hubtest.World, *hubtest.Server) {
+	t.Helper()
+	old := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	world := hubtest.NewWorld()
+	world.Add(hubtest.Model{ID: "org/base", Tags: []string{"transformers"}})
+	world.Add(hubtest.Model{ID: "org/hidden", Private: true, LastModified: old, CreatedAt: old,
+		Tags: hubtest.ParentTags(pt("org/base", "finetune"))})
+	world.Add(hubtest.Model{ID: "user/child", Tags: hubtest.ParentTags(pt("org/hidden", "finetune"))})
+	for _, id := range []string{"org/older-1", "org/older-2"} {
+		world.Add(hubtest.Model{ID: id, LastModified: old.AddDate(0, 6, 0), CreatedAt: old, Tags: []string{"transformers"}})
+	}
+	srv := hubtest.NewUnstartedServer(world)
+	srv.MaxPageSize = 1
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return world, srv
+}
+
 // A model made public after a complete scan, with a lastModified older
 // than that scan's watermark, is missed by every incremental scan: its
 // child's parent stays "not listed by a complete scan", and stats says
@@ -32,22 +56,7 @@ func danglingOf(t *testing.T, db string) (int, graph.DanglingCounts) {
 // one is older than --full-every lists the whole Hub and finds it; with
 // the default (7d) a scan right after a full one stays incremental.
 func TestScheduledFullRescanFindsLateListedModel(t *testing.T) {
-	old := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	world := hubtest.NewWorld()
-	world.Add(hubtest.Model{ID: "org/base", Tags: []string{"transformers"}})
-	world.Add(hubtest.Model{ID: "org/hidden", Private: true, LastModified: old, CreatedAt: old,
-		Tags: hubtest.ParentTags(pt("org/base", "finetune"))})
-	world.Add(hubtest.Model{ID: "user/child", Tags: hubtest.ParentTags(pt("org/hidden", "finetune"))})
-	// Models between it and the scans' watermark: an incremental scan
-	// stops at the first page older than the watermark, which the page
-	// size of 1 keeps apart from org/hidden's.
-	for _, id := range []string{"org/older-1", "org/older-2"} {
-		world.Add(hubtest.Model{ID: id, LastModified: old.AddDate(0, 6, 0), CreatedAt: old, Tags: []string{"transformers"}})
-	}
-	srv := hubtest.NewUnstartedServer(world)
-	srv.MaxPageSize = 1
-	srv.Start()
-	defer srv.Close()
+	world, srv := lateListedHub(t)
 	db := filepath.Join(t.TempDir(), "db")
 
 	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
@@ -101,5 +110,30 @@ func TestScheduledFullRescanFindsLateListedModel(t *testing.T) {
 		if found := models == 5 && d.NotListedByScan == 0; found != tc.found || d.ScanRun != tc.wantScanRun {
 			t.Errorf("--full-every %s (run %d): %d models, dangling %+v; want org/hidden found %v, verdict on run %d", tc.fullEvery, tc.run, models, d, tc.found, tc.wantScanRun)
 		}
+	}
+}
+
+// serve's scheduled scans take --full-every too: with a full scan older
+// than it, the scheduled scan lists the whole Hub (and says so in the log).
+func TestServeScheduledFullRescan(t *testing.T) {
+	world, srv := lateListedHub(t)
+	db := filepath.Join(t.TempDir(), "db")
+	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
+	world.Update("org/hidden", func(m *hubtest.Model) { m.Private = false })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0", "--endpoint", srv.URL,
+		"--every", "1h", "--all", "--full-every", "1ns")
+	waitUntil(t, "the scheduled crawl", func() bool { return strings.Contains(serveErr.String(), "crawl finished") })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve: exit %d: %s", code, serveErr)
+	}
+	if !strings.Contains(serveErr.String(), "full rescan: the last scan that listed the whole Hub (run 1, ") {
+		t.Errorf("serve's log does not say the scan was full:\n%s", serveErr)
+	}
+	if models, d := danglingOf(t, db); models != 5 || d.NotListedByScan != 0 {
+		t.Errorf("after serve's scheduled scan: %d models, dangling %+v; want org/hidden found", models, d)
 	}
 }
