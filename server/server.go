@@ -293,7 +293,7 @@ func (s *Server) Handler() http.Handler {
 			files.ServeHTTP(w, r)
 		}
 	})
-	return s.metrics.instrument(s.guard(s.limit(mux)))
+	return s.metrics.instrument(s.guard(s.limit(s.modelURLs(mux))))
 }
 
 // apiMethods are the methods each API path answers (for 405's Allow).

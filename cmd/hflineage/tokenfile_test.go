@@ -10,6 +10,11 @@ import (
 	"github.com/hflineage/hflineage/query"
 )
 
+// The tests of this package crawl fake Hubs: a token the developer's own
+// `hf auth login` saved is not theirs to send (tests that want a token set
+// HF_TOKEN, or HF_TOKEN_PATH with t.Setenv).
+func init() { os.Setenv("HF_TOKEN_PATH", os.DevNull) }
+
 // TestTokenFile: the Hub token is $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN,
 // else the file `hf auth login` writes — $HF_TOKEN_PATH, else
 // $HF_HOME/token, else $XDG_CACHE_HOME/huggingface/token, else
