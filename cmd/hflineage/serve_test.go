@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 	"github.com/hflineage/hflineage/server"
 )
 
-// serveWorld is a family of 61 that a slow fake Hub takes seconds to list.
+// serveWorld is a family of 61: 16 pages of 4 to list.
 func serveWorld() *hubtest.World {
 	w := testWorld()
 	for i := range 55 {
@@ -32,28 +31,27 @@ func serveWorld() *hubtest.World {
 type serveProc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
 }
 
 func startServe(t *testing.T, bin, db string, args ...string) *serveProc {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	p := &serveProc{stderr: &bytes.Buffer{}}
+	p := &serveProc{stderr: &lockedBuffer{}}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--addr-file", addrFile}, args...)...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	for i := 0; i < 200; i++ {
-		if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
-			p.addr = "http://" + strings.TrimSpace(string(b))
-			return p
-		}
-		time.Sleep(25 * time.Millisecond)
+	// serve writes the address file, then says it listens.
+	waitUntil(t, "serve to listen", func() bool { return strings.Contains(p.stderr.String(), "serve: listening on") })
+	b, err := os.ReadFile(addrFile)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("serve listens, yet its address file: %v %q\n%s", err, b, p.stderr)
 	}
-	t.Fatalf("serve did not start: %s", p.stderr)
-	return nil
+	p.addr = "http://" + strings.TrimSpace(string(b))
+	return p
 }
 
 func (p *serveProc) status(t *testing.T) server.Status {
@@ -71,22 +69,33 @@ func (p *serveProc) status(t *testing.T) server.Status {
 }
 
 // TestServeCountDuringCrawlThenResume runs `serve` with a schedule against a
-// slow Hub, counts from the CLI while the crawl runs (the CLI asks the
-// server), stops it with SIGTERM mid-crawl (exit 0, position saved),
-// starts it again and checks that it resumes and finishes the crawl.
+// Hub that holds the crawl after a few pages, counts from the CLI while the
+// crawl runs (the CLI asks the server), stops it with SIGTERM mid-crawl
+// (exit 0, position saved), starts it again and checks that it resumes and
+// finishes the crawl.
 func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	bin := buildBinary(t)
 	hub := hubtest.NewUnstartedServer(serveWorld())
 	hub.MaxPageSize = 4
-	var fast atomic.Bool
-	hub.Fault = func(int, *http.Request) hubtest.Fault {
-		if fast.Load() {
-			return hubtest.NoFault
+	// Requests past the fourth wait until release (or their client
+	// leaves). The third is queued by the commit of the second, which
+	// follows the seed's: once one is held, the seed is in the database.
+	gate, held := make(chan struct{}), make(chan struct{})
+	var heldOnce, releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(gate) }) }
+	hub.Fault = func(n int, r *http.Request) hubtest.Fault {
+		if n > 4 {
+			heldOnce.Do(func() { close(held) })
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
 		}
-		return hubtest.Slow
+		return hubtest.NoFault
 	}
 	hub.Start()
 	defer hub.Close()
+	defer release() // before hub.Close, which waits for held requests
 	db := filepath.Join(t.TempDir(), "db")
 	p := startServe(t, bin, db, "--endpoint", hub.URL, "--parallel", "2", "--every", "1h", "meta-llama/Llama-3.1-8B")
 	// The session token, for the CLI's POSTs: its user's only.
@@ -96,17 +105,14 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 		t.Errorf("%s: mode %v; want 0600", serveTokenFile, fi.Mode())
 	}
 
-	// Wait for the crawl to have committed a few pages.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st := p.status(t)
-		if st.Running != nil && st.Running.Pages >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the scheduled crawl did not start: %+v\n%s", st, p.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Wait for the crawl to be held at the Hub after its first pages.
+	select {
+	case <-held:
+	case <-time.After(time.Minute): // fails a test that would hang
+		t.Fatalf("the scheduled crawl did not start: %+v\n%s", p.status(t), p.stderr)
+	}
+	if st := p.status(t); st.Running == nil {
+		t.Fatalf("no crawl running while the Hub holds one: %+v", st)
 	}
 	out, err := exec.Command(bin, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B").Output()
 	if err != nil {
@@ -120,14 +126,18 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 		t.Errorf("count during an unfinished crawl says complete: %s", out)
 	}
 
-	// SIGTERM mid-crawl: a clean, quick exit that saves the position.
-	stopped := time.Now()
+	// SIGTERM mid-crawl (a request held at the Hub): a clean exit that
+	// saves the position, without waiting for the held request.
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := p.cmd.Wait(); err != nil {
-		t.Fatalf("serve after SIGTERM: %v\n%s", err, p.stderr)
-	}
-	if d := time.Since(stopped); d > 10*time.Second {
-		t.Errorf("serve took %s to stop", d)
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v\n%s", err, p.stderr)
+		}
+	case <-time.After(time.Minute): // fails a test that would hang
+		t.Fatalf("serve did not stop on SIGTERM while a request was held\n%s", p.stderr)
 	}
 	for _, f := range []string{serveAddrFile, serveTokenFile} {
 		if _, err := os.Stat(filepath.Join(db, f)); !os.IsNotExist(err) {
@@ -136,18 +146,11 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	}
 
 	// Restart without a schedule: the unfinished crawl resumes and ends.
-	fast.Store(true)
+	release()
 	p = startServe(t, bin, db, "--endpoint", hub.URL)
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		st := p.status(t)
-		if st.Running == nil && len(st.Queue) == 0 && st.Last != nil && st.Last.Complete {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the crawl did not resume: %+v\n%s", st, p.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
+	waitUntil(t, "the resumed crawl to finish", func() bool { return strings.Contains(p.stderr.String(), `msg="crawl finished"`) })
+	if st := p.status(t); st.Last == nil || !st.Last.Complete {
+		t.Fatalf("the crawl did not resume: %+v\n%s", st, p.stderr)
 	}
 	out, err = exec.Command(bin, "count", "--db", db, "--json", "meta-llama/Llama-3.1-8B").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"total":60},"max_depth":3,"complete":true`) {
