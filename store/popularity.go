@@ -9,7 +9,8 @@ import (
 
 // FamilyPopularity sizes root's family as FamilyCount does and sums the
 // popularity of its descendants (graph.Popularity; root's own is not in
-// it), read from their records in one forward pass (Reader.ModelsOf). A
+// it): for a large family from graph.bin when it is current (NodeTable),
+// else from their records in one forward pass (Reader.ModelsOf). A
 // descendant without a record counts as a stub: no downloads, no likes, no
 // all-time downloads. When ctx ends it stops and returns ctx's error.
 func (s *Store) FamilyPopularity(ctx context.Context, root graph.ModelID) (graph.FamilyCount, graph.Popularity, error) {
@@ -36,6 +37,12 @@ func (s *Store) FamilyPopularity(ctx context.Context, root graph.ModelID) (graph
 		c = g.NewWalker().Count(i, func(node, _ int) { ids = append(ids, g.NodeID(int32(node))) })
 	}
 	slices.Sort(ids)
+	if !small {
+		p, ok, err := s.tablePopularity(ctx, ids, nil)
+		if err != nil || ok {
+			return c, p, err
+		}
+	}
 	var p graph.Popularity
 	err = s.View(ctx, func(r *Reader) error {
 		return r.ModelsOf(ids, func(m graph.Model) error {
@@ -48,4 +55,44 @@ func (s *Store) FamilyPopularity(ctx context.Context, root graph.ModelID) (graph
 		return graph.FamilyCount{}, graph.Popularity{}, err
 	}
 	return c, p, ctx.Err()
+}
+
+// tablePopularity sums the popularity of ids (sorted, distinct) from
+// graph.bin; ok is false when the file is not current, or a record in it
+// cannot be read (the caller reads the records instead). Many ids are
+// found by one merge of both sorted lists, a few by a bisection each;
+// merge, when not nil, chooses (for tests).
+func (s *Store) tablePopularity(ctx context.Context, ids []graph.ModelID, merge *bool) (p graph.Popularity, ok bool, err error) {
+	t, release, err := s.NodeTable(ctx)
+	if err != nil || t == nil {
+		return p, false, err
+	}
+	defer release()
+	add := func(k int) bool {
+		info := graph.NodeInfo{Stub: true}
+		if k >= 0 {
+			var ok bool
+			if info, ok = t.Record(k); !ok {
+				return false
+			}
+		}
+		p.Add(&info)
+		return true
+	}
+	if merge != nil && *merge || merge == nil && len(ids) > t.Len()/32 {
+		for _, k := range t.Align(len(ids), func(i int) graph.ModelID { return ids[i] }) {
+			if !add(int(k)) {
+				return graph.Popularity{}, false, nil
+			}
+		}
+		return p, true, ctx.Err()
+	}
+	for _, id := range ids {
+		info, found := t.Find(id)
+		if !found {
+			info = graph.NodeInfo{Stub: true}
+		}
+		p.Add(&info)
+	}
+	return p, true, ctx.Err()
 }

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -103,5 +105,72 @@ func TestOldDatabasePopularity(t *testing.T) {
 	}
 	if m.DownloadsAllTime.Known || m.Downloads != 100 {
 		t.Errorf("the old record reads as %+v", m)
+	}
+}
+
+// TestLargeFamilyPopularity: a family too large to follow edge by edge is
+// summed from graph.bin when it is current, else from the records, and
+// both give the exact sums.
+func TestLargeFamilyPopularity(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = seekBudget + 500
+	var want graph.Popularity
+	for start := 0; start < n; start += 1000 {
+		err := s.Update(func(tx *Tx) error {
+			for i := start; i < min(n, start+1000); i++ {
+				m := graph.Model{ID: graph.ModelID(fmt.Sprintf("c%d/m", i)), Downloads: int64(i), Likes: int64(i % 3)}
+				if i%2 == 0 {
+					m.DownloadsAllTime = graph.CountOf(int64(10 * i))
+				}
+				info := graph.NodeInfoOf(&m)
+				want.Add(&info)
+				if err := tx.PutModel(m, []graph.Parent{{ID: "r/base", Relation: "finetune"}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, small, err := s.smallFamily(ctx, "r/base", -1); err != nil || small {
+		t.Fatalf("the family is small (%v): the test needs a large one", err)
+	}
+	check := func(how string) {
+		t.Helper()
+		c, p, err := s.FamilyPopularity(ctx, "r/base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Descendants.Total != n || p != want {
+			t.Errorf("%s: %d descendants, %+v; want %d, %+v", how, c.Descendants.Total, p, n, want)
+		}
+	}
+	check("from the records")
+	if err := s.RefreshCaches(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if tbl, release, err := s.NodeTable(ctx); err != nil || tbl == nil {
+		t.Fatalf("graph.bin is not current after RefreshCaches (%v)", err)
+	} else {
+		release()
+	}
+	check("from graph.bin")
+	ids := make([]graph.ModelID, 0, n)
+	for i := range n {
+		ids = append(ids, graph.ModelID(fmt.Sprintf("c%d/m", i)))
+	}
+	slices.Sort(ids)
+	for _, merge := range []bool{true, false} {
+		p, ok, err := s.tablePopularity(ctx, ids, &merge)
+		if err != nil || !ok || p != want {
+			t.Errorf("graph.bin, merge %v: %+v (ok %v, %v); want %+v", merge, p, ok, err, want)
+		}
 	}
 }
