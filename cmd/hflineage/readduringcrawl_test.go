@@ -117,18 +117,25 @@ func sameData(t *testing.T, name, during, after string) {
 	}
 }
 
-// TestReadDuringCrawl holds a real `crawl` mid-walk (the fake Hub stops
-// answering) and reads while it holds the database: count, stats and
-// export are answered by the crawling process, from what it committed —
-// the same answers the database gives once the crawl has stopped. The
-// crawl's reader takes no crawl (409), a second crawl and a serve are
-// refused naming the process, and the crawl's files are gone after it.
+// TestReadDuringCrawl holds a real `crawl` (and a `schedule`'s crawl)
+// mid-walk (the fake Hub stops answering) and reads while it holds the
+// database: count, stats and export are answered by the crawling process,
+// from what it committed — the same answers the database gives once the
+// crawl has stopped. The crawl's reader takes no crawl (409), a second
+// crawl and a serve are refused naming the process, and the crawl's files
+// are gone after it.
 func TestReadDuringCrawl(t *testing.T) {
 	bin := buildBinary(t)
+	for _, command := range [][]string{{"crawl"}, {"schedule", "--every", "1h"}} {
+		t.Run(command[0], func(t *testing.T) { readDuringCrawl(t, bin, command) })
+	}
+}
+
+func readDuringCrawl(t *testing.T, bin string, command []string) {
 	const root = "meta-llama/Llama-3.1-8B"
 	hub := startHeldHub(t, serveWorld(), 8) // about 20 requests for the family, 4 models a page
 	db := filepath.Join(t.TempDir(), "db")
-	p := start(t, exec.Command(bin, "crawl", "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", root))
+	p := start(t, exec.Command(bin, append(command, "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", root)...))
 	select {
 	case <-hub.held:
 	case <-p.exited:
