@@ -175,11 +175,11 @@ func (w *Walker) getPage(ctx context.Context, u string, decode func(body []byte)
 		body, err := readLimited(resp.Body, w.cfg.MaxBodySize)
 		resp.Body.Close()
 		if err != nil {
-			last = fmt.Errorf("%w: GET %s: %v", ErrBadResponse, redact(u), err)
+			last = fmt.Errorf("%w: GET %s: %v", ErrBadResponse, bareURL(u), err)
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
-			he := &HTTPError{URL: redact(u), Status: resp.StatusCode, Code: resp.Header.Get("X-Error-Code"), Message: resp.Header.Get("X-Error-Message")}
+			he := &HTTPError{URL: bareURL(u), Status: resp.StatusCode, Code: resp.Header.Get("X-Error-Code"), Message: resp.Header.Get("X-Error-Message")}
 			switch {
 			case resp.StatusCode == http.StatusUnauthorized && w.cfg.Token != "" && strings.Contains(he.Message, "Invalid credentials"):
 				return nil, fmt.Errorf("%w: %v", ErrBadToken, he)

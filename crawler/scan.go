@@ -355,7 +355,7 @@ func (wk *walk) checkedNext(r *colly.Response, rq *request) (string, error) {
 	loop := seen[next] || next == rq.url
 	seen[rq.url] = true
 	if loop {
-		return "", fmt.Errorf("the Hub's next-page link repeats a page already fetched (%s): pagination loop", redact(next))
+		return "", fmt.Errorf("the Hub's next-page link repeats a page already fetched (%s): pagination loop", bareURL(next))
 	}
 	return next, nil
 }

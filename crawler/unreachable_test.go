@@ -154,3 +154,34 @@ func TestRefusedAfterAnswerIsRetried(t *testing.T) {
 		t.Errorf("run %+v, %d retries; want run 1 complete after at least 3 retries", stats.Run, stats.Retries)
 	}
 }
+
+// An error that names a request names its URL without the query (the
+// expand[] list, a filter, a cursor), and once only (not again in the
+// url.Error the HTTP client wraps around a network error).
+func TestErrorURLsWithoutQuery(t *testing.T) {
+	for _, fault := range []hubtest.Fault{hubtest.Status500, hubtest.Drop} {
+		t.Run(fault.String(), func(t *testing.T) {
+			srv := hubtest.NewUnstartedServer(smallWorld())
+			srv.Fault = func(_ int, r *http.Request) hubtest.Fault {
+				if r.URL.Path == "/api/models" { // the listings, not the seed
+					return fault
+				}
+				return hubtest.NoFault
+			}
+			srv.Start()
+			defer srv.Close()
+			w, err := crawler.NewWalker(crawler.Config{Endpoint: srv.URL, MaxRetries: 1, MinWait: time.Millisecond, MaxWait: time.Millisecond}, crawlsink.New(memStore(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = w.Crawl(context.Background(), crawler.Request{Seeds: []graph.ModelID{"meta-llama/Llama-3.1-8B"}, Mode: "walk", Depth: -1})
+			if err == nil {
+				t.Fatal("the walk succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, srv.URL+"/api/models") || strings.ContainsAny(msg, "?%") || strings.Count(msg, srv.URL) != 1 {
+				t.Errorf("error %q: want the listing's URL once, without its query", msg)
+			}
+		})
+	}
+}

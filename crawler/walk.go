@@ -594,7 +594,7 @@ func (wk *walk) send(rq *request) {
 	ctx := colly.NewContext()
 	ctx.Put("rq", rq)
 	if err := wk.col.Request("GET", rq.url, nil, ctx, nil); err != nil {
-		wk.fail(fmt.Errorf("request %s: %w", rq.url, err))
+		wk.fail(fmt.Errorf("request %s: %w", bareURL(rq.url), err))
 		wk.release(rq)
 	}
 }
