@@ -29,6 +29,9 @@ type ModelInfo struct {
 	// Stub: the model is known only as a parent another model names; the
 	// crawls never read it, so its other fields are empty.
 	Stub bool `json:"stub,omitempty"`
+	// DownloadsAllTime is the Hub's downloadsAllTime, absent when the
+	// record has none (crawled before hflineage asked for it).
+	DownloadsAllTime graph.OptionalCount `json:"downloads_all_time,omitzero"`
 }
 
 // Model returns what the database holds of the model named (any letter
@@ -58,7 +61,8 @@ func (e *Engine) Model(ctx context.Context, name string) (ModelInfo, error) {
 		return ModelInfo{}, err
 	}
 	info := ModelInfo{ID: m.ID, Author: m.Author, Downloads: m.Downloads, Likes: m.Likes, License: m.License,
-		LibraryName: m.LibraryName, PipelineTag: m.PipelineTag, Gated: m.Gated, Tags: m.Tags, Parents: edgesOf(parents), Stub: m.Stub}
+		LibraryName: m.LibraryName, PipelineTag: m.PipelineTag, Gated: m.Gated, Tags: m.Tags, Parents: edgesOf(parents), Stub: m.Stub,
+		DownloadsAllTime: m.DownloadsAllTime}
 	if info.ID == "" {
 		info.ID = id
 	}
