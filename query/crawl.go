@@ -516,7 +516,10 @@ func (c *CrawlQueue) Cancel(id int) (running bool, err error) {
 			return false, nil
 		}
 	}
-	if id < 1 || id > c.next {
+	switch {
+	case c.next == 0:
+		return false, fmt.Errorf("%w: %d (this server has queued no crawl since it started)", ErrNoSuchCrawl, id)
+	case id < 1 || id > c.next:
 		return false, fmt.Errorf("%w: %d (this server's crawls are numbered 1 to %d since it started)", ErrNoSuchCrawl, id, c.next)
 	}
 	return false, fmt.Errorf("%w: crawl %d is neither queued nor running", ErrCrawlEnded, id)

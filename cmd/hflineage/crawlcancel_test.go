@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,5 +112,28 @@ func TestCrawlThroughServeCancel(t *testing.T) {
 	release()
 	if code, _, said := cli(t, "crawl", "--db", db, model); code != 0 || !strings.Contains(said, "it queued this crawl (2)") {
 		t.Errorf("the same crawl after the cancel: exit %d: %s", code, said)
+	}
+}
+
+// TestCrawlCancelOfACrawlsReader: the server holding the database is the
+// reads-only one of a crawl of the CLI (healthz says read_only): --cancel
+// and --follow say so rather than ask it of a crawl it does not run.
+func TestCrawlCancelOfACrawlsReader(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			t.Errorf("asked %s %s", r.Method, r.URL.Path)
+		}
+		io.WriteString(w, `{"status":"ok","read_only":true}`)
+	}))
+	defer ts.Close()
+	db := t.TempDir()
+	if err := os.WriteFile(filepath.Join(db, serveAddrFile), []byte(strings.TrimPrefix(ts.URL, "http://")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--cancel", "--follow"} {
+		code, _, stderr := cli(t, "crawl", "--db", db, flag, "1")
+		if code != exitFailure || !strings.Contains(stderr, "held by a crawl or schedule of the CLI, which answers reads only") {
+			t.Errorf("%s 1: exit %d: %s", flag, code, stderr)
+		}
 	}
 }

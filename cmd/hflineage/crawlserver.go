@@ -70,6 +70,9 @@ func crawlOfServer(ctx context.Context, fs *flag.FlagSet, f *crawlFlags, pos []s
 	if !ok {
 		return fmt.Errorf("crawl: %s: no hflineage serve holds database %s: only a server's crawls can be followed or canceled (a crawl of this CLI stops with Ctrl-C)", flagName, f.db)
 	}
+	if r.readOnly {
+		return fmt.Errorf("crawl: %s: database %s is held by a crawl or schedule of the CLI, which answers reads only: stop that crawl with Ctrl-C where it runs", flagName, f.db)
+	}
 	if flagName == "--cancel" {
 		return cancelViaServer(ctx, r, id, f.jsonOut, stdout, stderr)
 	}
