@@ -137,6 +137,37 @@ type liveState struct {
 	reload     atomic.Bool  // a commit was missed: load the graph again
 	written    uint64       // the version of the last graph.bin written (maintain's)
 	lastCommit atomic.Int64 // when the last commit was applied (Unix ns)
+
+	viewMu sync.Mutex
+	viewed chan struct{} // closed and replaced when a view is stored (tests wait on it: waitView)
+}
+
+// storeView publishes v as the view to read.
+func (l *liveState) storeView(v *view) {
+	l.view.Store(v)
+	l.viewMu.Lock()
+	close(l.viewed)
+	l.viewed = make(chan struct{})
+	l.viewMu.Unlock()
+}
+
+// waitView waits until the view is of data version at least version (for
+// tests: the views are refreshed in the background).
+func (e *Engine) waitView(ctx context.Context, version uint64) error {
+	l := e.live
+	for {
+		l.viewMu.Lock()
+		next := l.viewed
+		l.viewMu.Unlock()
+		if l.view.Load().version >= version {
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Open returns an Engine that owns st's commits: it loads the stored graph
@@ -155,7 +186,7 @@ func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, erro
 	base.OwnIDs()      // the process keeps the graph, not its encoded form
 	st.OwnGraphCache() // written from memory (writeCache), not rebuilt after crawls
 	e := New(st)
-	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log}
+	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log, viewed: make(chan struct{})}
 	l.view.Store(&view{version: v, g: base})
 	e.live = l
 	st.OnCommit(func(d graph.Delta) {
@@ -300,7 +331,7 @@ func (e *Engine) refreshView(ctx context.Context) error {
 		return err
 	}
 	v.built, v.took = time.Now(), time.Since(start)
-	l.view.Store(v)
+	l.storeView(v)
 	return nil
 }
 

@@ -141,20 +141,18 @@ func TestOpenReadsDuringWrites(t *testing.T) {
 		}
 	}
 	// Statistics come from a view refreshed in the background: wait for
-	// the one of the last version, then compare.
-	deadline := time.Now().Add(30 * time.Second)
-	var sa graph.Stats
-	for {
-		if sa, err = e.Stats(ctx, query.StatsOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if sa.VersionsBehind == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the statistics stayed %d versions behind", sa.VersionsBehind)
-		}
-		time.Sleep(100 * time.Millisecond)
+	// the one of the last version (told when it is stored), then compare.
+	wait, cancel := context.WithTimeout(ctx, time.Minute) // fails a test that would hang
+	defer cancel()
+	if err := query.WaitView(wait, e, e.Snapshot().Version()); err != nil {
+		t.Fatalf("no view of version %d: %v", e.Snapshot().Version(), err)
+	}
+	sa, err := e.Stats(ctx, query.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.VersionsBehind != 0 {
+		t.Fatalf("the statistics are %d versions behind", sa.VersionsBehind)
 	}
 	sb, err := fresh.Stats(ctx, query.StatsOptions{})
 	if err != nil {
