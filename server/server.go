@@ -6,9 +6,11 @@
 //
 // The API's JSON uses the same keys as the CLI's --json, so one parser
 // serves both. Errors are {"error": "..."} with 400 (a bad parameter), 404
-// (a model not in the database), 409 (the crawl queue is full, or a
-// read-only server's process crawls on its own: Config.ReadOnly), 401 (a
-// write without the token) or 503 (the database is not ready).
+// (a model not in the database, a crawl this server never queued), 409
+// (the crawl queue is full, a crawl to cancel has ended, or a read-only
+// server's process crawls on its own: Config.ReadOnly), 401 (a write
+// without the token) or 503 (the database is not ready). A crawl the same
+// as one queued or running is merged into it (200, "merged": true).
 package server
 
 import (
