@@ -85,6 +85,10 @@ type Stats struct {
 	// (nil when the mode was not left to it).
 	Plan *Plan
 	Run  Run // the run as recorded (its totals span resumed attempts)
+	// Left estimates the requests a walk has still to make, as its
+	// planner does: one per member queued, and those the level being
+	// listed is likely to add; 0 for a scan.
+	Left int64
 }
 
 // SeedError reports seeds that could not be crawled; the others were.
@@ -271,6 +275,8 @@ func (wk *walk) snapshot() Stats {
 	s.Requests = wk.hub.requests.Load() - wk.requests0
 	s.TooMany = wk.hub.tooMany.Load() - wk.tooMany0
 	s.Retries = wk.hub.retries.Load() - wk.retries0
+	queued, predicted := wk.remaining()
+	s.Left = queued + predicted
 	s.Elapsed = time.Since(wk.start)
 	if wk.pace != nil {
 		s.Pace = wk.pace.state()

@@ -7,13 +7,18 @@ import (
 	"github.com/hflineage/hflineage/query"
 )
 
-// plannedRequests is what the planner said the crawl costs, in requests
-// (0: unknown: the mode was not left to it, or a crawl resumed): a walk's
-// cost, a scan's, or after a walk switched to a scan what the walk spent
-// and the scan's.
+// plannedRequests is what the crawl costs, in requests, as planned (0:
+// unknown): while a walk lists, the requests made and those its planner
+// expects still (Left: queued members and the likely rest of the level,
+// which the walk keeps current, resumed or not); else what the planner
+// said when the mode was left to it: a walk's cost (a lower bound), a
+// scan's, or after a walk switched to a scan what the walk spent and the
+// scan's.
 func plannedRequests(s query.CrawlStats) int64 {
 	p := s.Plan
 	switch {
+	case s.Left > 0 && (p == nil || !p.Switched):
+		return s.Requests + s.Left
 	case p == nil:
 		return 0
 	case p.Switched:
