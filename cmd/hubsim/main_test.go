@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,25 +202,39 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // TestRunStops: hubsim serves until its context ends, then returns nil.
 func TestRunStops(t *testing.T) {
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	// hubsim writes the address file, then says it serves (one write).
+	serving := make(chan struct{})
+	var once sync.Once
+	said := writerFunc(func(p []byte) (int, error) {
+		if strings.HasPrefix(string(p), "hubsim: serving") {
+			once.Do(func() { close(serving) })
+		}
+		return len(p), nil
+	})
 	go func() {
-		done <- run(ctx, []string{"--models", "100", "--addr", "127.0.0.1:0", "--addr-file", addrFile}, io.Discard)
+		done <- run(ctx, []string{"--models", "100", "--addr", "127.0.0.1:0", "--addr-file", addrFile}, said)
 	}()
-	var base string
-	for base == "" {
-		select {
-		case err := <-done:
-			t.Fatalf("run ended: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if b, err := os.ReadFile(addrFile); err == nil && strings.HasSuffix(string(b), "\n") {
-			base = strings.TrimSpace(string(b))
-		}
+	select {
+	case err := <-done:
+		t.Fatalf("run ended: %v", err)
+	case <-serving:
+	case <-time.After(time.Minute): // fails a test that would hang
+		t.Fatal("hubsim never said it serves")
 	}
+	b, err := os.ReadFile(addrFile)
+	if err != nil || !strings.HasSuffix(string(b), "\n") {
+		t.Fatalf("hubsim serves, yet its address file: %v %q", err, b)
+	}
+	base := strings.TrimSpace(string(b))
 	resp, err := http.Get(base + "/api/models/base-org-0/Base-Model-0/revision/HEAD")
 	if err != nil {
 		t.Fatal(err)
