@@ -45,14 +45,6 @@ const (
 	signalSmall = "base-org-2/Base-Model-2" // walked to depth 1 first: about 1,000 models
 )
 
-// stopLimit is how soon after the signal a command must have exited.
-func stopLimit() time.Duration {
-	if raceEnabled {
-		return 2 * time.Second
-	}
-	return time.Second
-}
-
 func TestSignals(t *testing.T) {
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("needs Linux's /proc to see where the process is")
@@ -209,12 +201,13 @@ func TestSignals(t *testing.T) {
 		cmd := exec.Command(bin, "serve", "--db", served, "--addr", "127.0.0.1:0", "--addr-file", addrFile,
 			"--endpoint", hub.URL, "--every", "1h", signalRoot)
 		p := start(t, cmd)
-		var addr string
-		waitFor(t, p, "serve listening", func() bool {
-			b, err := os.ReadFile(addrFile)
-			addr = strings.TrimSpace(string(b))
-			return err == nil && addr != ""
-		})
+		// serve writes the address file, then says it listens.
+		waitUntil(t, "serve to listen", func() bool { return strings.Contains(p.stderr.String(), "serve: listening on") })
+		b, err := os.ReadFile(addrFile)
+		addr := strings.TrimSpace(string(b))
+		if err != nil || addr == "" {
+			t.Fatalf("serve listens, yet its address file: %v %q", err, b)
+		}
 		select {
 		case <-hanging:
 		case <-time.After(30 * time.Second):
@@ -233,7 +226,7 @@ func TestSignals(t *testing.T) {
 // proc is a started command and when it was signalled.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
 	exited chan struct{}
 	mu     sync.Mutex
 	sent   time.Time
@@ -242,7 +235,7 @@ type proc struct {
 
 func start(t *testing.T, cmd *exec.Cmd) *proc {
 	t.Helper()
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -299,8 +292,10 @@ func (p *proc) signalled() bool {
 	return !p.sent.IsZero()
 }
 
-// wantExit waits for the process and checks how soon after the signal it
-// exited, its exit code and its stderr's last line.
+// wantExit waits for the process and checks that it exited after the
+// signal, its exit code and its stderr's last line. How long it took is
+// logged, not asserted (the machine's load decides that as much as the
+// command does); the 30 s bound only fails a command that would hang.
 func (p *proc) wantExit(t *testing.T, code int, lastLine string) {
 	t.Helper()
 	select {
@@ -316,9 +311,6 @@ func (p *proc) wantExit(t *testing.T, code int, lastLine string) {
 	}
 	took := time.Since(sent)
 	t.Logf("%s: exit %d after %s", what, p.cmd.ProcessState.ExitCode(), took.Round(time.Millisecond))
-	if took > stopLimit() {
-		t.Errorf("took %s to stop after %s (limit %s)", took.Round(time.Millisecond), what, stopLimit())
-	}
 	if got := p.cmd.ProcessState.ExitCode(); got != code {
 		t.Errorf("exit %d, want %d; stderr: %s", got, code, p.stderr)
 	}
@@ -328,7 +320,10 @@ func (p *proc) wantExit(t *testing.T, code int, lastLine string) {
 }
 
 // waitFor polls until cond holds; it fails when the process exits first or
-// cond does not come within 30 s.
+// cond does not come within 30 s. cond observes the process through /proc
+// (the files it holds open, the wait its threads are in, its children):
+// the kernel tells nothing of these as they happen, so this, unlike the
+// other waits here, looks again every millisecond.
 func waitFor(t *testing.T, p *proc, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -439,6 +434,7 @@ func stalledClient(t *testing.T, addr, path string) net.Conn {
 	if _, err := conn.Read(first); err != nil {
 		t.Fatalf("no answer to %s: %v", path, err)
 	}
-	time.Sleep(200 * time.Millisecond) // the server fills the buffers
+	// The export is under way; its writes fill the buffers and block
+	// (whether they have yet when the signal comes, shutdown must end it).
 	return conn
 }
