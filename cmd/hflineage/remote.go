@@ -322,7 +322,7 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		}
 		return stats, fmt.Errorf("crawl: a crawl is running in %s, which holds database %s (and answers reads at %s); wait for it to end, or crawl through `hflineage serve`", who, f.db, r.base)
 	}
-	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 || f.stall != query.DefaultStallTimeout {
+	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 || (f.stall != 0 && f.stall != query.DefaultStallTimeout) {
 		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate, --delay and --stall-timeout; drop them, or stop the server", r.base)
 	}
 	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth, "restart": f.restart, "snapshot_min": f.minSnap}
