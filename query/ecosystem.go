@@ -176,6 +176,9 @@ type EcosystemCount struct {
 	Crawled    string      `json:"crawled,omitempty"`
 	Complete   bool        `json:"complete"`
 	Incomplete *Incomplete `json:"incomplete,omitempty"`
+	// Popularity is the members' (never a root's), as Count sums a
+	// family's descendants.
+	graph.Popularity
 }
 
 // CountEcosystem sizes the ecosystem spec names (see IsEcosystem): its
@@ -207,6 +210,9 @@ func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCoun
 	}
 	c.Roots = append(c.Roots, own...)
 	c.RootsWithout = len(eco.matched) - len(c.Roots)
+	if c.Popularity, err = e.membersPopularity(ctx, s, w.Members); err != nil {
+		return EcosystemCount{}, err
+	}
 	slices.SortFunc(c.Roots, func(a, b graph.FamilyCount) int {
 		return cmp.Or(cmp.Compare(b.Descendants.Total, a.Descendants.Total), cmp.Compare(a.Model, b.Model))
 	})
@@ -215,6 +221,25 @@ func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCoun
 	}
 	c.Complete = c.Incomplete == nil
 	return c, ctx.Err()
+}
+
+// membersPopularity sums the popularity of members, nodes of s: from s
+// when it holds the models' attributes (the live graph), else from the
+// database.
+func (e *Engine) membersPopularity(ctx context.Context, s lineage, members []int32) (graph.Popularity, error) {
+	if a, ok := s.(attributed); ok {
+		var p graph.Popularity
+		for _, m := range members {
+			info := a.Info(m)
+			p.Add(&info)
+		}
+		return p, ctx.Err()
+	}
+	ids := make([]graph.ModelID, len(members))
+	for k, m := range members {
+		ids[k] = s.NodeID(m)
+	}
+	return e.st.Popularity(ctx, ids)
 }
 
 // ecosystemCrawls says which of the last crawls of the roots' families

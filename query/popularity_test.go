@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,18 +16,22 @@ import (
 	"github.com/hflineage/hflineage/store"
 )
 
-// worldPopularity is what root's descendants in w add up to, computed from
-// the world directly (its declared lineage, breadth first): the answer a
-// crawl of the family must give.
-func worldPopularity(t *testing.T, w *hubtest.World, root graph.ModelID) (int, graph.Popularity) {
+// worldPopularity is what the descendants of roots in w (the roots
+// themselves excepted) add up to, computed from the world directly (its
+// declared lineage, breadth first): the answer a crawl of the families
+// must give.
+func worldPopularity(t *testing.T, w *hubtest.World, roots ...graph.ModelID) (int, graph.Popularity) {
 	t.Helper()
 	l := w.Lineage()
 	kids := map[graph.ModelID][]graph.ModelID{}
 	for e := range l.Edges {
 		kids[e.Parent] = append(kids[e.Parent], e.Child)
 	}
-	seen := map[graph.ModelID]bool{root: true}
-	queue := []graph.ModelID{root}
+	seen := map[graph.ModelID]bool{}
+	for _, r := range roots {
+		seen[r] = true
+	}
+	queue := slices.Clone(roots)
 	var p graph.Popularity
 	n := 0
 	for len(queue) > 0 {
@@ -190,5 +196,63 @@ func TestCountPopularityJSON(t *testing.T) {
 				t.Errorf("%s read back as %+v, want %+v", b, back.Popularity, tt.p)
 			}
 		})
+	}
+}
+
+// TestCountEcosystemPopularity: an ecosystem's count sums its members'
+// popularity (each member once, however many roots it descends from; the
+// roots' own never), exactly the world's, from the database and from the
+// live graph.
+func TestCountEcosystemPopularity(t *testing.T) {
+	ctx := context.Background()
+	w := hubtest.NewWorld()
+	for _, base := range []string{"org/Base-A", "org/Base-B", "org/Base-C"} {
+		w.Add(hubtest.Model{ID: base, Downloads: 1_000_000, DownloadsAllTime: 5_000_000, Likes: 100})
+	}
+	// Base-B descends from Base-A: a root, never a member.
+	w.Update("org/Base-B", func(m *hubtest.Model) {
+		m.Tags = hubtest.ParentTags(hubtest.Parent{ID: "org/Base-A", Relation: "finetune"})
+	})
+	for i := range 20 {
+		base := []string{"org/Base-A", "org/Base-B", "org/Base-C"}[i%3]
+		all := int64(100 * (i + 1))
+		if i%5 == 0 {
+			all = -1 // not served
+		}
+		w.Add(hubtest.Model{ID: fmt.Sprintf("u%d/ft", i), Downloads: int64(i + 1), DownloadsAllTime: all, Likes: int64(i % 2),
+			Tags: hubtest.ParentTags(hubtest.Parent{ID: base, Relation: "finetune"})})
+	}
+	// A merge of two families: one member.
+	w.Add(hubtest.Model{ID: "m/merge", Downloads: 1000, DownloadsAllTime: 9000, Likes: 7,
+		Tags: hubtest.ParentTags(hubtest.Parent{ID: "u0/ft", Relation: "merge"}, hubtest.Parent{ID: "u2/ft", Relation: "merge"})})
+	srv := hubtest.NewServer(w)
+	defer srv.Close()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hub := query.Hub{Endpoint: srv.URL, Parallel: 2, MinWait: time.Millisecond, MaxWait: time.Second}
+	if _, err := query.New(st).Crawl(ctx, hub, query.CrawlRequest{Seeds: []string{"org/*"}, Mode: "walk"}, query.CrawlWatch{}); err != nil {
+		t.Fatal(err)
+	}
+	n, want := worldPopularity(t, w, "org/Base-A", "org/Base-B", "org/Base-C")
+	live, err := query.Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	for how, e := range map[string]*query.Engine{"database": query.New(st), "live graph": live} {
+		c, err := e.CountEcosystem(ctx, "org/*")
+		if err != nil {
+			t.Fatalf("%s: %v", how, err)
+		}
+		if c.Descendants.Total != n || c.Popularity != want {
+			t.Errorf("%s: %d members, %+v; the world's %d, %+v", how, c.Descendants.Total, c.Popularity, n, want)
+		}
+		b, _ := json.Marshal(c)
+		if !strings.Contains(string(b), `"complete":true,"downloads":`) {
+			t.Errorf("%s: the sums are not last in the JSON: %s", how, b)
+		}
 	}
 }

@@ -23,7 +23,7 @@ func (s *Store) FamilyPopularity(ctx context.Context, root graph.ModelID) (graph
 	case small:
 		c = f.Count()
 		if len(f.Members) > 1 {
-			ids = slices.Clone(f.Members[1:]) // Root first, then its descendants
+			ids = f.Members[1:] // Root first, then its descendants
 		}
 	default:
 		g, err := s.CachedEdgeGraph(ctx)
@@ -36,15 +36,36 @@ func (s *Store) FamilyPopularity(ctx context.Context, root graph.ModelID) (graph
 		}
 		c = g.NewWalker().Count(i, func(node, _ int) { ids = append(ids, g.NodeID(int32(node))) })
 	}
-	slices.Sort(ids)
-	if !small {
+	p, err := s.popularity(ctx, ids, !small)
+	if err != nil {
+		return graph.FamilyCount{}, graph.Popularity{}, err
+	}
+	return c, p, ctx.Err()
+}
+
+// Popularity sums the popularity of the models ids names (graph.Popularity;
+// each id once, in any order): from graph.bin when it is current and the
+// models are many (NodeTable), else from their records in one forward pass
+// (Reader.ModelsOf). An id without a record counts as a stub: no
+// downloads, no likes, no all-time downloads. When ctx ends it stops and
+// returns ctx's error.
+func (s *Store) Popularity(ctx context.Context, ids []graph.ModelID) (graph.Popularity, error) {
+	return s.popularity(ctx, ids, len(ids) > seekBudget)
+}
+
+func (s *Store) popularity(ctx context.Context, ids []graph.ModelID, many bool) (graph.Popularity, error) {
+	if !slices.IsSorted(ids) {
+		ids = slices.Clone(ids)
+		slices.Sort(ids)
+	}
+	if many {
 		p, ok, err := s.tablePopularity(ctx, ids, nil)
 		if err != nil || ok {
-			return c, p, err
+			return p, err
 		}
 	}
 	var p graph.Popularity
-	err = s.View(ctx, func(r *Reader) error {
+	err := s.View(ctx, func(r *Reader) error {
 		return r.ModelsOf(ids, func(m graph.Model) error {
 			info := graph.NodeInfoOf(&m)
 			p.Add(&info)
@@ -52,9 +73,9 @@ func (s *Store) FamilyPopularity(ctx context.Context, root graph.ModelID) (graph
 		})
 	})
 	if err != nil {
-		return graph.FamilyCount{}, graph.Popularity{}, err
+		return graph.Popularity{}, err
 	}
-	return c, p, ctx.Err()
+	return p, ctx.Err()
 }
 
 // tablePopularity sums the popularity of ids (sorted, distinct) from

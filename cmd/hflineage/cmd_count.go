@@ -39,7 +39,7 @@ Examples:
   hflineage count 'meta-llama/*'
   hflineage count 'meta-llama/Llama-3*' mistralai/Mistral-7B-v0.1`, stderr)
 	db := dbFlag(fs)
-	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","children","descendants","max_depth","complete","downloads","downloads_all_time","members_without_all_time","likes"}; of an ecosystem {"ecosystem","matched","children","descendants","max_depth","shared","roots":[…],"roots_without_derivatives","crawled","complete"}`)
+	jsonOut := fs.Bool("json", false, `print one JSON object: {"model","children","descendants","max_depth","complete","downloads","downloads_all_time","members_without_all_time","likes"}; of an ecosystem {"ecosystem","matched","children","descendants","max_depth","shared","roots":[…],"roots_without_derivatives","crawled","complete","downloads","downloads_all_time","members_without_all_time","likes"}`)
 	roots := fs.Int("roots", 20, "list at most `N` of an ecosystem's roots in the text report (0: all)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -119,6 +119,9 @@ func writeEcosystemCount(w io.Writer, c query.EcosystemCount, maxRoots int) erro
 	if c.Crawled != "" {
 		fmt.Fprintf(w, "crawled: %s\n", c.Crawled)
 	}
+	if err := writePopularity(w, plural(c.Descendants.Total, "member"), "the roots' own not included", c.Descendants.Total, c.Popularity); err != nil {
+		return err
+	}
 	if len(c.Roots) == 0 {
 		return nil
 	}
@@ -158,13 +161,13 @@ func writeCountTable(w io.Writer, c graph.FamilyCount, p graph.Popularity) error
 	if _, err := fmt.Fprintf(w, "\nmax depth: %d\n", c.MaxDepth); err != nil {
 		return err
 	}
-	return writePopularity(w, c.Descendants.Total, p)
+	return writePopularity(w, plural(c.Descendants.Total, "derivative"), "the model's own not included", c.Descendants.Total, p)
 }
 
-// writePopularity prints what a family's n descendants add up to: the
-// Hub's downloads of the last 30 days, the all-time downloads where known
-// (and how many lack them), and likes. Nothing for a family of none.
-func writePopularity(w io.Writer, n int, p graph.Popularity) error {
+// writePopularity prints what n models (what: "173 derivatives") add up
+// to: the Hub's downloads of the last 30 days, the all-time downloads
+// where known (and how many lack them), and likes. Nothing for none.
+func writePopularity(w io.Writer, what, excluded string, n int, p graph.Popularity) error {
 	if n == 0 {
 		return nil
 	}
@@ -175,8 +178,8 @@ func writePopularity(w io.Writer, n int, p graph.Popularity) error {
 	case p.MembersWithoutAllTime > 0:
 		allTime += fmt.Sprintf(" (%d of the %d without one: not counted)", p.MembersWithoutAllTime, n)
 	}
-	_, err := fmt.Fprintf(w, "\nthe %s, summed (the model's own not included):\n"+
+	_, err := fmt.Fprintf(w, "\nthe %s, summed (%s):\n"+
 		"  downloads (30 days):   %d\n  downloads (all time):  %s\n  likes:                 %d\n",
-		plural(n, "derivative"), p.Downloads, allTime, p.Likes)
+		what, excluded, p.Downloads, allTime, p.Likes)
 	return err
 }
