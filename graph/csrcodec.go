@@ -14,7 +14,7 @@ import (
 // The binary form of a Graph's topology (ids, edges, relations; no node
 // attributes), for caching the whole edge graph beside the database:
 //
-//	magic "HFLCSR4\n", uint64 tag (the caller's version), uint8 flags
+//	magic "HFLCSR4\n" ("HFLCSR3\n" without node attributes), uint64 tag (the caller's version), uint8 flags
 //	(1: ids strictly increasing), uint32 n, uint32 m
 //	uint32 total id bytes, ids concatenated, n uint32 id ends
 //	n+1 uint32 offsets, m uint32 targets
@@ -23,7 +23,23 @@ import (
 //
 // A graph with sorted ids is found by bisection, without an index map; a
 // CSRWriter writes one from sorted scans without holding a Graph.
-var csrMagic = []byte("HFLCSR4\n")
+//
+// HFLCSR3 had node records without the all-time downloads: a graph without
+// node attributes (edges.csr) is written as before, under that magic, so
+// that caches written before stay valid; one with them (graph.bin) is
+// HFLCSR4, and an HFLCSR3 file with node attributes is refused (rebuilt).
+var (
+	csrMagic      = []byte("HFLCSR4\n")
+	csrMagicEdges = []byte("HFLCSR3\n")
+)
+
+// magicFor is the magic of a graph with node attributes or without.
+func magicFor(withNodes bool) []byte {
+	if withNodes {
+		return csrMagic
+	}
+	return csrMagicEdges
+}
 
 const csrSorted = 1
 
@@ -63,7 +79,7 @@ func (g *Graph) WriteCSR(w io.Writer, tag uint64) error {
 		b = b[:0]
 	}
 	n, m := len(g.ids), len(g.dst)
-	b = append(b, csrMagic...)
+	b = append(b, magicFor(g.Nodes != nil)...)
 	b = binary.LittleEndian.AppendUint64(b, tag)
 	var flags uint8
 	if g.sorted || idsIncrease(g.ids) {
@@ -144,7 +160,6 @@ func appendTable(b []byte, table []string) []byte {
 // nodeRecordLen is the size of a node's record: uint32 author and license
 // indexes into the string table, int64 downloads, likes and created, uint8
 // flags (1: stub, 2: all-time downloads known), int64 all-time downloads.
-// (HFLCSR3 had no all-time downloads: such a file is rebuilt.)
 const nodeRecordLen = 4 + 4 + 8 + 8 + 8 + 1 + 8
 
 const (
@@ -194,8 +209,12 @@ func (r *csrReader) uvarint() uint64 {
 	return v
 }
 
-func (r *csrReader) nodes(n int) []NodeInfo {
+func (r *csrReader) nodes(n int, ok bool) []NodeInfo {
 	if r.u8() == 0 {
+		return nil
+	}
+	if !ok {
+		r.err = ErrBadCSR // HFLCSR3's node records
 		return nil
 	}
 	table := r.table()
@@ -231,7 +250,7 @@ func (r *csrReader) table() []string {
 // first CSRHeaderLen bytes suffice); ok is false when b does not begin like
 // MarshalCSR's output.
 func CSRTag(b []byte) (tag uint64, ok bool) {
-	if len(b) < CSRHeaderLen || string(b[:len(csrMagic)]) != string(csrMagic) {
+	if len(b) < CSRHeaderLen || string(b[:len(csrMagic)]) != string(csrMagic) && string(b[:len(csrMagic)]) != string(csrMagicEdges) {
 		return 0, false
 	}
 	return binary.LittleEndian.Uint64(b[len(csrMagic):]), true
@@ -286,7 +305,7 @@ func UnmarshalCSR(b []byte) (*Graph, uint64, error) {
 		}
 		g.rel[i] = rels[ri]
 	}
-	g.Nodes = r.nodes(n)
+	g.Nodes = r.nodes(n, h.nodesOK)
 	if r.err != nil || len(r.b) != 0 || g.off[0] != 0 || int(g.off[n]) != m {
 		return nil, 0, ErrBadCSR
 	}
@@ -324,12 +343,17 @@ type csrHeader struct {
 	flags   uint8
 	n, m    uint64 // nodes, edges
 	idBytes uint64 // the size of the id section
+	nodesOK bool   // node attributes may follow (HFLCSR4)
 }
 
 // header reads the magic and the header; ok is false when either is not
 // there.
 func (r *csrReader) header() (h csrHeader, ok bool) {
-	if string(r.next(len(csrMagic))) != string(csrMagic) {
+	switch string(r.next(len(csrMagic))) {
+	case string(csrMagic):
+		h.nodesOK = true
+	case string(csrMagicEdges):
+	default:
 		return h, false
 	}
 	h.tag, h.flags = r.u64(), r.u8()
@@ -559,7 +583,7 @@ func (w *CSRWriter) WriteTo(out io.Writer, tag uint64) error {
 	scratch := make([]byte, 0, binary.MaxVarintLen64)
 	u32 := func(v uint32) { bw.Write(binary.LittleEndian.AppendUint32(scratch[:0], v)) }
 	n, m := len(w.ends), len(w.dst)
-	bw.Write(csrMagic)
+	bw.Write(magicFor(w.withNodes))
 	bw.Write(binary.LittleEndian.AppendUint64(scratch[:0], tag))
 	bw.WriteByte(csrSorted)
 	u32(uint32(n))
@@ -614,7 +638,7 @@ func NewNodeTable(b []byte) (*NodeTable, uint64, error) {
 	r := csrReader{b: b}
 	h, ok := r.header()
 	n, m, idBytes := h.n, h.m, h.idBytes
-	if !ok || h.flags&csrSorted == 0 || idBytes+4*n+4*(n+1)+5*m > uint64(len(r.b)) {
+	if !ok || !h.nodesOK || h.flags&csrSorted == 0 || idBytes+4*n+4*(n+1)+5*m > uint64(len(r.b)) {
 		return nil, 0, ErrBadCSR
 	}
 	tag := h.tag

@@ -120,7 +120,52 @@ func TestCSRKeepsAllTime(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := UnmarshalCSR([]byte("HFLCSR3\n" + strings.Repeat("\x00", 64))); err == nil {
-		t.Error("a cache file of the format before all-time downloads was read")
+
+	// Node records without the all-time downloads (HFLCSR3) are refused;
+	// a graph without node attributes keeps HFLCSR3 (edges.csr written
+	// before stays valid).
+	raw, err := built.MarshalCSR(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), "HFLCSR4\n") {
+		t.Fatalf("a graph with node attributes begins %q", raw[:8])
+	}
+	old := append([]byte("HFLCSR3\n"), raw[8:]...)
+	if _, _, err := UnmarshalCSR(old); err == nil {
+		t.Error("HFLCSR3 node records were read")
+	}
+	if _, _, err := NewNodeTable(old); err == nil {
+		t.Error("HFLCSR3 node records were read as a table")
+	}
+	if tag, ok := CSRTag(old); !ok || tag != 7 {
+		t.Errorf("CSRTag of an HFLCSR3 file: %d, %v", tag, ok)
+	}
+	edges := NewGraphBuilder(2)
+	if err := edges.Edge(Edge{Parent: "a/b", Child: "c/d", Relation: Finetune}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err = edges.Graph().MarshalCSR(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), "HFLCSR3\n") {
+		t.Errorf("a graph without node attributes begins %q", raw[:8])
+	}
+	if g, tag, err := UnmarshalCSR(raw); err != nil || tag != 9 || g.EdgeCount() != 1 {
+		t.Errorf("an edge graph read back: %v, tag %d", err, tag)
+	}
+	w = NewCSRWriter(false)
+	for _, id := range []string{"a/b", "c/d"} {
+		if err := w.Node([]byte(id), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf strings.Builder
+	if err := w.WriteTo(&buf, 3); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "HFLCSR3\n") {
+		t.Errorf("CSRWriter without nodes begins %q", buf.String()[:8])
 	}
 }
