@@ -270,7 +270,9 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, err)
 			return
 		}
-		health := map[string]any{"status": "ok", "version": query.Version()}
+		// pid: the CLI checks that the server named in the database
+		// directory is the process that holds the database.
+		health := map[string]any{"status": "ok", "version": query.Version(), "pid": os.Getpid()}
 		if s.cfg.ReadOnly {
 			health["read_only"] = true
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,5 +281,38 @@ func TestInUseNamesTheProcess(t *testing.T) {
 	code, _, stderr = cli(t, "crawl", "--db", db, "--endpoint", hub.URL, "a/ft")
 	if code != 1 || !strings.Contains(stderr, "is in use by another hflineage process: a command reading it") || strings.Contains(stderr, "pid") {
 		t.Errorf("crawl beside a reader: exit %d, %q", code, stderr)
+	}
+}
+
+// TestStaleAddressOfAnotherServer: serve.addr left by a killed process
+// may name a port another process's server has taken since; a read
+// beside the process that holds the database now (and answers no reads)
+// must not ask that server, whose /healthz names another process.
+func TestStaleAddressOfAnotherServer(t *testing.T) {
+	hub := hubtest.NewServer(testWorld())
+	defer hub.Close()
+	db := filepath.Join(t.TempDir(), "db")
+	if code, _, stderr := cli(t, "crawl", "--db", db, "--endpoint", hub.URL, "a/ft"); code != 0 {
+		t.Fatal(stderr)
+	}
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			fmt.Fprintf(w, `{"status":"ok","pid":%d}`, os.Getpid()+1)
+			return
+		}
+		fmt.Fprint(w, `{"model":"not/this-database"}`)
+	}))
+	defer other.Close()
+	if err := os.WriteFile(filepath.Join(db, serveAddrFile), []byte(strings.TrimPrefix(other.URL, "http://")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	held, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	code, stdout, stderr := cli(t, "count", "--db", db, "--json", "a/ft")
+	if code != 1 || strings.Contains(stdout, "not/this-database") || !strings.Contains(stderr, fmt.Sprintf("(pid %d)", os.Getpid())) {
+		t.Errorf("count beside a stale address: exit %d, %q, %q; want the in-use error", code, stdout, stderr)
 	}
 }

@@ -62,8 +62,10 @@ func openEngine(db string) (engine, func(), error) {
 }
 
 // findServer returns the server named in the database directory, if it
-// answers; a stale file (a server that died) is ignored. The server is
-// serve's, or the read-only one of a crawl (remote.readOnly).
+// answers; a stale file (a server that died, or whose port another
+// process's server took since: it is not the process that holds the
+// database) is ignored. The server is serve's, or the read-only one of a
+// crawl (remote.readOnly).
 func findServer(db string) (*remote, bool) {
 	b, err := os.ReadFile(filepath.Join(db, serveAddrFile))
 	if err != nil {
@@ -81,8 +83,12 @@ func findServer(db string) (*remote, bool) {
 	defer resp.Body.Close()
 	var health struct {
 		ReadOnly bool `json:"read_only"`
+		PID      int  `json:"pid"`
 	}
 	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&health) // an older server says less
+	if holder := holderPID(db); health.PID != 0 && holder != 0 && health.PID != holder {
+		return nil, false
+	}
 	r.readOnly = health.ReadOnly
 	return r, resp.StatusCode == http.StatusOK
 }
