@@ -31,7 +31,8 @@ but /, ? one character), or several models and patterns (as arguments, or
 separated by commas). Quote patterns, or the shell expands them. Its roots
 are the models matched; its members, every descendant of a root that is not
 itself a root, each counted once however many roots it descends from. The
-report adds the members shared by two roots or more, each root's own family
+report adds the members shared by two roots or more, what the members add
+up to on the Hub (as a family's derivatives), each root's own family
 (largest first), and when the data was crawled.
 
 Examples:
