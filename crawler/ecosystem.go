@@ -30,6 +30,13 @@ func CheckSeedPattern(s string) (graph.Pattern, error) {
 	if err != nil {
 		return p, err
 	}
+	if !p.Glob() {
+		// A seed asked of the Hub follows today's rule for ids (a pattern
+		// of a database's models also takes one listed under older rules).
+		if _, err := graph.ParseModelID(s); err != nil {
+			return p, err
+		}
+	}
 	if p.Glob() && p.Org() == "" {
 		return p, fmt.Errorf("%w: %q (write ORG/* or ORG/NAME-*: the Hub lists models by organisation)", ErrPatternOrg, s)
 	}
