@@ -78,8 +78,9 @@ func TestSignals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(bin, append(tc.args, "--db", db)...)
 			cmd.Stdout = fullPipe(t)
+			opened := opens(t, db)
 			p := start(t, cmd)
-			waitFor(t, p, "the database open", func() bool { return holdsOpen(p.pid(), db) })
+			waitOn(t, p, "the database open", opened, func() bool { return holdsOpen(p.pid(), db) })
 			where := "computing"
 			if writingToPipe(p.pid()) {
 				where = "blocked on stdout"
@@ -319,11 +320,34 @@ func (p *proc) wantExit(t *testing.T, code int, lastLine string) {
 	}
 }
 
+// waitOn waits until cond holds, looking again whenever wake receives (or,
+// when wake is nil, every millisecond); it fails when the process exits
+// first or cond does not come within 30 s.
+func waitOn(t *testing.T, p *proc, what string, wake <-chan struct{}, cond func() bool) {
+	t.Helper()
+	if wake == nil {
+		waitFor(t, p, what, cond)
+		return
+	}
+	deadline := time.After(30 * time.Second) // fails a test that would hang
+	for !cond() {
+		select {
+		case <-wake:
+		case <-p.exited:
+			if !cond() {
+				t.Fatalf("exited (%d) before %s: %s", p.cmd.ProcessState.ExitCode(), what, p.stderr)
+			}
+		case <-deadline:
+			t.Fatalf("no %s after 30 s: %s", what, p.stderr)
+		}
+	}
+}
+
 // waitFor polls until cond holds; it fails when the process exits first or
 // cond does not come within 30 s. cond observes the process through /proc
-// (the files it holds open, the wait its threads are in, its children):
-// the kernel tells nothing of these as they happen, so this, unlike the
-// other waits here, looks again every millisecond.
+// (the wait its threads are in, its children): the kernel tells nothing of
+// these as they happen, so this, unlike the other waits here, looks again
+// every millisecond. (Files opened do have an event: waitOn and opens.)
 func waitFor(t *testing.T, p *proc, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
