@@ -21,20 +21,24 @@ import (
 
 // One process at a time holds the database for writing: `serve`, `crawl`,
 // or `schedule` while one of its crawls runs. That process answers the
-// other commands' reads over HTTP on loopback, from its live graph: it
+// other commands' reads over HTTP on loopback (serve from its live graph,
+// a crawl from the database, read as a one-shot command reads it): it
 // names its address in serveAddrFile in the database directory and its
 // session token in serveTokenFile (advertise), and a read command that
 // finds the database in use asks it (openEngine, findServer). serve
 // answers the whole API; a crawl answers the reads only (startReader).
 
-// openOwner opens the database for writing, with the lineage graph in
-// memory, as the one process that owns it (crawl, and schedule during its
-// crawls), and answers the other commands' reads from it until closeDB,
+// openOwner opens the database for writing as the one process that owns
+// it (crawl, and schedule during its crawls), and answers the other
+// commands' reads from it until closeDB,
 // which stops answering and then closes the database. A database in use
 // is query.ErrInUse, saying by which process (inUse).
 func openOwner(ctx context.Context, db string, verbose bool, stderr io.Writer) (e *query.Engine, closeDB func(), err error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Live: true, Log: log})
+	// Without the live graph: loading it (and writing graph.bin at close)
+	// would cost a small crawl into a large database seconds and the
+	// graph's memory; reads during a crawl are answered from the store.
+	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Log: log})
 	if err != nil {
 		return nil, nil, inUse(db, err, true)
 	}
