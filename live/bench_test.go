@@ -126,3 +126,29 @@ func BenchmarkCountLargest(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "members")
 }
+
+// BenchmarkCountPopularityLargest: count's sums of the largest family's
+// downloads, all-time downloads and likes (issue 21), beside
+// BenchmarkCountLargest's count alone.
+func BenchmarkCountPopularityLargest(b *testing.B) {
+	base, ids := hub(1_000_000)
+	g := live.New(base, 1)
+	r := rand.New(rand.NewPCG(3, 4))
+	next := 0
+	for v := range 100 {
+		g.Apply(page(r, uint64(v+2), &next, ids[:100]))
+	}
+	s := g.Current()
+	var largest graph.ModelID
+	size := -1
+	for _, id := range ids[:200] {
+		if c := s.Count(id); c.Descendants.Total > size {
+			largest, size = id, c.Descendants.Total
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		s.CountPopularity(largest)
+	}
+	b.ReportMetric(float64(size), "members")
+}

@@ -67,8 +67,9 @@ type state struct {
 	newIDs     sync.Map        // graph.ModelID → int32: nodes not in base, numbered from base.Len()
 	extra      []graph.ModelID // their ids; the writer appends, snapshots hold a prefix
 	dir        []atomic.Pointer[chunk]
-	// The base nodes' downloads and likes, dense (see Popularity).
-	downloads, likes []int64
+	// The base nodes' downloads and likes, dense (see Popularity), and
+	// their all-time downloads (-1: unknown; see CountPopularity).
+	downloads, likes, allTime []int64
 	versions         int    // node versions made since the state began
 	since            uint64 // the base's data version: versions are newer
 }
@@ -77,9 +78,12 @@ func newState(base *graph.Graph, version uint64) *state {
 	st := &state{base: base, dir: make([]atomic.Pointer[chunk], dirSize), since: version}
 	n := base.Len()
 	if base.Nodes != nil {
-		st.downloads, st.likes = make([]int64, n), make([]int64, n)
+		st.downloads, st.likes, st.allTime = make([]int64, n), make([]int64, n), make([]int64, n)
 		for i, x := range base.Nodes {
-			st.downloads[i], st.likes[i] = x.Downloads, x.Likes
+			st.downloads[i], st.likes[i], st.allTime[i] = x.Downloads, x.Likes, -1
+			if x.HasDownloadsAllTime {
+				st.allTime[i] = x.DownloadsAllTime
+			}
 		}
 	}
 	st.roff = make([]int32, n+1)
@@ -308,8 +312,19 @@ func (s *Snapshot) Count(id graph.ModelID) graph.FamilyCount {
 func (s *Snapshot) CountPopularity(id graph.ModelID) (graph.FamilyCount, graph.Popularity) {
 	var p graph.Popularity
 	c := s.countFamily(id, func(node, _ int) {
-		info := s.Info(int32(node))
-		p.Add(&info)
+		i := int32(node)
+		if v := s.at(i); v != nil || int(i) >= len(s.st.allTime) {
+			info := s.Info(i)
+			p.Add(&info)
+			return
+		}
+		// A base node: from the dense arrays, not its whole NodeInfo (a
+		// large family's walk reads them for every member).
+		n := graph.NodeInfo{Downloads: s.st.downloads[i], Likes: s.st.likes[i]}
+		if t := s.st.allTime[i]; t >= 0 {
+			n.DownloadsAllTime, n.HasDownloadsAllTime = t, true
+		}
+		p.Add(&n)
 	})
 	return c, p
 }

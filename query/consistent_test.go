@@ -10,7 +10,7 @@ import (
 
 // TestCountReadsOneVersion: a crawl's last page and its end commit
 // between count's read of the live graph and its read of the family's
-// completeness. The answer pairs the verdict with the numbers of the same
+// completeness (and after a count kept in the memo of its version). The answer pairs the verdict with the numbers of the same
 // data version — complete with the last page's child — never "complete"
 // with the numbers from before the last page.
 func TestCountReadsOneVersion(t *testing.T) {
@@ -60,6 +60,9 @@ func TestCountReadsOneVersion(t *testing.T) {
 			c, err := e.Count(ctx, "org/Base")
 			if err != nil || c.Complete || c.Descendants.Total != members {
 				t.Fatalf("before the last page: %+v, %v; want %d descendants, incomplete", c, err, members)
+			}
+			if again, _ := e.Count(ctx, "org/Base"); again.Descendants != c.Descendants || e.live.counts.m["org/Base"].c.Descendants.Total != members {
+				t.Fatalf("the count asked again at the same version: %+v, memo %+v", again.Descendants, e.live.counts.m)
 			}
 			members++
 			last := graph.Model{ID: graph.ModelID("b/last-" + method)}

@@ -227,7 +227,7 @@ func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 	var c graph.FamilyCount
 	var p graph.Popularity
 	if snap != nil {
-		c, p = snap.CountPopularity(id)
+		c, p = e.live.counts.count(snap, id)
 	} else if c, p, err = e.st.FamilyPopularity(ctx, id); err != nil {
 		return Count{}, err
 	}
