@@ -70,8 +70,8 @@ type state struct {
 	// The base nodes' downloads and likes, dense (see Popularity), and
 	// their all-time downloads (-1: unknown; see CountPopularity).
 	downloads, likes, allTime []int64
-	versions         int    // node versions made since the state began
-	since            uint64 // the base's data version: versions are newer
+	versions                  int    // node versions made since the state began
+	since                     uint64 // the base's data version: versions are newer
 }
 
 func newState(base *graph.Graph, version uint64) *state {
