@@ -495,10 +495,10 @@ func (r CrawlRequest) normal() crawlKey {
 const defaultSnapshotMin = 100
 
 // Cancel cancels crawl id. A queued crawl leaves the queue and never runs
-// (running is false); a running one stops at its next commit with its
-// position saved, as when the server stops: the same crawl resumes it,
-// another needs restart (running is true; Cancel does not wait). Either
-// is listed among the finished as canceled. An id this queue never gave
+// (running is false); a running one stops at its next commit, what it
+// crawled kept in its run and its position dropped, so that any crawl may
+// follow (running is true; Cancel does not wait). Either is listed among
+// the finished as canceled. An id this queue never gave
 // is ErrNoSuchCrawl; a crawl that has ended, ErrCrawlEnded. Canceling a
 // crawl being canceled is no error.
 func (c *CrawlQueue) Cancel(id int) (running bool, err error) {
@@ -639,8 +639,17 @@ func (c *CrawlQueue) run(ctx context.Context, q Queued) Outcome {
 		log.Info("crawl finished", "run", stats.Run.ID, "models", stats.Models, "edges", stats.Edges, "requests", stats.Requests,
 			"seconds", out.Seconds)
 	case errors.Is(err, context.Canceled) && canceled:
-		out.Canceled, out.Error = true, "canceled; its position is saved: the same crawl resumes it (another needs restart)"
-		log.Info("crawl canceled; its position is saved", "run", stats.Run.ID)
+		// Canceled means stopped for good: its saved position is dropped,
+		// or every other crawl — the schedule's, the page's — would be
+		// refused for "an unfinished crawl with other parameters", and the
+		// next start would resume it. What it crawled stays, in its run.
+		out.Canceled, out.Error = true, "canceled; what it crawled is kept (its run, not complete), its position dropped: the same crawl starts over"
+		if aerr := c.e.AbandonCrawl(); aerr != nil {
+			out.Error += "; dropping its position failed: " + oneLine(aerr) + " (the next crawl needs restart)"
+			log.Error("crawl canceled; its position could not be dropped", "run", stats.Run.ID, "err", aerr)
+		} else {
+			log.Info("crawl canceled; its position dropped", "run", stats.Run.ID)
+		}
 	case errors.Is(err, context.Canceled):
 		out.Stopped, out.Error = true, "stopped with the server; the next start resumes it"
 		log.Info("crawl stopped; its position is saved and the next start resumes it", "run", stats.Run.ID)

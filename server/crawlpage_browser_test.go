@@ -80,7 +80,7 @@ func TestCrawlPageStartsAndCancels(t *testing.T) {
 
 	run("cancel the queued crawl", click(`li [data-cancel="2"]`), said("Crawl #2 left the queue."),
 		poll(`!document.querySelector('li [data-cancel="2"]') && /canceled/.test((document.querySelector('#finished') || {}).textContent)`))
-	run("cancel the running crawl", click(`#running [data-cancel="1"]`), said("Crawl #1 stops at its next commit; its position is saved."),
+	run("cancel the running crawl", click(`#running [data-cancel="1"]`), said("Crawl #1 stops at its next commit; what it crawled is kept."),
 		poll(`document.querySelector('#running h2').textContent === 'Nothing running'`))
 	st := s.crawls.Status(ctx, "")
 	if len(st.Finished) != 2 || !st.Finished[0].Canceled || st.Finished[0].ID != 1 || !st.Finished[1].Canceled || st.Finished[1].ID != 2 {

@@ -50,8 +50,8 @@ While hflineage serve holds the database, crawl asks it to run the crawl
 (the same crawl queued or running there already is followed, not queued
 twice) and follows it; Ctrl-C stops following, not the server's crawl.
 --follow ID follows crawl ID of the server again; --cancel ID cancels it:
-a queued crawl never runs, a running one stops at its next commit with
-its position saved (the same crawl resumes it).`
+a queued crawl never runs, a running one stops at its next commit, what
+it crawled kept, its position dropped (any crawl may follow).`
 
 // crawlFlags are the flags crawl and schedule share.
 type crawlFlags struct {

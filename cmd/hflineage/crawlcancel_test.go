@@ -19,7 +19,7 @@ import (
 // commands that follow and cancel it (never "run the same command
 // again"); the same crawl again is followed, not queued twice; crawl
 // --follow ID follows it and crawl --cancel ID cancels it, after which the
-// follower ends with the cancel, and the same crawl resumes it.
+// follower ends with the cancel, and the same crawl starts over.
 func TestCrawlThroughServeCancel(t *testing.T) {
 	hub := hubtest.NewServer(testWorld())
 	defer hub.Close()
@@ -98,17 +98,17 @@ func TestCrawlThroughServeCancel(t *testing.T) {
 	_, followErr, followed := background(context.Background(), "crawl", "--db", db, "--follow", "1")
 	waitUntil(t, "the follower", func() bool { return strings.Contains(followErr.String(), "following crawl 1 of hflineage serve") })
 	code, _, said := cli(t, "crawl", "--db", db, "--cancel", "1")
-	if code != 0 || !strings.Contains(said, "crawl 1 stops at its next commit") || !strings.Contains(said, "its position is saved") {
+	if code != 0 || !strings.Contains(said, "crawl 1 stops at its next commit") || !strings.Contains(said, "its position dropped") {
 		t.Errorf("--cancel 1: exit %d: %s", code, said)
 	}
-	if code := <-followed; code != exitFailure || !strings.Contains(followErr.String(), "hflineage: crawl 1 on the server: canceled; its position is saved") {
+	if code := <-followed; code != exitFailure || !strings.Contains(followErr.String(), "hflineage: crawl 1 on the server: canceled; what it crawled is kept") {
 		t.Errorf("--follow 1 of a crawl canceled: exit %d, stderr:\n%s", code, followErr)
 	}
 	if code, _, said := cli(t, "crawl", "--db", db, "--cancel", "1"); code != exitFailure || !strings.Contains(said, "has ended already") {
 		t.Errorf("--cancel of an ended crawl: exit %d: %s", code, said)
 	}
 
-	// The same crawl resumes the canceled one and completes.
+	// The same crawl starts over and completes.
 	release()
 	if code, _, said := cli(t, "crawl", "--db", db, model); code != 0 || !strings.Contains(said, "it queued this crawl (2)") {
 		t.Errorf("the same crawl after the cancel: exit %d: %s", code, said)

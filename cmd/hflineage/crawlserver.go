@@ -113,7 +113,7 @@ func cancelViaServer(ctx context.Context, r *remote, id int, jsonOut bool, stdou
 		return json.NewEncoder(stdout).Encode(answer)
 	}
 	if answer.Was == "running" {
-		fmt.Fprintf(stderr, "crawl: crawl %d stops at its next commit on hflineage serve at %s; its position is saved (the same crawl resumes it)\n", id, r.base)
+		fmt.Fprintf(stderr, "crawl: crawl %d stops at its next commit on hflineage serve at %s; what it crawled is kept, its position dropped (the same crawl starts over)\n", id, r.base)
 	} else {
 		fmt.Fprintf(stderr, "crawl: crawl %d was queued on hflineage serve at %s and will not run\n", id, r.base)
 	}

@@ -595,7 +595,7 @@ function cancelButton(x) {
       e.target.disabled = true;
       try {
         const { was } = await apiDelete('crawl/' + x.id);
-        crawlSaid = was === 'running' ? `Crawl #${x.id} stops at its next commit; its position is saved.` : `Crawl #${x.id} left the queue.`;
+        crawlSaid = was === 'running' ? `Crawl #${x.id} stops at its next commit; what it crawled is kept.` : `Crawl #${x.id} left the queue.`;
       } catch (err) { crawlSaid = String(err.message || err); }
       clearTimeout(refreshTimer);
       await renderCrawl().catch(showError);
