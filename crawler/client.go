@@ -164,7 +164,27 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.StallTimeout == 0 {
 		c.StallTimeout = DefaultStallTimeout
 	}
+	if c.Token != "" && fileTokenOnly(c.Token) && u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		// The token `hf auth login` stored, which the user did not hand to
+		// this run, goes only where a login is meant to: over https, or to a
+		// mirror on this machine — never in clear text across a network.
+		c.Token = ""
+	}
 	return c, u, nil
+}
+
+// fileTokenOnly reports whether token is the one in TokenPath's file and
+// no environment variable gave one (TokenFromEnv's last resort).
+func fileTokenOnly(token string) bool {
+	return os.Getenv("HF_TOKEN") == "" && os.Getenv("HUGGING_FACE_HUB_TOKEN") == "" && token == tokenFromFile()
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DefaultStallTimeout is how long an attempt may receive nothing before it
