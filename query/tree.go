@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 
 	"github.com/hflineage/hflineage/graph"
 )
@@ -23,8 +24,9 @@ const (
 
 // Tree returns the lineage tree of the model named (graph.BuildTree): its
 // descendants to o.Depth levels (at least 1), at most o.Max children under
-// each (0: all), following o.Relation's edges only when set. A depth
-// below 1 or a negative cap is ErrInvalid.
+// each (0: all) and graph.MaxTreeNodes in all, following o.Relation's
+// edges only when set. A depth below 1, a negative cap or a tree too
+// costly to size (graph.ErrTreeTooCostly) is ErrInvalid.
 func (e *Engine) Tree(ctx context.Context, name string, o graph.TreeOptions) (Tree, error) {
 	if o.Depth < 1 {
 		return Tree{}, invalidf("depth must be at least 1, not %d", o.Depth)
@@ -47,6 +49,9 @@ func (e *Engine) Tree(ctx context.Context, name string, o graph.TreeOptions) (Tr
 	out := Tree{Tree: &graph.TreeNode{ID: id}, Complete: in == nil, Incomplete: in}
 	if i, ok := snap.Index(id); ok {
 		if out.Tree, err = graph.BuildTree(ctx, snap, i, o); err != nil {
+			if errors.Is(err, graph.ErrTreeTooCostly) {
+				return Tree{}, invalidf("%v", err)
+			}
 			return Tree{}, err
 		}
 	}

@@ -27,6 +27,10 @@ const (
 	MaxExportNodes = 200000
 	// MaxTop caps top of /api/v1/stats.
 	MaxTop = 1000
+	// MaxTreeDepth and MaxTreeMax cap depth and max of /api/v1/tree (max=0,
+	// all children, is allowed: a tree lists at most graph.MaxTreeNodes).
+	MaxTreeDepth = 100
+	MaxTreeMax   = 1000
 
 	readTimeout    = 30 * time.Second // a read's deadline
 	exportTimeout  = 30 * time.Minute // an export's, as long as it streams
@@ -124,11 +128,12 @@ func (s *Server) limit(h http.Handler) http.Handler {
 			if isPicture(r.URL.Query().Get("format")) {
 				timeout, pool, what = pictureTimeout, s.pictures, "pictures (Graphviz)"
 			}
-		case "/api/v1/stats", "/api/v1/compare", "/api/v1/organisations", "/api/v1/licenses", "/api/v1/changes", "/feeds/changes.atom":
+		case "/api/v1/stats", "/api/v1/compare", "/api/v1/organisations", "/api/v1/licenses", "/api/v1/changes", "/feeds/changes.atom", "/api/v1/tree":
 			// Statistics, comparisons of ecosystems (seconds of CPU at 3M
 			// models), every organisation's ecosystem (the first request of
 			// a data version), licence paths of a whole family, feeds (each
-			// run's change log read).
+			// run's change log read), trees (a whole family walked and
+			// sized).
 			pool, what = s.heavy, "exports and statistics"
 		}
 		if pool != nil && r.Method == http.MethodGet {
