@@ -20,7 +20,9 @@ many descendants it has (every relation, each counted once, as count
 says). Children are listed most descendants first, then by id, at most
 --max under each model ("… and N more" counts the rest). A model reached
 again by another path is printed once in full and then "(see above)".
-When the last crawl of the family did not complete, a warning on stderr
+At most 10,000 models are listed below MODEL (depth first); the
+children left then are counted in "… and N more", whatever --depth and
+--max say. When the last crawl of the family did not complete, a warning on stderr
 says so (and "complete" is false in --json).`, stderr)
 	db := dbFlag(fs)
 	depth := fs.Int("depth", query.DefaultTreeDepth, "print `N` levels below MODEL (1 or more)")
