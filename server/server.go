@@ -335,6 +335,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBusy), errors.Is(err, query.ErrOffline), errors.Is(err, ErrReadOnly):
 		status = http.StatusConflict
+	case errors.Is(err, context.Canceled) && s.ctx.Err() != nil:
+		// The server stops (Close): say so, rather than an empty 200 the
+		// client would read as an answer.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, errors.New("the server is stopping; ask again (the database answers once it has closed)"))
+		return
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client left
 	case errors.Is(err, query.ErrCorrupt), errors.Is(err, query.ErrInUse):

@@ -113,18 +113,26 @@ func advertise(db, bound, token string) (withdraw func(), err error) {
 // still busy after grace being cut. An error says the work did not stop
 // in time: the database must not be closed.
 func stopServing(srv *server.Server, hs *http.Server, grace time.Duration) error {
-	closed := make(chan error, 1)
-	go func() {
-		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		closed <- srv.Close(stop)
-	}()
+	// First the answers under way, for up to grace (no new connection is
+	// taken meanwhile): Close ends every request's context at once, which
+	// cut reads a crawl's end had no reason to cut.
 	wait, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if hs.Shutdown(wait) != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- hs.Shutdown(wait) }()
+	var err error
+	select {
+	case err = <-shut:
+	case <-wait.Done():
+		err = wait.Err()
+	}
+	stop, cancelStop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelStop()
+	closed := srv.Close(stop) // those still running end now (503: stopping)
+	if err != nil {
 		hs.Close()
 	}
-	return <-closed
+	return closed
 }
 
 // inUse explains a database in use (query.ErrInUse) by the process that
