@@ -22,8 +22,11 @@ func (s *Server) modelURLs(next http.Handler) http.Handler {
 		q := r.URL.Query()
 		changed := false
 		for _, name := range []string{"model", "root"} {
-			v := q.Get(name)
-			parts := strings.Split(v, ",")
+			if !q.Has(name) {
+				continue
+			}
+			parts := strings.Split(q.Get(name), ",")
+			urls := false
 			for i, p := range parts {
 				p = strings.TrimSpace(p)
 				if !graph.IsModelURL(p, base) {
@@ -34,10 +37,11 @@ func (s *Server) modelURLs(next http.Handler) http.Handler {
 					writeError(w, http.StatusBadRequest, err)
 					return
 				}
-				parts[i], changed = string(id), true
+				parts[i], urls = string(id), true
 			}
-			if changed {
+			if urls {
 				q.Set(name, strings.Join(parts, ","))
+				changed = true
 			}
 		}
 		if changed {

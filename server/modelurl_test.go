@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,7 +28,9 @@ func TestModelURLParam(t *testing.T) {
 		{"/api/v1/stats?root=" + url.QueryEscape("https://huggingface.co/a/ft"), http.StatusOK, `"a/ft"`},
 		{"/api/v1/export?format=csv&model=" + url.QueryEscape("https://hf.co/a/ft"), http.StatusOK, "a/ft,quantized,c/gguf"},
 		{"/api/v1/count?model=" + url.QueryEscape("https://huggingface.co/datasets/a/b"), http.StatusBadRequest, "a dataset's URL, not a model's"},
-		{"/api/v1/count?model=" + url.QueryEscape("https://huggingface.co/meta-llama"), http.StatusBadRequest, "names an organisation or a user"},
+		{"/api/v1/count?model=" + url.QueryEscape("https://huggingface.co/meta-llama"), http.StatusNotFound, "not in the database"}, // a single-name model's URL
+		{"/api/v1/count?model=" + url.QueryEscape("https://u:hf_SECRET@huggingface.co/datasets/a/b?t=hf_SECRET"), http.StatusBadRequest, `\"https://huggingface.co/datasets/a/b\": a dataset's URL`},
+		{"/api/v1/count?model=" + url.QueryEscape("https://huggingface.co/hf.co/a"), http.StatusBadRequest, "begins with the Hub's host hf.co"},
 		{"/api/v1/count?model=" + url.QueryEscape("https://example.com/a/b"), http.StatusBadRequest, "example.com is not the Hub"},
 	}
 	for _, tt := range tests {
@@ -35,6 +39,9 @@ func TestModelURLParam(t *testing.T) {
 			if status != tt.status || !strings.Contains(body, tt.has) {
 				t.Errorf("%d %s; want %d with %q", status, body, tt.status, tt.has)
 			}
+			if strings.Contains(body, "SECRET") {
+				t.Errorf("body quotes a secret: %s", body)
+			}
 			if status >= 400 {
 				var e struct{ Error string }
 				if json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
@@ -42,5 +49,24 @@ func TestModelURLParam(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestModelURLParamQuery: only the parameters given are rewritten:
+// ?model=URL adds no empty root= (and ?root=URL no model=).
+func TestModelURLParamQuery(t *testing.T) {
+	s, _, _ := newTestServer(t, Config{})
+	for in, want := range map[string]url.Values{
+		"model=" + url.QueryEscape("https://hf.co/a/ft"):                    {"model": {"a/ft"}},
+		"root=" + url.QueryEscape("hf.co/a/ft"):                             {"root": {"a/ft"}},
+		"model=x/y&root=" + url.QueryEscape("https://huggingface.co/a/ft"):  {"model": {"x/y"}, "root": {"a/ft"}},
+		"model=" + url.QueryEscape("hf.co/a/ft,b/c") + "&root=" + "d/e&n=1": {"model": {"a/ft,b/c"}, "root": {"d/e"}, "n": {"1"}},
+	} {
+		var got url.Values
+		h := s.modelURLs(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.URL.Query() }))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/api/v1/count?"+in, nil))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("?%s: handler saw %v, want %v", in, got, want)
+		}
 	}
 }

@@ -45,6 +45,8 @@ func TestLegacyIDsOnTheCommandLine(t *testing.T) {
 		{[]string{"export", "--format", "csv", "--root", legacy}, 0, "kid/of-legacy"},
 		{[]string{"history", legacy}, 0, ""},
 		{[]string{"licenses", legacy}, 0, ""},
+		{[]string{"count", "--json", "https://huggingface.co/" + legacy + "/tree/main"}, 0, `"model":"` + legacy + `"`},
+		{[]string{"export", "--format", "csv", "--root", "hf.co/" + legacy}, 0, "kid/of-legacy"},
 		{[]string{"count", "old--org/absent..name"}, 2, "invalid model id"},
 		{[]string{"export", "--format", "csv", "--root", "old--org/absent..name"}, 2, "invalid model id"},
 		{[]string{"count", "a/b/c"}, 2, "invalid model id"},

@@ -10,11 +10,12 @@ import (
 
 // modelRefs reads Hub URLs pasted where a command takes models: each
 // positional argument (each of its comma-separated parts) and the --root
-// flag, when written as a model page's URL (https://huggingface.co/org/name,
-// hf.co/org/name, $HF_ENDPOINT's or --endpoint's host, with /tree/main,
-// ?query, a trailing / and such), becomes the model's id. Anything else
-// passes unchanged, for the command to check. A URL that names no model
-// (a dataset, a Space, an organisation, another site) is a usage error.
+// flag, when written as a model page's URL (https://huggingface.co/org/name
+// or /name, hf.co/org/name, http://$HF_ENDPOINT's or --endpoint's host —
+// with its scheme —, with /tree/main, ?query, a trailing / and such),
+// becomes the model's id. Anything else passes unchanged, for the command
+// to check. A URL that names no model (a dataset, a Space, a page of the
+// site, another site) is a usage error, quoted without userinfo or query.
 func modelRefs(fs *flag.FlagSet, pos []string) ([]string, error) {
 	endpoints := []string{os.Getenv("HF_ENDPOINT")}
 	if f := fs.Lookup("endpoint"); f != nil && f.Value.String() != "" {

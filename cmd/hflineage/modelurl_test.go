@@ -14,7 +14,7 @@ import (
 // as its id; what names no model is refused with a line that says what it
 // names.
 func TestParseModelRef(t *testing.T) {
-	endpoints := []string{"http://127.0.0.1:8088", "https://mirror.example/hub/"}
+	endpoints := []string{"http://127.0.0.1:8088", "https://mirror.example/hub/", "http://huggingface"}
 	tests := []struct {
 		ref     string
 		want    graph.ModelID
@@ -35,20 +35,39 @@ func TestParseModelRef(t *testing.T) {
 		{"https://hf.co/a/b/resolve/main/model.safetensors", "a/b", ""},
 		{"https://huggingface.co/api/models/a/b", "a/b", ""},
 		{"http://127.0.0.1:8088/a/b", "a/b", ""},
-		{"127.0.0.1:8088/a/b/tree/main", "a/b", ""},
+		{"127.0.0.1:8088/a/b/tree/main", "", `more than one "/"`}, // an endpoint's host only with a scheme
 		{"https://mirror.example/hub/a/b", "a/b", ""},
 		{"https://mirror.example/a/b", "", "not under the endpoint's path /hub"},
 		{"https://huggingface.co/datasets/a/b", "", "a dataset's URL, not a model's"},
 		{"hf.co/datasets/a/b", "", "a dataset's URL, not a model's"},
 		{"https://huggingface.co/spaces/a/b", "", "a Space's URL, not a model's"},
-		{"https://huggingface.co/meta-llama", "", "names an organisation or a user, not a model (its models: 'meta-llama/*')"},
+		{"https://huggingface.co/gpt2", "gpt2", ""}, // a single-name model (or an organisation: the command says "not in the database")
+		{"https://huggingface.co/bert-base-uncased/tree/main", "bert-base-uncased", ""},
+		{"https://huggingface.co/gpt2/blob/main/config.json", "gpt2", ""},
+		{"https://huggingface.co/a/tree/tree/main", "a/tree", ""},
+		{"https://huggingface.co/a/tree", "a/tree", ""},
+		{"hf.co/gpt2", "gpt2", ""},
+		{"https://huggingface.co/api/models/gpt2", "gpt2", ""},
+		{"https://huggingface.co/old--org/legacy..name", "old--org/legacy..name", ""}, // listed under older rules
+		{"https://huggingface.co/a/" + strings.Repeat("x", 97), "a/" + graph.ModelID(strings.Repeat("x", 97)), ""},
+		{"https://huggingface.co/a/%C3%A9--x", "", `character 'é' not allowed`}, // a legacy id is ASCII
+		{"https://huggingface.co/a/..", "", `".."`},
+		{"https://huggingface.co/hf.co/x", "", "begins with the Hub's host hf.co"},
+		{"https://hf.co/HuggingFace.co/a/b", "", "begins with the Hub's host HuggingFace.co"},
+		{"huggingface/bert", "huggingface/bert", ""}, // with HF_ENDPOINT=http://huggingface: an id
+		{"http://huggingface/a/b", "a/b", ""},
+		{"127.0.0.1/a", "127.0.0.1/a", ""}, // a valid id, not a URL,
+		{"https://user:hf_SECRET@huggingface.co/datasets/x", "", `"https://huggingface.co/datasets/x": a dataset's URL`},
+		{"https://huggingface.co/spaces/a/b?token=hf_SECRET#hf_SECRET2", "", `"https://huggingface.co/spaces/a/b": a Space's URL`},
+		{"https://hf_SECRET@github.com/a/b?t=hf_SECRET", "", `"https://github.com/a/b": github.com is not the Hub`},
+		{"https://x:hf_SECRET@huggingface.co/a/b c?t=hf_SECRET", "", `(from "https://huggingface.co/a/b c")`},
 		{"https://huggingface.co/", "", "the Hub's home page names no model"},
 		{"https://huggingface.co/docs/hub", "", "a page of the Hub"},
 		{"https://huggingface.co/models?other=base_model:x", "", "a page of the Hub"},
 		{"https://github.com/a/b", "", "github.com is not the Hub"},
 		{"ftp://huggingface.co/a/b", "", "not a Hub URL"},
 		{"https://huggingface.co/a/b c", "", `character ' ' not allowed`},
-		{"https://huggingface.co/a--b/c", "", `"--"`},
+		{"https://huggingface.co/a--b/c", "a--b/c", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
@@ -60,6 +79,8 @@ func TestParseModelRef(t *testing.T) {
 				t.Errorf("got %q, %v; want an error with %q", got, err, tt.wantErr)
 			case tt.wantErr != "" && !strings.Contains(err.Error(), graph.ErrInvalidID.Error()):
 				t.Errorf("error %q does not wrap ErrInvalidID", err)
+			case err != nil && strings.Contains(err.Error(), "SECRET"):
+				t.Errorf("error %q quotes a secret", err)
 			}
 		})
 	}
@@ -81,7 +102,8 @@ func TestModelURLArguments(t *testing.T) {
 		"https://huggingface.co/meta-llama/Llama-3.1-8B",
 		"https://huggingface.co/meta-llama/Llama-3.1-8B/tree/main/",
 		"hf.co/meta-llama/Llama-3.1-8B?x=1",
-		host + "/meta-llama/Llama-3.1-8B",
+		srv.URL + "/meta-llama/Llama-3.1-8B",
+		"http://" + host + "/meta-llama/Llama-3.1-8B",
 	} {
 		t.Run("count "+ref, func(t *testing.T) {
 			code, stdout, stderr := cli(t, "count", "--db", db, "--json", ref)
@@ -117,6 +139,17 @@ func TestModelURLArguments(t *testing.T) {
 		}
 	})
 
+	// A single-name model's URL is read as its id: the command looks it up
+	// (exit 1, not a usage error). Legacy ids: TestLegacyIDsOnTheCommandLine.
+	for _, ref := range []string{"https://huggingface.co/gpt2", "https://huggingface.co/bert-base-uncased/tree/main"} {
+		t.Run("count "+ref, func(t *testing.T) {
+			code, stdout, stderr := cli(t, "count", "--db", db, ref)
+			if code != exitFailure || !strings.Contains(stderr, "not in the database") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1, not in the database", code, stdout, stderr)
+			}
+		})
+	}
+
 	none := filepath.Join(t.TempDir(), "none")
 	for _, tt := range []struct {
 		args []string
@@ -125,7 +158,9 @@ func TestModelURLArguments(t *testing.T) {
 		{[]string{"count", "--db", none, "https://huggingface.co/datasets/a/b"}, `hflineage: invalid model id "https://huggingface.co/datasets/a/b": a dataset's URL, not a model's`},
 		{[]string{"crawl", "--db", none, "https://huggingface.co/spaces/a/b"}, `hflineage: invalid model id "https://huggingface.co/spaces/a/b": a Space's URL, not a model's`},
 		{[]string{"export", "--db", none, "--format", "dot", "--root", "https://github.com/a/b"}, `hflineage: invalid model id "https://github.com/a/b": github.com is not the Hub (want https://huggingface.co/ORG/NAME, hf.co or $HF_ENDPOINT's host)`},
-		{[]string{"history", "--db", none, "https://huggingface.co/meta-llama"}, `hflineage: invalid model id "https://huggingface.co/meta-llama": names an organisation or a user, not a model (its models: 'meta-llama/*')`},
+		{[]string{"history", "--db", none, "https://huggingface.co/hf.co/x"}, `hflineage: invalid model id "https://huggingface.co/hf.co/x": its path begins with the Hub's host hf.co (a URL pasted into another?)`},
+		{[]string{"count", "--db", none, "https://user:hf_SECRET@huggingface.co/datasets/x?t=hf_SECRET"}, `hflineage: invalid model id "https://huggingface.co/datasets/x": a dataset's URL, not a model's`},
+		{[]string{"count", "--db", none, host + "/a/b"}, `hflineage: invalid model id "` + host + `/a/b": more than one "/"`},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, stdout, stderr := cli(t, tt.args...)
