@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"io"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,10 +124,14 @@ func TestCrawlCancelOfACrawlsReader(t *testing.T) {
 		if r.URL.Path != "/healthz" {
 			t.Errorf("asked %s %s", r.Method, r.URL.Path)
 		}
-		io.WriteString(w, `{"status":"ok","read_only":true}`)
+		fmt.Fprintf(w, `{"status":"ok","read_only":true,"pid":%d}`, os.Getpid())
 	}))
 	defer ts.Close()
 	db := t.TempDir()
+	// The holder's lock, naming the process the server says it is.
+	if err := os.WriteFile(filepath.Join(db, badgerLock), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(db, serveAddrFile), []byte(strings.TrimPrefix(ts.URL, "http://")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

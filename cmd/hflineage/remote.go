@@ -85,8 +85,11 @@ func findServer(db string) (*remote, bool) {
 		ReadOnly bool `json:"read_only"`
 		PID      int  `json:"pid"`
 	}
-	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&health) // an older server says less
-	if holder := holderPID(db); health.PID != 0 && holder != 0 && health.PID != holder {
+	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&health)
+	// Only the process holding the database: a server that does not say
+	// its pid (another program on a port a dead server's file names) is
+	// not asked, nor one whose pid is not the holder's.
+	if holder := holderPID(db); health.PID == 0 || holder == 0 || health.PID != holder {
 		return nil, false
 	}
 	r.readOnly = health.ReadOnly
