@@ -83,6 +83,9 @@ type Selection struct {
 	// BeforeLayout, if set, is told the size of a picture and the Graphviz
 	// engine chosen for it before the layout starts (sfdp can take long).
 	BeforeLayout func(nodes int, layout string)
+	// PictureLimit, if not 0, refuses (ErrInvalid) a picture of more
+	// nodes before Graphviz starts: sfdp lays out 200,000 nodes for hours.
+	PictureLimit int
 }
 
 // ParseRelations reads a comma-separated list of relations ("" : nil, all).
@@ -203,6 +206,9 @@ func (e *Engine) Write(ctx context.Context, s Selection, w io.Writer) (Export, e
 	}); err != nil {
 		return x, err
 	}
+	if s.PictureLimit > 0 && x.Nodes > s.PictureLimit {
+		return x, invalidf("export: a picture of %d nodes would take Graphviz hours: keep the most downloaded with --max-nodes N (300 reads well; any N you ask for is drawn), or export --format dot", x.Nodes)
+	}
 	x.Layout = "dot"
 	var extra []string
 	if x.Nodes > RenderThreshold {
@@ -222,6 +228,12 @@ func (e *Engine) Write(ctx context.Context, s Selection, w io.Writer) (Export, e
 			return x, cerr
 		}
 		return x, fmt.Errorf("export: %s -T%s: %v: %s", x.Layout, s.Format, err, firstLine(errb.String()))
+	}
+	if err := ctx.Err(); err != nil {
+		// Graphviz may end its output and exit 0 on the Ctrl-C that ended
+		// ctx (the terminal signals the whole group): a picture of an
+		// interrupted export is not kept.
+		return x, err
 	}
 	return x, nil
 }

@@ -15,6 +15,11 @@ import (
 	"github.com/hflineage/hflineage/query"
 )
 
+// cliPictureLimit is the most nodes export draws as a picture without
+// --max-nodes: Graphviz's sfdp takes minutes at 20,000 and hours at
+// 200,000 (the server's cap is lower: server.MaxPictureNodes).
+var cliPictureLimit = 20000 // a variable for tests
+
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", `export [flags] --format FORMAT [--root MODEL] [-o FILE]
 export [flags] [--root MODEL] -o FILE.EXT
@@ -65,6 +70,9 @@ Without --format, -o FILE's extension says the format: .dot or .gv,
 		return usagef("export: --relation: %v", err)
 	}
 	sel := query.Selection{Format: *format, Root: *root, Depth: *depth, MaxNodes: *maxNodes, Relations: rels, Cluster: *cluster, Legend: *legend}
+	if !isSet(fs, "max-nodes") {
+		sel.PictureLimit = cliPictureLimit // a --max-nodes given is drawn whatever its size
+	}
 	if err := sel.Check(); err != nil {
 		return queryError(err)
 	}
