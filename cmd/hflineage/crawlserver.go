@@ -79,8 +79,8 @@ func crawlOfServer(ctx context.Context, fs *flag.FlagSet, f *crawlFlags, pos []s
 	fmt.Fprintf(stderr, "crawl: following crawl %d of hflineage serve at %s\n", id, r.base)
 	stats, err := followCrawl(ctx, r, id, crawlCommand(f.db), stderr)
 	var re *remoteError
-	if errors.As(err, &re) {
-		return err
+	if errors.As(err, &re) || errors.Is(err, errNotFollowed) {
+		return err // no crawl was followed: no summary of one
 	}
 	fmt.Fprintln(stderr, summaryLine(stats, err))
 	if f.jsonOut {

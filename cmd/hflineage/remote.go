@@ -374,6 +374,10 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 // (the end of ctx) stops following, not the crawl: the error is then
 // errDetached, and the line on stderr says how to follow or cancel it
 // with cmd ("hflineage crawl" and its --db).
+// errNotFollowed: the crawl to follow is not the server's (any more):
+// there is nothing to summarise.
+var errNotFollowed = errors.New("nothing to follow")
+
 func followCrawl(ctx context.Context, r *remote, id int, cmd string, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
 	bar := newProgress(stderr)
@@ -430,7 +434,7 @@ func followCrawl(ctx context.Context, r *remote, id int, cmd string, stderr io.W
 			known = known || q.ID == id
 		}
 		if !known { // ended long ago, or never given: nothing to follow
-			return stats, fmt.Errorf("crawl %d is neither queued nor running on hflineage serve at %s, nor among the last crawls it finished (GET /api/v1/crawl)", id, r.base)
+			return stats, fmt.Errorf("%w: crawl %d is neither queued nor running on hflineage serve at %s, nor among the last crawls it finished (GET /api/v1/crawl)", errNotFollowed, id, r.base)
 		}
 		select {
 		case <-time.After(300 * time.Millisecond):
