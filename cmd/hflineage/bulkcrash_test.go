@@ -98,7 +98,7 @@ func withoutTimes(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if k == "finished" || k == "started" {
+			if k == "finished" || k == "started" || k == "scan_date" || k == "not_listed_by_scan_date" {
 				delete(x, k)
 				continue
 			}

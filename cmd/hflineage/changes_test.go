@@ -105,8 +105,8 @@ func TestDiffSince(t *testing.T) {
 	}{
 		{[]string{"diff", "--db", db, "--since", "1"}, "hflineage: diff: --since needs a MODEL or a PATTERN such as 'meta-llama/*'"},
 		{[]string{"diff", "--db", db, "--since", "", base}, "hflineage: diff: --since needs a run number or a date (RFC 3339 or YYYY-MM-DD)"},
-		{[]string{"diff", "--db", db, "--since", "yesterday", base}, `hflineage: since "yesterday": give a run number (the runs after it) or a date (RFC 3339, or YYYY-MM-DD)`},
-		{[]string{"diff", "--db", db, "--since", "2026-02-30", base}, `hflineage: since "2026-02-30": give a run number`},
+		{[]string{"diff", "--db", db, "--since", "yesterday", base}, `hflineage: diff: --since "yesterday": give a run number (the runs after it) or a date (RFC 3339, or YYYY-MM-DD)`},
+		{[]string{"diff", "--db", db, "--since", "2026-02-30", base}, `hflineage: diff: --since "2026-02-30": give a run number`},
 		{[]string{"diff", "--db", db, "--since", "1", "--run", "2", base}, "hflineage: diff: --run and --since exclude each other (one run, or the runs since one)"},
 		{[]string{"diff", "--db", db, "--runs", "5", base}, "hflineage: diff: --runs and --ids go with --since"},
 		{[]string{"diff", "--db", db, "--since", "1", "--runs", "0", base}, "hflineage: diff: --runs 0: from 1 to 200"},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -146,6 +147,9 @@ func diffSince(ctx context.Context, db string, pos []string, o query.ChangesOpti
 	defer done()
 	c, err := q.Changes(ctx, o)
 	if err != nil {
+		if errors.Is(err, query.ErrInvalid) && strings.HasPrefix(err.Error(), "since ") {
+			return usagef("--%v", err) // the engine names its parameter; the CLI, its flag
+		}
 		return queryError(err)
 	}
 	if jsonOut {
