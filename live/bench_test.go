@@ -102,9 +102,10 @@ func BenchmarkCompact(b *testing.B) {
 	}
 }
 
-// BenchmarkCountLargest: counting the largest family of a 1M-model graph
-// with an overlay of 100 pages, as a reader does during a crawl.
-func BenchmarkCountLargest(b *testing.B) {
+// largestFamily is a 1M-model graph with an overlay of 100 pages, as a
+// reader sees it during a crawl, and the largest family of its first 200
+// models.
+func largestFamily() (*live.Snapshot, graph.ModelID, int) {
 	base, ids := hub(1_000_000)
 	g := live.New(base, 1)
 	r := rand.New(rand.NewPCG(3, 4))
@@ -120,6 +121,13 @@ func BenchmarkCountLargest(b *testing.B) {
 			largest, size = id, c.Descendants.Total
 		}
 	}
+	return s, largest, size
+}
+
+// BenchmarkCountLargest: counting the largest family of a 1M-model graph
+// with an overlay of 100 pages, as a reader does during a crawl.
+func BenchmarkCountLargest(b *testing.B) {
+	s, largest, size := largestFamily()
 	b.ResetTimer()
 	for range b.N {
 		s.Count(largest)
@@ -131,21 +139,7 @@ func BenchmarkCountLargest(b *testing.B) {
 // downloads, all-time downloads and likes (issue 21), beside
 // BenchmarkCountLargest's count alone.
 func BenchmarkCountPopularityLargest(b *testing.B) {
-	base, ids := hub(1_000_000)
-	g := live.New(base, 1)
-	r := rand.New(rand.NewPCG(3, 4))
-	next := 0
-	for v := range 100 {
-		g.Apply(page(r, uint64(v+2), &next, ids[:100]))
-	}
-	s := g.Current()
-	var largest graph.ModelID
-	size := -1
-	for _, id := range ids[:200] {
-		if c := s.Count(id); c.Descendants.Total > size {
-			largest, size = id, c.Descendants.Total
-		}
-	}
+	s, largest, size := largestFamily()
 	b.ResetTimer()
 	for range b.N {
 		s.CountPopularity(largest)
