@@ -209,7 +209,10 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 				names[i] = graph.ModelID(s)
 			}
 			stats, err = crawlViaServer(ctx, r, f, names, stderr)
-			if !errors.Is(err, query.ErrUnreachable) {
+			var ue *usageError
+			var elsewhere *crawlElsewhereError
+			if !errors.Is(err, query.ErrUnreachable) && !errors.As(err, &ue) && !errors.As(err, &elsewhere) {
+				// (Refused before any crawl: no summary of one.)
 				fmt.Fprintln(stderr, summaryLine(stats, err))
 			}
 			return stats, err

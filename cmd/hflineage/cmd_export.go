@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -64,6 +65,11 @@ Without --format, -o FILE's extension says the format: .dot or .gv,
 	}
 	if *format, err = exportFormat(*format, *out); err != nil {
 		return err
+	}
+	if !slices.Contains(query.ExportFormats, *format) {
+		if near := nearest(*format, query.ExportFormats); near != "" {
+			return usagef("export: unknown --format %q — did you mean %q? (%s)", *format, near, strings.Join(query.ExportFormats, ", "))
+		}
 	}
 	rels, err := query.ParseRelations(*relations)
 	if err != nil {

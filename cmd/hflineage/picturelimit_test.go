@@ -37,3 +37,19 @@ func TestPictureLimit(t *testing.T) {
 		t.Errorf("DOT is not limited: exit %d: %s", code, stderr)
 	}
 }
+
+// TestFormatDidYouMean: a misspelt --format is answered with the nearest
+// format, as misspelt commands and flags are; one near none lists them.
+func TestFormatDidYouMean(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none")
+	for _, tc := range []struct{ format, want string }{
+		{"dto", `hflineage: export: unknown --format "dto" — did you mean "dot"?`},
+		{"graphlm", `hflineage: export: unknown --format "graphlm" — did you mean "graphml"?`},
+		{"zzz", `hflineage: export: unknown --format "zzz" (want dot, graphml`},
+	} {
+		code, _, stderr := cli(t, "export", "--db", db, "--format", tc.format)
+		if code != exitUsage || !strings.HasPrefix(stderr, tc.want) {
+			t.Errorf("--format %s: exit %d: %s", tc.format, code, stderr)
+		}
+	}
+}

@@ -318,6 +318,12 @@ type unreachableError struct{ msg string }
 func (e *unreachableError) Error() string { return e.msg }
 func (e *unreachableError) Unwrap() error { return query.ErrUnreachable }
 
+// crawlElsewhereError: the database is held by a crawl of another
+// process, which takes no crawl; nothing was asked of any Hub.
+type crawlElsewhereError struct{ msg string }
+
+func (e *crawlElsewhereError) Error() string { return e.msg }
+
 // crawlViaServer asks the server holding the database to run the crawl,
 // follows its progress and returns its outcome when it ends. The server
 // crawls with its own Hub settings: --endpoint, --parallel, --rate,
@@ -329,7 +335,7 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph
 		if pid := holderPID(f.db); pid > 0 {
 			who = fmt.Sprintf("process %d", pid)
 		}
-		return stats, fmt.Errorf("crawl: a crawl is running in %s, which holds database %s (and answers reads at %s); wait for it to end, or crawl through `hflineage serve`", who, f.db, r.base)
+		return stats, &crawlElsewhereError{fmt.Sprintf("crawl: a crawl is running in %s, which holds database %s (and answers reads at %s); wait for it to end, or crawl through `hflineage serve`", who, f.db, r.base)}
 	}
 	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 || (f.stall != 0 && f.stall != query.DefaultStallTimeout) {
 		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate, --delay and --stall-timeout; drop them, or stop the server", r.base)
