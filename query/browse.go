@@ -163,6 +163,8 @@ type Hit struct {
 // Hits are search results, most downloaded first.
 type Hits struct {
 	Results []Hit `json:"results"`
+	// More: other models match beyond the limit.
+	More bool `json:"more,omitempty"`
 }
 
 // searchIndex holds every stored model id, lower-cased, most downloaded
@@ -218,12 +220,15 @@ func (e *Engine) Search(ctx context.Context, q string, limit int) (Hits, error) 
 	if strings.Contains(q, "\n") {
 		return out, nil // no id holds one
 	}
-	prefix, rest, err := idx.find(ctx, []byte(q), limit)
+	// One more than asked: the first limit are the same, and one past
+	// them says that more match.
+	prefix, rest, err := idx.find(ctx, []byte(q), limit+1)
 	if err != nil {
 		return out, err
 	}
 	for _, k := range append(prefix, rest...) {
 		if len(out.Results) == limit {
+			out.More = true
 			break
 		}
 		out.Results = append(out.Results, idx.hit(k))

@@ -65,6 +65,7 @@ downloads  model
 downloads  model
         4  a/ft
        23  meta-llama/Llama-3.1-8B
+… more models match: --limit N lists up to 100
 `},
 		{[]string{"search", "nothing-like-it"}, `
 no model in the database matches "nothing-like-it"

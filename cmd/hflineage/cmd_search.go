@@ -48,5 +48,13 @@ each group most downloaded first.`, stderr)
 	for _, r := range h.Results {
 		rows = append(rows, []string{thousands(r.Downloads), string(r.ID)})
 	}
-	return writeColumns(stdout, rows, 1)
+	if err := writeColumns(stdout, rows, 1); err != nil || !h.More {
+		return err
+	}
+	more := "more models match"
+	if *limit < 100 {
+		more += ": --limit N lists up to 100"
+	}
+	_, err = fmt.Fprintf(stdout, "… %s\n", more)
+	return err
 }
