@@ -76,6 +76,9 @@ lastModified.`, stderr)
 	if s.Incomplete != nil {
 		fmt.Fprintln(stderr, s.Incomplete.Warning("these figures"))
 	}
+	if note := lagNote(s); note != "" {
+		fmt.Fprintln(stderr, note)
+	}
 	if *plot != "" {
 		if err := writeGrowthPlot(*plot, s); err != nil {
 			return err
@@ -200,4 +203,15 @@ func writeBars(w io.Writer, bs []graph.Bucket) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %12s %8d %s", b.Label, b.Count, strings.Repeat("█", n)), " "))
 	}
+}
+
+// lagNote says when statistics lag the database: a server's come from a
+// view refreshed in the background (the JSON says data_version and
+// versions_behind); "" when they do not.
+func lagNote(s graph.Stats) string {
+	if s.VersionsBehind == 0 {
+		return ""
+	}
+	return fmt.Sprintf("note: these figures describe data version %d, %d commit(s) behind the database (being crawled); they catch up within seconds",
+		s.DataVersion, s.VersionsBehind)
 }

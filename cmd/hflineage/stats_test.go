@@ -159,3 +159,15 @@ func TestREADMEStatsExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsLagNote: statistics a server took from a view behind the
+// database say so in the text report (the JSON has the keys).
+func TestStatsLagNote(t *testing.T) {
+	if n := lagNote(graph.Stats{DataVersion: 7}); n != "" {
+		t.Errorf("current figures: %q", n)
+	}
+	n := lagNote(graph.Stats{DataVersion: 7, VersionsBehind: 3})
+	if !strings.Contains(n, "data version 7, 3 commit(s) behind the database") {
+		t.Errorf("lagging figures: %q", n)
+	}
+}
