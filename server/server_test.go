@@ -129,7 +129,7 @@ func TestAPI(t *testing.T) {
 		{"children, bad relation", "/api/v1/children?model=b/lora&relation=fork", 400, []string{"relation must be"}},
 		{"children, bad cursor", "/api/v1/children?model=b/lora&cursor=!!", 400, []string{"invalid cursor"}},
 		{"search by prefix", "/api/v1/search?q=META", 200, []string{`"id":"meta-llama/Llama-3.1-8B"`}},
-		{"search by substring, most downloaded first", "/api/v1/search?q=ft-2&limit=2", 200, []string{`{"results":[{"id":"many/ft-29","downloads":29},{"id":"many/ft-28","downloads":28}]}`}},
+		{"search by substring, most downloaded first", "/api/v1/search?q=ft-2&limit=2", 200, []string{`{"results":[{"id":"many/ft-29","downloads":29},{"id":"many/ft-28","downloads":28}],"more":true}`}},
 		{"search, bad limit", "/api/v1/search?q=a&limit=1000", 400, []string{"limit"}},
 		{"graph, pruned", "/api/v1/graph?model=" + root + "&max-nodes=4", 200, []string{`"members":36`, `"truncated":true`, `"hidden_children"`}},
 		{"graph, bad max-nodes", "/api/v1/graph?model=" + root + "&max-nodes=0x", 400, []string{"max-nodes"}},
