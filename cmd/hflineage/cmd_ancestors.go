@@ -31,7 +31,7 @@ is false in --json).`, stderr)
 	if err != nil {
 		return err
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ line says how to ask for the next page.`, stderr)
 	if *limit < 1 || *limit > 1000 {
 		return usagef("children: --limit must be 1 to 1000, not %d", *limit)
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

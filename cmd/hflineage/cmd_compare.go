@@ -57,7 +57,7 @@ Examples:
 			return err
 		}
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ YYYY-MM-DD), at most --runs of them.`, stderr)
 			return err
 		}
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func diffSince(ctx context.Context, db string, pos []string, o query.ChangesOpti
 	if o.Model, _, err = ecosystemArgs("diff", pos); err != nil {
 		return err
 	}
-	q, done, err := openEngine(db)
+	q, done, err := openEngine(ctx, db)
 	if err != nil {
 		return err
 	}

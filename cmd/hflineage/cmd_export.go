@@ -90,7 +90,7 @@ Without --format, -o FILE's extension says the format: .dot or .gv,
 			return err
 		}
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

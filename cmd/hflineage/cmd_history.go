@@ -39,7 +39,7 @@ empty database logs none: it is the first shown).`, stderr)
 			return err
 		}
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ without a word, as a killed process leaves it).`, stderr)
 	if *limit < 1 || *limit > query.MaxRunPage {
 		return usagef("runs: --limit must be 1 to %d, not %d", query.MaxRunPage, *limit)
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

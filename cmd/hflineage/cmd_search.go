@@ -28,7 +28,7 @@ each group most downloaded first.`, stderr)
 	if *limit < 1 || *limit > 100 {
 		return usagef("search: --limit must be 1 to 100, not %d", *limit)
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

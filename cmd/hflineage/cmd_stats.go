@@ -64,7 +64,7 @@ lastModified.`, stderr)
 	if err := checkModel(*root); err != nil {
 		return err
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ says so (and "complete" is false in --json).`, stderr)
 	if o.Max < 0 {
 		return usagef("tree: --max must be 0 (all) or more, not %d", o.Max)
 	}
-	q, done, err := openEngine(*db)
+	q, done, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
 	"github.com/hflineage/hflineage/query"
@@ -169,6 +170,8 @@ func TestDatabaseInUseAndDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(d time.Duration) { holderWait = d }(holderWait)
+	holderWait = 0 // the read says so at once (TestReadWaitsForAClosingHolder: it waits a while)
 	code, _, stderr := cli(t, "count", "--db", db, "a/ft")
 	held.Close()
 	// (The process is named, and what to do: readduringcrawl_test.go.)

@@ -46,20 +46,44 @@ type engine interface {
 // holds the database (serve, or a crawl or schedule: it names its address
 // in the directory and answers), the engine asks that process instead;
 // when none answers, the error names the process (inUse).
-func openEngine(db string) (engine, func(), error) {
-	// Read-only, under Badger's shared lock: any number of read commands
-	// run at once (beside a crawl, through it).
-	e, err := query.OpenDB(context.Background(), db, query.OpenOptions{ReadOnly: true})
-	if errors.Is(err, query.ErrInUse) {
-		if r, ok := findServer(db); ok {
-			return r, func() {}, nil
+func openEngine(ctx context.Context, db string) (engine, func(), error) {
+	deadline := time.Now().Add(holderWait)
+	for {
+		// Read-only, under Badger's shared lock: any number of read
+		// commands run at once (beside a crawl, through it).
+		e, err := query.OpenDB(ctx, db, query.OpenOptions{ReadOnly: true})
+		if errors.Is(err, query.ErrInUse) {
+			if r, ok := findServer(db); ok {
+				return r, func() {}, nil
+			}
+			// A crawl that has not started answering yet, or has stopped
+			// and closes the database (a second or two): wait for either,
+			// a while, rather than refuse.
+			if holderPID(db) > 0 && time.Now().Before(deadline) {
+				if testHookHolderWait != nil {
+					testHookHolderWait()
+				}
+				select {
+				case <-time.After(100 * time.Millisecond):
+					continue
+				case <-ctx.Done():
+					return nil, nil, ctx.Err()
+				}
+			}
 		}
+		if err != nil {
+			return nil, nil, inUse(db, err, false)
+		}
+		return e, func() { e.Close() }, nil
 	}
-	if err != nil {
-		return nil, nil, inUse(db, err, false)
-	}
-	return e, func() { e.Close() }, nil
 }
+
+// holderWait is how long a read waits for a process that holds the
+// database and answers no reads (yet) before it says so.
+var holderWait = 5 * time.Second
+
+// testHookHolderWait, set by a test, runs each time a read waits.
+var testHookHolderWait func()
 
 // findServer returns the server named in the database directory, if it
 // answers; a stale file (a server that died, or whose port another

@@ -105,7 +105,7 @@ func serveHolding(t *testing.T, db string) {
 		}
 	})
 	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
-	q, closeEngine, err := openEngine(db)
+	q, closeEngine, err := openEngine(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
