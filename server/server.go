@@ -15,7 +15,10 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -275,6 +278,12 @@ func (s *Server) Handler() http.Handler {
 		health := map[string]any{"status": "ok", "version": query.Version(), "pid": os.Getpid()}
 		if s.cfg.ReadOnly {
 			health["read_only"] = true
+		}
+		if c := r.URL.Query().Get("challenge"); c != "" && len(c) <= 128 {
+			// Proof that this server wrote the session token the CLI reads
+			// beside the database (its user's only): a program on a port a
+			// dead server's address file names cannot give it.
+			health["proof"] = HealthProof(s.SessionToken(), c)
 		}
 		writeJSON(w, http.StatusOK, health)
 	})
@@ -770,4 +779,13 @@ func HTTPServer(addr string, h http.Handler) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// HealthProof is GET /healthz?challenge=C's proof: HMAC-SHA256 of C under
+// the session token, hex (a client holding the token checks it; the
+// token itself is never shown).
+func HealthProof(token, challenge string) string {
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("hflineage healthz proof\x00" + challenge))
+	return hex.EncodeToString(mac.Sum(nil))
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,21 +101,29 @@ func findServer(db string) (*remote, bool) {
 		tokenFile: filepath.Join(db, serveTokenFile)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/healthz", nil)
+	challenge := rand.Text()
+	req, _ := http.NewRequestWithContext(ctx, "GET", r.base+"/healthz?challenge="+challenge, nil)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return nil, false
 	}
 	defer resp.Body.Close()
 	var health struct {
-		ReadOnly bool `json:"read_only"`
-		PID      int  `json:"pid"`
+		ReadOnly bool   `json:"read_only"`
+		PID      int    `json:"pid"`
+		Proof    string `json:"proof"`
 	}
 	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&health)
 	// Only the process holding the database: a server that does not say
 	// its pid (another program on a port a dead server's file names) is
 	// not asked, nor one whose pid is not the holder's.
 	if holder := holderPID(db); health.PID == 0 || holder == 0 || health.PID != holder {
+		return nil, false
+	}
+	// When this user can read the server's session token, the server must
+	// prove it holds it: a pid can be copied from the lock file.
+	if tok, err := os.ReadFile(r.tokenFile); err == nil && len(bytes.TrimSpace(tok)) > 0 &&
+		!hmac.Equal([]byte(health.Proof), []byte(server.HealthProof(string(bytes.TrimSpace(tok)), challenge))) {
 		return nil, false
 	}
 	r.readOnly = health.ReadOnly
