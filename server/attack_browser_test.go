@@ -97,24 +97,8 @@ func TestCrossOriginAttack(t *testing.T) {
 	attackerURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1)
 
 	bctx := startChromium(t, ctx, bin, 1280, 800)
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	waitFor := func(what, js string) {
-		t.Helper()
-		run(what, chromedp.Poll[chromedp.Void]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-	}
-	eval := func(what, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[any](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
+	tab := tab{t, bctx}
+	run, waitFor, eval := tab.run, tab.waitFor, tab.eval
 
 	// The attack.
 	run("open the page elsewhere", chromedp.Navigate(attackerURL+"/"))

@@ -85,24 +85,8 @@ func TestExplorer(t *testing.T) {
 	// Every console error, warning and uncaught exception fails the test.
 	console := consoleErrors(bctx)
 
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(what, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[any](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	waitFor := func(what, js string) {
-		t.Helper()
-		run(what, chromedp.Poll[chromedp.Void]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
-	}
+	tab := tab{t, bctx}
+	run, eval, waitFor := tab.run, tab.eval, tab.waitFor
 	// checkCounts compares the counts table with the query engine's answer.
 	checkCounts := func(id string) {
 		t.Helper()
@@ -248,6 +232,37 @@ func thousands(n int) string {
 // startChromium starts headless Chromium (bin) with a window of width ×
 // height for the test, and returns the context of its page; the browser
 // stops when ctx ends or the test does.
+// tab drives a headless Chromium tab in a browser test: a step that fails
+// ends the test, naming what it did.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// run runs the steps.
+func (b tab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval returns what js evaluates to (a promise awaited).
+func (b tab) eval(what, js string) any {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[any](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// waitFor waits until js is truthy (30 s at most).
+func (b tab) waitFor(what, js string) {
+	b.t.Helper()
+	b.run(what, chromedp.Poll[chromedp.Void]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+}
+
 func startChromium(t *testing.T, ctx context.Context, bin string, width, height int) context.Context {
 	t.Helper()
 	actx, acancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox,

@@ -76,12 +76,8 @@ func TestComparePage(t *testing.T) {
 
 	bctx := startChromium(t, ctx, bin, 1280, 900)
 	console := consoleErrors(bctx)
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	tab := tab{t, bctx}
+	run, waitFor := tab.run, tab.waitFor
 	// eval returns what js evaluates to, decoded from JSON into v.
 	eval := func(what, js string, v any) {
 		t.Helper()
@@ -92,10 +88,6 @@ func TestComparePage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-	}
-	waitFor := func(what, js string) {
-		t.Helper()
-		run(what, chromedp.Poll[chromedp.Void]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
 	}
 	shotDir := *compareShots
 	if shotDir == "" {

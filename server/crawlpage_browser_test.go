@@ -34,12 +34,7 @@ func TestCrawlPageStartsAndCancels(t *testing.T) {
 
 	bctx := startChromium(t, ctx, bin, 1280, 900)
 	console := consoleErrors(bctx)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	run := tab{t, bctx}.run
 	poll := func(js string) chromedp.Action[chromedp.Void] {
 		return chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
 	}

@@ -82,14 +82,7 @@ func TestLicensesExplorer(t *testing.T) {
 
 	bctx := startChromium(t, ctx, bin, 1280, 800)
 	console := consoleErrors(bctx)
-	eval := func(what, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[any](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
+	eval := tab{t, bctx}.eval
 
 	if err := chromedp.Do(bctx, chromedp.Navigate(ts.URL+"/#/model/"+page_),
 		chromedp.Poll[chromedp.Void](`!!document.querySelector('#licenses [data-license-change="relaxed"]')`,

@@ -39,20 +39,8 @@ func TestModelPageExplorer(t *testing.T) {
 
 	bctx := startChromium(t, ctx, bin, 1280, 900)
 	console := consoleErrors(bctx)
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(what, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[any](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
+	tab := tab{t, bctx}
+	run, eval := tab.run, tab.eval
 	waitFor := func(what, js string) {
 		t.Helper()
 		if err := chromedp.Do(bctx, chromedp.Poll[chromedp.Void]("!!("+js+")", chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
