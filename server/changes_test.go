@@ -1,11 +1,9 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -48,20 +46,7 @@ func newChangesServer(t *testing.T) (*query.Engine, *store.Store, *httptest.Serv
 	w.Churn(100, 40, hubtest.GeneratedUntil.Add(24*time.Hour))
 	scan()
 	addRun(t, st, graph.Model{ID: hostileID}, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
-	e, err := query.Open(t.Context(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	s, err := New(t.Context(), Config{Engine: e, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		s.Close(context.Background())
-	})
+	_, ts, e := serveStore(t, st, Config{})
 	return e, st, ts
 }
 

@@ -1,10 +1,7 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,20 +31,7 @@ func newWorldServer(t *testing.T, n int, seed uint64) (*query.Engine, *httptest.
 	}
 	// Opened after the crawl: its views (the organisations) are of the
 	// whole world from the start.
-	e, err := query.Open(t.Context(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	s, err := New(t.Context(), Config{Engine: e, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		s.Close(context.Background())
-	})
+	_, ts, e := serveStore(t, st, Config{})
 	return e, ts
 }
 

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -81,21 +79,7 @@ func serveModelPageWorld(t *testing.T, walks int) (*Server, *httptest.Server, *h
 			t.Fatal(err)
 		}
 	}
-	e, err := query.Open(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	s, err := New(t.Context(), Config{Engine: e, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Hub: crawler.Config{Endpoint: hub.URL, Token: mpHubToken, MinWait: time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		s.Close(context.Background())
-	})
+	s, ts, e := serveStore(t, st, Config{Hub: crawler.Config{Endpoint: hub.URL, Token: mpHubToken, MinWait: time.Millisecond}})
 	return s, ts, hub, e
 }
 

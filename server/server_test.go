@@ -64,26 +64,37 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *hubtes
 	if _, err := w.Walk(context.Background(), []graph.ModelID{root}, crawler.Options{Depth: -1}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := query.Open(context.Background(), st, nil)
+	cfg.Hub = crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}
+	s, ts, _ := serveStore(t, st, cfg)
+	testStores.Store(s, st)
+	return s, ts, hub
+}
+
+// serveStore serves st: the live Engine of a long-lived process opened on
+// it (query.Open) and a Server of cfg over it (its Logger discarding,
+// unless set) behind an httptest server, all closed when the test ends.
+func serveStore(t *testing.T, st *store.Store, cfg Config) (*Server, *httptest.Server, *query.Engine) {
+	t.Helper()
+	e, err := query.Open(t.Context(), st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
 	cfg.Engine = e
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Hub = crawler.Config{Endpoint: hub.URL, MinWait: time.Millisecond}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	s, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	testStores.Store(s, st)
 	ts := httptest.NewServer(s.Handler())
 	registerTestServer(t, s, ts.URL)
 	t.Cleanup(func() {
 		ts.Close()
 		s.Close(context.Background())
 	})
-	return s, ts, hub
+	return s, ts, e
 }
 
 func get(t *testing.T, url string) (int, string, http.Header) {

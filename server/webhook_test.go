@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -131,28 +130,13 @@ func webhookServer(t *testing.T, w *hubtest.World, hooks Webhooks) (*Server, *ht
 	if _, err := query.New(st).Crawl(t.Context(), hubCfg, query.CrawlRequest{All: true, Full: true}, query.CrawlWatch{}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := query.Open(t.Context(), st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
 	if hooks.Secret == "" {
 		hooks.Secret = webhookSecret
 	}
 	if hooks.Backoff == 0 {
 		hooks.Backoff = time.Millisecond
 	}
-	s, err := New(t.Context(), Config{Engine: e, Hub: hubCfg, Webhooks: hooks, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	registerTestServer(t, s, ts.URL)
-	t.Cleanup(func() {
-		ts.Close()
-		s.Close(context.Background())
-	})
-	return s, ts, e
+	return serveStore(t, st, Config{Hub: hubCfg, Webhooks: hooks})
 }
 
 // crawlAndWait runs a full scan through the server's queue and waits for it.
