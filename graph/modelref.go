@@ -84,12 +84,9 @@ func ParseModelRef(ref string, endpoints ...string) (ModelID, error) {
 	if len(segs) > 1 && !(len(segs) > 2 && repoPages[segs[1]] && !repoPages[segs[2]]) {
 		s += "/" + segs[1]
 	}
-	id, err := ParseModelID(s)
+	id, err := ParseTypedID(s)
 	if err != nil {
-		if _, lerr := ParseListedID(s); lerr != nil || !isASCII(s) {
-			return "", fmt.Errorf("%w (from %q)", err, shown)
-		}
-		id = ModelID(s)
+		return "", fmt.Errorf("%w (from %q)", err, shown)
 	}
 	return id, nil
 }
@@ -113,6 +110,21 @@ func RedactRef(ref string) string {
 		ref = ref[:start] + ref[start+at+1:]
 	}
 	return ref
+}
+
+// ParseTypedID checks an id a person typed: today's rule (ParseModelID),
+// or an id listed under older rules in plain ASCII (old--org/legacy..name:
+// ParseListedID), which a database may hold. What it refuses, it refuses
+// with ParseModelID's error.
+func ParseTypedID(s string) (ModelID, error) {
+	id, err := ParseModelID(s)
+	if err != nil {
+		if _, lerr := ParseListedID(s); lerr != nil || !isASCII(s) {
+			return "", err
+		}
+		id = ModelID(s)
+	}
+	return id, nil
 }
 
 func isASCII(s string) bool {

@@ -103,7 +103,7 @@ func (s *Server) badge(w http.ResponseWriter, r *http.Request) {
 		etag = `"` + strconv.FormatUint(sz.Version, 10) + `"`
 		w.Header().Set("ETag", etag)
 		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", badgeMaxAge))
-		if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -152,18 +152,6 @@ func (s *Server) badgeCount(ctx context.Context, spec string, rel graph.Relation
 		return d.Total, nil
 	}
 	return d.Get(rel), nil
-}
-
-// etagMatch reports whether an If-None-Match header names etag (or is
-// "*"); weak tags compare as strong ones (RFC 9110's weak comparison).
-func etagMatch(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == etag {
-			return true
-		}
-	}
-	return false
 }
 
 // withCommas writes n with commas: 1,682.

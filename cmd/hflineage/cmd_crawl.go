@@ -18,7 +18,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
 )
 
@@ -133,7 +132,7 @@ func parseSeeds(args []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, a := range args {
-		if graph.IsPattern(a) || strings.Contains(a, ",") {
+		if query.IsEcosystem(a) {
 			if err := query.CheckSeed(a); err != nil {
 				return nil, usagef("%v", err)
 			}
@@ -204,11 +203,7 @@ func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.R
 	e, closeDB, err := openOwner(ctx, f.db, f.verbose, stderr)
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
-			names := make([]graph.ModelID, len(seeds)) // as written: the server lists patterns itself
-			for i, s := range seeds {
-				names[i] = graph.ModelID(s)
-			}
-			stats, err = crawlViaServer(ctx, r, f, names, stderr)
+			stats, err = crawlViaServer(ctx, r, f, seeds, stderr) // as written: the server lists patterns itself
 			var ue *usageError
 			var elsewhere *crawlElsewhereError
 			if !errors.Is(err, query.ErrUnreachable) && !errors.As(err, &ue) && !errors.As(err, &elsewhere) {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
-	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/query"
 	"github.com/hflineage/hflineage/server"
 )
@@ -100,8 +99,7 @@ is saved, and the next start resumes it.`, stderr)
 		// at half again what is live rather than twice.
 		debug.SetGCPercent(50)
 	}
-	tokenGiven := false
-	fs.Visit(func(f *flag.Flag) { tokenGiven = tokenGiven || f.Name == "auth-token" })
+	tokenGiven := isSet(fs, "auth-token")
 	if !tokenGiven {
 		*token = os.Getenv("HFLINEAGE_SERVE_TOKEN") // read here, never shown as a flag default
 	}
@@ -332,9 +330,7 @@ func writeFileAtomic(name, content string, perm os.FileMode) error {
 // webhooks checks serve's webhook flags: every URL http(s) with a host,
 // something to watch (--watch, or the scheduled MODELs) and a secret.
 func webhooks(fs *flag.FlagSet, urls, watch []string, secret string, scheduled []string, all bool) (server.Webhooks, error) {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "webhook-secret" })
-	if !given {
+	if !isSet(fs, "webhook-secret") {
 		secret = os.Getenv("HFLINEAGE_WEBHOOK_SECRET") // read here, never shown as a flag default
 	}
 	if len(urls) == 0 {
@@ -428,7 +424,7 @@ func parseSize(s string) (int64, error) {
 func modelIDsOf(seeds []string) []string {
 	var ids []string
 	for _, s := range seeds {
-		if !graph.IsPattern(s) && !strings.Contains(s, ",") {
+		if !query.IsEcosystem(s) {
 			ids = append(ids, s)
 		}
 	}

@@ -380,26 +380,12 @@ func checkModel(name string) error {
 	if name == "" {
 		return nil
 	}
-	_, err := graph.ParseModelID(name)
-	if err == nil {
-		return nil
+	// Ids listed under older rules are names a database may hold: the
+	// engine applies the strict rule to those it does not.
+	if _, err := graph.ParseTypedID(name); err != nil {
+		return usagef("%v", err)
 	}
-	// Ids listed under older rules (old--org/legacy..name: plain ASCII)
-	// are names a database may hold: the engine applies the strict rule to
-	// those it does not.
-	if _, lerr := graph.ParseListedID(name); lerr == nil && isASCII(name) {
-		return nil
-	}
-	return usagef("%v", err)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
+	return nil
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

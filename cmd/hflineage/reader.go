@@ -185,10 +185,7 @@ func holderPID(db string) int {
 // servedBy is serve's error when r, the server of another process, holds
 // db: where it listens and which process it is.
 func servedBy(db string, r *remote) error {
-	who := ""
-	if pid := holderPID(db); pid > 0 {
-		who = fmt.Sprintf(" by process %d", pid)
-	}
+	who := fmt.Sprintf(" by process %d", r.pid)
 	if r.readOnly {
 		return fmt.Errorf("serve: database %s is being crawled%s, which answers reads at %s; start serve when the crawl ends", db, who, r.base)
 	}

@@ -126,7 +126,7 @@ func findServer(db string) (*remote, bool) {
 		!hmac.Equal([]byte(health.Proof), []byte(server.HealthProof(string(bytes.TrimSpace(tok)), challenge))) {
 		return nil, false
 	}
-	r.readOnly = health.ReadOnly
+	r.readOnly, r.pid = health.ReadOnly, health.PID
 	return r, resp.StatusCode == http.StatusOK
 }
 
@@ -140,6 +140,9 @@ type remote struct {
 	tokenFile string
 	// readOnly: the server is a crawl's, which answers reads only.
 	readOnly bool
+	// pid is the server's process, the one holding the database
+	// (findServer checked it).
+	pid int
 }
 
 // postToken is the token the CLI's POSTs carry: the server's session
@@ -362,25 +365,17 @@ func (e *crawlElsewhereError) Error() string { return e.msg }
 // follows its progress and returns its outcome when it ends. The server
 // crawls with its own Hub settings: --endpoint, --parallel, --rate,
 // --delay and --stall-timeout are refused rather than silently ignored.
-func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []graph.ModelID, stderr io.Writer) (query.CrawlStats, error) {
+func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []string, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
 	if r.readOnly {
-		who := "another process"
-		if pid := holderPID(f.db); pid > 0 {
-			who = fmt.Sprintf("process %d", pid)
-		}
-		return stats, &crawlElsewhereError{fmt.Sprintf("crawl: a crawl is running in %s, which holds database %s (and answers reads at %s); wait for it to end, or crawl through `hflineage serve`", who, f.db, r.base)}
+		return stats, &crawlElsewhereError{fmt.Sprintf("crawl: a crawl is running in process %d, which holds database %s (and answers reads at %s); wait for it to end, or crawl through `hflineage serve`", r.pid, f.db, r.base)}
 	}
 	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 || (f.stall != 0 && f.stall != query.DefaultStallTimeout) {
 		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate, --delay and --stall-timeout; drop them, or stop the server", r.base)
 	}
 	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth, "restart": f.restart, "snapshot_min": f.minSnap}
-	var names []string
-	for _, s := range seeds {
-		names = append(names, string(s))
-	}
 	if !f.all {
-		body["seeds"] = names
+		body["seeds"] = seeds
 	}
 	b, _ := json.Marshal(body)
 	r.token = r.postToken()
