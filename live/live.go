@@ -311,22 +311,24 @@ func (s *Snapshot) Count(id graph.ModelID) graph.FamilyCount {
 // popularity of its descendants (their Info; the root's own is not in it).
 func (s *Snapshot) CountPopularity(id graph.ModelID) (graph.FamilyCount, graph.Popularity) {
 	var p graph.Popularity
-	c := s.countFamily(id, func(node, _ int) {
-		i := int32(node)
-		if v := s.at(i); v != nil || int(i) >= len(s.st.allTime) {
-			info := s.Info(i)
-			p.Add(&info)
-			return
-		}
-		// A base node: from the dense arrays, not its whole NodeInfo (a
-		// large family's walk reads them for every member).
-		n := graph.NodeInfo{Downloads: s.st.downloads[i], Likes: s.st.likes[i]}
-		if t := s.st.allTime[i]; t >= 0 {
-			n.DownloadsAllTime, n.HasDownloadsAllTime = t, true
-		}
-		p.Add(&n)
-	})
+	c := s.countFamily(id, func(node, _ int) { s.AddPopularity(&p, int32(node)) })
 	return c, p
+}
+
+// AddPopularity adds node i's downloads, all-time downloads and likes to
+// p: a base node's from the dense arrays, not its whole NodeInfo (a large
+// family's walk reads them for every member).
+func (s *Snapshot) AddPopularity(p *graph.Popularity, i int32) {
+	if v := s.at(i); v != nil || int(i) >= len(s.st.allTime) {
+		info := s.Info(i)
+		p.Add(&info)
+		return
+	}
+	n := graph.NodeInfo{Downloads: s.st.downloads[i], Likes: s.st.likes[i]}
+	if t := s.st.allTime[i]; t >= 0 {
+		n.DownloadsAllTime, n.HasDownloadsAllTime = t, true
+	}
+	p.Add(&n)
 }
 
 func (s *Snapshot) countFamily(id graph.ModelID, visit func(node, depth int)) graph.FamilyCount {

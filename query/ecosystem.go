@@ -227,6 +227,13 @@ func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCoun
 // when it holds the models' attributes (the live graph), else from the
 // database.
 func (e *Engine) membersPopularity(ctx context.Context, s lineage, members []int32) (graph.Popularity, error) {
+	if ls, ok := s.(*live.Snapshot); ok {
+		var p graph.Popularity
+		for _, m := range members {
+			ls.AddPopularity(&p, m)
+		}
+		return p, ctx.Err()
+	}
 	if a, ok := s.(attributed); ok {
 		var p graph.Popularity
 		for _, m := range members {
