@@ -343,14 +343,8 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 	a := w.a
 	r := int32(root)
 	c := FamilyCount{Model: a.NodeID(r)}
-	seen := w.seen
-	mark := func(n int32) bool { // reports whether n was seen, and marks it
-		word, bit := n>>6, uint64(1)<<(n&63)
-		was := seen[word]&bit != 0
-		seen[word] |= bit
-		return was
-	}
-	mark(r)
+	seen := Bitset(w.seen)
+	seen.Set(r)
 	w.rels[r] = 0
 	w.queue, w.qdepth = append(w.queue[:0], r), append(w.qdepth[:0], 0)
 	for h := 0; h < len(w.queue); h++ {
@@ -361,7 +355,7 @@ func (w *Walker) Count(root int, visit func(node, depth int)) FamilyCount {
 				continue
 			}
 			bit := relBit(rels[k])
-			if !mark(ch) {
+			if seen.Add(ch) {
 				w.rels[ch] = 0
 				w.queue, w.qdepth = append(w.queue, ch), append(w.qdepth, d+1)
 				c.Descendants.Total++
