@@ -375,9 +375,9 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 			}
 		}
 		discarded = false
-		if d, ok := tx.(RunDiscarder); ok && nothing {
+		if nothing {
 			var err error
-			if discarded, err = d.DiscardRun(); err != nil {
+			if discarded, err = discardRun(tx); err != nil {
 				return err
 			}
 		}
@@ -389,9 +389,7 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 		return wk.snapshot(), err
 	}
 	if discarded {
-		wk.commit.Lock()
-		wk.run.ID = 0 // no run is recorded for a crawl that fetched nothing
-		wk.commit.Unlock()
+		wk.forgetRun() // no run is recorded for a crawl that fetched nothing
 	}
 	// What the commit left of a large queue and seen set (no crawl's any
 	// more): dropped now, or before the next crawl starts.
@@ -408,13 +406,8 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 func (wk *walk) unreached(err error) (Stats, error) {
 	discarded := false
 	cerr := wk.commitTx(func(tx Tx) error {
-		discarded = false
-		d, ok := tx.(RunDiscarder)
-		if !ok {
-			return nil
-		}
 		var err error
-		if discarded, err = d.DiscardRun(); err != nil || !discarded {
+		if discarded, err = discardRun(tx); err != nil || !discarded {
 			return err
 		}
 		return tx.ClearCrawl()
@@ -423,14 +416,29 @@ func (wk *walk) unreached(err error) (Stats, error) {
 		return wk.snapshot(), errors.Join(err, fmt.Errorf("dropping the run of a crawl that never reached the Hub: %w", cerr))
 	}
 	if discarded {
-		wk.commit.Lock()
-		wk.run.ID = 0
-		wk.commit.Unlock()
+		wk.forgetRun()
 		if cerr := wk.sink.ClearCrawl(); cerr != nil {
 			return wk.snapshot(), errors.Join(err, fmt.Errorf("clearing the crawl that never reached the Hub: %w", cerr))
 		}
 	}
 	return wk.snapshot(), err
+}
+
+// discardRun drops the run tx counts into, when the sink can
+// (RunDiscarder), and reports whether it did.
+func discardRun(tx Tx) (bool, error) {
+	d, ok := tx.(RunDiscarder)
+	if !ok {
+		return false, nil
+	}
+	return d.DiscardRun()
+}
+
+// forgetRun tells the crawl's stats that its run was discarded.
+func (wk *walk) forgetRun() {
+	wk.commit.Lock()
+	wk.run.ID = 0
+	wk.commit.Unlock()
 }
 
 // prepare starts a new crawl job and its run, or checks that the unfinished
