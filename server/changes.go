@@ -107,8 +107,8 @@ func (s *Server) changesFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache") // keep it, but ask again
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, feedETag(version)) {
-		w.Header().Set("ETag", feedETag(version))
+	if etag := feedETag(version); etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.Header().Set("ETag", etag)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -126,7 +126,7 @@ func (s *Server) changesFeed(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if updated == "" {
-		if runs, err := s.q.Runs(r.Context()); err == nil && len(runs) > 0 {
+		if runs, _, err := s.q.RunPage(r.Context(), 0, 1); err == nil && len(runs) > 0 { // the last run
 			updated = query.ChangeRun{Finished: formatTime(runs[0].Finished), Started: formatTime(runs[0].Started)}.When()
 		}
 	}
