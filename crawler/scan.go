@@ -42,6 +42,10 @@ type ScanOptions struct {
 	continued bool        // set by Crawl: the scan goes on with the run of a walk it handed over
 }
 
+// DefaultSnapshotMin is ScanOptions.SnapshotMin when 0: after a scan, the
+// size of every family of at least this many descendants is recorded.
+const DefaultSnapshotMin = 100
+
 // Scan lists every model on the Hub (GET /api/models, following Link to the
 // end) and stores every lineage edge their tags declare. After one complete
 // scan, a later one is incremental: it reads models by lastModified, newest
@@ -53,7 +57,7 @@ func (w *Walker) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if opts.SnapshotMin <= 0 {
-		opts.SnapshotMin = 100
+		opts.SnapshotMin = DefaultSnapshotMin
 	}
 	if opts.Overlap <= 0 {
 		opts.Overlap = time.Hour

@@ -486,13 +486,11 @@ func (r CrawlRequest) normal() crawlKey {
 		k.depth = *r.Depth
 	}
 	if k.snapshotMinimum <= 0 {
-		k.snapshotMinimum = defaultSnapshotMin
+		k.snapshotMinimum = crawler.DefaultSnapshotMin
 	}
 	return k
 }
 
-// defaultSnapshotMin is the crawler's snapshot_min when a request says 0.
-const defaultSnapshotMin = 100
 
 // Cancel cancels crawl id. A queued crawl leaves the queue and never runs
 // (running is false); a running one stops at its next commit, what it
