@@ -491,7 +491,6 @@ func (r CrawlRequest) normal() crawlKey {
 	return k
 }
 
-
 // Cancel cancels crawl id. A queued crawl leaves the queue and never runs
 // (running is false); a running one stops at its next commit, what it
 // crawled kept in its run and its position dropped, so that any crawl may
