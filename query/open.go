@@ -15,6 +15,8 @@ var (
 	ErrCorrupt = store.ErrCorrupt
 	// ErrNotFound: a run or record the question names is not stored.
 	ErrNotFound = store.ErrNotFound
+	// ErrChanged: a crawl wrote while the whole graph was read.
+	ErrChanged = store.ErrChanged
 )
 
 // Run is one crawl as recorded.

@@ -352,7 +352,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client left
-	case errors.Is(err, query.ErrCorrupt), errors.Is(err, query.ErrInUse):
+	case errors.Is(err, query.ErrCorrupt), errors.Is(err, query.ErrInUse), errors.Is(err, query.ErrChanged):
 		status = http.StatusServiceUnavailable
 	}
 	if status >= 500 {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hflineage/hflineage/query"
 )
 
 // TestStoppingAnswers503: a request whose work Close cuts short is
@@ -30,5 +32,16 @@ func TestStoppingAnswers503(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/stats", nil))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "stopping") {
 		t.Errorf("answer %d %q (Retry-After %q); want 503 saying the server stops", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
+	}
+}
+
+// TestChangedWhileLoadedIs503: a whole-graph read that a crawl's commits
+// overtook (query.ErrChanged) is a 503 to ask again, not a 500.
+func TestChangedWhileLoadedIs503(t *testing.T) {
+	s, _, _ := newTestServer(t, Config{})
+	rec := httptest.NewRecorder()
+	s.fail(rec, httptest.NewRequest("GET", "/api/v1/stats", nil), query.ErrChanged)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "changed while its graph was loaded") {
+		t.Errorf("answer %d %q; want 503 saying a crawl writes", rec.Code, rec.Body.String())
 	}
 }

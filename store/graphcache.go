@@ -137,6 +137,10 @@ func (s *Store) cachedFile(ctx context.Context, file string, v uint64, versionKe
 	return g, err
 }
 
+// ErrChanged: a commit came while the whole graph was read (a crawl
+// writes); asked again once the writes pause, it is read whole.
+var ErrChanged = errors.New("store: the database changed while its graph was loaded (a crawl is writing it; ask again when it ends, or read through hflineage serve)")
+
 // VersionedGraph returns the whole graph with node attributes (as
 // LoadGraph(true), less tags and the rarer fields, with its ids sorted)
 // and the data version it shows: from graph.bin when it is of the current
@@ -153,7 +157,7 @@ func (s *Store) VersionedGraph(ctx context.Context) (*graph.Graph, uint64, error
 		return nil, 0, err
 	}
 	if v2, err := s.readVersion(dataVersionKey); err != nil || v2 != v {
-		return nil, 0, errors.Join(errors.New("store: the database changed while its graph was loaded"), err)
+		return nil, 0, errors.Join(ErrChanged, err)
 	}
 	return g, v, nil
 }

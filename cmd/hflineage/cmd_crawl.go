@@ -200,7 +200,7 @@ func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
 	// While it crawls, this process answers the other commands' reads.
-	e, closeDB, err := openOwner(ctx, f.db, f.verbose, stderr)
+	e, closeDB, err := openOwner(ctx, f.db, f.verbose, f.all || f.mode == "scan", stderr)
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
 			stats, err = crawlViaServer(ctx, r, f, seeds, stderr) // as written: the server lists patterns itself

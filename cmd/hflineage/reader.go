@@ -33,12 +33,15 @@ import (
 // commands' reads from it until closeDB,
 // which stops answering and then closes the database. A database in use
 // is query.ErrInUse, saying by which process (inUse).
-func openOwner(ctx context.Context, db string, verbose bool, stderr io.Writer) (e *query.Engine, closeDB func(), err error) {
+func openOwner(ctx context.Context, db string, verbose, scan bool, stderr io.Writer) (e *query.Engine, closeDB func(), err error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	// Without the live graph: loading it (and writing graph.bin at close)
-	// would cost a small crawl into a large database seconds and the
-	// graph's memory; reads during a crawl are answered from the store.
-	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Log: log})
+	// A scan writes a page every few dozen milliseconds for minutes: reads
+	// of the whole graph (stats) need the live graph, as serve keeps it (a
+	// graph loaded from the store never sees it still: at 1M models every
+	// stats failed). A walk answers from the store: loading the live graph
+	// (and writing graph.bin at close) would cost a small crawl into a
+	// large database seconds and the graph's memory.
+	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Live: scan, Log: log})
 	if err != nil {
 		return nil, nil, inUse(db, err, true)
 	}
