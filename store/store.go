@@ -22,9 +22,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -227,10 +229,14 @@ func open(dir string, opts badger.Options) (s *Store, err error) {
 		}
 	}()
 	db, err := badger.Open(opts)
+	for deadline := time.Now().Add(lockSettle); err != nil && lockedByNoOther(dir, err) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		db, err = badger.Open(opts)
+	}
 	if err != nil {
 		msg := err.Error()
 		switch {
-		case strings.Contains(msg, "Another process is using this Badger database"):
+		case isLocked(err):
 			return nil, fmt.Errorf("database %s is %w", dir, ErrInUse)
 		case needsRecovery(err):
 			return nil, fmt.Errorf("database %s %w", dir, errNeedsRecovery)
@@ -245,6 +251,33 @@ func open(dir string, opts badger.Options) (s *Store, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// lockSettle bounds how long Open waits for a lock that no other writer
+// holds to be released.
+const lockSettle = time.Second
+
+func isLocked(err error) bool {
+	return strings.Contains(err.Error(), "Another process is using this Badger database")
+}
+
+// lockedByNoOther reports whether err is Badger's lock refusal while no
+// other writing process is recorded in its LOCK file: the lock is held by
+// a reader (a shared lock, no record), by a writer between removing its
+// record and unlocking, or by a child of this process between fork and
+// exec — the directory's descriptor is copied into every child until exec
+// closes it, so a database this process has just closed can stay locked
+// for a moment while another goroutine starts a program. Each of these
+// ends by itself; a writer that records another process does not.
+func lockedByNoOther(dir string, err error) bool {
+	if !isLocked(err) {
+		return false
+	}
+	b, rerr := os.ReadFile(filepath.Join(dir, "LOCK"))
+	if errors.Is(rerr, os.ErrNotExist) {
+		return true
+	}
+	return rerr == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid())
 }
 
 func firstLine(s string) string {
