@@ -228,7 +228,8 @@ func (e *Engine) Changes(ctx context.Context, o ChangesOptions) (Changes, error)
 		out.Model = string(id)
 		p.addRoot(p.node(id))
 	}
-	runs, err := e.st.Runs(ctx)
+	// Newest first; one more than shown tells whether more are within since.
+	runs, _, err := e.st.RunsBefore(ctx, 0, o.Runs+1)
 	if err != nil {
 		return Changes{}, err
 	}
@@ -237,7 +238,7 @@ func (e *Engine) Changes(ctx context.Context, o ChangesOptions) (Changes, error)
 		return Changes{}, err
 	}
 	out.Members = len(after.members)
-	for i := len(runs) - 1; i >= 0; i-- {
+	for i := range runs {
 		r := &runs[i]
 		if !bound.includes(r) {
 			break // runs follow one another: the older ones are not within since either
