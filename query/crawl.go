@@ -105,8 +105,8 @@ type CrawlRequest struct {
 	// FullEvery, for a scan (All or Mode scan) that would be incremental,
 	// makes it full when the last scan that listed the whole Hub ended
 	// longer ago than this (0: never): scheduled crawls' --full-every
-	// (see fullRescanDue). Not part of the API's body.
-	FullEvery time.Duration `json:"-"`
+	// (see fullRescanDue); "full_every" in the API's body, as "7d" or "36h".
+	FullEvery Age `json:"full_every,omitempty"`
 }
 
 // Kind is "scan" or "walk", as far as the request says ("" when the
@@ -467,6 +467,7 @@ type crawlKey struct {
 	all, full, restart     bool
 	mode                   string
 	depth, snapshotMinimum int
+	fullEvery              Age
 }
 
 func (r CrawlRequest) normal() crawlKey {
@@ -478,7 +479,7 @@ func (r CrawlRequest) normal() crawlKey {
 	}
 	slices.Sort(seeds)
 	k := crawlKey{seeds: strings.Join(slices.Compact(seeds), ","), all: r.All, full: r.Full, restart: r.Restart,
-		mode: r.Mode, depth: -1, snapshotMinimum: r.SnapshotMin}
+		mode: r.Mode, depth: -1, snapshotMinimum: r.SnapshotMin, fullEvery: r.FullEvery}
 	if k.mode == "" {
 		k.mode = "auto"
 	}

@@ -35,21 +35,12 @@ func (e *Engine) fullRescanDue(ctx context.Context, r CrawlRequest) (string, err
 		return "", err
 	}
 	if !ok {
-		return fmt.Sprintf("full rescan: no scan has listed the whole Hub yet (--full-every %s)", fullEveryText(r.FullEvery)), nil
+		return fmt.Sprintf("full rescan: no scan has listed the whole Hub yet (--full-every %s)", r.FullEvery), nil
 	}
 	age := time.Since(last.Ended())
-	if age < r.FullEvery {
+	if age < time.Duration(r.FullEvery) {
 		return "", nil
 	}
 	return fmt.Sprintf("full rescan: the last scan that listed the whole Hub (run %d, %s) is older than --full-every %s; an incremental scan misses models made public with an older lastModified",
-		last.ID, last.Ended().UTC().Format(time.RFC3339), fullEveryText(r.FullEvery)), nil
-}
-
-// fullEveryText writes d in days when it is whole days ("7d"), else as Go
-// does.
-func fullEveryText(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return d.String()
+		last.ID, last.Ended().UTC().Format(time.RFC3339), r.FullEvery), nil
 }

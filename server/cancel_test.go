@@ -131,6 +131,7 @@ func TestCrawlMerge(t *testing.T) {
 		{"another depth", `{"seeds":["a/ft","b/lora"],"mode":"walk","depth":1}`, false, 0},
 		{"another mode", `{"seeds":["a/ft","b/lora"],"mode":"auto"}`, false, 0},
 		{"a subset of the seeds", `{"seeds":["a/ft"],"mode":"walk"}`, false, 0},
+		{"another full_every", `{"seeds":["a/ft","b/lora"],"mode":"walk","full_every":"7d"}`, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id, merged, status := postID(tc.body)
@@ -144,8 +145,8 @@ func TestCrawlMerge(t *testing.T) {
 			}
 		})
 	}
-	if st := crawlStatus(t, ts.URL); len(st.Queue) != 4 {
-		t.Errorf("queue %+v: want the 4 distinct crawls", st.Queue)
+	if st := crawlStatus(t, ts.URL); len(st.Queue) != 5 {
+		t.Errorf("queue %+v: want the 5 distinct crawls", st.Queue)
 	}
 }
 

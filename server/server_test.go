@@ -208,6 +208,9 @@ func TestCrawlQueue(t *testing.T) {
 		{"bad mode", "s3cret-s3cret-s3cret", `{"seeds":["a/ft"],"mode":"fast"}`, 400, "mode must be"},
 		{"too large", "s3cret-s3cret-s3cret", `{"seeds":["` + strings.Repeat("a", 70000) + `"]}`, 413, "larger than"},
 		{"two values", "s3cret-s3cret-s3cret", `{"seeds":["a/ft"]} {"all":true}`, 400, "more than one JSON value"},
+		{"full_every not an age", "s3cret-s3cret-s3cret", `{"all":true,"full_every":"weekly"}`, 400, `want a duration such as 7d or 36h`},
+		{"full_every a number", "s3cret-s3cret-s3cret", `{"all":true,"full_every":7}`, 400, `want a string such as \"7d\"`},
+		{"full_every negative", "s3cret-s3cret-s3cret", `{"all":true,"full_every":"-1d"}`, 400, "must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := post(t, url, tc.token, tc.body)

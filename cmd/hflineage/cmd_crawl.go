@@ -59,7 +59,7 @@ type crawlFlags struct {
 	delay, stall             time.Duration
 	all, full, restart       bool
 	jsonOut, verbose         bool
-	fullEvery                time.Duration // schedule's --full-every (not a crawl flag)
+	fullEvery                query.Age // schedule's --full-every (not a crawl flag)
 }
 
 func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {

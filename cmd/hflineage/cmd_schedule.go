@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,51 +52,16 @@ type scheduleFlags struct {
 	every     time.Duration
 	cron      string
 	now       bool
-	fullEvery time.Duration
+	fullEvery query.Age
 }
 
 func defineScheduleFlags(fs *flag.FlagSet, what string) *scheduleFlags {
-	f := &scheduleFlags{fullEvery: query.DefaultFullEvery}
+	f := &scheduleFlags{fullEvery: query.Age(query.DefaultFullEvery)}
 	fs.DurationVar(&f.every, "every", 0, what+" every `DURATION` (e.g. 6h), the first time right away")
 	fs.StringVar(&f.cron, "cron", "", what+" on a cron schedule `EXPR` (5 fields, e.g. \"0 3 * * *\": daily at 03:00 local time), the first time at its first tick")
 	fs.BoolVar(&f.now, "now", false, "with --cron: also crawl once right away (--every always starts right away)")
-	fs.Var((*daysFlag)(&f.fullEvery), "full-every", "a scheduled scan (--all, --mode scan) lists the whole Hub again, instead of only what changed, when the last full one is older than `AGE` (e.g. 7d, 36h; 0: never): an incremental scan misses models made public later with an older lastModified, whose children then name a parent 'not on the Hub' that the Hub serves")
+	fs.Var(&f.fullEvery, "full-every", "a scheduled scan (--all, --mode scan) lists the whole Hub again, instead of only what changed, when the last full one is older than `AGE` (e.g. 7d, 36h; 0: never): an incremental scan misses models made public later with an older lastModified, whose children then name a parent 'not on the Hub' that the Hub serves")
 	return f
-}
-
-// daysFlag is a duration flag that also takes whole days ("7d").
-type daysFlag time.Duration
-
-func (d *daysFlag) String() string {
-	if d == nil {
-		return ""
-	}
-	v := time.Duration(*d)
-	if v > 0 && v%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", v/(24*time.Hour))
-	}
-	return v.String()
-}
-
-func (d *daysFlag) Set(s string) error {
-	var v time.Duration
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return fmt.Errorf("want a duration such as 7d or 36h")
-		}
-		v = time.Duration(days) * 24 * time.Hour
-	} else {
-		var err error
-		if v, err = time.ParseDuration(s); err != nil {
-			return fmt.Errorf("want a duration such as 7d or 36h")
-		}
-	}
-	if v < 0 {
-		return fmt.Errorf("must not be negative (0: never)")
-	}
-	*d = daysFlag(v)
-	return nil
 }
 
 // job checks the flags and returns the gocron job they describe (nil when
@@ -242,14 +206,14 @@ func cmdSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			json.NewEncoder(stdout).Encode(crawlJSON(stats, err))
 			mu.Unlock()
 			if stats.Run.Full && !f.full {
-				logf("full rescan (the last full one was older than --full-every %s)", (*daysFlag)(&sf.fullEvery))
+				logf("full rescan (the last full one was older than --full-every %s)", sf.fullEvery)
 			}
 		case err != nil && ctx.Err() != nil:
 			logf("stopped: %s (progress saved)", summaryLine(stats, err))
 		case err != nil:
 			logf("failed: %s: %s", summaryLine(stats, err), oneLine(err.Error()))
 		case stats.Run.Full && !f.full:
-			logf("%s (full rescan: the last full one was older than --full-every %s)", summaryLine(stats, nil), (*daysFlag)(&sf.fullEvery))
+			logf("%s (full rescan: the last full one was older than --full-every %s)", summaryLine(stats, nil), sf.fullEvery)
 		default:
 			logf("%s", summaryLine(stats, nil))
 		}

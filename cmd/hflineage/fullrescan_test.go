@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -135,5 +136,49 @@ func TestServeScheduledFullRescan(t *testing.T) {
 	}
 	if models, d := danglingOf(t, db); models != 5 || d.NotListedByScan != 0 {
 		t.Errorf("after serve's scheduled scan: %d models, dangling %+v; want org/hidden found", models, d)
+	}
+}
+
+// schedule hands its crawls to a serve that holds the database, with its
+// --full-every: the server's crawl of a due scan lists the whole Hub.
+func TestScheduleViaServeFullRescan(t *testing.T) {
+	world, srv := lateListedHub(t)
+	db := filepath.Join(t.TempDir(), "db")
+	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
+	world.Update("org/hidden", func(m *hubtest.Model) { m.Private = false })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, serveErr, done := background(ctx, "serve", "--db", db, "--addr", "127.0.0.1:0", "--endpoint", srv.URL)
+	waitUntil(t, "the server", func() bool { return strings.Contains(serveErr.String(), "serve: listening on") })
+
+	for i, tc := range []struct {
+		fullEvery string
+		added     float64 // org/hidden, found by a full scan only
+	}{
+		{"7d", 0},  // the default: the last full scan is seconds old
+		{"1ns", 1}, // due
+	} {
+		code, stdout, stderr := cli(t, "schedule", "--every", "1s", "--runs", "1", "--json", "--db", db, "--all", "--full-every", tc.fullEvery)
+		if code != 0 {
+			t.Fatalf("--full-every %s: exit %d: %s", tc.fullEvery, code, stderr)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil || out["complete"] != true {
+			t.Fatalf("--full-every %s: %v: %q", tc.fullEvery, err, stdout)
+		}
+		if out["run"] != float64(2+i) || out["models_added"] != tc.added {
+			t.Errorf("--full-every %s: %s, want run %d adding %v", tc.fullEvery, stdout, 2+i, tc.added)
+		}
+		if want := fmt.Sprintf(`msg="crawl finished" crawl=%d run=%d`, i+1, i+2); !strings.Contains(serveErr.String(), want) {
+			t.Errorf("--full-every %s: the server did not run the crawl (no %q):\n%s", tc.fullEvery, want, serveErr)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve: exit %d: %s", code, serveErr)
+	}
+	if models, d := danglingOf(t, db); models != 5 || d.NotListedByScan != 0 {
+		t.Errorf("after the due scan: %d models, dangling %+v; want org/hidden found", models, d)
 	}
 }

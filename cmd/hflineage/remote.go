@@ -377,6 +377,9 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []strin
 	if !f.all {
 		body["seeds"] = seeds
 	}
+	if f.fullEvery > 0 {
+		body["full_every"] = f.fullEvery // schedule's: the server decides at the crawl's turn
+	}
 	b, _ := json.Marshal(body)
 	r.token = r.postToken()
 	resp, err := r.do(ctx, "POST", "/api/v1/crawl", nil, strings.NewReader(string(b)))
