@@ -8,7 +8,7 @@ import (
 	"github.com/hflineage/hflineage/store"
 )
 
-// TestCountReadsOneVersion: a crawl's last page and its end commit
+// TestCountReadsOneVersion: count, ancestors and tree. A crawl's last page and its end commit
 // between count's read of the live graph and its read of the family's
 // completeness (and after a count kept in the memo of its version). The answer pairs the verdict with the numbers of the same
 // data version — complete with the last page's child — never "complete"
@@ -53,7 +53,7 @@ func TestCountReadsOneVersion(t *testing.T) {
 	put(false, graph.Model{ID: "org/Base"})
 
 	members := 0
-	for _, method := range []string{"Count", "Ancestors"} {
+	for _, method := range []string{"Count", "Ancestors", "Tree"} {
 		t.Run(method, func(t *testing.T) {
 			put(false, graph.Model{ID: graph.ModelID("a/first-" + method)})
 			members++
@@ -79,6 +79,11 @@ func TestCountReadsOneVersion(t *testing.T) {
 				c, err = e.Count(ctx, "org/Base")
 				if err != nil || !hooked || !c.Complete || c.Descendants.Total != members {
 					t.Errorf("across the last commit: %d descendants, complete %v, %v; want %d, complete", c.Descendants.Total, c.Complete, err, members)
+				}
+			case "Tree":
+				tr, err := e.Tree(ctx, "org/Base", graph.TreeOptions{Depth: 1})
+				if err != nil || !hooked || !tr.Complete || tr.Tree.Descendants != members || len(tr.Tree.Children) != members {
+					t.Errorf("across the last commit: complete %v, %d descendants, %d children, %v; want %d, complete", tr.Complete, tr.Tree.Descendants, len(tr.Tree.Children), err, members)
 				}
 			case "Ancestors":
 				a, err := e.Ancestors(ctx, "a/first-Ancestors")

@@ -38,11 +38,11 @@ func (e *Engine) Tree(ctx context.Context, name string, o graph.TreeOptions) (Tr
 	if err != nil {
 		return Tree{}, err
 	}
-	in, err := e.incomplete(ctx, id)
-	if err != nil {
-		return Tree{}, err
+	// The tree and its verdict at one data version (see count).
+	snap, in, err := e.snapshotAndIncomplete(ctx, id)
+	if err == nil && snap == nil {
+		snap, err = e.snapshot(ctx) // no live graph: the stored one's
 	}
-	snap, err := e.snapshot(ctx)
 	if err != nil {
 		return Tree{}, err
 	}
