@@ -30,8 +30,9 @@ func timeAttr(t time.Time) string {
 }
 
 // GraphMLEncoder writes GraphML (Gephi, Cytoscape, networkx, yEd). Nodes
-// carry downloads, likes, createdAt, license, library, pipeline, author and
-// stub; edges their relation.
+// carry downloads (30 days'), likes, createdAt, license, library, pipeline,
+// author, stub and, where the Hub gave it, downloadsAllTime; edges their
+// relation.
 type GraphMLEncoder struct {
 	w   *bufio.Writer
 	err error
@@ -48,6 +49,7 @@ var graphMLKeys = []struct{ id, forWhat, name, typ string }{
 	{"d6", "node", "author", "string"},
 	{"d7", "node", "stub", "boolean"},
 	{"d8", "edge", "relation", "string"},
+	{"d9", "node", "downloadsAllTime", "long"},
 }
 
 // NewGraphMLEncoder starts a GraphML document on w.
@@ -94,6 +96,7 @@ func (e *GraphMLEncoder) Node(m Model) {
 	data("d5", m.PipelineTag)
 	data("d6", authorOf(m))
 	data("d7", strconv.FormatBool(m.Stub))
+	data("d9", m.DownloadsAllTime.text())
 	e.write("</node>\n")
 }
 
@@ -162,6 +165,8 @@ type nodeLinkNode struct {
 	LibraryName string  `json:"library"`
 	PipelineTag string  `json:"pipeline"`
 	Stub        bool    `json:"stub"`
+	// DownloadsAllTime is left out when the Hub gave none.
+	DownloadsAllTime OptionalCount `json:"downloadsAllTime,omitzero"`
 }
 
 // Node writes one node.
@@ -170,7 +175,7 @@ func (e *NodeLinkEncoder) Node(m Model) {
 		e.write(",")
 	}
 	e.nodes++
-	e.writeJSON(nodeLinkNode{m.ID, authorOf(m), m.Downloads, m.Likes, timeAttr(m.CreatedAt), m.License, m.LibraryName, m.PipelineTag, m.Stub})
+	e.writeJSON(nodeLinkNode{m.ID, authorOf(m), m.Downloads, m.Likes, timeAttr(m.CreatedAt), m.License, m.LibraryName, m.PipelineTag, m.Stub, m.DownloadsAllTime})
 }
 
 // Edge writes one link.
@@ -294,7 +299,7 @@ func (e *CSVEncoder) Close() error {
 type CSVNodesEncoder struct{ w *csv.Writer }
 
 // CSVNodeHeader is the header row of the node table.
-var CSVNodeHeader = []string{"id", "author", "downloads", "likes", "created_at", "last_modified", "license", "library", "pipeline", "gated", "stub"}
+var CSVNodeHeader = []string{"id", "author", "downloads", "likes", "created_at", "last_modified", "license", "library", "pipeline", "gated", "stub", "downloads_all_time"}
 
 // NewCSVNodesEncoder starts a node table on w.
 func NewCSVNodesEncoder(w io.Writer) *CSVNodesEncoder {
@@ -306,7 +311,7 @@ func NewCSVNodesEncoder(w io.Writer) *CSVNodesEncoder {
 // Node writes one row.
 func (e *CSVNodesEncoder) Node(m Model) {
 	e.w.Write([]string{CSVText(string(m.ID)), CSVText(authorOf(m)), strconv.FormatInt(m.Downloads, 10), strconv.FormatInt(m.Likes, 10),
-		timeAttr(m.CreatedAt), timeAttr(m.LastModified), CSVText(m.License), CSVText(m.LibraryName), CSVText(m.PipelineTag), CSVText(m.Gated), strconv.FormatBool(m.Stub)})
+		timeAttr(m.CreatedAt), timeAttr(m.LastModified), CSVText(m.License), CSVText(m.LibraryName), CSVText(m.PipelineTag), CSVText(m.Gated), strconv.FormatBool(m.Stub), m.DownloadsAllTime.text()})
 }
 
 // Edge is ignored: the node table has no edges.

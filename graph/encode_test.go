@@ -17,8 +17,8 @@ import (
 func testModel(id ModelID) Model {
 	models := map[ModelID]Model{
 		"meta-llama/Llama-3.1-8B": {ID: "meta-llama/Llama-3.1-8B", Author: "meta-llama", Downloads: 1000, Likes: 10, License: "llama3.1",
-			CreatedAt: time.Date(2024, 7, 18, 8, 56, 0, 0, time.UTC), LibraryName: "transformers", PipelineTag: "text-generation"},
-		"a/ft":      {ID: "a/ft", Downloads: 5, License: "apache-2.0", CreatedAt: time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)},
+			DownloadsAllTime: CountOf(250000), CreatedAt: time.Date(2024, 7, 18, 8, 56, 0, 0, time.UTC), LibraryName: "transformers", PipelineTag: "text-generation"},
+		"a/ft":      {ID: "a/ft", Downloads: 5, DownloadsAllTime: CountOf(0), License: "apache-2.0", CreatedAt: time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)},
 		"q/ft-GGUF": {ID: "q/ft-GGUF", License: "apache-2.0", LibraryName: "gguf"},
 		"w/x":       {ID: "w/x", Stub: true},
 		"b/lora":    {ID: "b/lora", License: `odd "license" <&>`},

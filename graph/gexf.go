@@ -36,7 +36,8 @@ type Timeline struct {
 // else when a run first saw it) to when a run found it gone, each edge from
 // when both ends exist (or, for a parent declared after its child was
 // first seen, when a run saw the edge) to when either went. Nodes carry author, license, downloads, likes, created, first_seen,
-// removed and stub; edges their relation. Dates are days (timeformat
+// removed, stub and (where the Hub gave it) downloads_all_time; edges
+// their relation. Dates are days (timeformat
 // "date"); the attributes keep the times. Models and edges the database
 // no longer holds are written with the spans their removal closed
 // (Timeline.Gone, Timeline.GoneEdges).
@@ -54,6 +55,7 @@ type span struct{ start, end, seen time.Time } // seen: first seen by a run
 var gexfNodeAttrs = []struct{ id, typ string }{
 	{"author", "string"}, {"license", "string"}, {"downloads", "long"}, {"likes", "long"},
 	{"created", "string"}, {"first_seen", "string"}, {"removed", "string"}, {"stub", "boolean"},
+	{"downloads_all_time", "long"},
 }
 
 // NewGEXFEncoder starts a GEXF document on w with the spans tl gives.
@@ -109,6 +111,7 @@ func (e *GEXFEncoder) Node(m Model) {
 	value("first_seen", timeAttr(seen))
 	value("removed", timeAttr(sp.end))
 	value("stub", strconv.FormatBool(m.Stub))
+	value("downloads_all_time", m.DownloadsAllTime.text())
 	e.write("</attvalues></node>\n")
 }
 

@@ -22,6 +22,14 @@ func CountOf(n int64) OptionalCount { return OptionalCount{N: n, Known: true} }
 // IsZero reports whether the count is unknown (a known 0 is not zero).
 func (c OptionalCount) IsZero() bool { return !c.Known }
 
+// text is the number in decimal, or "" when unknown (an empty cell).
+func (c OptionalCount) text() string {
+	if !c.Known {
+		return ""
+	}
+	return strconv.FormatInt(c.N, 10)
+}
+
 // MarshalJSON writes the number, or null when unknown.
 func (c OptionalCount) MarshalJSON() ([]byte, error) {
 	if !c.Known {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,8 @@ else:
 out = {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "directed": g.is_directed(), "attrs": {}}
 for n in sys.argv[3:]:
     d = g.nodes[n]
-    out["attrs"][n] = {"downloads": int(d.get("downloads", 0)), "license": d.get("license", ""), "stub": str(d.get("stub", "")).lower()}
+    out["attrs"][n] = {"downloads": int(d.get("downloads", 0)), "license": d.get("license", ""), "stub": str(d.get("stub", "")).lower(),
+                       "all_time": int(d.get("downloadsAllTime", -1))}
 rels = {}
 for _, _, d in g.edges(data=True):
     rels[d["relation"]] = rels.get(d["relation"], 0) + 1
@@ -101,6 +103,9 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 			t.Errorf("%s: %d rows, %v; want %d", format, len(rows)-1, err, want)
 		}
 	}
+	if !slices.ContainsFunc(sample, func(m graph.Model) bool { return m.DownloadsAllTime.Known && m.DownloadsAllTime.N > 0 }) {
+		t.Fatalf("no sampled model has all-time downloads: %+v", sample)
+	}
 	// networkx reads GraphML and node-link JSON with the same counts and attributes.
 	if out, err := exec.Command(networkxPython, "-c", "import networkx").CombinedOutput(); err != nil {
 		t.Skipf("python3-networkx not installed (%s): GraphML and JSON not checked with networkx", strings.TrimSpace(string(out)))
@@ -121,6 +126,7 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 				Downloads int64
 				License   string
 				Stub      string
+				AllTime   int64 `json:"all_time"` // -1: absent
 			}
 			Relations map[string]int
 		}
@@ -132,7 +138,11 @@ func TestExportsLoadInNetworkxAndCSV(t *testing.T) {
 		}
 		for _, m := range sample {
 			a := got.Attrs[string(m.ID)]
-			if a.Downloads != m.Downloads || a.License != m.License || a.Stub != map[bool]string{true: "true", false: "false"}[m.Stub] {
+			allTime := int64(-1)
+			if m.DownloadsAllTime.Known {
+				allTime = m.DownloadsAllTime.N
+			}
+			if a.Downloads != m.Downloads || a.AllTime != allTime || a.License != m.License || a.Stub != map[bool]string{true: "true", false: "false"}[m.Stub] {
 				t.Errorf("networkx %s: %s attributes %+v, store %+v", format, m.ID, a, m)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ const gexfCheck = `
 import json, sys
 import networkx as nx
 g = nx.read_gexf(sys.argv[1])
-nodes = {n: {k: str(d.get(k, "")) for k in ("start", "end", "first_seen", "removed", "stub")} for n, d in g.nodes(data=True)}
+nodes = {n: {k: str(d.get(k, "")) for k in ("start", "end", "first_seen", "removed", "stub", "downloads_all_time")} for n, d in g.nodes(data=True)}
 edges = [[u, v, d.get("relation", ""), d.get("start", ""), d.get("end", "")] for u, v, d in g.edges(data=True)]
 print(json.dumps({"directed": g.is_directed(), "nodes": nodes, "edges": edges}))
 `
@@ -92,6 +93,16 @@ func TestGEXFTimeline(t *testing.T) {
 			t.Errorf("removed %s: %v (in the export: %v); want it ended %s", id, n, ok, second)
 		}
 	}
+	// Each model the Hub serves carries its all-time downloads.
+	for id := range after.Models {
+		m, ok := world.Get(string(id))
+		if !ok {
+			continue
+		}
+		if n, want := got.Nodes[string(id)]["downloads_all_time"], hubtestAllTime(m); n != want {
+			t.Errorf("%s: downloads_all_time %q, want %q", id, n, want)
+		}
+	}
 	if added == 0 || removed == 0 {
 		t.Fatalf("the churn added %d and removed %d models", added, removed)
 	}
@@ -125,4 +136,13 @@ func TestGEXFTimeline(t *testing.T) {
 	if !strings.Contains(strings.Join(query.ExportFormats, ","), "gexf") {
 		t.Error("gexf is not an export format")
 	}
+}
+
+// hubtestAllTime is the downloads_all_time a GEXF export holds of m, as
+// networkx reads it ("" when the Hub serves none).
+func hubtestAllTime(m hubtest.Model) string {
+	if n, ok := hubtest.DownloadsAllTimeOf(m); ok {
+		return strconv.FormatInt(n, 10)
+	}
+	return ""
 }
