@@ -45,7 +45,12 @@ type FamilyStat struct {
 	Descendants RelationCounts `json:"descendants"`
 	MaxDepth    int            `json:"max_depth"`
 	Downloads   int64          `json:"downloads"` // summed over descendants (last 30 days, as the Hub reports)
-	Likes       int64          `json:"likes"`     // summed over descendants
+	// DownloadsAllTime sums the descendants' all-time downloads where the
+	// Hub gave them (unknown when none did); MembersWithoutAllTime counts
+	// the descendants without, as count's keys of the same names.
+	DownloadsAllTime      OptionalCount `json:"downloads_all_time,omitzero"`
+	MembersWithoutAllTime int           `json:"members_without_all_time"`
+	Likes                 int64         `json:"likes"` // summed over descendants
 }
 
 // Bucket is one bar of a distribution.
@@ -347,12 +352,11 @@ func ComputeStats(ctx context.Context, g *Graph, o StatsOptions) (Stats, error) 
 		if err := ctx.Err(); err != nil {
 			return Stats{}, err
 		}
-		var dl, likes int64
-		c := w.Count(r, func(node, _ int) {
-			dl, likes = AddCount(dl, g.Nodes[node].Downloads), AddCount(likes, g.Nodes[node].Likes)
-		})
+		var p Popularity
+		c := w.Count(r, func(node, _ int) { p.Add(&g.Nodes[node]) })
 		fams = append(fams, FamilyStat{Model: g.ids[r], Author: g.Nodes[r].Author, License: g.Nodes[r].License,
-			Descendants: c.Descendants, MaxDepth: c.MaxDepth, Downloads: dl, Likes: likes})
+			Descendants: c.Descendants, MaxDepth: c.MaxDepth, Downloads: p.Downloads, Likes: p.Likes,
+			DownloadsAllTime: p.DownloadsAllTime, MembersWithoutAllTime: p.MembersWithoutAllTime})
 	}
 	sort.Slice(fams, func(i, j int) bool {
 		if fams[i].Descendants.Total != fams[j].Descendants.Total {

@@ -26,8 +26,8 @@ func statsGraph() *Graph {
 	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
 	models := []Model{
 		{ID: "meta/base", Author: "meta", License: "llama2", Downloads: 1000, Likes: 100, CreatedAt: day(2023, 7, 18)},
-		{ID: "alice/ft", Author: "alice", License: "apache-2.0", Downloads: 300, Likes: 30, CreatedAt: day(2023, 8, 1)},
-		{ID: "bob/ft", Author: "bob", License: "Llama2", Downloads: 200, Likes: 20, CreatedAt: day(2023, 8, 15)},
+		{ID: "alice/ft", Author: "alice", License: "apache-2.0", Downloads: 300, DownloadsAllTime: CountOf(4000), Likes: 30, CreatedAt: day(2023, 8, 1)},
+		{ID: "bob/ft", Author: "bob", License: "Llama2", Downloads: 200, DownloadsAllTime: CountOf(2500), Likes: 20, CreatedAt: day(2023, 8, 15)},
 		{ID: "alice/ft-GGUF", Author: "alice", Downloads: 50, Likes: 5, CreatedAt: PlaceholderCreatedAt},
 		{ID: "carol/lora", Author: "carol", License: "mit", Downloads: 10, Likes: 1, CreatedAt: day(2023, 10, 2)},
 		{ID: "bob/merge", Author: "bob", License: "apache-2.0", Downloads: 5}, // createdAt unknown
@@ -39,7 +39,7 @@ func statsGraph() *Graph {
 		{ID: "x/orphan", Author: "x", Downloads: 4, CreatedAt: day(2024, 4, 1)},
 		{ID: "x/orphan2", Author: "x", Downloads: 4, CreatedAt: day(2024, 4, 1)},
 		{ID: "fam2/root", Author: "fam2", License: "gemma", Downloads: 500, Likes: 50, CreatedAt: day(2024, 1, 10)},
-		{ID: "fam2/kid", License: "gemma", Downloads: 60, Likes: 6, CreatedAt: day(2024, 2, 10)},
+		{ID: "fam2/kid", License: "gemma", Downloads: 60, DownloadsAllTime: CountOf(0), Likes: 6, CreatedAt: day(2024, 2, 10)},
 	}
 	edges := []Edge{
 		{"meta/base", "alice/ft", Finetune},
@@ -79,10 +79,11 @@ func fanOut(counts ...int) []Bucket {
 // baseFamily is meta/base's family as the ranking shows it: six
 // descendants (alice/ft and bob/ft finetunes; bob/ft and alice/ft-GGUF
 // quantized; carol/lora adapter; bob/merge and carol/single-merge merges),
-// two levels deep, their downloads 300+200+50+10+5+7 and likes 30+20+5+1.
+// two levels deep, their downloads 300+200+50+10+5+7, likes 30+20+5+1,
+// all-time downloads 4000+2500 known of alice/ft and bob/ft only.
 var baseFamily = FamilyStat{Model: "meta/base", Author: "meta", License: "llama2",
 	Descendants: RelationCounts{Adapter: 1, Finetune: 2, Merge: 2, Quantized: 2, Total: 6}, MaxDepth: 2,
-	Downloads: 572, Likes: 56}
+	Downloads: 572, DownloadsAllTime: CountOf(6500), MembersWithoutAllTime: 4, Likes: 56}
 
 // baseGrowth: alice/ft and bob/ft in 2023-08, carol/lora and
 // carol/single-merge in 2023-10; alice/ft-GGUF (the placeholder date) and
@@ -116,7 +117,7 @@ func TestComputeStats(t *testing.T) {
 			Roots:                2, // meta/base, fam2/root
 			ModelsWithoutLineage: 2, // dave/selfie, eve/lone
 			LargestFamilies: []FamilyStat{baseFamily, {Model: "fam2/root", Author: "fam2", License: "gemma",
-				Descendants: RelationCounts{Finetune: 1, Total: 1}, MaxDepth: 1, Downloads: 60, Likes: 6}},
+				Descendants: RelationCounts{Finetune: 1, Total: 1}, MaxDepth: 1, Downloads: 60, DownloadsAllTime: CountOf(0), Likes: 6}},
 			// 0: the two roots; 1: alice/ft, bob/ft, fam2/kid, and x/orphan,
 			// x/orphan2 which only the stubs reach; 2: alice/ft-GGUF,
 			// carol/lora, carol/single-merge, bob/merge (a root reaches it:
@@ -186,7 +187,7 @@ func TestComputeStats(t *testing.T) {
 			DanglingParents: 1,
 			Dangling:        DanglingCounts{NotLookedUp: 1, Top: []DanglingParent{{Model: "gone/parent", Children: 2, Reason: NotLookedUp}}},
 			// The stub is depth 0 but no model, so no root.
-			LargestFamilies: []FamilyStat{{Model: "gone/parent", Descendants: RelationCounts{Finetune: 1, Merge: 1, Total: 2}, MaxDepth: 1, Downloads: 9}},
+			LargestFamilies: []FamilyStat{{Model: "gone/parent", Descendants: RelationCounts{Finetune: 1, Merge: 1, Total: 2}, MaxDepth: 1, Downloads: 9, MembersWithoutAllTime: 2}},
 			Depth:           []Bucket{{"0", 0}, {"1", 2}},
 			FanOut:          fanOut(0, 1),
 			TopAuthors:      []AuthorStat{{"bob", 1, 5}, {"x", 1, 4}},
@@ -214,7 +215,7 @@ func TestComputeStats(t *testing.T) {
 		want: Stats{
 			Root: "cyc/a", Models: 2, ModelsWithParent: 1, Edges: 2, EdgesByRelation: EdgeCounts{Finetune: 2}, Roots: 1,
 			Dangling:        DanglingCounts{Top: []DanglingParent{}},
-			LargestFamilies: []FamilyStat{{Model: "cyc/a", Author: "cyc", Descendants: RelationCounts{Finetune: 1, Total: 1}, MaxDepth: 1, Downloads: 2}},
+			LargestFamilies: []FamilyStat{{Model: "cyc/a", Author: "cyc", Descendants: RelationCounts{Finetune: 1, Total: 1}, MaxDepth: 1, Downloads: 2, MembersWithoutAllTime: 1}},
 			Depth:           []Bucket{{"0", 1}, {"1", 1}},
 			FanOut:          fanOut(2),
 			TopAuthors:      []AuthorStat{{"cyc", 1, 2}},

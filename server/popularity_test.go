@@ -12,7 +12,8 @@ import (
 
 // TestPopularityRoutes: GET /api/v1/model gives the model's all-time
 // downloads (none for a stub), and GET /api/v1/count the family's sums
-// under count --json's keys, exactly the fake Hub's.
+// under count --json's keys, exactly the fake Hub's, and stats' ranking
+// of the family the same.
 func TestPopularityRoutes(t *testing.T) {
 	_, ts, _, _ := serveModelPageWorld(t, 1)
 	world := modelPageWorld()
@@ -75,5 +76,23 @@ func TestPopularityRoutes(t *testing.T) {
 		if !strings.Contains(body, k) {
 			t.Errorf("count lacks %s: %s", k, body)
 		}
+	}
+
+	// stats ranks the family with the same sums.
+	status, body, _ = get(t, ts.URL+"/api/v1/stats?root="+mpRoot)
+	if status != 200 {
+		t.Fatalf("stats: %d %s", status, body)
+	}
+	var stats struct {
+		Families []struct {
+			Model graph.ModelID `json:"model"`
+			graph.Popularity
+		} `json:"largest_families"`
+	}
+	if err := json.Unmarshal([]byte(body), &stats); err != nil {
+		t.Fatal(err)
+	}
+	if len(stats.Families) != 1 || stats.Families[0].Model != mpRoot || stats.Families[0].Popularity != want {
+		t.Errorf("stats' largest_families: %+v\nwant %s with %+v", stats.Families, mpRoot, want)
 	}
 }
