@@ -185,3 +185,52 @@ func TestErrorURLsWithoutQuery(t *testing.T) {
 		})
 	}
 }
+
+// A new crawl stopped (Ctrl-C, a server's cancel) before the Hub answered
+// anything stored nothing: it records no run and leaves no crawl job, as
+// an unreachable Hub does — a scan as well as a walk.
+func TestCanceledBeforeAnswerRecordsNoRun(t *testing.T) {
+	const seed = "meta-llama/Llama-3.1-8B"
+	for _, tc := range []struct {
+		name string
+		req  crawler.Request
+	}{
+		{"scan", crawler.Request{All: true, Depth: -1}},
+		{"full scan", crawler.Request{All: true, Full: true, Depth: -1}},
+		{"walk", crawler.Request{Seeds: []graph.ModelID{seed}, Mode: "walk", Depth: -1}},
+		{"planned", crawler.Request{Seeds: []graph.ModelID{seed}, Depth: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memStore(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// A Hub that accepts and never answers: the first connection
+			// cancels the crawl, then waits for the crawl to drop it.
+			hang := func(dctx context.Context, _, _ string, _ int64) (net.Conn, error) {
+				client, server := net.Pipe()
+				go func() { <-dctx.Done(); server.Close() }()
+				cancel()
+				return client, nil
+			}
+			d := &countingDialer{fn: hang}
+			w, err := crawler.NewWalker(crawler.Config{Endpoint: "http://hub.test", MaxRetries: 1, MinWait: time.Millisecond, DialContext: d.dial}, crawlsink.New(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stats, err := w.Crawl(ctx, tc.req)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("crawl: %v, want context.Canceled", err)
+			}
+			if stats.Run.ID != 0 {
+				t.Errorf("stats name run %d, want none", stats.Run.ID)
+			}
+			runs, err := st.Runs(context.Background())
+			if err != nil || len(runs) != 0 {
+				t.Errorf("runs recorded: %+v (%v), want none", runs, err)
+			}
+			if _, ok, err := st.CrawlJob(); ok || err != nil {
+				t.Errorf("a crawl job is left (%v, %v)", ok, err)
+			}
+		})
+	}
+}

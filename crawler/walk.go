@@ -342,6 +342,11 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 	if errors.Is(err, ErrUnreachable) && !wk.stats.Resumed {
 		return wk.unreached(err)
 	}
+	if errors.Is(err, context.Canceled) && !wk.stats.Resumed && wk.models.Load() == 0 && wk.edges.Load() == 0 && wk.pages.Load() == 0 {
+		// Stopped before anything was stored (a Hub that has not answered
+		// yet): no run either, as for a Hub that cannot be reached.
+		return wk.unreached(err)
+	}
 	if err != nil {
 		// Save the request count and why the attempt stopped; a failure
 		// to is said, with the crawl's.
@@ -400,9 +405,10 @@ func (wk *walk) finish(err error, complete func() (func(Tx) error, error)) (Stat
 }
 
 // unreached ends a new crawl that never reached the Hub (err is its
-// *UnreachableError): nothing was fetched, so its run is discarded and its
-// job cleared, as if it had never started; a sink that cannot discard
-// keeps both, with the request count, as any failed attempt does.
+// *UnreachableError), or was stopped before it stored anything: its run is
+// discarded and its job cleared, as if it had never started; a sink that
+// cannot discard keeps both, with the request count, as any failed attempt
+// does.
 func (wk *walk) unreached(err error) (Stats, error) {
 	discarded := false
 	cerr := wk.commitTx(func(tx Tx) error {

@@ -6,19 +6,21 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hflineage/hflineage/crawler/hubtest"
 )
 
-// holdHub makes the fake Hub answer its first `free` requests and hold
+// holdHub makes the fake Hub answer the next `free` requests and hold
 // every later one until release is called (or the request's client
 // leaves); held is closed when the first request is held.
 func holdHub(hub *hubtest.Server, free int) (held <-chan struct{}, release func()) {
 	gate, h := make(chan struct{}), make(chan struct{})
 	var once, rel sync.Once
-	hub.Fault = func(n int, r *http.Request) hubtest.Fault {
-		if n <= free {
+	var answered atomic.Int64
+	hub.Fault = func(_ int, r *http.Request) hubtest.Fault {
+		if answered.Add(1) <= int64(free) {
 			return hubtest.NoFault
 		}
 		once.Do(func() { close(h) })
@@ -173,7 +175,7 @@ func TestCrawlCancel(t *testing.T) {
 	}
 	walk := `{"seeds":["` + root + `"],"mode":"walk"}`
 	running := crawl(walk)
-	<-held // it has committed pages, and waits for the Hub
+	<-held // it has committed its seed and a page of children, and waits for the Hub
 	queued := crawl(`{"seeds":["a/ft"],"mode":"walk"}`)
 	del := func(id string) string { return ts.URL + "/api/v1/crawl/" + id }
 
@@ -231,7 +233,7 @@ func TestCrawlCancel(t *testing.T) {
 	}
 	waitIdle(t, ts.URL)
 	o := outcomeOf(t, crawlStatus(t, ts.URL), running)
-	if !o.Canceled || o.Complete || o.Stopped || o.Run == 0 || !strings.Contains(o.Error, "position dropped") {
+	if !o.Canceled || o.Complete || o.Stopped || o.Run == 0 || o.Pages == 0 || !strings.Contains(o.Error, "position dropped") {
 		t.Errorf("the canceled crawl's outcome: %+v", o)
 	}
 	if status, _ := send(t, "DELETE", del(itoa(running)), token, ""); status != 409 {
