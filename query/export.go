@@ -142,12 +142,17 @@ func (s Selection) Check() error {
 			return invalidf("%v", err)
 		}
 	}
-	if s.Picture() {
-		if _, err := exec.LookPath("dot"); err != nil {
-			return fmt.Errorf("export: %w", ErrNoGraphviz)
-		}
+	if s.Picture() && !GraphvizInstalled() {
+		return fmt.Errorf("export: %w", ErrNoGraphviz)
 	}
 	return nil
+}
+
+// GraphvizInstalled reports whether Graphviz's dot is on the PATH: svg,
+// png and pdf exports need it.
+func GraphvizInstalled() bool {
+	_, err := exec.LookPath("dot")
+	return err == nil
 }
 
 // Picture reports whether the format is rendered by Graphviz.

@@ -8,15 +8,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hflineage/hflineage/query"
 )
 
-var modelPageShots = flag.String("modelpage-shots", "", "write the model page test's screenshots (overview, model, not available) to `DIR`")
+var modelPageShots = flag.String("modelpage-shots", "", "write the model page test's screenshots (overview, model, model without Graphviz, not available) to `DIR`")
 
 // TestModelPageExplorer drives the model page, the overview and the
 // search box in headless Chromium over a generated database (three walks
@@ -35,6 +38,12 @@ func TestModelPageExplorer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
+	// Graphviz as installed, until the test takes it away (set before the
+	// server starts: healthz reads it).
+	var drawable atomic.Bool
+	drawable.Store(query.GraphvizInstalled())
+	graphvizInstalled = drawable.Load
+	t.Cleanup(func() { graphvizInstalled = query.GraphvizInstalled })
 	_, ts, hub, engine := serveModelPageWorld(t, 3)
 
 	bctx := startChromium(t, ctx, bin, 1280, 900)
@@ -183,6 +192,18 @@ func TestModelPageExplorer(t *testing.T) {
 	}
 	noBadPlural(mpRoot)
 	shoot("model")
+
+	// Without Graphviz on the server, the menu offers no picture and says why.
+	drawable.Store(false)
+	run("reload", chromedp.Reload())
+	waitFor("page after reload", fmt.Sprintf(`document.title === %q && document.body.dataset.ready === 'true' && document.querySelector('#exports a.button')`, mpRoot+" — hflineage"))
+	formats = eval("exports without Graphviz", `[...document.querySelectorAll('#exports a.button')].map((a) => a.textContent).join(' ')`)
+	note := eval("exports note", `document.querySelector('#exports .body p').textContent`).(string)
+	if formats != "DOT GRAPHML GEXF JSON CSV CSV-NODES" || !strings.Contains(note, "need Graphviz on the server, which is not installed") {
+		t.Errorf("download menu without Graphviz: %v; %q", formats, note)
+	}
+	shoot("model-no-graphviz")
+	drawable.Store(query.GraphvizInstalled())
 
 	// One member without a creation date.
 	open(mpAdapter)

@@ -279,6 +279,9 @@ func (s *Server) Handler() http.Handler {
 		if s.cfg.ReadOnly {
 			health["read_only"] = true
 		}
+		// pictures: the page offers SVG, PNG and PDF only when Graphviz
+		// can draw them.
+		health["pictures"] = graphvizInstalled()
 		if c := r.URL.Query().Get("challenge"); c != "" && len(c) <= 128 {
 			// Proof that this server wrote the session token the CLI reads
 			// beside the database (its user's only): a program on a port a
@@ -728,6 +731,10 @@ func (s *Server) crawlStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, st)
 }
+
+// graphvizInstalled says whether svg, png and pdf can be drawn here (a
+// test sets it before it starts a server).
+var graphvizInstalled = query.GraphvizInstalled
 
 // maxBody bounds a request body.
 const maxBody = 64 << 10

@@ -259,8 +259,9 @@ async function renderModel(id) {
   const hub = h('a', { href: hubBase() + '/' + id, rel: 'noopener', target: '_blank', id: 'hub-link' }, 'on the Hub ↗');
   const head = h('div', { class: 'model-head' }, h('h1', {}, idText(id)), hub);
   view.replaceChildren(head, h('p', { class: 'muted' }, 'Loading…'));
-  const [count, info] = await Promise.all([api('count', { model: id }), api('model', { model: id })]); // a 404 here is the page's error
+  const [count, info, hz] = await Promise.all([api('count', { model: id }), api('model', { model: id }), health()]); // a 404 here is the page's error
   if (hfl.route !== modelHash(id)) return;
+  pictures = hz.pictures !== false;
   if (info.hub_url) hub.href = info.hub_url;
   const sections = {
     about: modelFacts(info),
@@ -380,13 +381,21 @@ async function licensesSection(el, id) {
           : h('p', { class: 'muted' }, 'No derivative relaxed its parent’s license.'))));
 }
 
+// health is the server's /healthz, asked once (read_only; pictures:
+// whether Graphviz can draw SVG, PNG and PDF there).
+let healthAsked;
+const health = () => (healthAsked ||= fetch('healthz').then((r) => r.json()).catch(() => ({})));
+let pictures = true;
+
 function exportsSection(el, id, members) {
   const maxNodes = Number(($('#graph-size') || {}).value || 150);
-  el.replaceChildren(h('div', { class: 'buttons' }, EXPORTS.map((f) => {
+  const formats = pictures ? EXPORTS : EXPORTS.filter((f) => !PICTURES.includes(f));
+  el.replaceChildren(h('div', { class: 'buttons' }, formats.map((f) => {
     const pic = PICTURES.includes(f);
     const qs = new URLSearchParams({ format: f, model: id, ...(pic && members > maxNodes ? { 'max-nodes': maxNodes } : {}) });
     return h('a', { class: 'button', href: API + 'export?' + qs, download: '', title: `Download the family as ${f}` }, f.toUpperCase());
-  })), h('p', { class: 'muted' }, members > 1 ? `The whole family (${plural(members, 'model')}); SVG, PNG and PDF keep the graph’s size, the most downloaded members.`
+  })), h('p', { class: 'muted' }, members > 1 ? `The whole family (${plural(members, 'model')}); ` +
+    (pictures ? 'SVG, PNG and PDF keep the graph’s size, the most downloaded members.' : 'SVG, PNG and PDF need Graphviz on the server, which is not installed.')
     : 'The model alone: it has no descendants.'));
 }
 
@@ -964,7 +973,7 @@ async function route() {
   } catch (err) {
     if (hfl.route === hash) {
       // A read-only server (beside a crawl of its own) starts no crawl.
-      canCrawl = await fetch('healthz').then((r) => r.json()).then((x) => !x.read_only, () => true);
+      canCrawl = await health().then((x) => !x.read_only);
       if (hfl.route === hash) view.replaceChildren(...notAvailable(hash, err));
     }
   }
