@@ -114,13 +114,22 @@ func TestScheduledFullRescanFindsLateListedModel(t *testing.T) {
 	}
 }
 
-// serve's scheduled scans take --full-every too: with a full scan older
-// than it, the scheduled scan lists the whole Hub (and says so in the log).
-func TestServeScheduledFullRescan(t *testing.T) {
+// scannedThenPublic returns a database that scanned lateListedHub's Hub
+// once, after which org/hidden was made public (with its old
+// lastModified), and that Hub.
+func scannedThenPublic(t *testing.T) (string, *hubtest.Server) {
+	t.Helper()
 	world, srv := lateListedHub(t)
 	db := filepath.Join(t.TempDir(), "db")
 	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
 	world.Update("org/hidden", func(m *hubtest.Model) { m.Private = false })
+	return db, srv
+}
+
+// serve's scheduled scans take --full-every too: with a full scan older
+// than it, the scheduled scan lists the whole Hub (and says so in the log).
+func TestServeScheduledFullRescan(t *testing.T) {
+	db, srv := scannedThenPublic(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -142,10 +151,7 @@ func TestServeScheduledFullRescan(t *testing.T) {
 // schedule hands its crawls to a serve that holds the database, with its
 // --full-every: the server's crawl of a due scan lists the whole Hub.
 func TestScheduleViaServeFullRescan(t *testing.T) {
-	world, srv := lateListedHub(t)
-	db := filepath.Join(t.TempDir(), "db")
-	crawlSetup(t, "--db", db, "--endpoint", srv.URL, "--all")
-	world.Update("org/hidden", func(m *hubtest.Model) { m.Private = false })
+	db, srv := scannedThenPublic(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
