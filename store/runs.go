@@ -81,8 +81,24 @@ func lastRun(txn *badger.Txn) (*Run, error) {
 	if !it.ValidForPrefix(pRun) {
 		return nil, nil
 	}
+	return decodeRun(it.Item())
+}
+
+// getRun reads run id in txn (nil when there is none).
+func getRun(txn *badger.Txn, id uint64) (*Run, error) {
+	item, err := txn.Get(runKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeRun(item)
+}
+
+func decodeRun(item *badger.Item) (*Run, error) {
 	var r Run
-	if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
 		return nil, fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
 	}
 	return &r, nil
@@ -90,18 +106,18 @@ func lastRun(txn *badger.Txn) (*Run, error) {
 
 // GetRun returns run id, or an error wrapping ErrNotFound.
 func (s *Store) GetRun(id uint64) (*Run, error) {
-	var r Run
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(runKey(id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("run %d: %w", id, ErrNotFound)
+	var r *Run
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		r, err = getRun(txn, id)
+		if err == nil && r == nil {
+			err = fmt.Errorf("run %d: %w", id, ErrNotFound)
 		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &r) })
+		return err
 	})
-	return &r, err
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Runs returns every run, oldest first. When ctx ends it stops and returns
@@ -117,18 +133,11 @@ func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 			if err := rd.step(); err != nil {
 				return err
 			}
-			item, err := rd.txn.Get(runKey(id))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return nil
-			}
-			if err != nil {
+			r, err := getRun(rd.txn, id)
+			if err != nil || r == nil {
 				return err
 			}
-			var r Run
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
-				return fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
-			}
-			out = append(out, r)
+			out = append(out, *r)
 		}
 	})
 	return out, err
@@ -155,18 +164,13 @@ func (s *Store) RunsBefore(ctx context.Context, before uint64, n int) (runs []Ru
 			if err := rd.step(); err != nil {
 				return err
 			}
-			item, err := rd.txn.Get(runKey(id))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue // above the latest run
-			}
+			r, err := getRun(rd.txn, id)
 			if err != nil {
 				return err
 			}
-			var r Run
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
-				return fmt.Errorf("%w: run record: %v", ErrCorrupt, err)
+			if r != nil { // (none above the latest run)
+				runs = append(runs, *r)
 			}
-			runs = append(runs, r)
 		}
 		return nil
 	})
