@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/hflineage/hflineage/graph"
 	"github.com/hflineage/hflineage/store"
@@ -96,5 +97,158 @@ func TestCountReadsOneVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestStatsBehindAreNotComplete: statistics read from a view made while a
+// crawl was under way describe that crawl's state then — not complete,
+// even once the crawl has completed meanwhile (the figures lag it);
+// complete again once a view of the completed crawl is made.
+func TestStatsBehindAreNotComplete(t *testing.T) {
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	e, err := Open(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// Views change only when this test makes them.
+	e.live.stop()
+	<-e.live.done
+
+	run, err := st.NewRun("walk", false, []string{"org/Base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(complete bool, id graph.ModelID) {
+		t.Helper()
+		err := st.UpdateRun(run, func(tx *store.Tx) error {
+			var parents []graph.Parent
+			if id != "org/Base" {
+				parents = []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}}
+			}
+			if _, _, err := tx.PutCrawled(graph.Model{ID: id}, parents); err != nil {
+				return err
+			}
+			tx.Run().Complete = complete
+			if complete {
+				tx.Run().Finished = time.Now()
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats := func(when string, wantModels int, wantComplete, wantBehind bool) {
+		t.Helper()
+		s, err := e.Stats(ctx, StatsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Models != wantModels || *s.Complete != wantComplete || (s.VersionsBehind > 0) != wantBehind {
+			t.Errorf("%s: %d models, complete %v, %d versions behind; want %d, %v, behind %v", when, s.Models, *s.Complete, s.VersionsBehind, wantModels, wantComplete, wantBehind)
+		}
+	}
+
+	put(false, "org/Base")
+	put(false, "a/child")
+	if err := e.refreshView(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stats("a view of the crawl under way", 2, false, false)
+	put(true, "b/last") // the last page and the crawl's end
+	stats("that view once the crawl completed", 2, false, true)
+	if err := e.refreshView(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stats("a view of the completed crawl", 3, true, false)
+	run, err = st.NewRun("walk", false, []string{"org/Base"}) // the next crawl writes
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(false, "c/next")
+	stats("a view of a completed crawl while the next one writes", 3, false, true)
+}
+
+// TestViewDue: when maintain makes a view again — a lazy Engine's (a
+// crawl's) only once a read wanted one, then by the same pacing.
+func TestViewDue(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name            string
+		lazy, wanted    bool
+		sinceCommit     time.Duration
+		sinceView, took time.Duration
+		want            bool
+	}{
+		{"writing, view fresh", false, false, time.Second, 5 * time.Second, time.Second, false},
+		{"writing, view older than 10 s", false, false, time.Second, 11 * time.Second, time.Second, true},
+		{"writing, view older than 10 s but took 4 s", false, false, time.Second, 11 * time.Second, 4 * time.Second, false},
+		{"quiet", false, false, 3 * time.Second, time.Second, time.Second, true},
+		{"lazy, quiet, not wanted", true, false, time.Hour, time.Hour, time.Second, false},
+		{"lazy, writing, not wanted", true, false, time.Second, time.Hour, time.Second, false},
+		{"lazy, quiet, wanted", true, true, 3 * time.Second, time.Second, time.Second, true},
+		{"lazy, writing, wanted, view fresh", true, true, time.Second, 5 * time.Second, time.Second, false},
+		{"lazy, writing, wanted, view old", true, true, time.Second, time.Minute, time.Second, true},
+	} {
+		l := &liveState{lazy: tc.lazy}
+		l.wanted.Store(tc.wanted)
+		l.lastCommit.Store(now.Add(-tc.sinceCommit).UnixNano())
+		v := &view{built: now.Add(-tc.sinceView), took: tc.took}
+		if got := l.viewDue(v, now); got != tc.want {
+			t.Errorf("%s: due %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLazyViews: a lazy Engine's read of statistics finds the view as
+// opened, behind the graph (its figures say so), and wants a view made,
+// which maintain makes for the reads after it.
+func TestLazyViews(t *testing.T) {
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	e, err := open(ctx, st, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	first := e.live.view.Load()
+	err = st.Update(func(tx *store.Tx) error {
+		_, _, err := tx.PutCrawled(graph.Model{ID: "a/child"}, []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := e.Snapshot().Version()
+	if cur == first.version {
+		t.Fatal("the commit did not reach the live graph")
+	}
+	s, err := e.Stats(ctx, StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.VersionsBehind == 0 || s.Models != 0 {
+		t.Errorf("the first read: %d models, %d versions behind; want the view as opened, behind", s.Models, s.VersionsBehind)
+	}
+	wait, cancel := context.WithTimeout(ctx, time.Minute) // fails a test that would hang
+	defer cancel()
+	if err := e.waitView(wait, cur); err != nil {
+		t.Fatalf("no view made after a read wanted one: %v", err)
+	}
+	if s, err = e.Stats(ctx, StatsOptions{}); err != nil || s.Models != 1 || s.VersionsBehind != 0 {
+		t.Errorf("the read after: %d models, %d behind, %v; want 1, current", s.Models, s.VersionsBehind, err)
+	}
+	if e.live.wanted.Load() {
+		t.Error("a view is still wanted after it was made")
 	}
 }

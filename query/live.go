@@ -44,7 +44,11 @@ type view struct {
 	g       *graph.Graph // the compact graph of version (the live graph's base then)
 	built   time.Time
 	took    time.Duration
-	search  struct {
+	// complete: the database's last crawl had completed at version (false
+	// when it had not, or a commit came between: not known). Statistics
+	// read while the view is behind are complete only then.
+	complete bool
+	search   struct {
 		once sync.Once
 		idx  *searchIndex
 	}
@@ -91,8 +95,15 @@ func (e *Engine) snapshot(ctx context.Context) (*live.Snapshot, error) {
 // view returns the derived views to read: the live graph's latest, or for
 // New's Engine the stored graph's.
 func (e *Engine) view(ctx context.Context) (*view, error) {
-	if e.live != nil {
-		return e.live.view.Load(), nil
+	if l := e.live; l != nil {
+		v := l.view.Load()
+		if l.lazy && v.version != l.g.Current().Version() && !l.wanted.Swap(true) {
+			select { // refreshed for the reads after this one
+			case l.wake <- struct{}{}:
+			default:
+			}
+		}
+		return v, nil
 	}
 	return e.loadStatic(ctx)
 }
@@ -137,6 +148,8 @@ type liveState struct {
 	reload     atomic.Bool  // a commit was missed: load the graph again
 	written    uint64       // the version of the last graph.bin written (maintain's)
 	lastCommit atomic.Int64 // when the last commit was applied (Unix ns)
+	lazy       bool         // views refreshed only when wanted (OpenOptions.LazyViews)
+	wanted     atomic.Bool  // lazy: a read found the view behind the graph
 
 	viewMu sync.Mutex
 	viewed chan struct{} // closed and replaced when a view is stored (tests wait on it: waitView)
@@ -221,6 +234,12 @@ func (e *Engine) waitView(ctx context.Context, version uint64) error {
 // st before Open returns. log receives the background work's failures
 // (nil: slog.Default()).
 func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, error) {
+	return open(ctx, st, log, false)
+}
+
+// open is Open; lazy: views are refreshed only when a read wants a newer
+// one (OpenOptions.LazyViews).
+func open(ctx context.Context, st *store.Store, log *slog.Logger, lazy bool) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -231,7 +250,7 @@ func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, erro
 	base.OwnIDs()      // the process keeps the graph, not its encoded form
 	st.OwnGraphCache() // written from memory (writeCache), not rebuilt after crawls
 	e := New(st)
-	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log, viewed: make(chan struct{})}
+	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log, viewed: make(chan struct{}), lazy: lazy}
 	l.view.Store(&view{version: v, g: base})
 	e.live = l
 	st.OnCommit(func(d graph.Delta) {
@@ -303,9 +322,12 @@ func (e *Engine) Sizes() (Sizes, bool) {
 func (e *Engine) maintain(ctx context.Context) {
 	l := e.live
 	defer close(l.done)
-	// The graph as loaded has no search index nor statistics yet.
-	if err := e.refreshView(ctx); err != nil && ctx.Err() == nil {
-		l.log.Error("refresh the views", "err", err)
+	// The graph as loaded has no search index nor statistics yet (a lazy
+	// Engine's are made when first read).
+	if !l.lazy {
+		if err := e.refreshView(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("refresh the views", "err", err)
+		}
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -335,16 +357,26 @@ func (e *Engine) maintain(ctx context.Context) {
 			e.writeCache(v)
 			continue
 		}
-		// While a crawl writes, views are refreshed now and then; once it
-		// pauses or ends, at once.
-		writing := time.Since(time.Unix(0, l.lastCommit.Load())) < quietAfter
-		if writing && time.Since(v.built) < max(viewInterval, viewPause*v.took) {
+		if !l.viewDue(v, time.Now()) {
 			continue
 		}
+		l.wanted.Store(false)
 		if err := e.refreshView(ctx); err != nil && ctx.Err() == nil {
 			l.log.Error("refresh the views", "err", err)
 		}
 	}
+}
+
+// viewDue says whether v, a view behind the graph, is to be made again at
+// now. While a crawl writes, views are refreshed now and then; once it
+// pauses or ends, at once. A lazy Engine's only when a read wanted one
+// since the last.
+func (l *liveState) viewDue(v *view, now time.Time) bool {
+	if l.lazy && !l.wanted.Load() {
+		return false
+	}
+	writing := now.Sub(time.Unix(0, l.lastCommit.Load())) < quietAfter
+	return !writing || now.Sub(v.built) >= max(viewInterval, viewPause*v.took)
 }
 
 // writeCache writes v's graph as graph.bin unless it was written.
@@ -371,6 +403,9 @@ func (e *Engine) refreshView(ctx context.Context) error {
 		return err
 	}
 	v := &view{version: version, g: g}
+	if v.complete, err = e.completeAt(ctx, version); err != nil {
+		return err
+	}
 	v.searchIndex()
 	if _, err := v.statsOf(ctx, e.st, statsKey{top: 10}); err != nil {
 		return err
@@ -378,6 +413,21 @@ func (e *Engine) refreshView(ctx context.Context) error {
 	v.built, v.took = time.Now(), time.Since(start)
 	l.storeView(v)
 	return nil
+}
+
+// completeAt reports whether the database's last crawl had completed at
+// data version, as far as it can be known now: false when a commit has
+// moved the database on since.
+func (e *Engine) completeAt(ctx context.Context, version uint64) (bool, error) {
+	in, err := e.incomplete(ctx, "")
+	if err != nil {
+		return false, err
+	}
+	now, err := e.st.DataVersion()
+	if err != nil {
+		return false, err
+	}
+	return in == nil && now == version, nil
 }
 
 // reloadGraph loads the graph again from the database (after a missed

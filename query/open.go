@@ -32,6 +32,12 @@ type OpenOptions struct {
 	// Live makes the Engine of a long-lived process, as Open does: the
 	// graph in memory, current from every commit. Not with ReadOnly.
 	Live bool
+	// LazyViews (with Live) derives statistics and the search index only
+	// when a read asks for them, not in the background as data changes:
+	// for a crawl that answers other commands' reads, whose machine is
+	// the crawl's (at 3M models each refresh costs ~20 s of CPU and the
+	// memory of a second compact graph).
+	LazyViews bool
 	// Verbose lets the database log its internals to stderr.
 	Verbose bool
 	// Log receives a live Engine's background failures (default
@@ -48,7 +54,7 @@ func OpenDB(ctx context.Context, dir string, o OpenOptions) (*Engine, error) {
 	}
 	e := New(st)
 	if o.Live && !o.ReadOnly {
-		if e, err = Open(ctx, st, o.Log); err != nil {
+		if e, err = open(ctx, st, o.Log, o.LazyViews); err != nil {
 			st.Close()
 			return nil, err
 		}

@@ -354,7 +354,10 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	}
 	st.DataVersion = v.version
 	if cur := e.live.g.Current().Version(); cur > v.version {
+		// The figures are of an earlier version: of a crawl then under
+		// way, unless the view knows the last crawl had completed then.
 		st.VersionsBehind = cur - v.version
+		complete = complete && v.complete
 	}
 	return st, nil
 }

@@ -40,8 +40,10 @@ func openOwner(ctx context.Context, db string, verbose, scan bool, stderr io.Wri
 	// graph loaded from the store never sees it still: at 1M models every
 	// stats failed). A walk answers from the store: loading the live graph
 	// (and writing graph.bin at close) would cost a small crawl into a
-	// large database seconds and the graph's memory.
-	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Live: scan, Log: log})
+	// large database seconds and the graph's memory. Statistics and the
+	// search index are derived only when a read asks (LazyViews): the
+	// machine is the crawl's.
+	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Live: scan, LazyViews: true, Log: log})
 	if err != nil {
 		return nil, nil, inUse(db, err, true)
 	}
