@@ -57,6 +57,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"crawl", "a/b", "--bogus=1"}, "hflineage: crawl: unknown flag --bogus", "crawl"},
 		{[]string{"crawl", "--depth", "x", "a/b"}, `hflineage: crawl: invalid value "x" for --depth: want a whole number`, "crawl"},
 		{[]string{"crawl", "--json=maybe", "a/b"}, `hflineage: crawl: invalid value "maybe" for --json: want true or false`, "crawl"},
+		{[]string{"crawl", "--reads", "maybe", "a/b"}, `hflineage: crawl: --reads must be auto, live, store or none, not "maybe"`, "crawl"},
 		{[]string{"schedule", "--every", "5", "a/b"}, `hflineage: schedule: invalid value "5" for --every: want a duration such as 90s, 30m or 6h`, "schedule"},
 		{[]string{"count", "--db"}, "hflineage: count: flag --db needs a value", "count"},
 		{[]string{"export", "--format", "dot", "-o"}, "hflineage: export: flag -o needs a value", "export"},

@@ -55,6 +55,7 @@ it crawled kept, its position dropped (any crawl may follow).`
 // crawlFlags are the flags crawl and schedule share.
 type crawlFlags struct {
 	db, endpoint, mode, rate string
+	reads                    string // how other commands' reads are answered meanwhile
 	depth, parallel, minSnap int
 	delay, stall             time.Duration
 	all, full, restart       bool
@@ -78,7 +79,14 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.BoolVar(&f.restart, "restart", false, "abandon an unfinished crawl in the database and start over")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
 	fs.BoolVar(&f.verbose, "verbose", false, "log database internals to stderr")
+	fs.StringVar(&f.reads, "reads", "auto", "how other commands' reads are answered while this crawls: `HOW` is live (the lineage graph kept in memory: every read answers, ~2.5 GiB at 3M models), store (read from the database: ~1 GiB at 3M; statistics answer 'ask again' while pages commit), none (no reads: other commands are refused, naming this process), or auto (live for a scan, store for a walk)")
 	return f
+}
+
+// liveReads says whether the crawl keeps the live graph for the reads it
+// answers (--reads).
+func (f *crawlFlags) liveReads() bool {
+	return f.reads == "live" || f.reads == "auto" && (f.all || f.mode == "scan")
 }
 
 // check validates the flags and models (ids, or patterns naming their
@@ -113,6 +121,11 @@ func (f *crawlFlags) check(pos []string) ([]string, *query.Rate, error) {
 	}
 	if f.minSnap < 1 {
 		return nil, nil, usagef("--snapshot-min must be at least 1")
+	}
+	switch f.reads {
+	case "auto", "live", "store", "none":
+	default:
+		return nil, nil, usagef("--reads must be auto, live, store or none, not %q", f.reads)
 	}
 	var rate *query.Rate
 	if f.rate != "" {
@@ -200,7 +213,7 @@ func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
 	// While it crawls, this process answers the other commands' reads.
-	e, closeDB, err := openOwner(ctx, f.db, f.verbose, f.all || f.mode == "scan", stderr)
+	e, closeDB, err := openOwner(ctx, f.db, f.verbose, f.liveReads(), f.reads != "none", stderr)
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
 			stats, err = crawlViaServer(ctx, r, f, seeds, stderr) // as written: the server lists patterns itself

@@ -94,11 +94,7 @@ is saved, and the next start resumes it.`, stderr)
 	if os.Getenv("GOMEMLIMIT") == "" && limit > 0 {
 		debug.SetMemoryLimit(limit)
 	}
-	if os.Getenv("GOGC") == "" {
-		// The live graph is most of the heap and changes little: collect
-		// at half again what is live rather than twice.
-		debug.SetGCPercent(50)
-	}
+	liveGC()
 	tokenGiven := isSet(fs, "auth-token")
 	if !tokenGiven {
 		*token = os.Getenv("HFLINEAGE_SERVE_TOKEN") // read here, never shown as a flag default

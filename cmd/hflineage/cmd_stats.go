@@ -212,6 +212,6 @@ func lagNote(s graph.Stats) string {
 	if s.VersionsBehind == 0 {
 		return ""
 	}
-	return fmt.Sprintf("note: these figures describe data version %d, %d commit(s) behind the database (being crawled): they are recomputed now and then while a crawl writes (every minute or two at 3M models) and at once when it pauses or ends",
+	return fmt.Sprintf("note: these figures describe data version %d, %d commit(s) behind the database (being crawled): they are recomputed now and then while a crawl writes and once more when it pauses or ends, each time taking up to ~20 s at 3M models",
 		s.DataVersion, s.VersionsBehind)
 }

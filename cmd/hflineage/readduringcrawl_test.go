@@ -127,9 +127,36 @@ func sameData(t *testing.T, name, during, after string) {
 // are gone after it.
 func TestReadDuringCrawl(t *testing.T) {
 	bin := buildBinary(t)
-	for _, command := range [][]string{{"crawl"}, {"schedule", "--every", "1h"}} {
-		t.Run(command[0], func(t *testing.T) { readDuringCrawl(t, bin, command) })
+	// A walk reads the store unless told to keep the live graph.
+	for _, command := range [][]string{{"crawl"}, {"schedule", "--every", "1h"}, {"crawl", "--reads", "live"}} {
+		t.Run(strings.Join(command, " "), func(t *testing.T) { readDuringCrawl(t, bin, command) })
 	}
+}
+
+// TestReadsNone: `crawl --reads none` answers no reads: it advertises no
+// reader, and a read names the process that holds the database.
+func TestReadsNone(t *testing.T) {
+	bin := buildBinary(t)
+	const root = "meta-llama/Llama-3.1-8B"
+	hub := startHeldHub(t, serveWorld(), 8)
+	db := filepath.Join(t.TempDir(), "db")
+	p := start(t, exec.Command(bin, "crawl", "--reads", "none", "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", root))
+	select {
+	case <-hub.held:
+	case <-p.exited:
+		t.Fatalf("the crawl ended before the Hub held it: %s", p.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the crawl did not reach the Hub's 8th request: %s", p.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(db, serveAddrFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a crawl with --reads none advertises a reader (%v)", err)
+	}
+	code, _, stderr := runBin(t, bin, "count", "--db", db, root)
+	if want := fmt.Sprintf("is in use by another hflineage process (pid %d)", p.pid()); code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("count during the crawl: exit %d, %q; want exit 1 with %q", code, stderr, want)
+	}
+	p.signal(t, syscall.SIGINT, "held by the Hub")
+	p.wantExit(t, exitCanceled, "hflineage: interrupted; progress is saved (run the same command again to resume)\n")
 }
 
 func readDuringCrawl(t *testing.T, bin string, command []string) {
