@@ -84,9 +84,9 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 }
 
 // liveReads says whether the crawl keeps the live graph for the reads it
-// answers (--reads).
+// answers (--reads; "" is auto).
 func (f *crawlFlags) liveReads() bool {
-	return f.reads == "live" || f.reads == "auto" && (f.all || f.mode == "scan")
+	return f.reads == "live" || (f.reads == "auto" || f.reads == "") && (f.all || f.mode == "scan")
 }
 
 // check validates the flags and models (ids, or patterns naming their

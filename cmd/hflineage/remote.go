@@ -373,7 +373,7 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []strin
 	if f.endpoint != "" || f.parallel != 4 || f.rate != "" || f.delay != 0 || (f.stall != 0 && f.stall != query.DefaultStallTimeout) {
 		return stats, usagef("crawl: hflineage serve at %s holds the database and crawls with its own --endpoint, --parallel, --rate, --delay and --stall-timeout; drop them, or stop the server", r.base)
 	}
-	if f.reads != "auto" {
+	if f.reads != "auto" && f.reads != "" {
 		return stats, usagef("crawl: hflineage serve at %s holds the database and answers the reads itself; drop --reads, or stop the server", r.base)
 	}
 	body := map[string]any{"all": f.all, "full": f.full, "mode": f.mode, "depth": f.depth, "restart": f.restart, "snapshot_min": f.minSnap}

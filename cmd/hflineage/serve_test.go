@@ -173,6 +173,7 @@ func TestServeCountDuringCrawlThenResume(t *testing.T) {
 	}{
 		{[]string{"crawl", "--db", db, "nobody/nothing"}, 1, "nobody/nothing"},
 		{[]string{"crawl", "--db", db, "--parallel", "2", "a/ft"}, 2, "crawls with its own"},
+		{[]string{"crawl", "--db", db, "--reads", "store", "a/ft"}, 2, "answers the reads itself; drop --reads"},
 	} {
 		out, err := exec.Command(bin, tc.args...).CombinedOutput()
 		var ee *exec.ExitError
