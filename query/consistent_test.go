@@ -15,48 +15,16 @@ import (
 // data version — complete with the last page's child — never "complete"
 // with the numbers from before the last page.
 func TestCountReadsOneVersion(t *testing.T) {
-	st, err := store.OpenInMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, e := openLive(t, false)
 	ctx := context.Background()
-	e, err := Open(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-
-	// An unfinished walk of org/Base has stored the base and one child.
-	run, err := st.NewRun("walk", false, []string{"org/Base"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	put := func(complete bool, models ...graph.Model) {
-		t.Helper()
-		err := st.UpdateRun(run, func(tx *store.Tx) error {
-			for _, m := range models {
-				var parents []graph.Parent
-				if m.ID != "org/Base" {
-					parents = []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}}
-				}
-				if _, _, err := tx.PutCrawled(m, parents); err != nil {
-					return err
-				}
-			}
-			tx.Run().Complete = complete
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	put(false, graph.Model{ID: "org/Base"})
+	// An unfinished walk of org/Base has stored the base.
+	w := newBaseWalk(t, st)
+	w.put(false, "org/Base")
 
 	members := 0
 	for _, method := range []string{"Count", "Ancestors", "Tree"} {
 		t.Run(method, func(t *testing.T) {
-			put(false, graph.Model{ID: graph.ModelID("a/first-" + method)})
+			w.put(false, graph.ModelID("a/first-"+method))
 			members++
 			c, err := e.Count(ctx, "org/Base")
 			if err != nil || c.Complete || c.Descendants.Total != members {
@@ -66,12 +34,12 @@ func TestCountReadsOneVersion(t *testing.T) {
 				t.Fatalf("the count asked again at the same version: %+v, memo %+v", again.Descendants, e.live.counts.m)
 			}
 			members++
-			last := graph.Model{ID: graph.ModelID("b/last-" + method)}
+			last := graph.ModelID("b/last-" + method)
 			hooked := false
 			testHookAfterSnapshot = func() {
 				if !hooked {
 					hooked = true
-					put(true, last) // the last page and the crawl's end
+					w.put(true, last) // the last page and the crawl's end
 				}
 			}
 			defer func() { testHookAfterSnapshot = nil }()
@@ -92,10 +60,7 @@ func TestCountReadsOneVersion(t *testing.T) {
 					t.Errorf("across the last commit: %+v, %v; want org/Base, complete", a, err)
 				}
 			}
-			run, err = st.NewRun("walk", false, []string{"org/Base"}) // the next crawl starts
-			if err != nil {
-				t.Fatal(err)
-			}
+			w.next() // the next crawl starts
 		})
 	}
 }
@@ -105,45 +70,12 @@ func TestCountReadsOneVersion(t *testing.T) {
 // even once the crawl has completed meanwhile (the figures lag it);
 // complete again once a view of the completed crawl is made.
 func TestStatsBehindAreNotComplete(t *testing.T) {
-	st, err := store.OpenInMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, e := openLive(t, false)
 	ctx := context.Background()
-	e, err := Open(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	// Views change only when this test makes them.
 	e.live.stop()
 	<-e.live.done
-
-	run, err := st.NewRun("walk", false, []string{"org/Base"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	put := func(complete bool, id graph.ModelID) {
-		t.Helper()
-		err := st.UpdateRun(run, func(tx *store.Tx) error {
-			var parents []graph.Parent
-			if id != "org/Base" {
-				parents = []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}}
-			}
-			if _, _, err := tx.PutCrawled(graph.Model{ID: id}, parents); err != nil {
-				return err
-			}
-			tx.Run().Complete = complete
-			if complete {
-				tx.Run().Finished = time.Now()
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := newBaseWalk(t, st)
 	stats := func(when string, wantModels int, wantComplete, wantBehind bool) {
 		t.Helper()
 		s, err := e.Stats(ctx, StatsOptions{})
@@ -155,23 +87,19 @@ func TestStatsBehindAreNotComplete(t *testing.T) {
 		}
 	}
 
-	put(false, "org/Base")
-	put(false, "a/child")
+	w.put(false, "org/Base", "a/child")
 	if err := e.refreshView(ctx); err != nil {
 		t.Fatal(err)
 	}
 	stats("a view of the crawl under way", 2, false, false)
-	put(true, "b/last") // the last page and the crawl's end
+	w.put(true, "b/last") // the last page and the crawl's end
 	stats("that view once the crawl completed", 2, false, true)
 	if err := e.refreshView(ctx); err != nil {
 		t.Fatal(err)
 	}
 	stats("a view of the completed crawl", 3, true, false)
-	run, err = st.NewRun("walk", false, []string{"org/Base"}) // the next crawl writes
-	if err != nil {
-		t.Fatal(err)
-	}
-	put(false, "c/next")
+	w.next() // the next crawl writes
+	w.put(false, "c/next")
 	stats("a view of a completed crawl while the next one writes", 3, false, true)
 }
 
@@ -210,25 +138,10 @@ func TestViewDue(t *testing.T) {
 // opened, behind the graph (its figures say so), and wants a view made,
 // which maintain makes for the reads after it.
 func TestLazyViews(t *testing.T) {
-	st, err := store.OpenInMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, e := openLive(t, true)
 	ctx := context.Background()
-	e, err := open(ctx, st, nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	first := e.live.view.Load()
-	err = st.Update(func(tx *store.Tx) error {
-		_, _, err := tx.PutCrawled(graph.Model{ID: "a/child"}, []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	newBaseWalk(t, st).put(false, "a/child") // org/Base: a parent not crawled
 	cur := e.Snapshot().Version()
 	if cur == first.version {
 		t.Fatal("the commit did not reach the live graph")
@@ -250,5 +163,70 @@ func TestLazyViews(t *testing.T) {
 	}
 	if e.live.wanted.Load() {
 		t.Error("a view is still wanted after it was made")
+	}
+}
+
+// openLive opens a live Engine (lazy or not) over a store in memory; both
+// are closed when the test ends.
+func openLive(t *testing.T, lazy bool) (*store.Store, *Engine) {
+	t.Helper()
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e, err := open(context.Background(), st, nil, lazy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return st, e
+}
+
+// baseWalk writes walks of org/Base: each put commits models in the
+// current run — org/Base itself, or children of it — and marks the run
+// complete (and finished) or not.
+type baseWalk struct {
+	t   *testing.T
+	st  *store.Store
+	run *store.Run
+}
+
+func newBaseWalk(t *testing.T, st *store.Store) *baseWalk {
+	w := &baseWalk{t: t, st: st}
+	w.next()
+	return w
+}
+
+// next starts the next crawl's run.
+func (w *baseWalk) next() {
+	w.t.Helper()
+	run, err := w.st.NewRun("walk", false, []string{"org/Base"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.run = run
+}
+
+func (w *baseWalk) put(complete bool, ids ...graph.ModelID) {
+	w.t.Helper()
+	err := w.st.UpdateRun(w.run, func(tx *store.Tx) error {
+		for _, id := range ids {
+			var parents []graph.Parent
+			if id != "org/Base" {
+				parents = []graph.Parent{{ID: "org/Base", Relation: graph.Finetune}}
+			}
+			if _, _, err := tx.PutCrawled(graph.Model{ID: id}, parents); err != nil {
+				return err
+			}
+		}
+		tx.Run().Complete = complete
+		if complete {
+			tx.Run().Finished = time.Now()
+		}
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
 	}
 }

@@ -137,21 +137,11 @@ func TestReadDuringCrawl(t *testing.T) {
 // reader, and a read names the process that holds the database.
 func TestReadsNone(t *testing.T) {
 	bin := buildBinary(t)
-	const root = "meta-llama/Llama-3.1-8B"
-	hub := startHeldHub(t, serveWorld(), 8)
-	db := filepath.Join(t.TempDir(), "db")
-	p := start(t, exec.Command(bin, "crawl", "--reads", "none", "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", root))
-	select {
-	case <-hub.held:
-	case <-p.exited:
-		t.Fatalf("the crawl ended before the Hub held it: %s", p.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the crawl did not reach the Hub's 8th request: %s", p.stderr)
-	}
+	p, db := heldWalk(t, bin, []string{"crawl", "--reads", "none"})
 	if _, err := os.Stat(filepath.Join(db, serveAddrFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a crawl with --reads none advertises a reader (%v)", err)
 	}
-	code, _, stderr := runBin(t, bin, "count", "--db", db, root)
+	code, _, stderr := runBin(t, bin, "count", "--db", db, heldRoot)
 	if want := fmt.Sprintf("is in use by another hflineage process (pid %d)", p.pid()); code != 1 || !strings.Contains(stderr, want) {
 		t.Errorf("count during the crawl: exit %d, %q; want exit 1 with %q", code, stderr, want)
 	}
@@ -159,11 +149,18 @@ func TestReadsNone(t *testing.T) {
 	p.wantExit(t, exitCanceled, "hflineage: interrupted; progress is saved (run the same command again to resume)\n")
 }
 
-func readDuringCrawl(t *testing.T, bin string, command []string) {
-	const root = "meta-llama/Llama-3.1-8B"
-	hub := startHeldHub(t, serveWorld(), 8) // about 20 requests for the family, 4 models a page
+// heldRoot is the family heldWalk walks.
+const heldRoot = "meta-llama/Llama-3.1-8B"
+
+// heldWalk starts command (crawl or schedule, with its flags) walking
+// heldRoot's family into a new database from a Hub that stops answering
+// at its 8th request (about 20 make the family, 4 models a page), and
+// returns once the Hub holds it.
+func heldWalk(t *testing.T, bin string, command []string) (*proc, string) {
+	t.Helper()
+	hub := startHeldHub(t, serveWorld(), 8)
 	db := filepath.Join(t.TempDir(), "db")
-	p := start(t, exec.Command(bin, append(command, "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", root)...))
+	p := start(t, exec.Command(bin, append(command, "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", heldRoot)...))
 	select {
 	case <-hub.held:
 	case <-p.exited:
@@ -171,6 +168,12 @@ func readDuringCrawl(t *testing.T, bin string, command []string) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the crawl did not reach the Hub's 8th request: %s", p.stderr)
 	}
+	return p, db
+}
+
+func readDuringCrawl(t *testing.T, bin string, command []string) {
+	const root = heldRoot
+	p, db := heldWalk(t, bin, command)
 	pid := p.pid()
 
 	// The reader is advertised as serve's is.
