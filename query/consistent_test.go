@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,8 +31,8 @@ func TestCountReadsOneVersion(t *testing.T) {
 			if err != nil || c.Complete || c.Descendants.Total != members {
 				t.Fatalf("before the last page: %+v, %v; want %d descendants, incomplete", c, err, members)
 			}
-			if again, _ := e.Count(ctx, "org/Base"); again.Descendants != c.Descendants || e.live.counts.m["org/Base"].c.Descendants.Total != members {
-				t.Fatalf("the count asked again at the same version: %+v, memo %+v", again.Descendants, e.live.counts.m)
+			if again, _ := e.Count(ctx, "org/Base"); again.Descendants != c.Descendants || e.live.Load().counts.m["org/Base"].c.Descendants.Total != members {
+				t.Fatalf("the count asked again at the same version: %+v, memo %+v", again.Descendants, e.live.Load().counts.m)
 			}
 			members++
 			last := graph.ModelID("b/last-" + method)
@@ -73,8 +74,8 @@ func TestStatsBehindAreNotComplete(t *testing.T) {
 	st, e := openLive(t, false)
 	ctx := context.Background()
 	// Views change only when this test makes them.
-	e.live.stop()
-	<-e.live.done
+	e.live.Load().stop()
+	<-e.live.Load().done
 	w := newBaseWalk(t, st)
 	stats := func(when string, wantModels int, wantComplete, wantBehind bool) {
 		t.Helper()
@@ -140,7 +141,7 @@ func TestViewDue(t *testing.T) {
 func TestLazyViews(t *testing.T) {
 	st, e := openLive(t, true)
 	ctx := context.Background()
-	first := e.live.view.Load()
+	first := e.live.Load().view.Load()
 	newBaseWalk(t, st).put(false, "a/child") // org/Base: a parent not crawled
 	cur := e.Snapshot().Version()
 	if cur == first.version {
@@ -161,7 +162,7 @@ func TestLazyViews(t *testing.T) {
 	if s, err = e.Stats(ctx, StatsOptions{}); err != nil || s.Models != 1 || s.VersionsBehind != 0 {
 		t.Errorf("the read after: %d models, %d behind, %v; want 1, current", s.Models, s.VersionsBehind, err)
 	}
-	if e.live.wanted.Load() {
+	if e.live.Load().wanted.Load() {
 		t.Error("a view is still wanted after it was made")
 	}
 }
@@ -228,5 +229,71 @@ func (w *baseWalk) put(complete bool, ids ...graph.ModelID) {
 	})
 	if err != nil {
 		w.t.Fatal(err)
+	}
+}
+
+// TestLiveOnRead: an Engine that defers its live graph (a crawl's, with
+// --reads auto) keeps none while only counts are asked (they read the
+// store), makes it at the first read of the whole graph while a writer
+// commits beside it — no commit is lost or applied twice — and follows
+// the commits after.
+func TestLiveOnRead(t *testing.T) {
+	st, err := store.OpenInMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := New(st)
+	e.deferred = &deferredLive{}
+	t.Cleanup(func() { e.Close() })
+	ctx := context.Background()
+
+	w := newBaseWalk(t, st)
+	w.put(false, "org/Base", "a/child-0")
+	if c, err := e.Count(ctx, "org/Base"); err != nil || c.Descendants.Total != 1 {
+		t.Fatalf("count from the store: %+v, %v", c, err)
+	}
+	if e.live.Load() != nil {
+		t.Fatal("a count made the live graph")
+	}
+
+	// A writer commits page after page while statistics are asked.
+	const pages = 300
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 1; i <= pages && err == nil; i++ {
+			err = st.UpdateRun(w.run, func(tx *store.Tx) error {
+				_, _, err := tx.PutCrawled(graph.Model{ID: graph.ModelID(fmt.Sprintf("a/child-%d", i))},
+					[]graph.Parent{{ID: "org/Base", Relation: graph.Finetune}})
+				return err
+			})
+		}
+		done <- err
+	}()
+	s, err := e.Stats(ctx, StatsOptions{})
+	if err != nil {
+		t.Fatalf("stats while the writer commits: %v", err)
+	}
+	if e.live.Load() == nil || s.Models < 2 {
+		t.Fatalf("stats made no live graph, or answered %d models", s.Models)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Every commit reached the live graph once: its count is the store's.
+	live, err := e.Count(ctx, "org/Base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := New(st).Count(ctx, "org/Base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.Descendants != stored.Descendants || live.Descendants.Total != pages+1 {
+		t.Errorf("after the writes: live %+v, store %+v; want %d descendants", live.Descendants, stored.Descendants, pages+1)
+	}
+	if v, _ := st.DataVersion(); e.Snapshot().Version() != v {
+		t.Errorf("live graph at version %d, the store at %d", e.Snapshot().Version(), v)
 	}
 }

@@ -222,8 +222,8 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 		return CrawlStats{}, ErrOffline
 	}
 	sink := crawlsink.New(e.st)
-	if e.live != nil {
-		sink = liveSink{sink, e.live}
+	if l := e.live.Load(); l != nil {
+		sink = liveSink{sink, l}
 	}
 	w, err := crawler.NewWalker(hub, sink)
 	if err != nil {

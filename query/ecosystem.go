@@ -77,8 +77,8 @@ func (g tableGraph) Info(i int32) graph.NodeInfo {
 // it: the live graph's snapshot, or the stored edge graph and graph.bin's
 // attributes (the stored graph when graph.bin is not current).
 func (e *Engine) attributed(ctx context.Context) (attributed, func(), error) {
-	if e.live != nil {
-		return e.live.g.Current(), func() {}, nil
+	if l := e.live.Load(); l != nil {
+		return l.g.Current(), func() {}, nil
 	}
 	g, err := e.st.CachedEdgeGraph(ctx)
 	if err != nil {
@@ -187,8 +187,8 @@ type EcosystemCount struct {
 // pattern that matches no model fails with ErrNoMatch.
 func (e *Engine) CountEcosystem(ctx context.Context, spec string) (EcosystemCount, error) {
 	var s lineage
-	if e.live != nil {
-		s = e.live.g.Current()
+	if l := e.live.Load(); l != nil {
+		s = l.g.Current()
 	} else {
 		// Edges only (cheaper to load than every model's attributes).
 		g, err := e.st.CachedEdgeGraph(ctx)

@@ -77,8 +77,11 @@ type staticGraph struct {
 // snapshot returns the graph to read: the live graph's newest snapshot,
 // or, for New's Engine, the stored graph.
 func (e *Engine) snapshot(ctx context.Context) (*live.Snapshot, error) {
-	if e.live != nil {
-		return e.live.g.Current(), nil
+	if err := e.liveOnRead(ctx); err != nil {
+		return nil, err
+	}
+	if l := e.live.Load(); l != nil {
+		return l.g.Current(), nil
 	}
 	v, err := e.loadStatic(ctx)
 	if err != nil {
@@ -95,7 +98,10 @@ func (e *Engine) snapshot(ctx context.Context) (*live.Snapshot, error) {
 // view returns the derived views to read: the live graph's latest, or for
 // New's Engine the stored graph's.
 func (e *Engine) view(ctx context.Context) (*view, error) {
-	if l := e.live; l != nil {
+	if err := e.liveOnRead(ctx); err != nil {
+		return nil, err
+	}
+	if l := e.live.Load(); l != nil {
 		v := l.view.Load()
 		if l.lazy && v.version != l.g.Current().Version() && !l.wanted.Swap(true) {
 			select { // refreshed for the reads after this one
@@ -212,7 +218,7 @@ func (l *liveState) storeView(v *view) {
 // waitView waits until the view is of data version at least version (for
 // tests: the views are refreshed in the background).
 func (e *Engine) waitView(ctx context.Context, version uint64) error {
-	l := e.live
+	l := e.live.Load()
 	for {
 		l.viewMu.Lock()
 		next := l.viewed
@@ -230,9 +236,9 @@ func (e *Engine) waitView(ctx context.Context, version uint64) error {
 
 // Open returns an Engine that owns st's commits: it loads the stored graph
 // into memory (from graph.bin when current), has st tell it every commit,
-// and keeps its views in the background until Close. Nothing may write to
-// st before Open returns. log receives the background work's failures
-// (nil: slog.Default()).
+// and keeps its views in the background until Close (commits wait while
+// it loads). log receives the background work's failures (nil:
+// slog.Default()).
 func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, error) {
 	return open(ctx, st, log, false)
 }
@@ -240,47 +246,93 @@ func Open(ctx context.Context, st *store.Store, log *slog.Logger) (*Engine, erro
 // open is Open; lazy: views are refreshed only when a read wants a newer
 // one (OpenOptions.LazyViews).
 func open(ctx context.Context, st *store.Store, log *slog.Logger, lazy bool) (*Engine, error) {
+	e := New(st)
+	if err := e.startLive(ctx, log, lazy); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// startLive loads the graph into memory, has the store tell it every
+// commit from then on (commits wait while it loads) and starts its upkeep.
+func (e *Engine) startLive(ctx context.Context, log *slog.Logger, lazy bool) error {
+	st := e.st
 	if log == nil {
 		log = slog.Default()
 	}
-	base, v, err := st.VersionedGraph(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load the lineage graph: %w", err)
-	}
-	base.OwnIDs()      // the process keeps the graph, not its encoded form
-	st.OwnGraphCache() // written from memory (writeCache), not rebuilt after crawls
-	e := New(st)
-	l := &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log, viewed: make(chan struct{}), lazy: lazy}
-	l.view.Store(&view{version: v, g: base})
-	e.live = l
-	st.OnCommit(func(d graph.Delta) {
-		if err := l.g.Apply(d); errors.Is(err, live.ErrGap) {
-			l.reload.Store(true)
+	var l *liveState
+	err := st.Follow(func() (func(graph.Delta), error) {
+		base, v, err := st.VersionedGraph(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load the lineage graph: %w", err)
 		}
-		l.lastCommit.Store(time.Now().UnixNano())
-		select {
-		case l.wake <- struct{}{}:
-		default:
-		}
+		base.OwnIDs()      // the process keeps the graph, not its encoded form
+		st.OwnGraphCache() // written from memory (writeCache), not rebuilt after crawls
+		l = &liveState{g: live.New(base, v), wake: make(chan struct{}, 1), done: make(chan struct{}), log: log, viewed: make(chan struct{}), lazy: lazy}
+		l.view.Store(&view{version: v, g: base})
+		return func(d graph.Delta) {
+			if err := l.g.Apply(d); errors.Is(err, live.ErrGap) {
+				l.reload.Store(true)
+			}
+			l.lastCommit.Store(time.Now().UnixNano())
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
+		}, nil
 	})
+	if err != nil {
+		return err
+	}
+	e.live.Store(l)
 	bg, cancel := context.WithCancel(context.Background())
 	l.stop = cancel
 	go e.maintain(bg)
-	return e, nil
+	return nil
+}
+
+// deferredLive is an Engine's live graph to be: made at the first read
+// that needs the whole graph (OpenOptions.LiveOnRead).
+type deferredLive struct {
+	mu     sync.Mutex
+	log    *slog.Logger
+	closed bool // Close came: no live graph any more
+}
+
+// liveOnRead makes the live graph of an Engine that defers it, if it is
+// not made yet: the graph is loaded while commits wait (a crawl's pages:
+// seconds at 3M models), then follows them. A load a read's end cut
+// short is tried again by the next read.
+func (e *Engine) liveOnRead(ctx context.Context) error {
+	d := e.deferred
+	if d == nil || e.live.Load() != nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || e.live.Load() != nil {
+		return nil
+	}
+	return e.startLive(ctx, d.log, true)
 }
 
 // Close stops an opened Engine's background work and its following of the
 // store's commits, and closes the database when OpenDB opened it (else the
 // store stays open: the caller's).
 func (e *Engine) Close() error {
-	if e.live != nil {
+	if d := e.deferred; d != nil {
+		d.mu.Lock() // a live graph being made is made first
+		d.closed = true
+		d.mu.Unlock()
+	}
+	if l := e.live.Load(); l != nil {
 		e.st.OnCommit(nil)
-		e.live.stop()
-		<-e.live.done
+		l.stop()
+		<-l.done
 		// graph.bin of the last commit, for the one-shot commands that
 		// read the database next.
 		// (Compact returns the base as it is when nothing came since.)
-		if g, version, err := e.live.g.Compact(context.Background()); err == nil {
+		if g, version, err := l.g.Compact(context.Background()); err == nil {
 			e.writeCache(&view{version: version, g: g})
 		}
 	}
@@ -293,10 +345,11 @@ func (e *Engine) Close() error {
 // Snapshot returns the current snapshot of the live graph, nil for an
 // Engine made by New.
 func (e *Engine) Snapshot() *live.Snapshot {
-	if e.live == nil {
+	l := e.live.Load()
+	if l == nil {
 		return nil
 	}
-	return e.live.g.Current()
+	return l.g.Current()
 }
 
 // Sizes is what the database holds, at a data version.
@@ -320,7 +373,7 @@ func (e *Engine) Sizes() (Sizes, bool) {
 // maintain folds the overlay into the base when it grows and refreshes the
 // views when data changed, until ctx ends.
 func (e *Engine) maintain(ctx context.Context) {
-	l := e.live
+	l := e.live.Load()
 	defer close(l.done)
 	// The graph as loaded has no search index nor statistics yet (a lazy
 	// Engine's are made when first read).
@@ -381,7 +434,7 @@ func (l *liveState) viewDue(v *view, now time.Time) bool {
 
 // writeCache writes v's graph as graph.bin unless it was written.
 func (e *Engine) writeCache(v *view) {
-	l := e.live
+	l := e.live.Load()
 	if l.written == v.version {
 		return
 	}
@@ -396,7 +449,7 @@ func (e *Engine) writeCache(v *view) {
 // compacted (its new base is the view's graph), then the default
 // statistics and the search index are derived from it.
 func (e *Engine) refreshView(ctx context.Context) error {
-	l := e.live
+	l := e.live.Load()
 	start := time.Now()
 	g, version, err := l.g.Compact(ctx)
 	if err != nil {
@@ -441,8 +494,9 @@ func (e *Engine) reloadGraph(ctx context.Context) error {
 		if err != nil {
 			return
 		}
-		e.live.g.Reset(base, v)
-		e.live.reload.Store(false)
+		l := e.live.Load()
+		l.g.Reset(base, v)
+		l.reload.Store(false)
 	})
 	return err
 }

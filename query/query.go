@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hflineage/hflineage/graph"
@@ -48,9 +49,12 @@ func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 // Engine answers questions of one store. It is safe for concurrent use.
 type Engine struct {
 	st     *store.Store
-	static staticGraph // New's: the graph as stored, loaded when first asked
-	live   *liveState  // set by Open: the graph kept in memory and its views
-	owns   bool        // made by OpenDB: Close closes the store
+	static staticGraph               // New's: the graph as stored, loaded when first asked
+	live   atomic.Pointer[liveState] // set by Open (or at a first read, deferred): the graph kept in memory and its views
+	owns   bool                      // made by OpenDB: Close closes the store
+	// deferred: the live graph is made at the first read that needs it
+	// (OpenOptions.LiveOnRead); nil otherwise.
+	deferred *deferredLive
 }
 
 // New returns an Engine reading st. The caller keeps st open while the
@@ -227,7 +231,7 @@ func (e *Engine) Count(ctx context.Context, name string) (Count, error) {
 	var c graph.FamilyCount
 	var p graph.Popularity
 	if snap != nil {
-		c, p = e.live.counts.count(snap, id)
+		c, p = e.live.Load().counts.count(snap, id)
 	} else if c, p, err = e.st.FamilyPopularity(ctx, id); err != nil {
 		return Count{}, err
 	}
@@ -349,11 +353,12 @@ func (e *Engine) Stats(ctx context.Context, o StatsOptions) (graph.Stats, error)
 	}
 	complete := st.Incomplete == nil
 	st.Complete = &complete
-	if e.live == nil {
+	l := e.live.Load()
+	if l == nil {
 		return st, nil
 	}
 	st.DataVersion = v.version
-	if cur := e.live.g.Current().Version(); cur > v.version {
+	if cur := l.g.Current().Version(); cur > v.version {
 		// The figures are of an earlier version: of a crawl then under
 		// way, unless the view knows the last crawl had completed then.
 		st.VersionsBehind = cur - v.version

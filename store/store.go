@@ -106,6 +106,21 @@ func (s *Store) OnCommit(fn func(graph.Delta)) {
 	s.write.Unlock()
 }
 
+// Follow runs load while no transaction writes, and has the store tell
+// the function load returns every commit after it (as OnCommit does): what
+// load read is the database just before the first commit it is told of.
+// On an error nothing is told.
+func (s *Store) Follow(load func() (func(graph.Delta), error)) error {
+	s.write.Lock()
+	defer s.write.Unlock()
+	fn, err := load()
+	if err != nil {
+		return err
+	}
+	s.onCommit = fn
+	return nil
+}
+
 // WithoutWriters runs fn while no transaction writes: commits wait until
 // it returns.
 func (s *Store) WithoutWriters(fn func()) {

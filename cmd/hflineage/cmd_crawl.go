@@ -79,14 +79,21 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.BoolVar(&f.restart, "restart", false, "abandon an unfinished crawl in the database and start over")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
 	fs.BoolVar(&f.verbose, "verbose", false, "log database internals to stderr")
-	fs.StringVar(&f.reads, "reads", "auto", "how other commands' reads are answered while this crawls: `HOW` is live (the lineage graph kept in memory: every read answers, ~2.5 GiB at 3M models), store (read from the database: ~1 GiB at 3M; statistics answer 'ask again' while pages commit), none (no reads: other commands are refused, naming this process), or auto (live for a scan, store for a walk)")
+	fs.StringVar(&f.reads, "reads", "auto", "how other commands' reads are answered while this crawls: `HOW` is live (the lineage graph kept in memory: every read answers, ~2.5 GiB at 3M models), store (read from the database: ~1 GiB at 3M; statistics answer 'ask again' while pages commit), none (no reads: other commands are refused, naming this process), or auto (for a scan, the live graph made at the first read that needs the whole graph — statistics, search, a tree, an export —, until then the store; for a walk, the store)")
 	return f
 }
 
-// liveReads says whether the crawl keeps the live graph for the reads it
-// answers (--reads; "" is auto).
-func (f *crawlFlags) liveReads() bool {
-	return f.reads == "live" || (f.reads == "auto" || f.reads == "") && (f.all || f.mode == "scan")
+// graphFor says how the crawl keeps the graph for the reads it answers
+// (--reads; "" is auto): "live" from the start, "on-read" from the first
+// read of the whole graph (auto for a scan), or "" (the store).
+func (f *crawlFlags) graphFor() string {
+	switch {
+	case f.reads == "live":
+		return "live"
+	case (f.reads == "auto" || f.reads == "") && (f.all || f.mode == "scan"):
+		return "on-read"
+	}
+	return ""
 }
 
 // check validates the flags and models (ids, or patterns naming their
@@ -213,7 +220,7 @@ func crawlJSON(stats query.CrawlStats, err error) map[string]any {
 func crawlOnce(ctx context.Context, f *crawlFlags, seeds []string, rate *query.Rate, stderr io.Writer) (query.CrawlStats, error) {
 	var stats query.CrawlStats
 	// While it crawls, this process answers the other commands' reads.
-	e, closeDB, err := openOwner(ctx, f.db, f.verbose, f.liveReads(), f.reads != "none", stderr)
+	e, closeDB, err := openOwner(ctx, f.db, f.verbose, f.graphFor(), f.reads != "none", stderr)
 	if errors.Is(err, query.ErrInUse) {
 		if r, ok := findServer(f.db); ok {
 			stats, err = crawlViaServer(ctx, r, f, seeds, stderr) // as written: the server lists patterns itself

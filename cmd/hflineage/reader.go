@@ -32,24 +32,24 @@ import (
 // openOwner opens the database for writing as the one process that owns
 // it (crawl, and schedule during its crawls), and, when answer is set,
 // answers the other commands' reads from it until closeDB, which stops
-// answering and then closes the database; live keeps the lineage graph in
-// memory for them (--reads). A database in use is query.ErrInUse, saying
-// by which process (inUse).
-func openOwner(ctx context.Context, db string, verbose, live, answer bool, stderr io.Writer) (e *query.Engine, closeDB func(), err error) {
+// answering and then closes the database; graph says how the lineage
+// graph is kept for them (crawlFlags.graphFor). A database in use is
+// query.ErrInUse, saying by which process (inUse).
+func openOwner(ctx context.Context, db string, verbose bool, graph string, answer bool, stderr io.Writer) (e *query.Engine, closeDB func(), err error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	// A scan writes a page every few dozen milliseconds for minutes: reads
 	// of the whole graph (stats) need the live graph, as serve keeps it (a
 	// graph loaded from the store never sees it still: at 1M models every
 	// stats failed) — at the graph's memory (a 3M scan peaks at ~2.5 GiB
-	// with it, ~1 GiB without: --reads store). A walk answers from the
-	// store: loading the live graph (and writing graph.bin at close) would
-	// cost a small crawl into a large database seconds and the graph's
-	// memory. Statistics and the search index are derived only when a read
-	// asks (LazyViews).
-	if live {
+	// with it, ~835 MiB without), so it is made when such a read first
+	// comes (on-read). A walk answers from the store: loading the live
+	// graph (and writing graph.bin at close) would cost a small crawl into
+	// a large database seconds and the graph's memory. Statistics and the
+	// search index are derived only when a read asks (LazyViews).
+	if graph != "" {
 		liveGC()
 	}
-	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Live: live, LazyViews: true, Log: log})
+	e, err = query.OpenDB(ctx, db, query.OpenOptions{Verbose: verbose, Live: graph == "live", LiveOnRead: graph == "on-read", LazyViews: true, Log: log})
 	if err != nil {
 		return nil, nil, inUse(db, err, true)
 	}
