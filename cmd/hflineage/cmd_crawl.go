@@ -79,7 +79,7 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	fs.BoolVar(&f.restart, "restart", false, "abandon an unfinished crawl in the database and start over")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
 	fs.BoolVar(&f.verbose, "verbose", false, "log database internals to stderr")
-	fs.StringVar(&f.reads, "reads", "auto", "how other commands' reads are answered while this crawls: `HOW` is live (the lineage graph kept in memory: every read answers, ~2.5 GiB at 3M models), store (read from the database: ~1 GiB at 3M; statistics answer 'ask again' while pages commit), none (no reads: other commands are refused, naming this process), or auto (for a scan, the live graph made at the first read that needs the whole graph — statistics, search, a tree, an export —, until then the store; for a walk, the store)")
+	fs.StringVar(&f.reads, "reads", "auto", "how other commands' reads are answered while this crawls: `HOW` is live (the lineage graph kept in memory from the start: every read answers; a 3M-model scan ~2.5 GiB), store (read from the database: ~850 MiB; statistics answer 'ask again' while pages commit), none (no reads: other commands are refused, naming this process), or auto (for a scan, the live graph made at the first read that needs the whole graph — statistics, search, a tree, an export —, until then the store; for a walk, the store)")
 	return f
 }
 
