@@ -133,6 +133,41 @@ func TestReadDuringCrawl(t *testing.T) {
 	}
 }
 
+// TestReadDuringScan: a scan (--reads auto) held mid-way keeps no graph
+// until a read needs the whole graph; `stats` then has it made and
+// answers from what the scan committed (not complete) — the same figures
+// the database gives once the scan has stopped.
+func TestReadDuringScan(t *testing.T) {
+	bin := buildBinary(t)
+	hub := startHeldHub(t, serveWorld(), 8) // 4 models a page: 7 pages committed
+	db := filepath.Join(t.TempDir(), "db")
+	p := start(t, exec.Command(bin, "crawl", "--all", "--db", db, "--endpoint", hub.URL))
+	select {
+	case <-hub.held:
+	case <-p.exited:
+		t.Fatalf("the scan ended before the Hub held it: %s", p.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the scan did not reach the Hub's 8th request: %s", p.stderr)
+	}
+	var during, after struct {
+		Models   int
+		Complete bool
+	}
+	waitFor(t, p, "statistics from the scan", func() bool {
+		code, stdout, _ := runBin(t, bin, "stats", "--db", db, "--json")
+		return code == 0 && json.Unmarshal([]byte(stdout), &during) == nil && during.Models > 0
+	})
+	if during.Complete || during.Models >= serveWorld().Len() {
+		t.Errorf("stats during the scan: %+v; want part of the %d models, not complete", during, serveWorld().Len())
+	}
+	p.signal(t, syscall.SIGINT, "held by the Hub, its reader answering")
+	p.wantExit(t, exitCanceled, "hflineage: interrupted; progress is saved (run the same command again to resume)\n")
+	code, stdout, stderr := runBin(t, bin, "stats", "--db", db, "--json")
+	if code != 0 || json.Unmarshal([]byte(stdout), &after) != nil || after != during {
+		t.Errorf("stats after the scan stopped: exit %d, %s %s; want %+v as during it", code, stdout, stderr, during)
+	}
+}
+
 // TestReadsNone: `crawl --reads none` answers no reads: it advertises no
 // reader, and a read names the process that holds the database.
 func TestReadsNone(t *testing.T) {
