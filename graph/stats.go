@@ -188,7 +188,10 @@ type Stats struct {
 	// Complete is false when the last crawl of what the figures describe
 	// (the family; with no root, the latest scan or the latest walk of any
 	// seed since) did not complete; Incomplete names it (set by the query
-	// engine, always; nil from ComputeStats, which knows no crawl).
+	// engine, always; nil from ComputeStats, which knows no crawl). Figures
+	// VersionsBehind the database are complete only when the last crawl had
+	// completed at DataVersion: false then with no Incomplete when the
+	// crawl has completed since.
 	Complete   *bool       `json:"complete,omitempty"`
 	Incomplete *Incomplete `json:"incomplete,omitempty"`
 }

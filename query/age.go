@@ -58,8 +58,11 @@ func (a *Age) Set(s string) error {
 // MarshalJSON writes a as its String.
 func (a Age) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
 
-// UnmarshalJSON reads a string ParseAge reads.
+// UnmarshalJSON reads a string ParseAge reads; null leaves a unset.
 func (a *Age) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return errors.New(`want a string such as "7d" or "36h"`)

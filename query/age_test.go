@@ -36,6 +36,10 @@ func TestAge(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"all":true,"full_every":"7d"}`), &r); err != nil || time.Duration(r.FullEvery) != 7*24*time.Hour {
 		t.Errorf("full_every 7d: %v, %v", r.FullEvery, err)
 	}
+	r = CrawlRequest{}
+	if err := json.Unmarshal([]byte(`{"all":true,"full_every":null}`), &r); err != nil || r.FullEvery != 0 {
+		t.Errorf("full_every null: %v, %v; want unset", r.FullEvery, err)
+	}
 	b, _ := json.Marshal(CrawlRequest{All: true, FullEvery: Age(36 * time.Hour)})
 	if string(b) != `{"all":true,"full_every":"36h0m0s"}` {
 		t.Errorf("marshal: %s", b)

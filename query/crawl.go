@@ -221,10 +221,7 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 	if Offline() {
 		return CrawlStats{}, ErrOffline
 	}
-	sink := crawlsink.New(e.st)
-	if l := e.live.Load(); l != nil {
-		sink = liveSink{sink, l}
-	}
+	sink := liveSink{crawlsink.New(e.st), e}
 	w, err := crawler.NewWalker(hub, sink)
 	if err != nil {
 		return CrawlStats{}, err
@@ -251,16 +248,24 @@ func (e *Engine) Crawl(ctx context.Context, hub Hub, r CrawlRequest, watch Crawl
 // live graph's, not passes over the database.
 type liveSink struct {
 	crawler.Sink
-	l *liveState
+	e *Engine
 }
 
+// FamilyCount and Graph read the live graph when the Engine has one (made
+// at Open, or during the crawl by a read: LiveOnRead), else the store.
 func (s liveSink) FamilyCount(ctx context.Context, root graph.ModelID) (graph.FamilyCount, error) {
-	return s.l.g.Current().Count(root), ctx.Err()
+	if l := s.e.live.Load(); l != nil {
+		return l.g.Current().Count(root), ctx.Err()
+	}
+	return s.Sink.FamilyCount(ctx, root)
 }
 
 func (s liveSink) Graph(ctx context.Context) (*graph.Graph, error) {
-	g, _, err := s.l.g.Compact(ctx)
-	return g, err
+	if l := s.e.live.Load(); l != nil {
+		g, _, err := l.g.Compact(ctx)
+		return g, err
+	}
+	return s.Sink.Graph(ctx)
 }
 
 // UnfinishedCrawl returns the request that resumes the crawl a stop left
@@ -479,7 +484,10 @@ func (r CrawlRequest) normal() crawlKey {
 	}
 	slices.Sort(seeds)
 	k := crawlKey{seeds: strings.Join(slices.Compact(seeds), ","), all: r.All, full: r.Full, restart: r.Restart,
-		mode: r.Mode, depth: -1, snapshotMinimum: r.SnapshotMin, fullEvery: r.FullEvery}
+		mode: r.Mode, depth: -1, snapshotMinimum: r.SnapshotMin}
+	if r.All || r.Mode == "scan" {
+		k.fullEvery = r.FullEvery // (walks take no full rescans)
+	}
 	if k.mode == "" {
 		k.mode = "auto"
 	}
@@ -648,6 +656,10 @@ func (c *CrawlQueue) run(ctx context.Context, q Queued) Outcome {
 		} else {
 			log.Info("crawl canceled; its position dropped", "run", stats.Run.ID)
 		}
+	case errors.Is(err, context.Canceled) && stats.Run.ID == 0:
+		// Stopped before anything was stored: no run, nothing to resume.
+		out.Stopped, out.Error = true, "stopped with the server before anything was stored; nothing to resume: ask for it again"
+		log.Info("crawl stopped before anything was stored")
 	case errors.Is(err, context.Canceled):
 		out.Stopped, out.Error = true, "stopped with the server; the next start resumes it"
 		log.Info("crawl stopped; its position is saved and the next start resumes it", "run", stats.Run.ID)

@@ -313,7 +313,8 @@ func (e *Engine) liveOnRead(ctx context.Context) error {
 	if d.closed || e.live.Load() != nil {
 		return nil
 	}
-	return e.startLive(ctx, d.log, true)
+	// The read that asks may leave; the graph it started is made anyway.
+	return e.startLive(context.WithoutCancel(ctx), d.log, true)
 }
 
 // Close stops an opened Engine's background work and its following of the

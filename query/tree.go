@@ -38,7 +38,11 @@ func (e *Engine) Tree(ctx context.Context, name string, o graph.TreeOptions) (Tr
 	if err != nil {
 		return Tree{}, err
 	}
-	// The tree and its verdict at one data version (see count).
+	// The tree and its verdict at one data version (see count), from the
+	// live graph when one is to be made at a first read.
+	if err := e.liveOnRead(ctx); err != nil {
+		return Tree{}, err
+	}
 	snap, in, err := e.snapshotAndIncomplete(ctx, id)
 	if err == nil && snap == nil {
 		snap, err = e.snapshot(ctx) // no live graph: the stored one's

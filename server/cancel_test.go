@@ -133,7 +133,9 @@ func TestCrawlMerge(t *testing.T) {
 		{"another depth", `{"seeds":["a/ft","b/lora"],"mode":"walk","depth":1}`, false, 0},
 		{"another mode", `{"seeds":["a/ft","b/lora"],"mode":"auto"}`, false, 0},
 		{"a subset of the seeds", `{"seeds":["a/ft"],"mode":"walk"}`, false, 0},
-		{"another full_every", `{"seeds":["a/ft","b/lora"],"mode":"walk","full_every":"7d"}`, false, 0},
+		{"a walk with full_every (walks take no full rescans)", `{"seeds":["a/ft","b/lora"],"mode":"walk","full_every":"7d"}`, true, queued},
+		{"a scan", `{"all":true}`, false, 0},
+		{"the scan with full_every", `{"all":true,"full_every":"7d"}`, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id, merged, status := postID(tc.body)
@@ -147,8 +149,8 @@ func TestCrawlMerge(t *testing.T) {
 			}
 		})
 	}
-	if st := crawlStatus(t, ts.URL); len(st.Queue) != 5 {
-		t.Errorf("queue %+v: want the 5 distinct crawls", st.Queue)
+	if st := crawlStatus(t, ts.URL); len(st.Queue) != 6 {
+		t.Errorf("queue %+v: want the 6 distinct crawls", st.Queue)
 	}
 }
 
