@@ -139,16 +139,7 @@ func TestReadDuringCrawl(t *testing.T) {
 // the database gives once the scan has stopped.
 func TestReadDuringScan(t *testing.T) {
 	bin := buildBinary(t)
-	hub := startHeldHub(t, serveWorld(), 8) // 4 models a page: 7 pages committed
-	db := filepath.Join(t.TempDir(), "db")
-	p := start(t, exec.Command(bin, "crawl", "--all", "--db", db, "--endpoint", hub.URL))
-	select {
-	case <-hub.held:
-	case <-p.exited:
-		t.Fatalf("the scan ended before the Hub held it: %s", p.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the scan did not reach the Hub's 8th request: %s", p.stderr)
-	}
+	p, db := heldCrawl(t, bin, []string{"crawl", "--all"}) // 4 models a page: 7 pages committed
 	var during, after struct {
 		Models   int
 		Complete bool
@@ -188,14 +179,20 @@ func TestReadsNone(t *testing.T) {
 const heldRoot = "meta-llama/Llama-3.1-8B"
 
 // heldWalk starts command (crawl or schedule, with its flags) walking
-// heldRoot's family into a new database from a Hub that stops answering
-// at its 8th request (about 20 make the family, 4 models a page), and
-// returns once the Hub holds it.
+// heldRoot's family (about 20 requests) as heldCrawl does.
 func heldWalk(t *testing.T, bin string, command []string) (*proc, string) {
+	t.Helper()
+	return heldCrawl(t, bin, append(command, "--mode", "walk", "--parallel", "1", heldRoot))
+}
+
+// heldCrawl starts command (crawl or schedule, with its flags and models)
+// crawling into a new database from a Hub that stops answering at its 8th
+// request (4 models a page), and returns once the Hub holds it.
+func heldCrawl(t *testing.T, bin string, command []string) (*proc, string) {
 	t.Helper()
 	hub := startHeldHub(t, serveWorld(), 8)
 	db := filepath.Join(t.TempDir(), "db")
-	p := start(t, exec.Command(bin, append(command, "--db", db, "--endpoint", hub.URL, "--mode", "walk", "--parallel", "1", heldRoot)...))
+	p := start(t, exec.Command(bin, append(command, "--db", db, "--endpoint", hub.URL)...))
 	select {
 	case <-hub.held:
 	case <-p.exited:
