@@ -485,7 +485,7 @@ func (r CrawlRequest) normal() crawlKey {
 	slices.Sort(seeds)
 	k := crawlKey{seeds: strings.Join(slices.Compact(seeds), ","), all: r.All, full: r.Full, restart: r.Restart,
 		mode: r.Mode, depth: -1, snapshotMinimum: r.SnapshotMin}
-	if r.All || r.Mode == "scan" {
+	if r.Kind() == "scan" {
 		k.fullEvery = r.FullEvery // (walks take no full rescans)
 	}
 	if k.mode == "" {

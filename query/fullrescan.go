@@ -21,7 +21,7 @@ const DefaultFullEvery = 7 * 24 * time.Hour
 // never listed: its children's parent would stay "not listed by a
 // complete scan" while the Hub serves it. A full scan lists it.
 func (e *Engine) fullRescanDue(ctx context.Context, r CrawlRequest) (string, error) {
-	if r.FullEvery <= 0 || r.Full || !(r.All || r.Mode == "scan") {
+	if r.FullEvery <= 0 || r.Full || r.Kind() != "scan" {
 		return "", nil
 	}
 	if _, unfinished, err := e.st.CrawlJob(); err != nil || unfinished {

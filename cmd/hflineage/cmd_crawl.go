@@ -83,6 +83,9 @@ func defineCrawlFlags(fs *flag.FlagSet) *crawlFlags {
 	return f
 }
 
+// scans reports whether the crawl is a scan (--all or --mode scan).
+func (f *crawlFlags) scans() bool { return f.all || f.mode == "scan" }
+
 // graphFor says how the crawl keeps the graph for the reads it answers
 // (--reads; "" is auto): "live" from the start, "on-read" from the first
 // read of the whole graph (auto for a scan), or "" (the store).
@@ -90,7 +93,7 @@ func (f *crawlFlags) graphFor() string {
 	switch {
 	case f.reads == "live":
 		return "live"
-	case (f.reads == "auto" || f.reads == "") && (f.all || f.mode == "scan"):
+	case (f.reads == "auto" || f.reads == "") && f.scans():
 		return "on-read"
 	}
 	return ""

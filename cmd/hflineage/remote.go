@@ -380,7 +380,7 @@ func crawlViaServer(ctx context.Context, r *remote, f *crawlFlags, seeds []strin
 	if !f.all {
 		body["seeds"] = seeds
 	}
-	if f.fullEvery > 0 && (f.all || f.mode == "scan") {
+	if f.fullEvery > 0 && f.scans() {
 		body["full_every"] = f.fullEvery // schedule's: the server decides at the crawl's turn
 	}
 	b, _ := json.Marshal(body)
