@@ -104,10 +104,7 @@ func (e *Engine) view(ctx context.Context) (*view, error) {
 	if l := e.live.Load(); l != nil {
 		v := l.view.Load()
 		if l.lazy && v.version != l.g.Current().Version() && !l.wanted.Swap(true) {
-			select { // refreshed for the reads after this one
-			case l.wake <- struct{}{}:
-			default:
-			}
+			l.nudge() // refreshed for the reads after this one
 		}
 		return v, nil
 	}
@@ -206,6 +203,15 @@ func (m *countMemo) count(s *live.Snapshot, id graph.ModelID) (graph.FamilyCount
 	return c, p
 }
 
+// nudge wakes maintain (a commit came, or a view is wanted); a wake
+// already pending covers this one.
+func (l *liveState) nudge() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
 // storeView publishes v as the view to read.
 func (l *liveState) storeView(v *view) {
 	l.view.Store(v)
@@ -275,10 +281,7 @@ func (e *Engine) startLive(ctx context.Context, log *slog.Logger, lazy bool) err
 				l.reload.Store(true)
 			}
 			l.lastCommit.Store(time.Now().UnixNano())
-			select {
-			case l.wake <- struct{}{}:
-			default:
-			}
+			l.nudge()
 		}, nil
 	})
 	if err != nil {
