@@ -41,7 +41,7 @@ type OpenOptions struct {
 	// LiveOnRead (instead of Live) makes the live graph only when a read
 	// first needs the whole graph (statistics, search, a tree, an
 	// export): a crawl that nobody reads keeps no graph in memory (at 3M
-	// models, ~835 MiB rather than ~2.5 GiB). Reads before it, and count,
+	// models, ~670 MiB rather than ~2.5 GiB). Reads before it, and count,
 	// read the store. Its views are lazy.
 	LiveOnRead bool
 	// Verbose lets the database log its internals to stderr.
